@@ -1,0 +1,41 @@
+# syntax=docker/dockerfile:1
+# One image for every Relais component (gateway, identity, booking, billing,
+# notify); the command picks the component (see docker-compose.yml, deploy/k8s).
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PIP_NO_CACHE_DIR=1
+
+# tini as PID 1 forwards signals and reaps zombies (gunicorn workers, subprocesses).
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends tini \
+ && rm -rf /var/lib/apt/lists/* \
+ && groupadd --system --gid 10001 relais \
+ && useradd --system --uid 10001 --gid relais --no-create-home \
+        --home-dir /nonexistent --shell /usr/sbin/nologin relais
+
+WORKDIR /app
+
+# Runtime dependencies first, from pyproject.toml alone, so that a code change
+# does not reinstall them (a cached layer).
+COPY pyproject.toml ./
+RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" \
+        > /tmp/requirements.txt \
+ && pip install --no-cache-dir -r /tmp/requirements.txt \
+ && rm /tmp/requirements.txt
+
+# Then the project itself. The source stays in /app (owned by root, read-only
+# for the app user): commands run from here, and they find
+# gateway/gunicorn.conf.py and services/<name>/migrations relative to it.
+COPY . .
+RUN pip install --no-cache-dir . \
+ && rm -rf build *.egg-info
+
+# A numeric uid, so that Kubernetes can verify runAsNonRoot.
+USER 10001:10001
+
+EXPOSE 8080 8001 8002 8003 8004
+ENTRYPOINT ["/usr/bin/tini", "--"]
+CMD ["gunicorn", "-c", "gateway/gunicorn.conf.py", "gateway.app:app"]

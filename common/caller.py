@@ -1,0 +1,57 @@
+"""Who is calling: the context the gateway passes with every RPC, taken from a
+verified access token. Services enforce scope from it themselves."""
+from dataclasses import dataclass, field
+
+from marshmallow import Schema, fields, post_load, validate, EXCLUDE
+
+from common import errors
+
+ROLES = ("network_admin", "network_ops", "relay_manager", "corporate_admin", "member")
+
+
+@dataclass(frozen=True)
+class Caller:
+    user_id: str
+    organisation_id: str | None
+    roles: frozenset = field(default_factory=frozenset)
+    relay_ids: frozenset = field(default_factory=frozenset)
+
+    def has(self, *roles):
+        return bool(self.roles.intersection(roles))
+
+    @property
+    def is_network_admin(self):
+        return "network_admin" in self.roles
+
+    @property
+    def sees_whole_network(self):
+        return self.has("network_admin", "network_ops")
+
+    def require(self, *roles):
+        if not self.has(*roles):
+            raise errors.Forbidden(f"This needs one of the roles: {', '.join(roles)}.")
+
+
+class CallerSchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    user_id = fields.String(required=True)
+    organisation_id = fields.String(load_default=None, allow_none=True)
+    roles = fields.List(fields.String(validate=validate.OneOf(ROLES)), load_default=list)
+    relay_ids = fields.List(fields.String(), load_default=list)
+
+    @post_load
+    def make(self, data, **kwargs):
+        return Caller(data["user_id"], data["organisation_id"],
+                      frozenset(data["roles"]), frozenset(data["relay_ids"]))
+
+
+_schema = CallerSchema()
+
+
+def load_caller(raw):
+    """The caller of an RPC that needs one; anonymous calls are refused."""
+    if not raw:
+        raise errors.Unauthorized("This needs an authenticated caller.")
+    return _schema.load(raw)

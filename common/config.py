@@ -1,0 +1,57 @@
+"""Settings read from the environment, the same way in every component.
+
+Every variable is prefixed ``RELAIS_``; defaults suit the local machine (the
+README's run command), and docker-compose / k8s set their own values.
+"""
+import os
+
+DEFAULT_AMQP_URI = "amqp://guest:guest@127.0.0.1:5672/"
+DEFAULT_PG = "postgresql+psycopg2://postgres@127.0.0.1:5432"
+
+SERVICE_HTTP_PORTS = {"identity": 8001, "booking": 8002, "billing": 8003, "notify": 8004}
+
+
+def env(name, default=None):
+    return os.environ.get("RELAIS_" + name, default)
+
+
+def amqp_uri():
+    return env("AMQP_URI", DEFAULT_AMQP_URI)
+
+
+def database_url(service):
+    """Each service owns its own database: relais_<service> by default."""
+    return psycopg2_url(env("DATABASE_URL") or env(
+        service.upper() + "_DATABASE_URL", f"{DEFAULT_PG}/relais_{service}"
+    ))
+
+
+def psycopg2_url(url):
+    """SQLAlchemy 2.1 maps plain postgresql:// to psycopg 3; Relais uses psycopg2,
+    the driver psycogreen makes cooperative under eventlet."""
+    if url.startswith("postgresql://"):
+        return "postgresql+psycopg2://" + url[len("postgresql://"):]
+    return url
+
+
+def retry_delays_ms():
+    """Backoff before each retry of a failed event handler; after the last one
+    the event goes to the dead-letter queue."""
+    raw = env("RETRY_DELAYS_MS", "500,5000,30000")
+    return [int(part) for part in raw.split(",") if part.strip()]
+
+
+def nameko_config(service):
+    """The nameko container config for one service."""
+    port = SERVICE_HTTP_PORTS.get(service, 8000)
+    return {
+        "AMQP_URI": amqp_uri(),
+        "WEB_SERVER_ADDRESS": env("HTTP_ADDRESS", f"127.0.0.1:{port}"),
+        "DATABASE_URL": database_url(service),
+        "RETRY_DELAYS_MS": retry_delays_ms(),
+        "OUTBOX_INTERVAL_SECONDS": float(env("OUTBOX_INTERVAL_SECONDS", "0.1")),
+        "max_workers": int(env("MAX_WORKERS", "10")),
+        "SMTP_HOST": env("SMTP_HOST", "127.0.0.1"),
+        "SMTP_PORT": int(env("SMTP_PORT", "1025")),
+        "MAIL_FROM": env("MAIL_FROM", "Relais des Possibles <no-reply@relais.example>"),
+    }

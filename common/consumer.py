@@ -1,0 +1,128 @@
+"""A nameko event handler that never drops an event.
+
+nameko's ``event_handler`` acks a message even when the handler raises, which
+silently loses it. ``consume_event`` acks only after success. On failure it
+re-publishes the message (with publisher confirms, before the ack) to a retry
+queue whose TTL dead-letters it back to the handler's queue: one retry queue per
+backoff step. After the last step the message goes to ``<queue>.dead``, where
+ops can inspect it and replay it (``python -m common.deadletters``).
+
+Topology for a handler queue Q (nameko's name: ``evt-<source>-<type>--<service>.<method>``)::
+
+    <source>.events --type--> Q --fails--> Q.retry.<ms> --TTL--> Q
+                                           ... after the last retry --> Q.dead
+
+If the worker dies mid-flight the message was never acked, so RabbitMQ
+redelivers it; the handler's inbox check makes the redelivery harmless.
+"""
+import logging
+
+from kombu import Queue
+from kombu.common import maybe_declare
+from marshmallow import ValidationError
+from nameko.amqp.publish import Publisher, get_connection
+from nameko.events import EventHandler
+
+from common import metrics
+from common.events import EnvelopeSchema
+
+log = logging.getLogger(__name__)
+
+ATTEMPT_HEADER = "x-relais-attempt"
+ERROR_HEADER = "x-relais-error"
+ORIGIN_HEADER = "x-relais-origin-queue"
+
+_envelope_schema = EnvelopeSchema()
+
+
+def retry_queue_name(queue_name, delay_ms):
+    return f"{queue_name}.retry.{delay_ms}"
+
+
+def dead_letter_queue_name(queue_name):
+    return f"{queue_name}.dead"
+
+
+class ReliableEventHandler(EventHandler):
+
+    def setup(self):
+        super().setup()
+        config = self.container.config
+        self.retry_delays_ms = list(config.get("RETRY_DELAYS_MS", [500, 5000, 30000]))
+        self.retry_queues = [
+            Queue(
+                retry_queue_name(self.queue.name, delay), durable=True,
+                queue_arguments={
+                    "x-message-ttl": delay,
+                    "x-dead-letter-exchange": "",
+                    "x-dead-letter-routing-key": self.queue.name,
+                },
+            )
+            for delay in self.retry_delays_ms
+        ]
+        self.dead_letter_queue = Queue(dead_letter_queue_name(self.queue.name), durable=True)
+        with get_connection(config["AMQP_URI"]) as connection:
+            channel = connection.channel()
+            for queue in self.retry_queues + [self.dead_letter_queue]:
+                maybe_declare(queue, channel)
+        self.republisher = Publisher(config["AMQP_URI"], use_confirms=True, serializer="json")
+        self.metrics = metrics.for_container(self.container)
+
+    def handle_message(self, body, message):
+        # A malformed envelope can never succeed: park it at once, no retries.
+        try:
+            _envelope_schema.load(body)
+        except (ValidationError, TypeError) as exc:
+            error = f"not an event envelope: {getattr(exc, 'messages', exc)}"
+            self.park(message, self.dead_letter_queue, error, "dead_lettered")
+            return
+        super().handle_message(body, message)
+
+    def handle_result(self, message, worker_ctx, result=None, exc_info=None):
+        if exc_info is None:
+            self.count("handled")
+            self.queue_consumer.ack_message(message)
+        else:
+            attempt = int((message.headers or {}).get(ATTEMPT_HEADER, 0))
+            if attempt < len(self.retry_queues):
+                target, outcome = self.retry_queues[attempt], "retried"
+            else:
+                target, outcome = self.dead_letter_queue, "dead_lettered"
+            self.park(message, target, f"{exc_info[0].__name__}: {exc_info[1]}", outcome)
+        return result, exc_info
+
+    def park(self, message, target, error, outcome):
+        """Move a failed message to a retry or dead-letter queue: publish (with
+        confirm) first, ack after, so a crash in between duplicates, never loses."""
+        attempt = int((message.headers or {}).get(ATTEMPT_HEADER, 0))
+        headers = dict(message.headers or {})
+        headers.update({
+            ATTEMPT_HEADER: attempt + 1,
+            ERROR_HEADER: error[:1000],
+            ORIGIN_HEADER: self.queue.name,
+        })
+        try:
+            self.republisher.publish(
+                message.body, exchange="", routing_key=target.name, headers=headers,
+                message_id=message.properties.get("message_id"),
+                serializer=None, content_type=message.content_type,
+                content_encoding=message.content_encoding,
+            )
+        except Exception:
+            log.exception("could not park failed event; requeueing it instead")
+            self.queue_consumer.requeue_message(message)
+            return
+        log.warning("event handler %s failed (attempt %s): %s -> %s",
+                    self.method_name, attempt + 1, headers[ERROR_HEADER], target.name)
+        self.count(outcome)
+        self.queue_consumer.ack_message(message)
+
+    def count(self, outcome):
+        self.metrics.events_consumed.labels(
+            self.container.service_name, self.event_type, outcome).inc()
+
+
+def consume_event(source_service, event_type):
+    """Decorate a method ``handler(self, envelope)`` to consume one event type
+    reliably: retried with backoff on failure, then dead-lettered."""
+    return ReliableEventHandler.decorator(source_service, event_type)

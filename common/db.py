@@ -1,0 +1,212 @@
+"""PostgreSQL for a nameko service: one engine per container, one session per
+worker, and a unit of work that commits state changes, outgoing events (outbox),
+handled events (inbox) and idempotency records in one transaction.
+"""
+import hashlib
+import json
+import threading
+from contextlib import contextmanager
+
+from nameko.extensions import DependencyProvider
+from sqlalchemy import (
+    BigInteger, Column, DateTime, Index, MetaData, PrimaryKeyConstraint, Table,
+    Text, create_engine, func, select, text,
+)
+from sqlalchemy.dialects.postgresql import JSONB, UUID, insert
+from sqlalchemy.orm import DeclarativeBase, Session
+
+from common import errors
+from common.events import make_envelope
+
+# Alembic and the database agree on constraint names only if they are fixed.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def service_base():
+    """A declarative base for one service's models, already holding the
+    outbox, inbox and idempotency tables every service needs."""
+
+    class Base(DeclarativeBase):
+        metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+    _define_reliability_tables(Base.metadata)
+    return Base
+
+
+def _define_reliability_tables(metadata):
+    Table(
+        "outbox", metadata,
+        Column("id", BigInteger, primary_key=True, autoincrement=True),
+        Column("event_id", UUID(as_uuid=False), nullable=False, unique=True),
+        Column("event_type", Text, nullable=False),
+        Column("envelope", JSONB, nullable=False),
+        Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+        Column("published_at", DateTime(timezone=True)),
+        Index("ix_outbox_unpublished", "id", postgresql_where=text("published_at IS NULL")),
+    )
+    Table(
+        "inbox", metadata,
+        Column("event_id", UUID(as_uuid=False), nullable=False),
+        Column("consumer", Text, nullable=False),
+        Column("handled_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+        PrimaryKeyConstraint("event_id", "consumer"),
+    )
+    Table(
+        "idempotency_keys", metadata,
+        Column("scope", Text, nullable=False),
+        Column("key", Text, nullable=False),
+        Column("request_hash", Text, nullable=False),
+        Column("response", JSONB),
+        Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+        PrimaryKeyConstraint("scope", "key"),
+    )
+
+
+class UnitOfWork:
+    """One transaction. ``emit`` queues an event in the outbox, ``mark_handled``
+    records a consumed event in the inbox; both commit with the state change."""
+
+    def __init__(self, session, source_service, metadata):
+        self.session = session
+        self.source_service = source_service
+        self.emitted = 0
+        self._outbox = metadata.tables["outbox"]
+        self._inbox = metadata.tables["inbox"]
+        self._idempotency = metadata.tables["idempotency_keys"]
+
+    def emit(self, event_type, data):
+        envelope = make_envelope(self.source_service, event_type, data)
+        self.session.execute(self._outbox.insert().values(
+            event_id=envelope["event_id"], event_type=event_type, envelope=envelope,
+        ))
+        self.emitted += 1
+        return envelope
+
+    def mark_handled(self, envelope, consumer):
+        """Record that ``consumer`` handled this event. False when it already had:
+        the caller then does nothing (at-least-once delivery, exactly-once effect)."""
+        inserted = self.session.execute(
+            insert(self._inbox)
+            .values(event_id=str(envelope["event_id"]), consumer=consumer)
+            .on_conflict_do_nothing()
+            .returning(self._inbox.c.event_id)
+        ).first()
+        return inserted is not None
+
+    def idempotent(self, scope, key, request, operation):
+        """Run ``operation()`` once per (scope, key); a retry with the same key
+        gets the first result back. A concurrent retry waits on the row lock of
+        the first, then reads its result. Reusing a key for another request is
+        refused, as the IETF Idempotency-Key draft asks."""
+        if not key:
+            return operation()
+        request_hash = hashlib.sha256(
+            json.dumps(request, sort_keys=True, default=str).encode()
+        ).hexdigest()
+        claimed = self.session.execute(
+            insert(self._idempotency)
+            .values(scope=scope, key=key, request_hash=request_hash)
+            .on_conflict_do_nothing()
+            .returning(self._idempotency.c.key)
+        ).first()
+        if claimed is None:
+            previous = self.session.execute(
+                select(self._idempotency.c.request_hash, self._idempotency.c.response)
+                .where(self._idempotency.c.scope == scope, self._idempotency.c.key == key)
+            ).one()
+            if previous.request_hash != request_hash:
+                raise errors.InvalidInput(
+                    "This Idempotency-Key was already used for a different request.",
+                    code="idempotency-key-reused",
+                )
+            return previous.response
+        result = operation()
+        self.session.execute(
+            self._idempotency.update()
+            .where(self._idempotency.c.scope == scope, self._idempotency.c.key == key)
+            .values(response=result)
+        )
+        return result
+
+
+class DatabaseSession:
+    """What a worker sees as ``self.db``."""
+
+    def __init__(self, provider):
+        self._provider = provider
+        self._session = None
+
+    @property
+    def session(self):
+        """A session for reads (and for writes that emit no event)."""
+        if self._session is None:
+            self._session = Session(self._provider.engine, expire_on_commit=False)
+        return self._session
+
+    @contextmanager
+    def unit_of_work(self):
+        uow = UnitOfWork(self.session, self._provider.container.service_name,
+                         self._provider.metadata)
+        try:
+            yield uow
+            self.session.commit()
+        except BaseException:
+            self.session.rollback()
+            raise
+        if uow.emitted:
+            self._provider.outbox_has_news()
+
+    def close(self):
+        if self._session is not None:
+            self._session.close()
+
+
+class Database(DependencyProvider):
+    """Engine per container, session per worker. It also runs the outbox relay:
+    the same engine that writes outbox rows reads them back and publishes them."""
+
+    def __init__(self, base):
+        self.metadata = base.metadata
+
+    def setup(self):
+        config = self.container.config
+        self.engine = create_engine(
+            config["DATABASE_URL"],
+            pool_size=config.get("max_workers", 10) + 2,
+            max_overflow=4,
+            pool_pre_ping=True,
+        )
+        self.workers = {}
+        self._outbox_news = threading.Event()
+
+    def start(self):
+        from common.outbox import OutboxRelay  # import here: outbox imports this module
+        self.relay = OutboxRelay(self.engine, self.metadata.tables["outbox"], self.container,
+                                 self._outbox_news)
+        self.container.spawn_managed_thread(self.relay.run, identifier="outbox-relay")
+
+    def stop(self):
+        self.relay.stop()
+        self.engine.dispose()
+
+    def kill(self):
+        self.relay.stop()
+
+    def outbox_has_news(self):
+        self._outbox_news.set()
+
+    def get_dependency(self, worker_ctx):
+        db = DatabaseSession(self)
+        self.workers[worker_ctx] = db
+        return db
+
+    def worker_teardown(self, worker_ctx):
+        db = self.workers.pop(worker_ctx, None)
+        if db is not None:
+            db.close()

@@ -1,0 +1,54 @@
+"""Prometheus metrics for a nameko service.
+
+Each container gets its own ``CollectorRegistry``: two containers in one process
+(tests, or a runner hosting several services) would otherwise re-register the
+same series and fail with "Duplicated timeseries".
+"""
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
+
+class ServiceMetrics:
+    def __init__(self, service_name):
+        self.registry = CollectorRegistry(auto_describe=True)
+        labels = {"service": service_name}
+
+        def metric(kind, name, doc, labelnames=(), **kwargs):
+            return kind(name, doc, labelnames=labelnames, registry=self.registry,
+                        **kwargs)
+
+        self.entrypoint_latency = metric(
+            Histogram, "relais_entrypoint_latency_seconds",
+            "Time spent in each entrypoint (RPC, event handler, HTTP).",
+            ("service", "entrypoint"), buckets=LATENCY_BUCKETS)
+        self.entrypoint_errors = metric(
+            Counter, "relais_entrypoint_errors_total",
+            "Entrypoint calls that raised.", ("service", "entrypoint", "error"))
+        self.events_published = metric(
+            Counter, "relais_events_published_total",
+            "Events published from the outbox.", ("service", "event_type")
+        )
+        self.events_consumed = metric(
+            Counter, "relais_events_consumed_total",
+            "Events consumed, by outcome (handled, duplicate, retried, dead_lettered).",
+            ("service", "event_type", "outcome"))
+        self.outbox_backlog = metric(
+            Gauge, "relais_outbox_backlog", "Events written but not yet published.",
+            ("service",)).labels(**labels)
+        self.dead_letters = metric(
+            Gauge, "relais_dead_letters", "Messages waiting in a dead-letter queue.",
+            ("service", "queue"))
+        self.service_name = service_name
+
+    def gauge(self, name, doc, labelnames=()):
+        """A business gauge (bookings, occupancy...) in this service's registry."""
+        return Gauge(name, doc, labelnames=labelnames, registry=self.registry)
+
+
+def for_container(container):
+    """The metrics of one container (extensions see it through a weakref proxy,
+    so the metrics live on the container itself)."""
+    metrics = getattr(container, "relais_metrics", None)
+    if metrics is None:
+        metrics = container.relais_metrics = ServiceMetrics(container.service_name)
+    return metrics

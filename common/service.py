@@ -1,0 +1,82 @@
+"""What every Relais service has, the same way: metrics, call-context logging,
+``/health`` and ``/metrics`` over HTTP. A service class inherits from
+``RelaisService`` and adds its own ``db = Database(Base)`` and entrypoints."""
+import json
+import time
+
+from nameko.extensions import DependencyProvider
+from nameko.web.handlers import http
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import text
+from werkzeug.wrappers import Response
+
+from common.logging import set_call_id_stack
+from common.metrics import for_container
+
+
+class EntrypointMetrics(DependencyProvider):
+    """Times every entrypoint and counts its errors, without the service code
+    having to do anything."""
+
+    def setup(self):
+        self.metrics = for_container(self.container)
+        self.started = {}
+
+    def worker_setup(self, worker_ctx):
+        self.started[worker_ctx] = time.perf_counter()
+
+    def worker_result(self, worker_ctx, result=None, exc_info=None):
+        started = self.started.pop(worker_ctx, None)
+        if started is None:
+            return
+        name = worker_ctx.entrypoint.method_name
+        self.metrics.entrypoint_latency.labels(
+            self.container.service_name, name).observe(time.perf_counter() - started)
+        if exc_info is not None:
+            self.metrics.entrypoint_errors.labels(
+                self.container.service_name, name, exc_info[0].__name__).inc()
+
+    def get_dependency(self, worker_ctx):
+        return self.metrics
+
+
+class CallContext(DependencyProvider):
+    """Makes the worker's call id stack visible to every log line it writes."""
+
+    def worker_setup(self, worker_ctx):
+        set_call_id_stack(worker_ctx.call_id_stack)
+
+    def worker_teardown(self, worker_ctx):
+        set_call_id_stack(None)
+
+    def get_dependency(self, worker_ctx):
+        return worker_ctx.call_id_stack
+
+
+class RelaisService:
+    metrics = EntrypointMetrics()
+    call_id_stack = CallContext()
+
+    @http("GET", "/health")
+    def health(self, request):
+        """Alive: the process answers. (Liveness must not depend on PostgreSQL.)"""
+        return _json(200, {"status": "ok", "service": self.name})
+
+    @http("GET", "/ready")
+    def ready(self, request):
+        """Ready: the service's database answers."""
+        try:
+            self.db.session.execute(text("SELECT 1"))
+        except Exception as exc:  # report, do not crash the probe
+            return _json(503, {"status": "unavailable", "service": self.name,
+                               "database": type(exc).__name__})
+        return _json(200, {"status": "ok", "service": self.name, "database": "ok"})
+
+    @http("GET", "/metrics")
+    def prometheus_metrics(self, request):
+        return Response(generate_latest(self.metrics.registry),
+                        content_type=CONTENT_TYPE_LATEST)
+
+
+def _json(status, body):
+    return Response(json.dumps(body), status=status, content_type="application/json")

@@ -1,0 +1,137 @@
+"""Start the whole Relais network on this machine: an SMTP sink, the four
+services and the gateway under gunicorn, each service on its own database
+(created and migrated first). Used by ``scripts/run``, the end-to-end tests and
+the benchmarks, so that all three run the same network the same way.
+"""
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import quote
+
+import requests
+
+from common.config import DEFAULT_AMQP_URI, DEFAULT_PG
+from common.migrate import SERVICES, migrate
+
+ROOT = Path(__file__).resolve().parent.parent
+RABBIT_API = "http://guest:guest@127.0.0.1:15672/api"
+
+
+@dataclass
+class Network:
+    name: str = "relais"                 # database prefix: relais_booking...
+    vhost: str = "/"
+    gateway_port: int = 8080
+    service_port_base: int = 8000        # identity 8001 ... notify 8004
+    smtp_port: int = 1025
+    mail_web_port: int = 8025
+    var_dir: Path = ROOT / "var"
+    admin_email: str = "admin@relais.example"
+    admin_password: str = "change-me-admin-2026"
+    gunicorn_workers: int = 2
+    gunicorn_threads: int = 16
+    extra_env: dict = field(default_factory=dict)
+    processes: dict = field(default_factory=dict)
+
+    @property
+    def gateway_url(self):
+        return f"http://127.0.0.1:{self.gateway_port}"
+
+    @property
+    def mail_url(self):
+        return f"http://127.0.0.1:{self.mail_web_port}"
+
+    @property
+    def maildir(self):
+        return self.var_dir / "mail"
+
+    @property
+    def amqp_uri(self):
+        return DEFAULT_AMQP_URI.rstrip("/") + "/" + quote(self.vhost, safe="")
+
+    def database_url(self, service):
+        return f"{DEFAULT_PG}/{self.name}_{service}"
+
+    def service_port(self, service):
+        return self.service_port_base + SERVICES.index(service) + 1
+
+    # -- set-up ----------------------------------------------------------------
+
+    def prepare(self):
+        """Broker vhost, databases, migrations, signing key and first admin."""
+        if self.vhost != "/":
+            requests.put(f"{RABBIT_API}/vhosts/{quote(self.vhost, safe='')}",
+                         timeout=10).raise_for_status()
+            requests.put(f"{RABBIT_API}/permissions/{quote(self.vhost, safe='')}/guest",
+                         json={"configure": ".*", "write": ".*", "read": ".*"},
+                         timeout=10).raise_for_status()
+        for service in SERVICES:
+            migrate(service, self.database_url(service))
+        from services.identity.bootstrap import bootstrap
+        bootstrap(self.database_url("identity"), self.admin_email, self.admin_password)
+
+    def env(self, service=None):
+        env = dict(os.environ, RELAIS_AMQP_URI=self.amqp_uri, PYTHONUNBUFFERED="1",
+                   RELAIS_SMTP_HOST="127.0.0.1", RELAIS_SMTP_PORT=str(self.smtp_port))
+        if service:
+            env["RELAIS_DATABASE_URL"] = self.database_url(service)
+            env["RELAIS_HTTP_ADDRESS"] = f"127.0.0.1:{self.service_port(service)}"
+        env.update(self.extra_env)
+        return env
+
+    def spawn(self, name, command, env):
+        log_dir = self.var_dir / "log"
+        log_dir.mkdir(parents=True, exist_ok=True)
+        log = open(log_dir / f"{name}.log", "wb")
+        self.processes[name] = subprocess.Popen(
+            command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+            start_new_session=True)
+
+    def start(self, ready_timeout=90):
+        self.spawn("smtp-sink", [sys.executable, "-m", "devtools.smtp_sink",
+                                 "--smtp", f"127.0.0.1:{self.smtp_port}",
+                                 "--web", f"127.0.0.1:{self.mail_web_port}",
+                                 "--maildir", str(self.maildir)], self.env())
+        for service in SERVICES:
+            self.spawn(service, [sys.executable, "-m", "common.run",
+                                 f"services.{service}.service"], self.env(service))
+        gateway_env = dict(self.env(), GATEWAY_BIND=f"127.0.0.1:{self.gateway_port}",
+                           GUNICORN_WORKERS=str(self.gunicorn_workers),
+                           GUNICORN_THREADS=str(self.gunicorn_threads),
+                           PROMETHEUS_MULTIPROC_DIR=str(self.var_dir / "gateway-metrics"))
+        self.spawn("gateway", [sys.executable, "-m", "gunicorn", "-c",
+                               "gateway/gunicorn.conf.py", "gateway.app:app"], gateway_env)
+        self.wait_until_ready(ready_timeout)
+
+    def wait_until_ready(self, timeout):
+        deadline = time.monotonic() + timeout
+        last = None
+        while time.monotonic() < deadline:
+            for name, process in self.processes.items():
+                if process.poll() is not None:
+                    raise RuntimeError(f"{name} exited with {process.returncode}; "
+                                       f"see {self.var_dir / 'log' / (name + '.log')}")
+            try:
+                last = requests.get(f"{self.gateway_url}/ready", timeout=2)
+                if last.status_code == 200:
+                    return
+            except requests.RequestException as exc:
+                last = exc
+            time.sleep(0.3)
+        raise RuntimeError(f"the network was not ready after {timeout} s: {last!r} "
+                           f"{getattr(last, 'text', '')}")
+
+    def stop(self):
+        for process in self.processes.values():
+            if process.poll() is None:
+                process.terminate()
+        for name, process in self.processes.items():
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        self.processes.clear()

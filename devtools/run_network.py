@@ -1,0 +1,46 @@
+"""``scripts/run``: prepare and start the whole network, add demo data, print
+where to look, and keep running until Ctrl-C."""
+import signal
+import time
+
+from devtools import demo
+from devtools.network import Network
+from common.config import SERVICE_HTTP_PORTS
+
+
+def main():
+    network = Network()
+    print("==> preparing databases and the first admin", flush=True)
+    network.prepare()
+    print("==> starting the SMTP sink, identity, booking, billing, notify and the gateway",
+          flush=True)
+    try:
+        network.start()
+        seeded = demo.seed(network.gateway_url, network.admin_email, network.admin_password)
+        metrics = "  ".join(f"{name} http://127.0.0.1:{port}/metrics"
+                            for name, port in SERVICE_HTTP_PORTS.items())
+        print(f"""
+Relais is running.
+  API docs          {network.gateway_url}/docs   (OpenAPI: {network.gateway_url}/openapi.json)
+  readiness         {network.gateway_url}/ready
+  mails sent        {network.mail_url}/   (files in {network.maildir}/new)
+  RabbitMQ          http://127.0.0.1:15672/   (guest / guest)
+  metrics           gateway {network.gateway_url}/metrics
+                    {metrics}
+  logs              {network.var_dir / 'log'}/
+  network admin     {network.admin_email} / {network.admin_password}
+  demo member       {seeded['employee']['email']} / {demo.DEMO_PASSWORD}
+  demo booking      {seeded['booking']['id']} ({seeded['booking']['date']}, {seeded['booking']['slot']})
+Press Ctrl-C to stop.""", flush=True)
+        signal.signal(signal.SIGTERM, lambda *args: (_ for _ in ()).throw(KeyboardInterrupt))
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        print("==> stopping", flush=True)
+        network.stop()
+
+
+if __name__ == "__main__":
+    main()

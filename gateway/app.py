@@ -1,0 +1,233 @@
+"""The HTTP gateway: a WSGI application served by gunicorn.
+
+It checks the access token, validates the request with the services' own
+schemas, calls one RPC over RabbitMQ, and answers JSON or a problem+json error.
+"""
+import json
+import logging
+import os
+import time
+import uuid
+from pathlib import Path
+
+from swagger_ui_bundle import swagger_ui_path
+from werkzeug.exceptions import MethodNotAllowed, NotFound
+from werkzeug.routing import Map, Rule
+from werkzeug.wrappers import Request, Response
+
+from common import config, errors, logging as relais_logging
+from common.validation import load
+from gateway import metrics
+from gateway.auth import InvalidToken, TokenVerifier
+from gateway.openapi import build_spec
+from gateway.problems import Problem, from_remote_error
+from gateway.routes import ROUTES, SERVICES
+from gateway.rpc import RemoteError, RpcTimeout, RpcUnavailable, ThreadLocalRpc
+
+log = logging.getLogger("gateway")
+
+MAX_BODY_BYTES = 1024 * 1024
+MAX_IDEMPOTENCY_KEY_LENGTH = 255
+DOCS_HTML = (Path(__file__).parent / "docs.html").read_text()
+DOCS_ASSETS = {"swagger-ui.css": "text/css", "swagger-ui-bundle.js": "text/javascript",
+               "favicon-32x32.png": "image/png"}
+
+
+def werkzeug_rule(openapi_path):
+    return openapi_path.replace("{", "<").replace("}", ">")
+
+
+class Gateway:
+    def __init__(self, rpc):
+        self.rpc = rpc
+        self.verifier = TokenVerifier(lambda: self.rpc.call("identity", "jwks"))
+        self.spec = json.dumps(build_spec(ROUTES))
+        self.url_map = Map(
+            [Rule(werkzeug_rule(route.path), methods=[route.method], endpoint=route)
+             for route in ROUTES]
+            + [Rule(path, methods=["GET"], endpoint=name) for path, name in (
+                ("/health", "health"), ("/ready", "ready"), ("/metrics", "metrics"),
+                ("/openapi.json", "openapi"), ("/docs", "docs"),
+                ("/docs/static/<asset>", "docs_asset"),
+                ("/.well-known/jwks.json", "jwks"))],
+            strict_slashes=False,
+        )
+
+    def __call__(self, environ, start_response):
+        return self.respond(Request(environ))(environ, start_response)
+
+    def respond(self, request):
+        call_id = f"gateway.{request.method.lower()}.{uuid.uuid4()}"
+        relais_logging.set_call_id_stack([call_id])
+        started = time.perf_counter()
+        route_label = "unmatched"
+        try:
+            endpoint, path_args = self.url_map.bind_to_environ(request.environ).match()
+            if isinstance(endpoint, str):
+                route_label = endpoint
+                response = getattr(self, "serve_" + endpoint)(request, **path_args)
+            else:
+                route_label = endpoint.name
+                response = self.handle(endpoint, request, path_args, call_id)
+        except NotFound:
+            response = Problem(404, "no-such-endpoint", "There is no such endpoint.").response(
+                request.path, call_id)
+        except MethodNotAllowed as exc:
+            response = Problem(405, "method-not-allowed", "This endpoint does not take "
+                               f"{request.method}.", headers={"Allow": ", ".join(exc.valid_methods or [])}
+                               ).response(request.path, call_id)
+        except Problem as problem:
+            response = problem.response(request.path, call_id)
+        except Exception:
+            log.exception("unhandled error in the gateway")
+            response = Problem(500, "internal-error", "The gateway failed to handle the request."
+                               ).response(request.path, call_id)
+        finally:
+            relais_logging.set_call_id_stack(None)
+        response.headers["X-Call-Id"] = call_id
+        metrics.http_request_duration.labels(
+            request.method, route_label, response.status_code).observe(time.perf_counter() - started)
+        return response
+
+    # API routes -----------------------------------------------------------
+
+    def handle(self, route, request, path_args, call_id):
+        kwargs = dict(path_args)
+        if route.authenticated:
+            caller = self.authenticate(request)
+            if route.passes_caller:
+                kwargs["caller"] = caller
+        if route.body is not None:
+            kwargs["payload"] = validated(route.body(), read_json(request))
+        if route.query is not None:
+            kwargs["query"] = validated(route.query(), request.args.to_dict())
+        if route.idempotent_create:
+            kwargs["idempotency_key"] = idempotency_key(request)
+        result = self.call(route.service, route.rpc, call_id, **kwargs)
+        return Response(json.dumps(result), status=route.status, content_type="application/json")
+
+    def call(self, service, method, call_id, **kwargs):
+        started = time.perf_counter()
+        outcome = "ok"
+        try:
+            return self.rpc.call(service, method, call_id_stack=[call_id], **kwargs)
+        except RpcTimeout as exc:
+            outcome = "timeout"
+            raise Problem(504, "service-timeout", f"The {service} service did not answer in "
+                          f"time ({exc}).") from None
+        except RpcUnavailable as exc:
+            outcome = "unavailable"
+            raise Problem(503, "service-unavailable", f"The {service} service cannot be "
+                          f"reached ({exc}).", headers={"Retry-After": "5"}) from None
+        except RemoteError as exc:
+            outcome = "error"
+            problem = from_remote_error(exc)
+            if problem.status == 500:
+                log.error("%s.%s raised %s: %s", service, method, exc.exc_path, exc)
+            raise problem from None
+        finally:
+            metrics.rpc_duration.labels(service, method, outcome).observe(
+                time.perf_counter() - started)
+
+    def authenticate(self, request):
+        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            metrics.token_rejections.labels("missing").inc()
+            raise Problem(401, "authentication-required", "This needs a bearer access token.",
+                          headers={"WWW-Authenticate": 'Bearer realm="relais"'})
+        try:
+            return self.verifier.verify(token.strip())
+        except InvalidToken as exc:
+            metrics.token_rejections.labels(exc.code).inc()
+            raise Problem(401, exc.code, exc.detail, headers={
+                "WWW-Authenticate": f'Bearer realm="relais", error="invalid_token"'}) from None
+        except (RpcUnavailable, RpcTimeout) as exc:
+            raise Problem(503, "service-unavailable",
+                          f"Access tokens cannot be checked now ({exc}).") from None
+
+    # Operational endpoints --------------------------------------------------
+
+    def serve_health(self, request):
+        return json_response(200, {"status": "ok"})
+
+    def serve_ready(self, request):
+        """Ready when the broker answers and every service has a consumer on its
+        RPC queue."""
+        try:
+            services = {name: self.rpc.client.queue_consumers(f"rpc-{name}") for name in SERVICES}
+        except Exception as exc:
+            return json_response(503, {"status": "unavailable",
+                                       "broker": f"unreachable ({type(exc).__name__})"})
+        states = {name: "ok" if count else ("no consumer" if count == 0 else "absent")
+                  for name, count in services.items()}
+        ready = all(state == "ok" for state in states.values())
+        return json_response(200 if ready else 503, {
+            "status": "ready" if ready else "unavailable", "broker": "ok", "services": states})
+
+    def serve_metrics(self, request):
+        return Response(metrics.exposition(), content_type="text/plain; version=0.0.4")
+
+    def serve_openapi(self, request):
+        return Response(self.spec, content_type="application/json")
+
+    def serve_docs(self, request):
+        return Response(DOCS_HTML, content_type="text/html; charset=utf-8")
+
+    def serve_docs_asset(self, request, asset):
+        if asset not in DOCS_ASSETS:
+            raise NotFound()
+        return Response((Path(swagger_ui_path) / asset).read_bytes(),
+                        content_type=DOCS_ASSETS[asset],
+                        headers={"Cache-Control": "public, max-age=86400"})
+
+    def serve_jwks(self, request):
+        try:
+            self.verifier.refresh()
+        except (RpcUnavailable, RpcTimeout) as exc:
+            raise Problem(503, "service-unavailable", f"identity cannot be reached ({exc}).")
+        return json_response(200, self.verifier.jwks)
+
+
+def json_response(status, body):
+    return Response(json.dumps(body), status=status, content_type="application/json")
+
+
+def read_json(request):
+    if request.content_length and request.content_length > MAX_BODY_BYTES:
+        raise Problem(413, "payload-too-large", f"The body exceeds {MAX_BODY_BYTES} bytes.")
+    if request.mimetype != "application/json" and not request.mimetype.endswith("+json"):
+        raise Problem(415, "unsupported-media-type", "Send the body as application/json.")
+    raw = request.stream.read(MAX_BODY_BYTES + 1)
+    if len(raw) > MAX_BODY_BYTES:
+        raise Problem(413, "payload-too-large", f"The body exceeds {MAX_BODY_BYTES} bytes.")
+    try:
+        return json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise Problem(400, "malformed-json", f"The body is not valid JSON: {exc}.") from None
+
+
+def validated(schema, data):
+    """Refuse bad input here, with per-field errors; pass the raw JSON on (the
+    service validates it again with the same schema at its own boundary)."""
+    try:
+        load(schema, data)
+    except errors.InvalidInput as exc:
+        raise Problem(422, exc.code, exc.detail, exc.fields) from None
+    return data
+
+
+def idempotency_key(request):
+    key = request.headers.get("Idempotency-Key")
+    if key is not None and not 1 <= len(key) <= MAX_IDEMPOTENCY_KEY_LENGTH:
+        raise Problem(400, "invalid-idempotency-key",
+                      f"An Idempotency-Key has 1 to {MAX_IDEMPOTENCY_KEY_LENGTH} characters.")
+    return key
+
+
+def create_app():
+    relais_logging.configure("gateway")
+    timeout = float(os.environ.get("RELAIS_RPC_TIMEOUT_SECONDS", "5"))
+    return Gateway(ThreadLocalRpc(config.amqp_uri(), timeout))
+
+
+app = create_app()

@@ -1,0 +1,68 @@
+"""Access-token verification at the gateway, with identity's public keys.
+
+Keys come from ``identity.jwks`` once, then are cached; a token signed with a
+key id we do not know triggers one refresh (at most every REFRESH_MIN_SECONDS),
+so that identity can rotate keys without a gateway restart. No RPC per request.
+"""
+import threading
+import time
+
+import jwt
+from jwt import PyJWK
+
+from services.identity.tokens import ALGORITHM, AUDIENCE, ISSUER
+
+REFRESH_MIN_SECONDS = 10
+LEEWAY_SECONDS = 30
+
+
+class InvalidToken(Exception):
+    def __init__(self, code, detail):
+        super().__init__(detail)
+        self.code = code
+        self.detail = detail
+
+
+class TokenVerifier:
+    def __init__(self, fetch_jwks):
+        self.fetch_jwks = fetch_jwks
+        self.keys = {}
+        self.jwks = {"keys": []}
+        self.fetched_at = 0.0
+        self.lock = threading.Lock()
+
+    def refresh(self, force=False):
+        with self.lock:
+            if not force and time.monotonic() - self.fetched_at < REFRESH_MIN_SECONDS:
+                return
+            jwks = self.fetch_jwks()
+            self.keys = {key["kid"]: PyJWK(key, algorithm=ALGORITHM) for key in jwks["keys"]}
+            self.jwks = jwks
+            self.fetched_at = time.monotonic()
+
+    def key_for(self, kid):
+        if kid not in self.keys:
+            self.refresh()
+        if kid not in self.keys:
+            raise InvalidToken("invalid-token", "The token is signed with an unknown key.")
+        return self.keys[kid]
+
+    def verify(self, token):
+        """The caller context carried by a valid token."""
+        try:
+            header = jwt.get_unverified_header(token)
+            claims = jwt.decode(
+                token, self.key_for(header.get("kid")), algorithms=[ALGORITHM],
+                audience=AUDIENCE, issuer=ISSUER, leeway=LEEWAY_SECONDS,
+                options={"require": ["exp", "iat", "sub", "aud", "iss"]},
+            )
+        except jwt.ExpiredSignatureError:
+            raise InvalidToken("token-expired", "The access token has expired.") from None
+        except jwt.InvalidAudienceError:
+            raise InvalidToken("invalid-token", "The token is not meant for this API.") from None
+        except jwt.PyJWTError as exc:
+            raise InvalidToken("invalid-token", f"The access token is not valid: {exc}.") from None
+        return {
+            "user_id": claims["sub"], "organisation_id": claims.get("org"),
+            "roles": claims.get("roles", []), "relay_ids": claims.get("relays", []),
+        }

@@ -1,0 +1,155 @@
+"""A pika client that speaks nameko's AMQP RPC protocol.
+
+Request: published to the ``nameko-rpc`` topic exchange with routing key
+``service.method``, body ``{"args": [], "kwargs": {...}}``, ``content_type``
+application/json (without it the nameko worker crashes), ``reply_to`` a routing
+key bound to our reply queue on the same exchange, and the
+``nameko.call_id_stack`` header. Reply: ``{"result": ..., "error": null|{...}}``.
+
+pika connections are not thread-safe: each thread of each gunicorn worker gets
+its own client, opened on first use (so after the fork).
+"""
+import json
+import threading
+import time
+import uuid
+
+import pika
+from pika.exceptions import AMQPError
+
+RPC_EXCHANGE = "nameko-rpc"
+
+
+class RpcUnavailable(Exception):
+    """The broker is unreachable, or no queue takes this service's calls."""
+
+
+class RpcTimeout(Exception):
+    """The service did not answer in time."""
+
+
+class RemoteError(Exception):
+    """The service answered with an error."""
+
+    def __init__(self, error):
+        super().__init__(error.get("value"))
+        self.exc_type = error.get("exc_type")
+        self.exc_path = error.get("exc_path")
+        self.exc_args = error.get("exc_args") or []
+
+
+class RpcClient:
+    def __init__(self, amqp_uri, timeout):
+        self.amqp_uri = amqp_uri
+        self.timeout = timeout
+        self.connection = None
+        self.pending = None
+
+    def connect(self):
+        self.connection = pika.BlockingConnection(pika.URLParameters(self.amqp_uri))
+        self.channel = self.connection.channel()
+        self.channel.exchange_declare(RPC_EXCHANGE, exchange_type="topic", durable=True)
+        self.reply_key = f"gateway-{uuid.uuid4()}"
+        queue = f"rpc.reply-{self.reply_key}"
+        self.channel.queue_declare(queue, exclusive=True, auto_delete=True)
+        self.channel.queue_bind(queue, RPC_EXCHANGE, routing_key=self.reply_key)
+        self.channel.basic_consume(queue, self._on_reply, auto_ack=True)
+        self.channel.add_on_return_callback(self._on_return)
+
+    def close(self):
+        if self.connection is not None and self.connection.is_open:
+            try:
+                self.connection.close()
+            except AMQPError:
+                pass
+        self.connection = None
+
+    # One thread uses a client, so at most one call is in flight: anything that
+    # is not about it (a reply that came after its call timed out) is dropped.
+    def _on_reply(self, channel, method, properties, body):
+        if properties.correlation_id == self.pending:
+            self.reply = body
+
+    def _on_return(self, channel, method, properties, body):
+        if properties.correlation_id == self.pending:
+            self.unroutable = True
+
+    def _publish(self, routing_key, body, properties):
+        """Publish, reconnecting once if the connection went stale (an idle
+        thread's connection may have been dropped by the broker)."""
+        for attempt in (1, 2):
+            try:
+                if self.connection is None or not self.connection.is_open:
+                    self.connect()
+                properties.reply_to = self.reply_key
+                self.channel.basic_publish(RPC_EXCHANGE, routing_key, body, properties,
+                                           mandatory=True)
+                return
+            except AMQPError as exc:
+                self.close()
+                if attempt == 2:
+                    raise RpcUnavailable(f"message broker unreachable: {type(exc).__name__}")
+
+    def call(self, service, method, call_id_stack=(), timeout=None, **kwargs):
+        timeout = timeout or self.timeout
+        correlation_id = str(uuid.uuid4())
+        properties = pika.BasicProperties(
+            correlation_id=correlation_id,
+            content_type="application/json",
+            headers={"nameko.call_id_stack": list(call_id_stack)},
+            # A request nobody took in time is dropped rather than run late.
+            expiration=str(int(timeout * 1000)),
+        )
+        body = json.dumps({"args": [], "kwargs": kwargs})
+        self.pending, self.reply, self.unroutable = correlation_id, None, False
+        self._publish(f"{service}.{method}", body, properties)
+        deadline = time.monotonic() + timeout
+        try:
+            while self.reply is None:
+                if self.unroutable:
+                    raise RpcUnavailable(f"no {service} service is listening")
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise RpcTimeout(f"{service}.{method} did not answer in {timeout:g} s")
+                self.connection.process_data_events(time_limit=min(remaining, 1.0))
+        except AMQPError as exc:
+            self.close()
+            raise RpcUnavailable(f"message broker connection lost: {type(exc).__name__}")
+        finally:
+            self.pending = None
+        reply = json.loads(self.reply)
+        if reply.get("error"):
+            raise RemoteError(reply["error"])
+        return reply.get("result")
+
+    def queue_consumers(self, queue):
+        """How many consumers a queue has (None: no such queue)."""
+        if self.connection is None or not self.connection.is_open:
+            self.connect()
+        probe = self.connection.channel()  # a failed passive declare closes its channel
+        try:
+            return probe.queue_declare(queue, passive=True).method.consumer_count
+        except pika.exceptions.ChannelClosedByBroker:
+            return None
+        finally:
+            if probe.is_open:
+                probe.close()
+
+
+class ThreadLocalRpc:
+    """One RpcClient per thread, created on first use."""
+
+    def __init__(self, amqp_uri, timeout):
+        self.amqp_uri = amqp_uri
+        self.timeout = timeout
+        self.local = threading.local()
+
+    @property
+    def client(self):
+        client = getattr(self.local, "client", None)
+        if client is None:
+            client = self.local.client = RpcClient(self.amqp_uri, self.timeout)
+        return client
+
+    def call(self, service, method, **kwargs):
+        return self.client.call(service, method, **kwargs)

@@ -1,0 +1,56 @@
+# Shared by scripts/run and scripts/test: make this machine ready, idempotently.
+# Sourced, not run. Leaves ROOT, VENV and PY set.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+VENV="$ROOT/.venv"
+PY="$VENV/bin/python"
+
+say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
+
+ensure_postgres() {
+  if ! pg_isready -h 127.0.0.1 -p 5432 -q 2>/dev/null; then
+    say "starting PostgreSQL"
+    pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | sort -V | tail -1)" main start
+    for _ in $(seq 30); do pg_isready -h 127.0.0.1 -p 5432 -q && break; sleep 1; done
+  fi
+}
+
+ensure_rabbitmq() {
+  if ! rabbitmqctl -q status >/dev/null 2>&1; then
+    say "starting RabbitMQ"
+    rabbitmq-server -detached
+    for _ in $(seq 60); do rabbitmqctl -q status >/dev/null 2>&1 && break; sleep 1; done
+  fi
+  # nameko's test fixtures create a vhost per test through the management API.
+  if ! rabbitmq-plugins list -e -m 2>/dev/null | grep -qx rabbitmq_management; then
+    say "enabling RabbitMQ's management plugin"
+    rabbitmq-plugins enable rabbitmq_management >/dev/null
+  fi
+  for _ in $(seq 30); do
+    curl -fsS -u guest:guest http://127.0.0.1:15672/api/overview >/dev/null 2>&1 && return 0
+    sleep 1
+  done
+  echo "RabbitMQ's management API did not come up" >&2; return 1
+}
+
+ensure_venv() {
+  if [ ! -x "$PY" ]; then
+    say "creating the virtualenv in .venv"
+    python3 -m venv "$VENV"
+  fi
+  local stamp="$VENV/.relais-installed"
+  if [ ! -f "$stamp" ] || [ "$ROOT/pyproject.toml" -nt "$stamp" ]; then
+    say "installing Python dependencies"
+    "$PY" -m pip install -q --upgrade pip
+    "$PY" -m pip install -q -e "$ROOT[test]"
+    touch "$stamp"
+  fi
+}
+
+ensure_docker_compose() {
+  # Only the deployment tests need it: they validate docker-compose.yml statically.
+  if ! command -v docker-compose >/dev/null 2>&1; then
+    say "installing Debian's docker-compose (for 'docker-compose config')"
+    apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-compose >/dev/null
+  fi
+}

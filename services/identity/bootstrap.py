@@ -1,0 +1,63 @@
+"""Make a fresh identity database usable: a signing key, the network's own
+organisation and a first network admin. Idempotent.
+
+    python -m services.identity.bootstrap   (reads RELAIS_BOOTSTRAP_ADMIN_EMAIL/PASSWORD)
+"""
+import sys
+
+from sqlalchemy import create_engine, func, select
+from sqlalchemy.orm import Session
+
+from common import config
+from services.identity import tokens
+from services.identity.accounts import password_hasher
+from services.identity.models import Organisation, SigningKey, User
+
+NETWORK_NAME = "Relais des Possibles"
+
+
+def ensure_signing_key(session, private_pem=None):
+    if private_pem is None and session.execute(select(SigningKey.kid).limit(1)).first():
+        return
+    private_pem = private_pem or tokens.generate_private_pem()
+    kid = tokens.key_id(private_pem)
+    if session.get(SigningKey, kid) is None:
+        session.add(SigningKey(kid=kid, private_pem=private_pem))
+
+
+def ensure_network_admin(session, email, password):
+    network = session.execute(
+        select(Organisation).where(Organisation.kind == "network")).scalars().first()
+    if network is None:
+        network = Organisation(kind="network", name=NETWORK_NAME)
+        session.add(network)
+        session.flush()
+    admin = session.execute(
+        select(User).where(func.lower(User.email) == email.lower())).scalar_one_or_none()
+    if admin is None:
+        session.add(User(organisation_id=network.id, email=email, full_name="Network admin",
+                         roles=["network_admin"], relay_ids=[],
+                         password_hash=password_hasher.hash(password)))
+
+
+def bootstrap(database_url, admin_email, admin_password, private_pem=None):
+    engine = create_engine(database_url)
+    with Session(engine) as session, session.begin():
+        ensure_signing_key(session, private_pem)
+        if admin_email and admin_password:
+            ensure_network_admin(session, admin_email, admin_password)
+    engine.dispose()
+
+
+def main():
+    pem = config.env("JWT_PRIVATE_KEY")
+    pem_file = config.env("JWT_PRIVATE_KEY_FILE")
+    if pem_file and not pem:
+        pem = open(pem_file).read()
+    bootstrap(config.database_url("identity"), config.env("BOOTSTRAP_ADMIN_EMAIL"),
+              config.env("BOOTSTRAP_ADMIN_PASSWORD"), pem)
+    print("identity: signing key and network admin in place")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

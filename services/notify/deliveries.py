@@ -1,0 +1,42 @@
+"""Use cases of notify: keep contacts, send what events ask to be told."""
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert
+
+from services.notify import templates
+from services.notify.models import Contact, Delivery
+
+
+class ContactUnknown(Exception):
+    """The member's contact has not arrived from identity yet: retry later."""
+
+
+def remember_contact(uow, data):
+    values = {"email": data["email"], "full_name": data["full_name"],
+              "organisation_id": data["organisation_id"]}
+    uow.session.execute(
+        insert(Contact).values(user_id=data["user_id"], **values)
+        .on_conflict_do_update(index_elements=[Contact.user_id], set_=values))
+
+
+def message_id_for(event):
+    return f"<{event['event_id']}@relais-des-possibles>"
+
+
+def tell_booking_confirmed(uow, mailer, event, booking):
+    contact = uow.session.get(Contact, booking["member_id"])
+    if contact is None:
+        raise ContactUnknown(f"no contact yet for member {booking['member_id']}")
+    mail = templates.booking_confirmed(contact, booking)
+    uow.session.add(Delivery(event_id=event["event_id"], event_type=event["type"],
+                             channel="email", recipient=mail.to, subject=mail.subject,
+                             message_id=message_id_for(event)))
+    uow.session.flush()
+    # Sent inside the transaction: if sending fails, the delivery row and the
+    # inbox mark roll back and the event is retried.
+    mailer.send(mail, message_id_for(event))
+
+
+def list_deliveries(session, limit, offset):
+    return session.execute(
+        select(Delivery).order_by(Delivery.sent_at.desc(), Delivery.id).limit(limit).offset(offset)
+    ).scalars().all()

@@ -1,0 +1,40 @@
+"""Notify's tables: who to tell (contacts, from identity's events) and what was sent."""
+import uuid
+from datetime import datetime
+
+from sqlalchemy import DateTime, Text, UniqueConstraint, func
+from sqlalchemy.dialects.postgresql import UUID
+from sqlalchemy.orm import Mapped, mapped_column
+
+from common.db import service_base
+
+Base = service_base()
+
+
+def new_id():
+    return str(uuid.uuid4())
+
+
+class Contact(Base):
+    __tablename__ = "contacts"
+
+    user_id: Mapped[str] = mapped_column(UUID(as_uuid=False), primary_key=True)
+    email: Mapped[str] = mapped_column(Text)
+    full_name: Mapped[str] = mapped_column(Text)
+    organisation_id: Mapped[str] = mapped_column(UUID(as_uuid=False))
+
+
+class Delivery(Base):
+    """One message sent because of one event: the unique key is what keeps a
+    redelivered event from mailing twice."""
+    __tablename__ = "deliveries"
+    __table_args__ = (UniqueConstraint("event_id", "channel", "recipient"),)
+
+    id: Mapped[str] = mapped_column(UUID(as_uuid=False), primary_key=True, default=new_id)
+    event_id: Mapped[str] = mapped_column(UUID(as_uuid=False))
+    event_type: Mapped[str] = mapped_column(Text)
+    channel: Mapped[str] = mapped_column(Text)
+    recipient: Mapped[str] = mapped_column(Text)
+    subject: Mapped[str] = mapped_column(Text)
+    message_id: Mapped[str] = mapped_column(Text)
+    sent_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

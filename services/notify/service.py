@@ -1,0 +1,43 @@
+"""Notify's entrypoints: it listens to the other services and tells people."""
+from nameko.rpc import rpc
+
+from common.caller import load_caller
+from common.consumer import consume_event
+from common.db import Database
+from common.service import RelaisService
+from common.validation import load
+from services.booking.schemas import BookingConfirmedSchema
+from services.identity.schemas import UserProvisionedSchema
+from services.notify import deliveries
+from services.notify.mailer import MailerProvider
+from services.notify.models import Base
+from services.notify.schemas import DeliveryQuerySchema, DeliverySchema
+
+
+class NotifyService(RelaisService):
+    name = "notify"
+
+    db = Database(Base)
+    mailer = MailerProvider()
+
+    @consume_event("identity", "identity.user_provisioned")
+    def on_user_provisioned(self, event):
+        data = UserProvisionedSchema().load(event["data"])
+        with self.db.unit_of_work() as uow:
+            if uow.mark_handled(event, "notify.on_user_provisioned"):
+                deliveries.remember_contact(uow, data)
+
+    @consume_event("booking", "booking.confirmed")
+    def on_booking_confirmed(self, event):
+        booking = BookingConfirmedSchema().dump(BookingConfirmedSchema().load(event["data"]))
+        with self.db.unit_of_work() as uow:
+            if uow.mark_handled(event, "notify.on_booking_confirmed"):
+                deliveries.tell_booking_confirmed(uow, self.mailer, event, booking)
+
+    @rpc
+    def list_deliveries(self, caller, query=None):
+        load_caller(caller).require("network_admin", "network_ops")
+        query = load(DeliveryQuerySchema(), query or {})
+        return DeliverySchema().dump(
+            deliveries.list_deliveries(self.db.session, query["limit"], query["offset"]),
+            many=True)
