@@ -33,6 +33,17 @@ def migrate_command(name):
     return f"python -m common.migrate {name}"
 
 
+# identity's one-off set-up (signing key, first admin), between migrate and run.
+BOOTSTRAP_COMMAND = "python -m services.identity.bootstrap"
+
+
+def start_steps(name):
+    """What a service's container runs, in order, before and as the service."""
+    if name == "identity":
+        return [migrate_command(name), BOOTSTRAP_COMMAND, run_command(name)]
+    return [migrate_command(name), run_command(name)]
+
+
 # --- docker-compose ----------------------------------------------------------
 
 @pytest.fixture(scope="module")
@@ -77,11 +88,9 @@ def test_compose_runs_the_whole_network(compose):
 def test_compose_service_migrates_then_runs(compose, name):
     service = compose["services"][name]
     command = command_line(service)
-    assert migrate_command(name) in command
-    assert run_command(name) in command
-    # Migrations first, and the service only if they succeeded.
-    assert command.index(migrate_command(name)) < command.index(run_command(name))
-    assert f"{migrate_command(name)} && exec {run_command(name)}" in command
+    # Each step only if the one before succeeded; the service replaces the shell.
+    steps = start_steps(name)
+    assert " && ".join(steps[:-1] + ["exec " + steps[-1]]) in command
 
 
 @pytest.mark.parametrize("name", sorted(SERVICES))
@@ -369,13 +378,15 @@ def k8s_workload(name):
 @pytest.mark.parametrize("name", sorted(SERVICES))
 def test_k8s_service_migrates_in_an_init_container_then_runs(name):
     workload = k8s_workload(name)
-    (init,) = workload["spec"]["template"]["spec"]["initContainers"]
-    (main,) = workload["spec"]["template"]["spec"]["containers"]
-    assert init["image"] == main["image"] == "relais"
-    assert " ".join(init.get("command", []) + init["args"]) == migrate_command(name)
+    pod = workload["spec"]["template"]["spec"]
+    (main,) = pod["containers"]
+    steps = [" ".join(c.get("command", []) + c["args"])
+             for c in [*pod["initContainers"], main]]
+    assert steps == start_steps(name)
     # args, not command: the image's entrypoint (tini) stays PID 1.
-    assert "command" not in main and " ".join(main["args"]) == run_command(name)
-    for container in (init, main):
+    assert "command" not in main
+    for container in [*pod["initContainers"], main]:
+        assert container["image"] == "relais"
         url = env_of(container)["RELAIS_DATABASE_URL"]["value"]
         assert url.startswith("postgresql://")
         assert url.endswith(f"@postgres:5432/relais_{name}")
@@ -408,18 +419,21 @@ def test_k8s_gateway_command_and_metrics_directory():
 
 
 def test_k8s_identity_and_notify_settings():
-    (identity,) = k8s_workload("identity")["spec"]["template"]["spec"]["containers"]
-    assert env_of(identity)["RELAIS_JWT_PRIVATE_KEY"]["valueFrom"]["secretKeyRef"]
-    assert env_of(identity)["RELAIS_BOOTSTRAP_ADMIN_PASSWORD"]["valueFrom"]["secretKeyRef"]
-    assert "RELAIS_BOOTSTRAP_ADMIN_EMAIL" in env_of(identity)
+    pod = k8s_workload("identity")["spec"]["template"]["spec"]
+    (bootstrap,) = [c for c in pod["initContainers"] if c["name"] == "bootstrap"]
+    env = env_of(bootstrap)
+    assert env["RELAIS_JWT_PRIVATE_KEY"]["valueFrom"]["secretKeyRef"]
+    assert env["RELAIS_BOOTSTRAP_ADMIN_PASSWORD"]["valueFrom"]["secretKeyRef"]
+    assert env["RELAIS_BOOTSTRAP_ADMIN_EMAIL"]["valueFrom"]["configMapKeyRef"]
     (notify,) = k8s_workload("notify")["spec"]["template"]["spec"]["containers"]
     assert {"RELAIS_SMTP_HOST", "RELAIS_SMTP_PORT", "RELAIS_MAIL_FROM"} <= set(env_of(notify))
 
 
 @pytest.mark.parametrize("item", workloads(), ids=workload_id)
 def test_env_references_resolve(item):
-    """Every configMapKeyRef / secretKeyRef names a key that exists, and every
-    $(VAR) in a value is defined earlier in the same container."""
+    """Every configMapKeyRef / secretKeyRef names a key that exists (unless the
+    reference is optional), and every $(VAR) in a value is defined earlier in
+    the same container."""
     _, workload = item
     (_, configmap), = objects_of("ConfigMap")
     (_, secret), = objects_of("Secret")
@@ -432,7 +446,8 @@ def test_env_references_resolve(item):
         for entry in container.get("env", []):
             for ref_kind, ref in entry.get("valueFrom", {}).items():
                 name, keys = stores[ref_kind]
-                assert ref["name"] == name and ref["key"] in keys, entry["name"]
+                assert ref["name"] == name, entry["name"]
+                assert ref["key"] in keys or ref.get("optional") is True, entry["name"]
             for var in re.findall(r"\$\(([A-Za-z_][A-Za-z0-9_]*)\)", entry.get("value", "")):
                 assert var in defined, f"{entry['name']} uses $({var}) before it is set"
             defined.add(entry["name"])
