@@ -29,13 +29,15 @@ RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml
 # Then the project itself. The source stays in /app (owned by root, read-only
 # for the app user): commands run from here, and they find
 # gateway/gunicorn.conf.py and services/<name>/migrations relative to it.
+# Byte-code is compiled now, since the running containers cannot write it.
 COPY . .
 RUN pip install --no-cache-dir . \
- && rm -rf build *.egg-info
+ && rm -rf build *.egg-info \
+ && python -m compileall -q /app
 
 # A numeric uid, so that Kubernetes can verify runAsNonRoot.
 USER 10001:10001
 
 EXPOSE 8080 8001 8002 8003 8004
 ENTRYPOINT ["/usr/bin/tini", "--"]
-CMD ["gunicorn", "-c", "gateway/gunicorn.conf.py", "gateway.app:app"]
+CMD ["gunicorn", "-c", "gateway/gunicorn.conf.py", "--bind", "0.0.0.0:8080", "gateway.app:app"]
