@@ -67,6 +67,17 @@ class ReliableEventHandler(EventHandler):
                 maybe_declare(queue, channel)
         self.republisher = Publisher(config["AMQP_URI"], use_confirms=True, serializer="json")
         self.metrics = metrics.for_container(self.container)
+        self.metrics.dead_letters.labels(self.container.service_name, self.dead_letter_queue.name
+                                         ).set_function(self.dead_letter_depth)
+
+    def dead_letter_depth(self):
+        """Read at scrape time; -1 when the broker cannot tell (shows on dashboards)."""
+        try:
+            with get_connection(self.container.config["AMQP_URI"]) as connection:
+                return connection.default_channel.queue_declare(
+                    self.dead_letter_queue.name, passive=True).message_count
+        except Exception:
+            return -1
 
     def handle_message(self, body, message):
         # A malformed envelope can never succeed: park it at once, no retries.

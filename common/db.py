@@ -197,6 +197,7 @@ class Database(DependencyProvider):
 
     def kill(self):
         self.relay.stop()
+        self.engine.dispose()
 
     def outbox_has_news(self):
         self._outbox_news.set()

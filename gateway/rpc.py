@@ -40,7 +40,8 @@ class RemoteError(Exception):
 
 class RpcClient:
     def __init__(self, amqp_uri, timeout):
-        self.amqp_uri = amqp_uri
+        # kombu (the services) also accepts pyamqp://; pika knows only amqp://.
+        self.amqp_uri = amqp_uri.replace("pyamqp://", "amqp://", 1)
         self.timeout = timeout
         self.connection = None
         self.pending = None

@@ -1,0 +1,89 @@
+"""Inspect and replay dead-lettered events.
+
+    python -m common.deadletters list                 # dead-letter queues and their depth
+    python -m common.deadletters show QUEUE [N]       # the first N messages, with their error
+    python -m common.deadletters replay QUEUE         # move them back to the handler's queue
+
+QUEUE is a handler queue (``evt-booking-booking.confirmed--billing.on_booking_confirmed``)
+or its ``.dead`` queue. Replay resets the attempt count, so each message gets
+its full retries again; the handler's inbox makes a replay of an event that was
+in fact handled harmless.
+"""
+import json
+import sys
+
+import requests
+from kombu import Connection
+
+from common import config
+from common.consumer import ATTEMPT_HEADER, ERROR_HEADER, dead_letter_queue_name
+
+MANAGEMENT_API = "http://127.0.0.1:15672/api"
+
+
+def handler_queue_of(name):
+    return name[: -len(".dead")] if name.endswith(".dead") else name
+
+
+def list_dead_letter_queues(api=MANAGEMENT_API, auth=("guest", "guest")):
+    queues = requests.get(f"{api}/queues", auth=auth, timeout=10).json()
+    return [(queue["vhost"], queue["name"], queue.get("messages", 0))
+            for queue in queues if queue["name"].endswith(".dead")]
+
+
+def show(amqp_uri, queue, limit=10):
+    shown = []
+    dead = dead_letter_queue_name(handler_queue_of(queue))
+    with Connection(amqp_uri) as connection:
+        channel = connection.channel()
+        for _ in range(limit):
+            message = channel.basic_get(dead, no_ack=False)
+            if message is None:
+                break
+            shown.append({"error": (message.headers or {}).get(ERROR_HEADER),
+                          "attempts": (message.headers or {}).get(ATTEMPT_HEADER),
+                          "body": json.loads(message.body)})
+        channel.close()  # unacked messages go back to the queue, in order
+    return shown
+
+
+def replay(amqp_uri, queue, limit=10_000):
+    """Move up to ``limit`` messages from the dead-letter queue back to the
+    handler queue; publish (confirmed) before ack, so nothing is lost."""
+    target = handler_queue_of(queue)
+    dead = dead_letter_queue_name(target)
+    moved = 0
+    with Connection(amqp_uri, transport_options={"confirm_publish": True}) as connection:
+        channel = connection.channel()
+        producer = connection.Producer(channel)
+        for _ in range(limit):
+            message = channel.basic_get(dead, no_ack=False)
+            if message is None:
+                break
+            headers = {key: value for key, value in (message.headers or {}).items()
+                       if key != ATTEMPT_HEADER}
+            producer.publish(message.body, exchange="", routing_key=target, headers=headers,
+                             content_type=message.content_type,
+                             content_encoding=message.content_encoding,
+                             delivery_mode=2, message_id=message.properties.get("message_id"))
+            channel.basic_ack(message.delivery_tag)
+            moved += 1
+    return moved
+
+
+def main(argv):
+    command = argv[1] if len(argv) > 1 else "list"
+    uri = config.amqp_uri()
+    if command == "list":
+        for vhost, name, depth in list_dead_letter_queues():
+            print(f"{depth:8d}  {vhost}  {name}")
+    elif command == "show" and len(argv) >= 3:
+        print(json.dumps(show(uri, argv[2], int(argv[3]) if len(argv) > 3 else 10), indent=2))
+    elif command == "replay" and len(argv) == 3:
+        print(f"replayed {replay(uri, argv[2])} message(s) to {handler_queue_of(argv[2])}")
+    else:
+        raise SystemExit(__doc__)
+
+
+if __name__ == "__main__":
+    main(sys.argv)

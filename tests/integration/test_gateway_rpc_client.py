@@ -1,0 +1,75 @@
+"""The gateway's pika client speaking nameko's RPC protocol to real services."""
+import time
+
+import pytest
+from kombu import Connection, Exchange, Queue
+from nameko.rpc import rpc
+
+from common.service import CallContext
+from gateway.rpc import RemoteError, RpcClient, RpcTimeout, RpcUnavailable
+from services.booking.service import BookingService
+
+
+class Spy:
+    name = "spy"
+    call_id_stack = CallContext()
+
+    @rpc
+    def echo(self, value):
+        return {"value": value, "call_id_stack": self.call_id_stack}
+
+
+@pytest.fixture
+def client(rabbit_config):
+    client = RpcClient(rabbit_config["AMQP_URI"], timeout=1.5)
+    yield client
+    client.close()
+
+
+def test_a_call_carries_json_both_ways_and_the_call_id_stack(container_factory, rabbit_config,
+                                                            client):
+    container_factory(Spy, rabbit_config).start()
+    answer = client.call("spy", "echo", call_id_stack=["gateway.get.abc"],
+                         value={"text": "Guéret", "cents": 1250, "ok": True})
+    assert answer["value"] == {"text": "Guéret", "cents": 1250, "ok": True}
+    stack = answer["call_id_stack"]
+    assert stack[0] == "gateway.get.abc"
+    assert stack[1].startswith("spy.echo.")
+
+
+def test_a_service_error_comes_back_with_its_exception_path(start_service, client):
+    start_service(BookingService)
+    with pytest.raises(RemoteError) as error:
+        client.call("booking", "get_relay", relay_id="00000000-0000-4000-8000-000000000000")
+    assert error.value.exc_path == "common.errors.NotFound"
+    assert error.value.exc_args[1] == "not-found"
+
+
+def test_a_service_nobody_listens_for_is_unavailable_at_once(rabbit_config, client):
+    started = time.monotonic()
+    with pytest.raises(RpcUnavailable):
+        client.call("nobody", "anything")
+    assert time.monotonic() - started < 1.0
+
+
+def test_a_service_that_does_not_answer_times_out(rabbit_config, client):
+    # A queue bound like a nameko service's, with no consumer: the call is routed
+    # but never answered.
+    with Connection(rabbit_config["AMQP_URI"]) as connection:
+        exchange = Exchange("nameko-rpc", type="topic", durable=True)
+        Queue("rpc-sleepy", exchange=exchange, routing_key="sleepy.*",
+              durable=True)(connection.default_channel).declare()
+    started = time.monotonic()
+    with pytest.raises(RpcTimeout):
+        client.call("sleepy", "work")
+    assert 1.4 < time.monotonic() - started < 3.0
+    assert client.queue_consumers("rpc-sleepy") == 0
+    assert client.queue_consumers("rpc-absent") is None
+
+
+def test_the_client_reconnects_after_losing_its_connection(container_factory, rabbit_config,
+                                                            client):
+    container_factory(Spy, rabbit_config).start()
+    assert client.call("spy", "echo", value=1)["value"] == 1
+    client.connection.close()  # as when the broker drops an idle connection
+    assert client.call("spy", "echo", value=2)["value"] == 2

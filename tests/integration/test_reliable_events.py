@@ -1,0 +1,209 @@
+"""Nothing lost, nothing doubled: billing and notify consume booking's events
+through real RabbitMQ queues, with retries, dead letters and the inbox."""
+import socket
+import uuid
+from unittest import mock
+
+import eventlet
+import pytest
+from aiosmtpd.controller import Controller
+from kombu import Connection
+
+from common import deadletters
+from common.consumer import dead_letter_queue_name
+from services.billing import usage
+from services.billing.service import BillingService
+from services.notify.service import NotifyService
+from tests.integration.conftest import rows, wait_for
+
+BILLING_QUEUE = "evt-booking-booking.confirmed--billing.on_booking_confirmed"
+RELAY_ID = str(uuid.uuid4())
+MEMBER_ID = str(uuid.uuid4())
+ORGANISATION_ID = str(uuid.uuid4())
+
+
+def confirmed_booking(booking_id=None):
+    return {
+        "booking_id": booking_id or str(uuid.uuid4()), "relay_id": RELAY_ID,
+        "relay_name": "Relais de Bourganeuf", "space_id": str(uuid.uuid4()),
+        "space_name": "Bureau 1", "space_kind": "desk", "member_id": MEMBER_ID,
+        "organisation_id": ORGANISATION_ID, "date": "2026-12-01", "slot": "day",
+        "half_days": 2, "timezone": "Europe/Paris",
+        "starts_at": "2026-12-01T07:30:00+00:00", "ends_at": "2026-12-01T17:00:00+00:00",
+        "local_starts_at": "2026-12-01T08:30:00+01:00",
+        "local_ends_at": "2026-12-01T18:00:00+01:00", "duration_minutes": 570,
+    }
+
+
+@pytest.fixture
+def billing_with_rate_card(start_service, publish_event, databases):
+    """billing running, knowing the relay, with a desk rate card of 12.50 € a half-day."""
+    def start(**overrides):
+        container = start_service(BillingService, **overrides)
+        publish_event("booking", "booking.relay_created", {
+            "relay_id": RELAY_ID, "name": "Relais de Bourganeuf", "commune": "Bourganeuf",
+            "postcode": "23400", "timezone": "Europe/Paris", "latitude": 45.95,
+            "longitude": 1.75})
+        assert wait_for(lambda: rows(databases["billing"], "SELECT * FROM known_relays"))
+        with databases["billing"].begin() as conn:
+            conn.exec_driver_sql(
+                "INSERT INTO rate_cards (id, relay_id, space_kind, half_day_price_cents, "
+                "vat_rate_bp, valid_from) VALUES (gen_random_uuid(), %s, 'desk', 1250, 2000, "
+                "'2026-01-01')", (RELAY_ID,))
+        return container
+    return start
+
+
+def usage_lines(databases):
+    return rows(databases["billing"], "SELECT * FROM usage_lines")
+
+
+def test_usage_line_is_priced_from_the_rate_card(billing_with_rate_card, publish_event, databases):
+    billing_with_rate_card()
+    booking = confirmed_booking()
+    publish_event("booking", "booking.confirmed", booking)
+
+    (line,) = wait_for(lambda: usage_lines(databases))
+    assert str(line["booking_id"]) == booking["booking_id"]
+    assert (line["status"], line["half_days"], line["unit_price_cents"]) == ("priced", 2, 1250)
+    assert (line["amount_excl_vat_cents"], line["vat_cents"], line["amount_incl_vat_cents"]) == (
+        2500, 500, 3000)
+
+
+def test_an_event_delivered_twice_leaves_one_usage_line(billing_with_rate_card, publish_event,
+                                                         databases):
+    container = billing_with_rate_card()
+    envelope = publish_event("booking", "booking.confirmed", confirmed_booking())
+    publish_event("booking", "booking.confirmed", None, envelope=envelope)
+
+    metrics = container.relais_metrics
+    handled = metrics.events_consumed.labels("billing", "booking.confirmed", "handled")
+    assert wait_for(lambda: handled._value.get() == 2)
+    assert len(usage_lines(databases)) == 1
+    assert len(rows(databases["billing"], "SELECT * FROM inbox WHERE event_id = :id",
+                    id=envelope["event_id"])) == 1
+
+
+def test_a_handler_that_fails_twice_still_records_the_line_once(billing_with_rate_card,
+                                                                 publish_event, databases):
+    calls = []
+    real = usage.record_usage
+
+    def flaky(uow, booking):
+        calls.append(booking["booking_id"])
+        if len(calls) <= 2:
+            raise ConnectionError("billing database hiccup")
+        return real(uow, booking)
+
+    container = billing_with_rate_card()
+    with mock.patch.object(usage, "record_usage", flaky):
+        publish_event("booking", "booking.confirmed", confirmed_booking())
+        assert wait_for(lambda: usage_lines(databases))
+    assert len(calls) == 3
+    assert len(usage_lines(databases)) == 1
+    consumed = container.relais_metrics.events_consumed
+    assert consumed.labels("billing", "booking.confirmed", "retried")._value.get() == 2
+
+
+def test_a_handler_that_keeps_failing_dead_letters_the_event_for_replay(
+        billing_with_rate_card, publish_event, databases, rabbit_config):
+    container = billing_with_rate_card()
+    booking = confirmed_booking()
+    with mock.patch.object(usage, "record_usage", side_effect=ValueError("no such tariff")):
+        publish_event("booking", "booking.confirmed", booking)
+        parked = wait_for(lambda: deadletters.show(rabbit_config["AMQP_URI"], BILLING_QUEUE))
+    assert parked[0]["body"]["data"]["booking_id"] == booking["booking_id"]
+    assert parked[0]["attempts"] == 3  # the first try and two retries
+    assert "ValueError: no such tariff" in parked[0]["error"]
+    assert usage_lines(databases) == []
+    assert container.relais_metrics.registry.get_sample_value("relais_dead_letters", {
+        "service": "billing", "queue": dead_letter_queue_name(BILLING_QUEUE)}) == 1
+
+    assert deadletters.replay(rabbit_config["AMQP_URI"], BILLING_QUEUE) == 1
+    (line,) = wait_for(lambda: usage_lines(databases))
+    assert str(line["booking_id"]) == booking["booking_id"]
+
+
+def test_a_consumer_killed_mid_flight_gets_the_event_again(billing_with_rate_card, publish_event,
+                                                            databases, container_factory,
+                                                            config_for):
+    entered = eventlet.Event()
+    real = usage.record_usage
+
+    def stuck_then_fine(uow, booking):
+        if not entered.ready():
+            entered.send()
+            eventlet.sleep(60)  # the worker dies here
+        return real(uow, booking)
+
+    first = billing_with_rate_card()
+    with mock.patch.object(usage, "record_usage", stuck_then_fine):
+        publish_event("booking", "booking.confirmed", confirmed_booking())
+        entered.wait(10)
+        first.kill()
+        assert usage_lines(databases) == []
+        second = container_factory(BillingService, config_for("billing"))
+        second.start()
+        (line,) = wait_for(lambda: usage_lines(databases))
+    assert line["status"] == "priced"
+    assert len(usage_lines(databases)) == 1
+
+
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class FlakySmtpSink:
+    """A real SMTP server that answers 451 (try again later) the first times."""
+
+    def __init__(self, refusals):
+        self.refusals = refusals
+        self.received = []
+
+    async def handle_DATA(self, server, session, envelope):
+        if self.refusals > 0:
+            self.refusals -= 1
+            return "451 Requested action aborted: try again later"
+        self.received.append(envelope)
+        return "250 OK"
+
+
+@pytest.fixture
+def smtp_sink():
+    sinks = []
+
+    def start(refusals=0):
+        handler = FlakySmtpSink(refusals)
+        port = free_port()
+        controller = Controller(handler, hostname="127.0.0.1", port=port)
+        controller.start()
+        sinks.append(controller)
+        return handler, port
+
+    yield start
+    for controller in sinks:
+        controller.stop()
+
+
+def test_the_confirmation_mail_arrives_once_despite_a_late_contact_and_smtp_failures(
+        start_service, publish_event, smtp_sink, databases):
+    sink, port = smtp_sink(refusals=2)
+    start_service(NotifyService, SMTP_PORT=port, RETRY_DELAYS_MS=[100, 200, 400, 800, 1600])
+    booking = confirmed_booking()
+    envelope = publish_event("booking", "booking.confirmed", booking)
+    eventlet.sleep(0.2)  # the booking is retried: its member is not known yet
+    publish_event("identity", "identity.user_provisioned", {
+        "user_id": MEMBER_ID, "organisation_id": ORGANISATION_ID,
+        "email": "lou@entreprise.example", "full_name": "Lou Nomade", "roles": ["member"]})
+
+    assert wait_for(lambda: sink.received, timeout=15)
+    eventlet.sleep(0.5)  # room for a duplicate to show up
+    assert len(sink.received) == 1
+    mail = sink.received[0]
+    assert mail.rcpt_tos == ["lou@entreprise.example"]
+    content = mail.content.decode()
+    assert f"Message-ID: <{envelope['event_id']}@relais-des-possibles>" in content
+    assert "Relais de Bourganeuf" in content
+    assert len(rows(databases["notify"], "SELECT * FROM deliveries")) == 1
