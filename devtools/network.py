@@ -12,6 +12,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 import requests
+from sqlalchemy import create_engine, text
 
 from common.config import DEFAULT_AMQP_URI, DEFAULT_PG
 from common.migrate import SERVICES, migrate
@@ -96,8 +97,7 @@ class Network:
                                  "--web", f"127.0.0.1:{self.mail_web_port}",
                                  "--maildir", str(self.maildir)], self.env())
         for service in SERVICES:
-            self.spawn(service, [sys.executable, "-m", "common.run",
-                                 f"services.{service}.service"], self.env(service))
+            self.start_service(service)
         gateway_env = dict(self.env(), GATEWAY_BIND=f"127.0.0.1:{self.gateway_port}",
                            GUNICORN_WORKERS=str(self.gunicorn_workers),
                            GUNICORN_THREADS=str(self.gunicorn_threads),
@@ -105,6 +105,27 @@ class Network:
         self.spawn("gateway", [sys.executable, "-m", "gunicorn", "-c",
                                "gateway/gunicorn.conf.py", "gateway.app:app"], gateway_env)
         self.wait_until_ready(ready_timeout)
+
+    def start_service(self, service):
+        self.spawn(service, [sys.executable, "-m", "common.run", f"services.{service}.service"],
+                   self.env(service))
+
+    def stop_service(self, service):
+        process = self.processes.pop(service)
+        process.terminate()
+        process.wait(timeout=15)
+
+    def reset(self):
+        """Forget everything: drop the databases and the broker vhost (queues
+        included). Only for throw-away networks (tests, benchmarks)."""
+        if self.vhost == "/" or self.name == "relais":
+            raise ValueError("refusing to reset the development network")
+        admin = create_engine(f"{DEFAULT_PG}/postgres", isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            for service in SERVICES:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{self.name}_{service}" WITH (FORCE)'))
+        admin.dispose()
+        requests.delete(f"{RABBIT_API}/vhosts/{quote(self.vhost, safe='')}", timeout=10)
 
     def wait_until_ready(self, timeout):
         deadline = time.monotonic() + timeout

@@ -1,0 +1,87 @@
+"""End-to-end tests: the whole network as ``scripts/run`` starts it (gunicorn
+gateway, four service processes, SMTP sink), on throw-away databases and a
+throw-away RabbitMQ vhost, driven over HTTP only."""
+import time
+from datetime import date, timedelta
+
+import pytest
+import requests
+
+from devtools.network import Network
+
+ADMIN_EMAIL = "admin@e2e.example"
+ADMIN_PASSWORD = "e2e-admin-password"
+
+
+@pytest.fixture(scope="session")
+def network(tmp_path_factory):
+    network = Network(
+        name="relais_e2e", vhost="relais_e2e", gateway_port=28080, service_port_base=28000,
+        smtp_port=28025, mail_web_port=28026, var_dir=tmp_path_factory.mktemp("network"),
+        admin_email=ADMIN_EMAIL, admin_password=ADMIN_PASSWORD,
+        gunicorn_workers=2, gunicorn_threads=4,
+        extra_env={"RELAIS_RPC_TIMEOUT_SECONDS": "2", "RELAIS_RETRY_DELAYS_MS": "100,300,1000"},
+    )
+    network.reset()
+    network.prepare()
+    try:
+        network.start()
+        yield network
+    finally:
+        network.stop()
+
+
+class Client:
+    """A requests session on the gateway that remembers its bearer token."""
+
+    def __init__(self, base_url):
+        self.base_url = base_url
+        self.http = requests.Session()
+
+    def login(self, email, password):
+        response = self.post("/v1/auth/token", json={"email": email, "password": password})
+        assert response.status_code == 200, response.text
+        self.http.headers["Authorization"] = f"Bearer {response.json()['access_token']}"
+        return self
+
+    def get(self, path, **kwargs):
+        return self.http.get(self.base_url + path, timeout=10, **kwargs)
+
+    def post(self, path, **kwargs):
+        return self.http.post(self.base_url + path, timeout=10, **kwargs)
+
+
+@pytest.fixture
+def admin(network):
+    return Client(network.gateway_url).login(ADMIN_EMAIL, ADMIN_PASSWORD)
+
+
+@pytest.fixture
+def anonymous(network):
+    return Client(network.gateway_url)
+
+
+def next_weekday(days_ahead=1):
+    day = date.today() + timedelta(days=days_ahead)
+    while day.weekday() >= 5:
+        day += timedelta(days=1)
+    return day.isoformat()
+
+
+def wait_for(predicate, timeout=10, interval=0.05):
+    deadline = time.monotonic() + timeout
+    value = predicate()
+    while not value and time.monotonic() < deadline:
+        time.sleep(interval)
+        value = predicate()
+    return value
+
+
+def assert_problem(response, status, code):
+    assert response.status_code == status, response.text
+    assert response.headers["Content-Type"] == "application/problem+json"
+    body = response.json()
+    assert body["type"].endswith("/" + code), body
+    assert body["status"] == status
+    assert body["detail"]
+    return body

@@ -1,0 +1,85 @@
+"""Bad input at the gateway: always a 4xx problem+json with a stable type and,
+for validation, the fields at fault. Never a 500."""
+import uuid
+
+from tests.e2e.conftest import Client, assert_problem, next_weekday
+
+
+def test_malformed_json_is_a_400(admin):
+    response = admin.post("/v1/relays", data="{not json",
+                          headers={"Content-Type": "application/json"})
+    assert_problem(response, 400, "malformed-json")
+
+
+def test_missing_and_mistyped_fields_are_listed(admin):
+    response = admin.post("/v1/relays", json={"name": "", "latitude": "north",
+                                              "timezone": "Mars/Olympus"})
+    body = assert_problem(response, 422, "validation-error")
+    assert set(body["errors"]) >= {"name", "latitude", "timezone", "address", "postcode",
+                                   "commune", "longitude"}
+
+
+def test_a_json_array_is_not_an_object(admin):
+    assert_problem(admin.post("/v1/relays", json=[1, 2]), 422, "validation-error")
+
+
+def test_unknown_ids_are_404(admin, anonymous):
+    missing = str(uuid.uuid4())
+    assert_problem(anonymous.get(f"/v1/relays/{missing}"), 404, "not-found")
+    assert_problem(anonymous.get("/v1/relays/not-a-uuid"), 404, "not-found")
+    assert_problem(admin.post(f"/v1/relays/{missing}/rate-cards", json={
+        "space_kind": "desk", "half_day_price_cents": 1000, "valid_from": "2026-01-01"}),
+        404, "not-found")
+    assert_problem(admin.get(f"/v1/organisations/{missing}"), 404, "not-found")
+
+
+def test_booking_an_unknown_space_is_404_with_the_field(network, admin):
+    organisation = admin.post("/v1/organisations", json={"kind": "individual",
+                                                         "name": "Indépendants"}).json()
+    email = f"solo-{uuid.uuid4().hex[:6]}@example.org"
+    admin.post(f"/v1/organisations/{organisation['id']}/users",
+               json={"email": email, "full_name": "Solo", "password": "long-password-123"})
+    member = Client(network.gateway_url).login(email, "long-password-123")
+    body = assert_problem(member.post("/v1/bookings", json={
+        "space_id": str(uuid.uuid4()), "date": next_weekday(), "slot": "morning"}),
+        404, "not-found")
+    assert "space_id" in body["errors"]
+
+
+def test_authentication_problems_are_401(anonymous, network):
+    assert_problem(anonymous.post("/v1/relays", json={}), 401, "authentication-required")
+    anonymous.http.headers["Authorization"] = "Bearer not.a.token"
+    assert_problem(anonymous.get("/v1/bookings"), 401, "invalid-token")
+    wrong = anonymous.post("/v1/auth/token", json={"email": "admin@e2e.example",
+                                                   "password": "wrong"})
+    assert_problem(wrong, 401, "invalid-credentials")
+
+
+def test_roles_are_enforced_by_the_service(network, admin):
+    organisation = admin.post("/v1/organisations", json={"kind": "individual",
+                                                         "name": "Membres"}).json()
+    email = f"m-{uuid.uuid4().hex[:6]}@example.org"
+    admin.post(f"/v1/organisations/{organisation['id']}/users",
+               json={"email": email, "full_name": "M", "password": "long-password-123"})
+    member = Client(network.gateway_url).login(email, "long-password-123")
+    assert_problem(member.post("/v1/relays", json={
+        "name": "X", "address": "Y", "postcode": "23000", "commune": "Z", "latitude": 46,
+        "longitude": 2, "timezone": "Europe/Paris"}), 403, "forbidden")
+
+
+def test_duplicate_email_is_a_409(admin):
+    organisation = admin.post("/v1/organisations", json={"kind": "individual",
+                                                         "name": "Doublons"}).json()
+    email = f"twice-{uuid.uuid4().hex[:6]}@example.org"
+    path = f"/v1/organisations/{organisation['id']}/users"
+    assert admin.post(path, json={"email": email, "full_name": "A"}).status_code == 201
+    body = assert_problem(admin.post(path, json={"email": email.upper(), "full_name": "B"}),
+                          409, "email-taken")
+    assert "email" in body["errors"]
+
+
+def test_unknown_endpoints_and_methods(anonymous):
+    assert_problem(anonymous.get("/v1/nothing-here"), 404, "no-such-endpoint")
+    response = anonymous.http.delete(anonymous.base_url + "/v1/relays", timeout=5)
+    assert_problem(response, 405, "method-not-allowed")
+    assert "GET" in response.headers["Allow"]
