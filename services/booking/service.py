@@ -7,11 +7,13 @@ from datetime import datetime, timezone
 
 from nameko.rpc import rpc
 
+from common import errors
 from common.caller import load_caller
 from common.db import Database
 from common.service import RelaisService
 from common.validation import load
 from services.booking import bookings, directory
+from services.booking.metrics import BookingMetrics
 from services.booking.models import Base
 from services.booking.schemas import (
     BookingCreateSchema, BookingListQuerySchema, BookingSchema, RelayCreateSchema,
@@ -27,6 +29,7 @@ class BookingService(RelaisService):
     name = "booking"
 
     db = Database(Base)
+    business_metrics = BookingMetrics()
 
     @rpc
     def create_relay(self, caller, payload, idempotency_key=None):
@@ -57,13 +60,19 @@ class BookingService(RelaisService):
 
     @rpc
     def book(self, caller, payload, idempotency_key=None):
-        caller = load_caller(caller)
-        data = load(BookingCreateSchema(), payload)
-        now = datetime.now(timezone.utc)
-        with self.db.unit_of_work() as uow:
-            return uow.idempotent(
-                f"book:{caller.user_id}", idempotency_key, payload,
-                lambda: booking_schema.dump(bookings.book(uow, caller, data, now)))
+        try:
+            caller = load_caller(caller)
+            data = load(BookingCreateSchema(), payload)
+            now = datetime.now(timezone.utc)
+            with self.db.unit_of_work() as uow:
+                booking = uow.idempotent(
+                    f"book:{caller.user_id}", idempotency_key, payload,
+                    lambda: booking_schema.dump(bookings.book(uow, caller, data, now)))
+        except errors.RelaisError as refusal:
+            self.business_metrics.bookings.labels(refusal.code).inc()
+            raise
+        self.business_metrics.bookings.labels("confirmed").inc()
+        return booking
 
     @rpc
     def get_booking(self, caller, booking_id):

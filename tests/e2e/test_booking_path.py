@@ -1,45 +1,7 @@
 """The foundation's five steps over HTTP, and what a service outage does to them."""
-import uuid
-
-import pytest
 import requests
 
-from tests.e2e.conftest import Client, assert_problem, next_weekday, wait_for
-
-PASSWORD = "a-long-enough-password"
-
-
-def unique(label):
-    return f"{label}-{uuid.uuid4().hex[:8]}"
-
-
-@pytest.fixture
-def relay_company_employee(admin, network):
-    """Steps 1 to 3: a relay with a desk, a company with an employee, a rate card."""
-    relay = admin.post("/v1/relays", json={
-        "name": unique("Relais d'Aubusson"), "address": "5 rue Vieille", "postcode": "23200",
-        "commune": "Aubusson", "latitude": 45.956, "longitude": 2.168,
-        "timezone": "Europe/Paris"})
-    assert relay.status_code == 201, relay.text
-    relay = relay.json()
-    desk = admin.post(f"/v1/relays/{relay['id']}/spaces", json={"kind": "desk", "name": "B1"})
-    assert desk.status_code == 201, desk.text
-    company = admin.post("/v1/organisations", json={
-        "kind": "corporate", "name": unique("Assureur"), "legal_name": "Assureur SA",
-        "siret": "55208131766522", "billing_email": "compta@assureur.example"})
-    assert company.status_code == 201, company.text
-    email = f"{unique('nomade')}@assureur.example"
-    employee = admin.post(f"/v1/organisations/{company.json()['id']}/users", json={
-        "email": email, "full_name": "Dominique Nomade", "roles": ["member"],
-        "password": PASSWORD})
-    assert employee.status_code == 201, employee.text
-    rate_card = admin.post(f"/v1/relays/{relay['id']}/rate-cards", json={
-        "space_kind": "desk", "half_day_price_cents": 1490, "valid_from": "2026-01-01"})
-    assert rate_card.status_code == 201, rate_card.text
-    assert rate_card.json()["vat_rate_bp"] == 2000
-    member = Client(network.gateway_url).login(email, PASSWORD)
-    return relay, desk.json(), employee.json(), member
-
+from tests.e2e.conftest import PASSWORD, Client, assert_problem, next_weekday, unique, wait_for
 
 def mails_to(network, address):
     messages = requests.get(f"{network.mail_url}/api/messages", timeout=5).json()

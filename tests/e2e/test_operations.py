@@ -3,6 +3,7 @@ import requests
 
 from common.config import SERVICE_HTTP_PORTS
 from gateway.routes import ROUTES
+from tests.e2e.conftest import next_weekday
 
 
 def test_ready_reports_the_broker_and_every_service(anonymous):
@@ -46,3 +47,18 @@ def test_docs_render_offline(anonymous):
     assert "https://" not in page and "http://" not in page
     assert anonymous.get("/docs/static/swagger-ui-bundle.js").status_code == 200
     assert "SwaggerUIBundle" in anonymous.get("/docs/static/swagger-ui-bundle.js").text[:5_000_000]
+
+
+def test_booking_outcomes_are_counted(network, relay_company_employee):
+    relay, desk, employee, member = relay_company_employee
+    assert member.post("/v1/bookings", json={"space_id": desk["id"], "date": next_weekday(5),
+                                             "slot": "morning"}).status_code == 201
+    assert member.post("/v1/bookings", json={"space_id": desk["id"], "date": next_weekday(5),
+                                             "slot": "morning"}).status_code == 409
+    metrics = requests.get(f"http://127.0.0.1:{network.service_port('booking')}/metrics",
+                           timeout=5).text
+    counts = {line.split('"')[1]: float(line.split()[-1]) for line in metrics.splitlines()
+              if line.startswith("relais_bookings_total{")}
+    assert counts["confirmed"] >= 1
+    # The same member and desk twice: whichever exclusion constraint PostgreSQL checks first.
+    assert counts.get("member-already-booked", 0) + counts.get("space-taken", 0) >= 1
