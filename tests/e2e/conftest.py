@@ -1,6 +1,7 @@
 """End-to-end tests: the whole network as ``scripts/run`` starts it (gunicorn
 gateway, four service processes, SMTP sink), on throw-away databases and a
 throw-away RabbitMQ vhost, driven over HTTP only."""
+import os
 import time
 import uuid
 from datetime import date, timedelta
@@ -16,9 +17,12 @@ ADMIN_PASSWORD = "e2e-admin-password"
 
 @pytest.fixture(scope="session")
 def network(tmp_path_factory):
+    slot = int(os.environ.get("RELAIS_TEST_SLOT", "0"))  # see tests/integration/conftest.py
+    base = 28000 + 100 * slot
     network = Network(
-        name="relais_e2e", vhost="relais_e2e", gateway_port=28080, service_port_base=28000,
-        smtp_port=28025, mail_web_port=28026, var_dir=tmp_path_factory.mktemp("network"),
+        name=f"relais_e2e{slot or ''}", vhost=f"relais_e2e{slot or ''}", gateway_port=base + 80,
+        service_port_base=base, smtp_port=base + 25, mail_web_port=base + 26,
+        var_dir=tmp_path_factory.mktemp("network"),
         admin_email=ADMIN_EMAIL, admin_password=ADMIN_PASSWORD,
         gunicorn_workers=2, gunicorn_threads=4,
         extra_env={"RELAIS_RPC_TIMEOUT_SECONDS": "2", "RELAIS_RETRY_DELAYS_MS": "100,300,1000"},

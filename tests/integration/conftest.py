@@ -2,6 +2,7 @@
 against the real RabbitMQ (a fresh vhost per test, from nameko's ``rabbit_config``
 fixture) and real PostgreSQL databases (``relais_it_<service>``, migrated once
 per session and emptied before each test)."""
+import os
 import time
 
 import pytest
@@ -22,8 +23,14 @@ def member(number, organisation_id="00000000-0000-4000-8000-0000000000bb"):
             "organisation_id": organisation_id, "roles": ["member"]}
 
 
+# Two checkouts can run their tests at once on one machine with different
+# RELAIS_TEST_SLOT values: databases, vhosts and ports are kept apart by it.
+TEST_SLOT = int(os.environ.get("RELAIS_TEST_SLOT", "0"))
+DATABASE_PREFIX = f"relais_it{TEST_SLOT or ''}"
+
+
 def database_url(service):
-    return f"{DEFAULT_PG}/relais_it_{service}"
+    return f"{DEFAULT_PG}/{DATABASE_PREFIX}_{service}"
 
 
 @pytest.fixture(scope="session")
@@ -31,7 +38,7 @@ def databases():
     admin = create_engine(f"{DEFAULT_PG}/postgres", isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         for service in SERVICES:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "relais_it_{service}" WITH (FORCE)'))
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{DATABASE_PREFIX}_{service}" WITH (FORCE)'))
     admin.dispose()
     engines = {}
     for service in SERVICES:
