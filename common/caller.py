@@ -2,9 +2,10 @@
 verified access token. Services enforce scope from it themselves."""
 from dataclasses import dataclass, field
 
-from marshmallow import Schema, fields, post_load, validate, EXCLUDE
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, post_load, validate
 
 from common import errors
+from common.validation import flatten_messages
 
 ROLES = ("network_admin", "network_ops", "relay_manager", "corporate_admin", "member")
 
@@ -54,4 +55,9 @@ def load_caller(raw):
     """The caller of an RPC that needs one; anonymous calls are refused."""
     if not raw:
         raise errors.Unauthorized("This needs an authenticated caller.")
-    return _schema.load(raw)
+    try:
+        return _schema.load(raw)
+    except (ValidationError, TypeError) as exc:
+        raise errors.Unauthorized("The caller context is not valid.",
+                                  fields=flatten_messages(getattr(exc, "messages", str(exc)))
+                                  ) from None

@@ -27,6 +27,7 @@ from gateway.rpc import RemoteError, RpcTimeout, RpcUnavailable, ThreadLocalRpc
 log = logging.getLogger("gateway")
 
 MAX_BODY_BYTES = 1024 * 1024
+KNOWN_METHODS = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
 MAX_IDEMPOTENCY_KEY_LENGTH = 255
 DOCS_HTML = (Path(__file__).parent / "docs.html").read_text()
 DOCS_ASSETS = {"swagger-ui.css": "text/css", "swagger-ui-bundle.js": "text/javascript",
@@ -85,8 +86,9 @@ class Gateway:
         finally:
             relais_logging.set_call_id_stack(None)
         response.headers["X-Call-Id"] = call_id
+        method = request.method if request.method in KNOWN_METHODS else "other"
         metrics.http_request_duration.labels(
-            request.method, route_label, response.status_code).observe(time.perf_counter() - started)
+            method, route_label, response.status_code).observe(time.perf_counter() - started)
         return response
 
     # API routes -----------------------------------------------------------
@@ -141,7 +143,7 @@ class Gateway:
             metrics.token_rejections.labels(exc.code).inc()
             raise Problem(401, exc.code, exc.detail, headers={
                 "WWW-Authenticate": f'Bearer realm="relais", error="invalid_token"'}) from None
-        except (RpcUnavailable, RpcTimeout) as exc:
+        except (RpcUnavailable, RpcTimeout, RemoteError) as exc:
             raise Problem(503, "service-unavailable",
                           f"Access tokens cannot be checked now ({exc}).") from None
 
@@ -183,8 +185,8 @@ class Gateway:
     def serve_jwks(self, request):
         try:
             self.verifier.refresh()
-        except (RpcUnavailable, RpcTimeout) as exc:
-            raise Problem(503, "service-unavailable", f"identity cannot be reached ({exc}).")
+        except (RpcUnavailable, RpcTimeout, RemoteError) as exc:
+            raise Problem(503, "service-unavailable", f"identity cannot give its keys ({exc}).")
         return json_response(200, self.verifier.jwks)
 
 

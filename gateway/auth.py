@@ -28,12 +28,14 @@ class TokenVerifier:
         self.fetch_jwks = fetch_jwks
         self.keys = {}
         self.jwks = {"keys": []}
-        self.fetched_at = 0.0
+        self.fetched_at = None  # never: the first unknown key id always fetches
         self.lock = threading.Lock()
 
     def refresh(self, force=False):
         with self.lock:
-            if not force and time.monotonic() - self.fetched_at < REFRESH_MIN_SECONDS:
+            recently = (self.fetched_at is not None
+                        and time.monotonic() - self.fetched_at < REFRESH_MIN_SECONDS)
+            if recently and not force:
                 return
             jwks = self.fetch_jwks()
             self.keys = {key["kid"]: PyJWK(key, algorithm=ALGORITHM) for key in jwks["keys"]}

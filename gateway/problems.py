@@ -51,4 +51,5 @@ def from_remote_error(error):
         # Not an error the service meant to raise: a bug, shown without its internals.
         return Problem(500, "internal-error", "The request failed inside the service.")
     detail, code, fields = (list(error.exc_args) + [None, None, None])[:3]
-    return Problem(status, code or "error", detail or str(error), fields or {})
+    headers = {"WWW-Authenticate": 'Bearer realm="relais"'} if status == 401 else None
+    return Problem(status, code or "error", detail or str(error), fields or {}, headers)

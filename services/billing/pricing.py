@@ -23,8 +23,10 @@ class LinePrice:
 
 
 def vat_of(amount_cents, vat_rate_bp):
-    """Half-up rounding of amount × rate, in integers (no float ever touches money)."""
-    return (amount_cents * vat_rate_bp + 5000) // 10000
+    """amount × rate rounded half away from zero, in integers (no float ever
+    touches money); symmetric, so a credit note cancels its invoice's VAT exactly."""
+    sign = -1 if amount_cents < 0 else 1
+    return sign * ((abs(amount_cents) * vat_rate_bp + 5000) // 10000)
 
 
 def price_line(half_days, half_day_price_cents, vat_rate_bp):

@@ -20,7 +20,7 @@ class OrganisationSchema(Schema):
     billing_address = fields.String(load_default=None, validate=validate.Length(1, 500))
     created_at = fields.AwareDateTime(dump_only=True)
 
-    @validates_schema
+    @validates_schema(skip_on_field_errors=False)
     def corporate_accounts_are_invoiced(self, data, **kwargs):
         if data.get("kind") == "corporate":
             missing = [name for name in ("legal_name", "siret", "billing_email")
