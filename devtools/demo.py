@@ -1,5 +1,6 @@
 """A little demo data, created through the public API like any client would.
 Every POST carries an Idempotency-Key, so running it again changes nothing."""
+import time
 from datetime import date, timedelta
 
 import requests
@@ -8,20 +9,40 @@ DEMO_PASSWORD = "demo-password-2026"
 
 
 class Api:
-    def __init__(self, base_url):
+    """A small client of the public API (the demo data and the benchmarks use it)."""
+
+    def __init__(self, base_url, token=None, timeout=10):
         self.base_url = base_url
+        self.timeout = timeout
         self.http = requests.Session()
+        if token:
+            self.http.headers["Authorization"] = f"Bearer {token}"
+
+    def token(self, email, password):
+        return self.post("/v1/auth/token", {"email": email, "password": password})["access_token"]
 
     def login(self, email, password):
-        token = self.post("/v1/auth/token", {"email": email, "password": password})
-        self.http.headers["Authorization"] = f"Bearer {token['access_token']}"
+        self.http.headers["Authorization"] = f"Bearer {self.token(email, password)}"
 
     def post(self, path, body, key=None):
         headers = {"Idempotency-Key": key} if key else {}
-        response = self.http.post(self.base_url + path, json=body, headers=headers, timeout=10)
+        response = self.http.post(self.base_url + path, json=body, headers=headers,
+                                  timeout=self.timeout)
         if response.status_code >= 400:
-            raise RuntimeError(f"POST {path}: {response.status_code} {response.text}")
+            raise RuntimeError(f"POST {path}: {response.status_code} {response.text[:300]}")
         return response.json()
+
+    def post_when_known(self, path, body, key, timeout=30):
+        """POST to a service that learns of the resource by an event (billing
+        hears of a new relay from booking): retry its 404 for a while."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                return self.post(path, body, key)
+            except RuntimeError as exc:
+                if " 404 " not in str(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
 
 
 def next_weekday(today):
@@ -43,7 +64,7 @@ def seed(base_url, admin_email, admin_password):
     api.post(f"/v1/relays/{relay['id']}/spaces",
              {"kind": "meeting_room", "name": "Salle Creuse", "capacity": 8},
              key="demo-room-creuse")
-    api.post(f"/v1/relays/{relay['id']}/rate-cards", {
+    api.post_when_known(f"/v1/relays/{relay['id']}/rate-cards", {
         "space_kind": "desk", "half_day_price_cents": 1250, "vat_rate_bp": 2000,
         "valid_from": "2026-01-01"}, key="demo-rate-desk")
     company = api.post("/v1/organisations", {

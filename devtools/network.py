@@ -125,7 +125,9 @@ class Network:
             for service in SERVICES:
                 conn.execute(text(f'DROP DATABASE IF EXISTS "{self.name}_{service}" WITH (FORCE)'))
         admin.dispose()
-        requests.delete(f"{RABBIT_API}/vhosts/{quote(self.vhost, safe='')}", timeout=10)
+        response = requests.delete(f"{RABBIT_API}/vhosts/{quote(self.vhost, safe='')}", timeout=30)
+        if response.status_code not in (204, 404):
+            response.raise_for_status()
 
     def wait_until_ready(self, timeout):
         deadline = time.monotonic() + timeout

@@ -11,7 +11,6 @@ import argparse
 import html
 import json
 import mailbox
-import time
 from email import message_from_bytes, policy
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 

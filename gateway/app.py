@@ -142,7 +142,7 @@ class Gateway:
         except InvalidToken as exc:
             metrics.token_rejections.labels(exc.code).inc()
             raise Problem(401, exc.code, exc.detail, headers={
-                "WWW-Authenticate": f'Bearer realm="relais", error="invalid_token"'}) from None
+                "WWW-Authenticate": 'Bearer realm="relais", error="invalid_token"'}) from None
         except (RpcUnavailable, RpcTimeout, RemoteError) as exc:
             raise Problem(503, "service-unavailable",
                           f"Access tokens cannot be checked now ({exc}).") from None

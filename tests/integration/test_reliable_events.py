@@ -7,7 +7,6 @@ from unittest import mock
 import eventlet
 import pytest
 from aiosmtpd.controller import Controller
-from kombu import Connection
 
 from common import deadletters
 from common.consumer import dead_letter_queue_name

@@ -341,7 +341,7 @@ def test_unexpected_remote_error_is_a_500_without_the_remote_message(client, rpc
 
     response = client.post("/v1/bookings", json=BOOKING, headers=auth)
 
-    body = problem_of(response, 500, "internal-error")
+    problem_of(response, 500, "internal-error")
     text = response.get_data(as_text=True)
     assert "hunter2" not in text and "10.0.3.7" not in text and "ProgrammingError" not in text
 
