@@ -2,6 +2,7 @@
 ``/health`` and ``/metrics`` over HTTP. A service class inherits from
 ``RelaisService`` and adds its own ``db = Database(Base)`` and entrypoints."""
 import json
+import logging
 import time
 
 from nameko.extensions import DependencyProvider
@@ -10,13 +11,18 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 from werkzeug.wrappers import Response
 
+from common.errors import RelaisError
 from common.logging import set_call_id_stack
 from common.metrics import for_container
 
 
+log = logging.getLogger("relais.entrypoints")
+
+
 class EntrypointMetrics(DependencyProvider):
-    """Times every entrypoint and counts its errors, without the service code
-    having to do anything."""
+    """Times every entrypoint, counts its errors and logs one line per call
+    (with the call id stack, via CallContext), without the service code having
+    to do anything."""
 
     def setup(self):
         self.metrics = for_container(self.container)
@@ -30,11 +36,18 @@ class EntrypointMetrics(DependencyProvider):
         if started is None:
             return
         name = worker_ctx.entrypoint.method_name
-        self.metrics.entrypoint_latency.labels(
-            self.container.service_name, name).observe(time.perf_counter() - started)
-        if exc_info is not None:
-            self.metrics.entrypoint_errors.labels(
-                self.container.service_name, name, exc_info[0].__name__).inc()
+        elapsed = time.perf_counter() - started
+        self.metrics.entrypoint_latency.labels(self.container.service_name, name).observe(elapsed)
+        fields = {"entrypoint": name, "duration_ms": round(elapsed * 1000, 2)}
+        if exc_info is None:
+            log.info("%s done", name, extra=fields)
+            return
+        self.metrics.entrypoint_errors.labels(
+            self.container.service_name, name, exc_info[0].__name__).inc()
+        if issubclass(exc_info[0], RelaisError):  # an answer to the caller, not a fault
+            log.info("%s refused: %s", name, exc_info[1].code, extra=fields)
+        else:
+            log.error("%s failed", name, exc_info=exc_info, extra=fields)
 
     def get_dependency(self, worker_ctx):
         return self.metrics

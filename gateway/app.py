@@ -87,8 +87,12 @@ class Gateway:
             relais_logging.set_call_id_stack(None)
         response.headers["X-Call-Id"] = call_id
         method = request.method if request.method in KNOWN_METHODS else "other"
-        metrics.http_request_duration.labels(
-            method, route_label, response.status_code).observe(time.perf_counter() - started)
+        elapsed = time.perf_counter() - started
+        metrics.http_request_duration.labels(method, route_label, response.status_code
+                                             ).observe(elapsed)
+        log.info("%s %s %s", request.method, request.path, response.status_code, extra={
+            "route": route_label, "status": response.status_code, "call_id": call_id,
+            "duration_ms": round(elapsed * 1000, 2)})
         return response
 
     # API routes -----------------------------------------------------------

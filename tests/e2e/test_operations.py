@@ -1,9 +1,11 @@
-"""What ops and integrators rely on: health, readiness, metrics, OpenAPI, docs."""
+"""What ops and integrators rely on: health, readiness, metrics, OpenAPI, docs, logs."""
+import json
+
 import requests
 
 from common.config import SERVICE_HTTP_PORTS
 from gateway.routes import ROUTES
-from tests.e2e.conftest import next_weekday
+from tests.e2e.conftest import next_weekday, wait_for
 
 
 def test_ready_reports_the_broker_and_every_service(anonymous):
@@ -62,3 +64,22 @@ def test_booking_outcomes_are_counted(network, relay_company_employee):
     assert counts["confirmed"] >= 1
     # The same member and desk twice: whichever exclusion constraint PostgreSQL checks first.
     assert counts.get("member-already-booked", 0) + counts.get("space-taken", 0) >= 1
+
+
+def test_one_request_can_be_followed_through_the_logs(network, relay_company_employee):
+    relay, desk, employee, member = relay_company_employee
+    response = member.post("/v1/bookings", json={"space_id": desk["id"],
+                                                 "date": next_weekday(6), "slot": "afternoon"})
+    call_id = response.headers["X-Call-Id"]
+
+    def lines_of(component):
+        path = network.var_dir / "log" / f"{component}.log"
+        return [json.loads(line) for line in path.read_text().splitlines()
+                if line.startswith("{") and call_id in line]
+
+    (gateway_line,) = wait_for(lambda: lines_of("gateway"))
+    assert gateway_line["call_id"] == call_id and gateway_line["status"] == 201
+    (booking_line,) = wait_for(lambda: lines_of("booking"))
+    assert booking_line["entrypoint"] == "book"
+    assert booking_line["call_id_stack"][0] == call_id
+    assert booking_line["call_id_stack"][-1].startswith("booking.book.")
