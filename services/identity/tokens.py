@@ -5,6 +5,8 @@ identity signs; the gateway verifies locally with the public keys it reads from
 ``relays`` (for relay managers), ``aud`` and ``iss`` fixed below.
 """
 import base64
+import hashlib
+import secrets
 import time
 import uuid
 
@@ -53,3 +55,27 @@ def public_jwk(private_pem):
     return {"kty": "OKP", "crv": "Ed25519", "alg": ALGORITHM, "use": "sig",
             "kid": key_id(private_pem),
             "x": base64.urlsafe_b64encode(public).decode().rstrip("=")}
+
+
+# Opaque secrets: refresh tokens, API keys, SCIM tokens, invitation tokens.
+# 256 random bits, so a plain SHA-256 at rest is enough (no brute force to slow
+# down, unlike a password); the prefix tells people and secret scanners what
+# a leaked one is.
+SECRET_PREFIXES = {"refresh": "rrt_", "api_key": "rlk_", "scim_token": "rls_",
+                   "invitation": "riv_"}
+
+
+def new_secret(kind):
+    return SECRET_PREFIXES[kind] + secrets.token_urlsafe(32)
+
+
+def secret_hash(secret):
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def secret_kind(secret):
+    """Which kind of opaque secret this looks like, or None."""
+    for kind, prefix in SECRET_PREFIXES.items():
+        if secret.startswith(prefix):
+            return kind
+    return None

@@ -1,0 +1,39 @@
+"""Reading request bodies: a size limit, the media type, then the parsing.
+Shared by the JSON API (app.py) and SCIM (scim.py)."""
+import json
+
+from gateway.problems import Problem
+
+MAX_BODY_BYTES = 1024 * 1024
+
+
+def read_body(request, accepts, media_type):
+    """The raw body, at most MAX_BODY_BYTES, of a media type ``accepts`` takes."""
+    if request.content_length and request.content_length > MAX_BODY_BYTES:
+        raise Problem(413, "payload-too-large", f"The body exceeds {MAX_BODY_BYTES} bytes.")
+    if not accepts(request.mimetype):
+        raise Problem(415, "unsupported-media-type", f"Send the body as {media_type}.")
+    raw = request.stream.read(MAX_BODY_BYTES + 1)
+    if len(raw) > MAX_BODY_BYTES:
+        raise Problem(413, "payload-too-large", f"The body exceeds {MAX_BODY_BYTES} bytes.")
+    return raw
+
+
+def is_json(mimetype):
+    return mimetype == "application/json" or mimetype.endswith("+json")
+
+
+def read_json(request):
+    raw = read_body(request, is_json, "application/json")
+    try:
+        return json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise Problem(400, "malformed-json", f"The body is not valid JSON: {exc}.") from None
+
+
+def read_text(request, media_type):
+    raw = read_body(request, lambda mimetype: mimetype == media_type, media_type)
+    try:
+        return raw.decode(request.mimetype_params.get("charset", "utf-8"))
+    except (LookupError, UnicodeDecodeError) as exc:
+        raise Problem(400, "malformed-text", f"The body is not readable text: {exc}.") from None
