@@ -18,11 +18,13 @@ import time
 import jwt
 from jwt import PyJWK
 
+from common import config
 from services.identity.tokens import ALGORITHM, AUDIENCE, ISSUER
 
 REFRESH_MIN_SECONDS = 10
 LEEWAY_SECONDS = 30
-SECRET_CACHE_SECONDS = 30
+# How stale a cached API key / SCIM token answer may be: the revocation bound.
+SECRET_CACHE_SECONDS = float(config.env("SECRET_CACHE_SECONDS", "30"))
 SECRET_CACHE_MAX_ENTRIES = 10_000
 
 
@@ -82,9 +84,9 @@ class TokenVerifier:
 class SecretVerifier:
     """API keys and SCIM tokens, checked by identity, cached briefly."""
 
-    def __init__(self, authenticate, ttl=SECRET_CACHE_SECONDS, clock=time.monotonic):
+    def __init__(self, authenticate, ttl=None, clock=time.monotonic):
         self.authenticate = authenticate  # secret -> caller context, or raises InvalidToken
-        self.ttl = ttl
+        self.ttl = SECRET_CACHE_SECONDS if ttl is None else ttl
         self.clock = clock
         self.cache = {}
         self.lock = threading.Lock()

@@ -5,18 +5,34 @@ import json
 from gateway.problems import Problem
 
 MAX_BODY_BYTES = 1024 * 1024
+# A client sends its whole body before it reads the answer: a refused body up to
+# this size is read and dropped so the client gets its 413, not a reset
+# connection. A bigger one is cut off.
+DRAIN_LIMIT_BYTES = 16 * MAX_BODY_BYTES
 
 
 def read_body(request, accepts, media_type):
     """The raw body, at most MAX_BODY_BYTES, of a media type ``accepts`` takes."""
     if request.content_length and request.content_length > MAX_BODY_BYTES:
-        raise Problem(413, "payload-too-large", f"The body exceeds {MAX_BODY_BYTES} bytes.")
+        too_large(request)
     if not accepts(request.mimetype):
         raise Problem(415, "unsupported-media-type", f"Send the body as {media_type}.")
     raw = request.stream.read(MAX_BODY_BYTES + 1)
     if len(raw) > MAX_BODY_BYTES:
-        raise Problem(413, "payload-too-large", f"The body exceeds {MAX_BODY_BYTES} bytes.")
+        too_large(request)
     return raw
+
+
+def too_large(request):
+    drained = 0
+    while drained < DRAIN_LIMIT_BYTES:
+        chunk = request.stream.read(64 * 1024)
+        if not chunk:
+            break
+        drained += len(chunk)
+    headers = {"Connection": "close"} if drained >= DRAIN_LIMIT_BYTES else {}
+    raise Problem(413, "payload-too-large", f"The body exceeds {MAX_BODY_BYTES} bytes.",
+                  headers=headers)
 
 
 def is_json(mimetype):

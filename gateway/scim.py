@@ -12,9 +12,7 @@ from werkzeug.wrappers import Response
 
 from gateway.bodies import read_json
 from gateway.problems import Problem
-from services.identity.scim_protocol import (
-    ENTERPRISE_SCHEMA, ERROR_SCHEMA, LIST_SCHEMA, USER_SCHEMA,
-)
+from services.identity.scim_protocol import ERROR_SCHEMA, LIST_SCHEMA, USER_SCHEMA
 
 MEDIA_TYPE = "application/scim+json"
 MAX_COUNT = 200
@@ -211,7 +209,8 @@ def resource_types(base):
     return [{
         "schemas": [RESOURCE_TYPE_SCHEMA], "id": "User", "name": "User",
         "endpoint": "/Users", "description": "Employees", "schema": USER_SCHEMA,
-        "schemaExtensions": [{"schema": ENTERPRISE_SCHEMA, "required": False}],
+        # Enterprise attributes are accepted and ignored, not kept: not declared.
+        "schemaExtensions": [],
         "meta": {"resourceType": "ResourceType", "location": f"{base}/ResourceTypes/User"},
     }]
 
