@@ -20,8 +20,8 @@ from services.booking.schemas import (
 )
 from services.identity.schemas import (
     ApiKeyCreateSchema, AuditEntrySchema, AuditQuerySchema, CsvImportQuerySchema,
-    CsvImportReportSchema, CsvImportSchema, MachineCredentialSchema, OrganisationListQuerySchema,
-    OrganisationSchema, PasswordSetSchema, PolicySchema, ProfileSchema, RefreshRequestSchema,
+    CsvImportReportSchema, CsvImportSchema, InvitationSchema, MachineCredentialSchema,
+    OrganisationListQuerySchema, OrganisationSchema, PasswordSetSchema, PolicySchema, ProfileSchema, RefreshRequestSchema,
     ScimTokenCreateSchema, TokenRequestSchema, TokenSchema, UserCreateSchema,
     UserListQuerySchema, UserSchema,
 )
@@ -105,6 +105,9 @@ ROUTES = [
     Route("POST", "/v1/users/{user_id}/deactivate", "identity", "deactivate_user",
           "Deactivate a user: no more log-in, tokens revoked, bookings cancelled", "Users",
           response=UserSchema),
+    Route("POST", "/v1/users/{user_id}/invitation", "identity", "invite_user",
+          "Mail a new invitation to a user who has not set a password (older links die)",
+          "Users", response=InvitationSchema, errors=(401, 403, 404, 409)),
     Route("GET", "/v1/users/{user_id}/profile", "identity", "get_profile",
           "An employee's commute profile (the employee and their corporate admins)", "Users",
           response=ProfileSchema),

@@ -19,7 +19,14 @@ from services.identity.scope import (
 )
 
 password_hasher = PasswordHasher()
-NETWORK_ROLES = {"network_admin", "network_ops"}
+# Which roles a user of each kind of organisation may hold: a company's people
+# never manage relays, a relay's people never administer a company.
+ROLES_BY_KIND = {
+    "network": {"network_admin", "network_ops", "member"},
+    "relay_operator": {"relay_manager", "member"},
+    "corporate": {"corporate_admin", "member"},
+    "individual": {"member"},
+}
 CONTACT_FIELDS = ("email", "full_name", "roles")
 
 
@@ -61,12 +68,14 @@ def create_user(uow, caller, organisation_id, data):
     """A user added by an admin through the API."""
     organisation = administered_organisation(uow.session, caller, organisation_id)
     roles = set(data["roles"])
-    if roles & NETWORK_ROLES and organisation.kind != "network":
-        raise errors.InvalidInput("Network roles belong to the network's own staff.",
-                                  fields={"roles": ["Not allowed in this organisation."]})
-    if not caller.is_network_admin and roles - {"member", "corporate_admin", "relay_manager"}:
-        raise errors.Forbidden("An organisation's admin grants only member, corporate_admin "
-                               "and relay_manager.")
+    allowed = ROLES_BY_KIND[organisation.kind]
+    if roles - allowed:
+        raise errors.InvalidInput(
+            f"A {organisation.kind.replace('_', ' ')} organisation's users hold only "
+            f"{', '.join(sorted(allowed))}.",
+            fields={"roles": [f"Not allowed here: {', '.join(sorted(roles - allowed))}."]})
+    if not caller.is_network_admin and not roles <= caller.roles | {"member"}:
+        raise errors.Forbidden("An organisation's admin grants only the roles they hold.")
     relay_ids = {str(relay_id) for relay_id in data["relay_ids"]}
     if not caller.is_network_admin and not relay_ids <= caller.relay_ids:
         raise errors.Forbidden("A relay manager grants only the relays they manage.")

@@ -34,6 +34,24 @@ def issue(uow, user, now=None):
     return f"{public_url()}/set-password#token={secret}", expires_at
 
 
+def reinvite(uow, caller, user_id):
+    """A new invitation for a user who has not set a password yet (the first one
+    expired, or the mail was lost); the older links stop working."""
+    from services.identity.scope import administered_user
+    user = administered_user(uow.session, caller, user_id)
+    if not user.active:
+        raise errors.Conflict("This user is deactivated.", code="user-deactivated")
+    if user.password_hash is not None:
+        raise errors.Conflict("This user has already set a password.", code="password-already-set")
+    url, expires_at = issue(uow, user)
+    uow.emit("identity.invitation_issued", {
+        "user_id": user.id, "organisation_id": user.organisation_id, "email": user.email,
+        "full_name": user.full_name, "invitation_url": url,
+        "invitation_expires_at": expires_at.isoformat()})
+    audit.record(uow, caller, user.organisation_id, "user.invited", "user", user.id)
+    return {"user_id": user.id, "invitation_expires_at": expires_at.isoformat()}
+
+
 def accept(uow, token, password, now=None):
     """Set the password of the invitation's user. Returns the user."""
     from services.identity.accounts import check_password, hash_password

@@ -272,6 +272,26 @@ class UserProvisionedSchema(Schema):
     invitation_expires_at = fields.String(load_default=None, allow_none=True)
 
 
+class InvitationIssuedSchema(Schema):
+    """Data of ``identity.invitation_issued`` (an admin sent a new invitation)."""
+    class Meta:
+        unknown = EXCLUDE
+
+    user_id = fields.String(required=True)
+    organisation_id = fields.String(required=True)
+    email = fields.String(required=True)
+    full_name = fields.String(required=True)
+    invitation_url = fields.String(required=True)
+    invitation_expires_at = fields.String(required=True)
+
+
+class InvitationSchema(Schema):
+    """The answer to re-sending an invitation: never the link itself (it goes
+    to the user's mailbox only)."""
+    user_id = fields.String()
+    invitation_expires_at = fields.String()
+
+
 class UserDeactivatedSchema(Schema):
     class Meta:
         unknown = EXCLUDE

@@ -7,6 +7,8 @@ from common import errors
 from common.validation import is_uuid
 from services.identity.models import Organisation, User
 
+ADMIN_ROLE_BY_KIND = {"corporate": "corporate_admin", "relay_operator": "relay_manager"}
+
 
 def visible_organisation(session, caller, organisation_id):
     """Network staff see every organisation; anyone else only their own."""
@@ -19,12 +21,13 @@ def visible_organisation(session, caller, organisation_id):
 
 def administered_organisation(session, caller, organisation_id, write=True):
     """An organisation the caller administers: network admins (and, to read,
-    network ops) all of them; corporate admins and relay managers their own."""
+    network ops) all of them; a company's corporate admins and a relay
+    operator's relay managers their own."""
     organisation = visible_organisation(session, caller, organisation_id)
     if caller.is_network_admin or (not write and caller.has("network_ops")):
         return organisation
-    if caller.has("corporate_admin", "relay_manager") and \
-            caller.organisation_id == organisation.id:
+    own_admin = ADMIN_ROLE_BY_KIND.get(organisation.kind)
+    if own_admin and caller.has(own_admin) and caller.organisation_id == organisation.id:
         return organisation
     raise errors.Forbidden("Only the organisation's admins may do this.")
 

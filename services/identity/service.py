@@ -18,8 +18,8 @@ from services.identity import (
 from services.identity.models import Base
 from services.identity.schemas import (
     ApiKeyCreateSchema, AuditEntrySchema, AuditQuerySchema, CsvImportQuerySchema,
-    CsvImportReportSchema, CsvImportSchema, MachineCredentialSchema, OrganisationListQuerySchema,
-    OrganisationSchema, PasswordSetSchema, PolicySchema, ProfileSchema, RefreshRequestSchema,
+    CsvImportReportSchema, CsvImportSchema, InvitationSchema, MachineCredentialSchema,
+    OrganisationListQuerySchema, OrganisationSchema, PasswordSetSchema, PolicySchema, ProfileSchema, RefreshRequestSchema,
     ScimTokenCreateSchema, TokenRequestSchema, TokenSchema, UserCreateSchema,
     UserListQuerySchema, UserSchema,
 )
@@ -128,6 +128,12 @@ class IdentityService(RelaisService):
         caller = load_caller(caller)
         with self.db.unit_of_work() as uow:
             return user_schema.dump(accounts.deactivate_user(uow, caller, user_id))
+
+    @rpc
+    def invite_user(self, caller, user_id):
+        caller = load_caller(caller)
+        with self.db.unit_of_work() as uow:
+            return InvitationSchema().dump(invitations.reinvite(uow, caller, user_id))
 
     @rpc
     def import_users(self, caller, organisation_id, payload, query=None):

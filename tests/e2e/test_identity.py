@@ -157,6 +157,52 @@ def test_an_invited_employee_sets_a_password_then_logs_in(network, admin, anonym
     assert token not in str(deliveries)
 
 
+def test_an_admin_can_send_a_new_invitation_and_the_old_link_dies(network, admin, anonymous):
+    company, hr = corporate_account(admin, network)
+    email = f"{unique('lent')}@example.org"
+    user = hr.post(f"/v1/organisations/{company['id']}/users",
+                   json={"email": email, "full_name": "Lou Lent"}).json()
+    (first,) = wait_for(lambda: mails_to(network, email))
+
+    again = hr.post(f"/v1/users/{user['id']}/invitation")
+    assert again.status_code == 200, again.text
+    assert set(again.json()) == {"user_id", "invitation_expires_at"}  # never the link
+    mails = wait_for(lambda: len(mails_to(network, email)) == 2 and mails_to(network, email))
+    old, new = (next(w for w in m["text"].split() if "#token=" in w).split("#token=")[1]
+                for m in (first, [m for m in mails if m["text"] != first["text"]][0]))
+    assert_problem(anonymous.post("/v1/auth/password", json={"token": old, "password": PASSWORD}),
+                   401, "invalid-invitation")
+    assert anonymous.post("/v1/auth/password", json={"token": new, "password": PASSWORD}
+                          ).status_code == 200
+    assert_problem(hr.post(f"/v1/users/{user['id']}/invitation"), 409, "password-already-set")
+
+
+def test_no_secret_reaches_a_log_line(network, admin, anonymous):
+    """Passwords, hashes, refresh tokens, API keys, SCIM tokens and invitation
+    links are in no log file of any component, whatever happened before."""
+    company, hr = corporate_account(admin, network)
+    secrets = [PASSWORD, hr.tokens["refresh_token"], hr.tokens["access_token"]]
+    secrets.append(hr.post(f"/v1/organisations/{company['id']}/api-keys", json={
+        "name": "k", "roles": ["corporate_admin"]}).json()["secret"])
+    secrets.append(hr.post(f"/v1/organisations/{company['id']}/scim-tokens",
+                           json={"name": "t"}).json()["secret"])
+    email = f"{unique('secret')}@example.org"
+    hr.post(f"/v1/organisations/{company['id']}/users", json={"email": email, "full_name": "S"})
+    (mail,) = wait_for(lambda: mails_to(network, email))
+    secrets.append(next(w for w in mail["text"].split() if "#token=" in w).split("#token=")[1])
+    # Failures log too: a wrong password, a bad key, a reused refresh token.
+    anonymous.post("/v1/auth/token", json={"email": email, "password": "wrong-" + PASSWORD})
+    Client(network.gateway_url).bearer(secrets[3] + "x").get("/v1/organisations")
+    anonymous.post("/v1/auth/refresh", json={"refresh_token": secrets[1]})
+    anonymous.post("/v1/auth/refresh", json={"refresh_token": secrets[1]})
+    time.sleep(0.5)
+    logs = "".join(path.read_text(errors="replace")
+                   for path in (network.var_dir / "log").glob("*.log"))
+    assert logs, "the components write logs"
+    for secret in secrets + ["$argon2id$"]:
+        assert secret not in logs
+
+
 def test_a_deactivated_employee_is_told_and_locked_out(network, admin):
     company, hr = corporate_account(admin, network)
     email = f"{unique('partant')}@example.org"

@@ -55,6 +55,7 @@ def cases(b):
          f"/v1/organisations/{org}/users/import", "email,full_name\nx@example.org,X\n"),
         ("GET", "/v1/users/{user_id}", f"/v1/users/{user}", None),
         ("POST", "/v1/users/{user_id}/deactivate", f"/v1/users/{user}/deactivate", None),
+        ("POST", "/v1/users/{user_id}/invitation", f"/v1/users/{user}/invitation", None),
         ("GET", "/v1/users/{user_id}/profile", f"/v1/users/{user}/profile", None),
         ("PUT", "/v1/users/{user_id}/profile", f"/v1/users/{user}/profile", {"commute_km": 1}),
         ("POST", "/v1/organisations/{organisation_id}/api-keys",

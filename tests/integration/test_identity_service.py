@@ -8,7 +8,7 @@ from nameko.exceptions import RemoteError
 
 from services.identity.bootstrap import bootstrap
 from services.identity.service import IdentityService
-from tests.integration.conftest import ADMIN, database_url, rows, wait_for
+from tests.integration.conftest import ADMIN, database_url, rows
 
 PASSWORD = "correct horse battery staple"
 COMPANY = {"kind": "corporate", "name": "Assureur", "legal_name": "Assureur SA",
@@ -337,3 +337,35 @@ def test_administrative_changes_are_in_the_audit_log_without_secrets(identity, c
     ops = {"user_id": "00000000-0000-4000-8000-0000000000d1",
            "organisation_id": ADMIN["organisation_id"], "roles": ["network_ops"]}
     assert len(identity.list_audit_entries(caller=ops, organisation_id=company["id"])) == 4
+
+
+def test_roles_follow_the_kind_of_organisation(identity, company):
+    error = refused(lambda: identity.create_user(
+        caller=corporate_admin_of(company), organisation_id=company["id"],
+        payload={"email": "rm@assureur.example", "full_name": "R", "roles": ["relay_manager"]}),
+        "InvalidInput", "validation-error")
+    assert "relay_manager" in str(error)
+    refused(lambda: identity.create_user(
+        caller=ADMIN, organisation_id=company["id"],
+        payload={"email": "ops@assureur.example", "full_name": "O", "roles": ["network_ops"]}),
+        "InvalidInput", "validation-error")
+
+
+def test_a_relay_managers_key_reaches_only_their_relays(identity):
+    operator = identity.create_organisation(caller=ADMIN, payload={
+        "kind": "relay_operator", "name": "Association du Relais"})
+    relay, other = "7b0b7d2c-3c52-4c4a-9d1e-0a4f0e0d3b11", "8c1c8e3d-4d63-4d5b-8e2f-1b5f1f1e4c22"
+    manager = {"user_id": "00000000-0000-4000-8000-0000000000e1",
+               "organisation_id": operator["id"], "roles": ["relay_manager"],
+               "relay_ids": [relay]}
+    key = identity.create_api_key(caller=manager, organisation_id=operator["id"], payload={
+        "name": "Caisse du relais", "roles": ["relay_manager"], "relay_ids": [relay]})
+    assert identity.authenticate_secret(secret=key["secret"])["relay_ids"] == [relay]
+    refused(lambda: identity.create_api_key(
+        caller=manager, organisation_id=operator["id"],
+        payload={"name": "x", "roles": ["relay_manager"], "relay_ids": [relay, other]}),
+        "Forbidden", "forbidden")
+    refused(lambda: identity.create_api_key(
+        caller=manager, organisation_id=operator["id"],
+        payload={"name": "x", "roles": ["relay_manager"]}),
+        "InvalidInput", "validation-error")
