@@ -12,9 +12,10 @@ from werkzeug.wrappers import Response
 
 from gateway.bodies import read_json
 from gateway.problems import Problem
-from services.identity.scim_protocol import ERROR_SCHEMA, LIST_SCHEMA, USER_SCHEMA
+from services.identity.scim_protocol import ERROR_SCHEMA, LIST_SCHEMA, USER_SCHEMA, project
 
 MEDIA_TYPE = "application/scim+json"
+DISCOVERY = ("ServiceProviderConfig", "ResourceTypes", "Schemas")
 MAX_COUNT = 200
 SCHEMA_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:Schema"
 RESOURCE_TYPE_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:ResourceType"
@@ -77,18 +78,25 @@ class ScimApi:
     def route(self, request, call_id):
         parts = [part for part in request.path[len(self.PREFIX):].split("/") if part]
         method = request.method
-        if parts in (["ServiceProviderConfig"],) and method == "GET":
-            return scim_response(200, service_provider_config(self.base(request)))
-        if parts and parts[0] == "ResourceTypes" and method == "GET":
-            return self.discovery(parts, resource_types(self.base(request)), "ResourceType")
-        if parts and parts[0] == "Schemas" and method == "GET":
-            return self.discovery(parts, schemas(self.base(request)), "Schema")
+        if parts and parts[0] in DISCOVERY:
+            if method != "GET":
+                raise ScimError(405, f"/{parts[0]} is read-only.", headers={"Allow": "GET"})
+            if parts == ["ServiceProviderConfig"]:
+                return scim_response(200, service_provider_config(self.base(request)))
+            if parts[0] == "ResourceTypes":
+                return self.discovery(parts, resource_types(self.base(request)), "ResourceType")
+            if parts[0] == "Schemas":
+                return self.discovery(parts, schemas(self.base(request)), "Schema")
+        if parts == [".search"]:  # a search at the root: Users are the only resources
+            parts = ["Users", ".search"]
         if not parts or parts[0] != "Users" or len(parts) > 2:
             raise ScimError(404, f"No SCIM endpoint {request.path} (only Users are provisioned).")
         caller = self.caller(request)
         if len(parts) == 1 and method == "GET":
             return self.list_users(request, call_id, caller, request.args)
-        if parts == ["Users", ".search"] and method == "POST":
+        if parts == ["Users", ".search"]:
+            if method != "POST":
+                raise ScimError(405, "/.search takes POST.", headers={"Allow": "POST"})
             return self.list_users(request, call_id, caller, self.body(request))
         if len(parts) == 1 and method == "POST":
             user = self.call("scim_create_user", call_id, caller=caller, body=self.body(request))
@@ -98,7 +106,7 @@ class ScimApi:
         user_id = parts[1]
         if method == "GET":
             user = self.call("scim_get_user", call_id, caller=caller, user_id=user_id)
-            return self.user_response(request, 200, user)
+            return self.user_response(request, 200, user, request.args)
         if method == "PUT":
             user = self.call("scim_replace_user", call_id, caller=caller, user_id=user_id,
                              body=self.body(request))
@@ -135,14 +143,19 @@ class ScimApi:
                             start_index=max(start_index, 1), count=min(max(count, 0), MAX_COUNT))
         for user in listing["Resources"]:
             self.locate(request, user)
+        listing["Resources"] = [project(user, params.get("attributes"),
+                                        params.get("excludedAttributes"))
+                                for user in listing["Resources"]]
         return scim_response(200, listing)
 
-    def user_response(self, request, status, user):
+    def user_response(self, request, status, user, params=None):
         location = self.locate(request, user)
         headers = {"ETag": user["meta"]["version"]}
         if status == 201:
             headers["Location"] = location
-        return scim_response(status, user, headers)
+        params = params or {}
+        return scim_response(status, project(user, params.get("attributes"),
+                                             params.get("excludedAttributes")), headers)
 
     def locate(self, request, user):
         user["meta"]["location"] = f"{self.base(request)}/Users/{user['id']}"
@@ -194,8 +207,11 @@ def schemas(base):
             _attribute("name", "complex", sub_attributes=[
                 _attribute("formatted"), _attribute("givenName"), _attribute("familyName")]),
             _attribute("displayName"),
-            _attribute("emails", "complex", multi_valued=True, sub_attributes=[
-                _attribute("value"), _attribute("type"), _attribute("primary", "boolean")],
+            # Declared required: Relais mails invitations, so it needs an address
+            # (a userName that is one is accepted too, as Okta and Entra send).
+            _attribute("emails", "complex", multi_valued=True, required=True, sub_attributes=[
+                _attribute("value", required=True), _attribute("type"),
+                _attribute("primary", "boolean")],
                 description="One work address is kept: the primary one."),
             _attribute("active", "boolean"),
             _attribute("password", mutability="writeOnly", returned="never"),

@@ -283,8 +283,13 @@ def apply_value(state, path, value):
 
 # PATCH (RFC 7644 3.5.2) ---------------------------------------------------------
 
-REMOVABLE = {"externalid": "external_id", "name.givenname": "given_name",
-             "name.familyname": "family_name"}
+# What a remove clears; the full name and the e-mail are then derived again
+# (from the name's parts, or from userName) by ``complete``.
+REMOVABLE = {"externalid": ("external_id",), "name.givenname": ("given_name",),
+             "name.familyname": ("family_name",), "displayname": ("full_name",),
+             "name.formatted": ("full_name",),
+             "name": ("given_name", "family_name", "full_name"),
+             "emails": ("email",), "emails.value": ("email",)}
 
 
 def apply_patch(state, body):
@@ -332,11 +337,11 @@ def _remove(state, path):
         raise scim_error("noTarget", "remove needs a path.")
     path = normalise_path(path)
     if path in REMOVABLE:
-        state[REMOVABLE[path]] = None
+        for name in REMOVABLE[path]:
+            state[name] = None
     elif path.startswith("enterprise:") or path.split(".")[0].split("[")[0] in IGNORED_ATTRIBUTES:
         return
-    elif path in ("username", "emails", "emails.value", "active", "name", "displayname",
-                  "name.formatted", "password"):
+    elif path in ("username", "active", "password"):
         raise scim_error("mutability", f"{path} cannot be removed.")
     else:
         raise scim_error("invalidPath", f"{path!r} is not an attribute of a User.")
@@ -370,6 +375,35 @@ def resource(user):
     if user.external_id:
         body["externalId"] = user.external_id
     return body
+
+
+def project(resource, attributes=None, excluded=None):
+    """RFC 7644 3.4.2.5: only the ``attributes`` asked for (with ``id`` and
+    ``schemas``, always returned), or all but the ``excluded`` ones. Names are
+    comma-separated, case-insensitive, one level of sub-attribute."""
+    def names(given):  # "a,b" in a query string; ["a", "b"] in a .search body
+        given = ",".join(given) if isinstance(given, list) else (given or "")
+        return [normalise_path(name) for name in given.split(",") if name.strip()]
+
+    always = {"id", "schemas"}
+    wanted, unwanted = names(attributes), names(excluded)
+    projected = {}
+    for key, value in resource.items():
+        lowered = key.lower()
+        subs = [name.split(".", 1)[1] for name in (wanted or unwanted)
+                if name.startswith(lowered + ".")]
+        if wanted and lowered not in always:
+            if lowered in wanted:
+                projected[key] = value
+            elif subs and isinstance(value, dict):
+                projected[key] = {k: v for k, v in value.items() if k.lower() in subs}
+            continue
+        if lowered in unwanted and lowered not in always:
+            continue
+        if subs and unwanted and isinstance(value, dict):
+            value = {k: v for k, v in value.items() if k.lower() not in subs}
+        projected[key] = value
+    return projected
 
 
 def state_of(user):

@@ -146,3 +146,19 @@ def test_a_resource_needs_the_user_schema_and_an_email():
         "name": {"givenName": "John", "familyName": "Doe"}})
     assert (state["user_name"], state["email"], state["full_name"], state["active"]) == (
         "jdoe", "john@example.org", "John Doe", True)
+
+
+def test_attributes_and_excluded_attributes_project_a_resource():
+    user = {"schemas": ["s"], "id": "1", "userName": "a@b.fr", "active": True,
+            "name": {"givenName": "A", "familyName": "B"}, "meta": {"version": "v"}}
+    assert scim_protocol.project(user, attributes="userName,name.givenName") == {
+        "schemas": ["s"], "id": "1", "userName": "a@b.fr", "name": {"givenName": "A"}}
+    assert scim_protocol.project(user, excluded=["name.familyName", "ACTIVE", "id"]) == {
+        "schemas": ["s"], "id": "1", "userName": "a@b.fr", "name": {"givenName": "A"},
+        "meta": {"version": "v"}}
+
+
+def test_removing_the_name_derives_it_again_from_what_remains():
+    state = patched({"op": "remove", "path": "displayName"},
+                    {"op": "remove", "path": "name.familyName"})
+    assert (state["full_name"], state["family_name"]) == ("Ana", None)
