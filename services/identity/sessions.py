@@ -139,12 +139,17 @@ def _password_matches(user, password):
 
 
 def current_signing_key(session):
-    key = session.execute(
-        select(SigningKey.private_pem).order_by(SigningKey.created_at.desc()).limit(1)
-    ).scalar_one_or_none()
-    if key is None:
+    """The newest key that has been published for PUBLISH_BEFORE_SIGNING: a
+    gateway refreshes its key set at most every 10 s, so by the time a new key
+    signs, every gateway can know it. (A fresh database's only key signs at once.)"""
+    keys = session.execute(
+        select(SigningKey.private_pem, SigningKey.created_at)
+        .order_by(SigningKey.created_at.desc())).all()
+    if not keys:
         raise RuntimeError("identity has no signing key: run its bootstrap")
-    return key
+    published_before = datetime.now(timezone.utc) - tokens.PUBLISH_BEFORE_SIGNING
+    return next((key.private_pem for key in keys if key.created_at <= published_before),
+                keys[-1].private_pem)
 
 
 def jwks(session):

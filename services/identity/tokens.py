@@ -9,6 +9,7 @@ import hashlib
 import secrets
 import time
 import uuid
+from datetime import timedelta
 
 import jwt
 from cryptography.hazmat.primitives import serialization
@@ -18,6 +19,10 @@ ISSUER = "relais-identity"
 AUDIENCE = "relais"
 ACCESS_TOKEN_SECONDS = 15 * 60
 ALGORITHM = "EdDSA"
+# Key rotation: a new key is published (JWKS) this long before it signs, and an
+# old key is kept published until every token it signed has expired.
+PUBLISH_BEFORE_SIGNING = timedelta(seconds=60)
+RETIRE_AFTER = timedelta(seconds=ACCESS_TOKEN_SECONDS) + timedelta(minutes=5)
 
 
 def generate_private_pem():

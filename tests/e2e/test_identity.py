@@ -251,3 +251,25 @@ def test_the_openapi_document_lists_the_identity_endpoints(anonymous):
         "post"]["requestBody"]["content"]
     assert "204" in spec["paths"]["/v1/auth/logout"]["post"]["responses"]
     assert "429" in spec["paths"]["/v1/auth/token"]["post"]["responses"]
+
+
+def test_a_rotated_signing_key_is_picked_up_without_a_gateway_restart(network, anonymous):
+    old_token = Client(network.gateway_url).login(ADMIN_EMAIL, ADMIN_PASSWORD).tokens[
+        "access_token"]
+    anonymous.get("/.well-known/jwks.json")  # the gateway holds the current key set
+    engine = create_engine(network.database_url("identity"))
+    pem = tokens.generate_private_pem()
+    with engine.begin() as conn:
+        # As --rotate-key would, published long enough ago that it signs now.
+        conn.execute(text("INSERT INTO signing_keys (kid, private_pem, created_at) "
+                          "VALUES (:kid, :pem, now() - interval '2 minutes')"),
+                     {"kid": tokens.key_id(pem), "pem": pem})
+    engine.dispose()
+    time.sleep(10.5)  # the gateway refreshes its key set at most every 10 s
+    new_token = Client(network.gateway_url).login(ADMIN_EMAIL, ADMIN_PASSWORD).tokens[
+        "access_token"]
+    assert jwt.get_unverified_header(new_token)["kid"] == tokens.key_id(pem)
+    for token in (new_token, old_token):  # the old key still verifies its tokens
+        assert Client(network.gateway_url).bearer(token).get("/v1/organisations").status_code == 200
+    kids = [key["kid"] for key in anonymous.get("/.well-known/jwks.json").json()["keys"]]
+    assert tokens.key_id(pem) in kids and len(kids) >= 2

@@ -369,3 +369,35 @@ def test_a_relay_managers_key_reaches_only_their_relays(identity):
         caller=manager, organisation_id=operator["id"],
         payload={"name": "x", "roles": ["relay_manager"]}),
         "InvalidInput", "validation-error")
+
+
+def test_a_new_key_signs_only_once_published_and_old_keys_retire(databases):
+    from datetime import datetime, timedelta, timezone
+
+    from sqlalchemy.orm import Session
+
+    from services.identity import bootstrap as boot, sessions
+    from services.identity.models import SigningKey
+
+    def newest(session):
+        return session.query(SigningKey).order_by(SigningKey.created_at.desc()).first()
+
+    with Session(databases["identity"]) as session, session.begin():
+        first = boot._new_key()
+        first.created_at = datetime.now(timezone.utc) - timedelta(days=60)
+        session.add(first)
+        session.flush()
+        boot.rotate_signing_key(session)
+        session.flush()
+        # The new key is published at once, but the first one still signs.
+        assert len(sessions.jwks(session)["keys"]) == 2
+        assert sessions.current_signing_key(session) == first.private_pem
+        # A month on (the second key has signed for long), rotate again: the
+        # first key's tokens have all expired, so it goes; the second stays.
+        second = newest(session)
+        second.created_at = datetime.now(timezone.utc) - timedelta(days=30)
+        assert sessions.current_signing_key(session) == second.private_pem
+        boot.rotate_signing_key(session)
+        session.flush()
+        kids = {key.kid for key in session.query(SigningKey)}
+        assert first.kid not in kids and second.kid in kids and len(kids) == 2
