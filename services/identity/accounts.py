@@ -153,6 +153,9 @@ def set_active(uow, caller, user, active, via):
         uow.session.flush()
         uow.emit("identity.user_reactivated", {
             "user_id": user.id, "organisation_id": user.organisation_id})
+        if user.password_hash is None:
+            # Provisioned inactive, or its invitation was revoked at deactivation.
+            invitations.send_new(uow, user)
     audit.record(uow, caller, user.organisation_id,
                  "user.deactivated" if not active else "user.reactivated", "user", user.id,
                  {"via": via})

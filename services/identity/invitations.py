@@ -43,13 +43,19 @@ def reinvite(uow, caller, user_id):
         raise errors.Conflict("This user is deactivated.", code="user-deactivated")
     if user.password_hash is not None:
         raise errors.Conflict("This user has already set a password.", code="password-already-set")
+    expires_at = send_new(uow, user)
+    audit.record(uow, caller, user.organisation_id, "user.invited", "user", user.id)
+    return {"user_id": user.id, "invitation_expires_at": expires_at.isoformat()}
+
+
+def send_new(uow, user):
+    """Issue an invitation and have notify mail it (``identity.invitation_issued``)."""
     url, expires_at = issue(uow, user)
     uow.emit("identity.invitation_issued", {
         "user_id": user.id, "organisation_id": user.organisation_id, "email": user.email,
         "full_name": user.full_name, "invitation_url": url,
         "invitation_expires_at": expires_at.isoformat()})
-    audit.record(uow, caller, user.organisation_id, "user.invited", "user", user.id)
-    return {"user_id": user.id, "invitation_expires_at": expires_at.isoformat()}
+    return expires_at
 
 
 def accept(uow, token, password, now=None):

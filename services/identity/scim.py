@@ -7,7 +7,7 @@ from sqlalchemy import String, and_, cast, false, func, not_, or_, select, true
 
 from common import errors
 from common.validation import is_uuid
-from services.identity import accounts, scim_protocol
+from services.identity import accounts, audit, scim_protocol
 from services.identity.models import User
 from services.identity.scim_protocol import scim_error
 from services.identity.scope import visible_organisation
@@ -82,6 +82,8 @@ def _apply(uow, caller, user, state):
     if state.get("password"):
         accounts.check_password(state["password"], state["email"])
         user.password_hash = accounts.hash_password(state["password"])
+        audit.record(uow, caller, user.organisation_id, "user.password_set", "user", user.id,
+                     {"via": "scim"})
     accounts.change_user(uow, caller, user, {
         "email": state["email"], "user_name": _own_user_name(state),
         "full_name": state["full_name"], "given_name": state.get("given_name"),

@@ -401,3 +401,23 @@ def test_a_new_key_signs_only_once_published_and_old_keys_retire(databases):
         session.flush()
         kids = {key.kid for key in session.query(SigningKey)}
         assert first.kid not in kids and second.kid in kids and len(kids) == 2
+
+
+def test_a_user_provisioned_inactive_is_invited_when_activated(identity, company, listen):
+    invited = listen("identity", "identity.invitation_issued")
+    provisioned = listen("identity", "identity.user_provisioned")
+    token = identity.create_scim_token(caller=corporate_admin_of(company),
+                                       organisation_id=company["id"], payload={"name": "IdP"})
+    scim_caller = identity.authenticate_secret(secret=token["secret"])
+    user = identity.scim_create_user(caller=scim_caller, body={
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+        "userName": "later@assureur.example", "active": False})
+    (event,) = provisioned(1)
+    assert "invitation_url" not in event["data"]  # nobody to invite yet
+
+    identity.scim_patch_user(caller=scim_caller, user_id=user["id"], body={
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "Operations": [{"op": "replace", "path": "active", "value": True}]})
+    (event,) = invited(1)
+    assert event["data"]["user_id"] == user["id"]
+    assert event["data"]["invitation_url"].split("#token=")[1].startswith("riv_")
