@@ -8,6 +8,9 @@ from common import errors
 from common.validation import flatten_messages
 
 ROLES = ("network_admin", "network_ops", "relay_manager", "corporate_admin", "member")
+# How the caller proved who it is: a person's access token (``user_id`` is the
+# user), an API key or a SCIM token (``user_id`` is then the key's id).
+CREDENTIALS = ("access_token", "api_key", "scim_token")
 
 
 @dataclass(frozen=True)
@@ -16,6 +19,7 @@ class Caller:
     organisation_id: str | None
     roles: frozenset = field(default_factory=frozenset)
     relay_ids: frozenset = field(default_factory=frozenset)
+    credential: str = "access_token"
 
     def has(self, *roles):
         return bool(self.roles.intersection(roles))
@@ -41,11 +45,12 @@ class CallerSchema(Schema):
     organisation_id = fields.String(load_default=None, allow_none=True)
     roles = fields.List(fields.String(validate=validate.OneOf(ROLES)), load_default=list)
     relay_ids = fields.List(fields.String(), load_default=list)
+    credential = fields.String(load_default="access_token", validate=validate.OneOf(CREDENTIALS))
 
     @post_load
     def make(self, data, **kwargs):
         return Caller(data["user_id"], data["organisation_id"],
-                      frozenset(data["roles"]), frozenset(data["relay_ids"]))
+                      frozenset(data["roles"]), frozenset(data["relay_ids"]), data["credential"])
 
 
 _schema = CallerSchema()

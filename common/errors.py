@@ -50,3 +50,8 @@ class Forbidden(RelaisError):
 class Unauthorized(RelaisError):
     """Credentials are missing or wrong (HTTP 401)."""
     default_code = "unauthorized"
+
+
+class TooManyAttempts(RelaisError):
+    """Too many failures in a row: wait ``fields["retry_after_seconds"]`` (HTTP 429)."""
+    default_code = "too-many-attempts"

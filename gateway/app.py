@@ -18,15 +18,17 @@ from werkzeug.wrappers import Request, Response
 from common import config, errors, logging as relais_logging
 from common.validation import load
 from gateway import metrics
-from gateway.auth import InvalidToken, TokenVerifier
+from gateway.bodies import read_json, read_text
+from gateway.auth import InvalidToken, SecretVerifier, TokenVerifier
 from gateway.openapi import build_spec
 from gateway.problems import Problem, from_remote_error
 from gateway.routes import ROUTES, SERVICES
 from gateway.rpc import RemoteError, RpcTimeout, RpcUnavailable, ThreadLocalRpc
+from gateway.scim import ScimApi
+from services.identity.tokens import secret_kind
 
 log = logging.getLogger("gateway")
 
-MAX_BODY_BYTES = 1024 * 1024
 KNOWN_METHODS = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
 MAX_IDEMPOTENCY_KEY_LENGTH = 255
 DOCS_HTML = (Path(__file__).parent / "docs.html").read_text()
@@ -42,6 +44,8 @@ class Gateway:
     def __init__(self, rpc):
         self.rpc = rpc
         self.verifier = TokenVerifier(lambda: self.rpc.call("identity", "jwks"))
+        self.secrets = SecretVerifier(self.check_secret)
+        self.scim = ScimApi(self)
         self.spec = json.dumps(build_spec(ROUTES))
         self.url_map = Map(
             [Rule(werkzeug_rule(route.path), methods=[route.method], endpoint=route)
@@ -63,13 +67,18 @@ class Gateway:
         started = time.perf_counter()
         route_label = "unmatched"
         try:
-            endpoint, path_args = self.url_map.bind_to_environ(request.environ).match()
-            if isinstance(endpoint, str):
-                route_label = endpoint
-                response = getattr(self, "serve_" + endpoint)(request, **path_args)
+            if request.path.startswith(ScimApi.PREFIX):
+                # SCIM has its own media type, errors and tokens: gateway/scim.py.
+                route_label = "scim"
+                response = self.scim.respond(request, call_id)
             else:
-                route_label = endpoint.name
-                response = self.handle(endpoint, request, path_args, call_id)
+                endpoint, path_args = self.url_map.bind_to_environ(request.environ).match()
+                if isinstance(endpoint, str):
+                    route_label = endpoint
+                    response = getattr(self, "serve_" + endpoint)(request, **path_args)
+                else:
+                    route_label = endpoint.name
+                    response = self.handle(endpoint, request, path_args, call_id)
         except NotFound:
             response = Problem(404, "no-such-endpoint", "There is no such endpoint.").response(
                 request.path, call_id)
@@ -100,16 +109,20 @@ class Gateway:
     def handle(self, route, request, path_args, call_id):
         kwargs = dict(path_args)
         if route.authenticated:
-            caller = self.authenticate(request)
+            caller = self.authenticate(request, route.credentials)
             if route.passes_caller:
                 kwargs["caller"] = caller
-        if route.body is not None:
+        if route.body is not None and route.body_media_type == "text/csv":
+            kwargs["payload"] = validated(route.body(), {"csv": read_text(request, "text/csv")})
+        elif route.body is not None:
             kwargs["payload"] = validated(route.body(), read_json(request))
         if route.query is not None:
             kwargs["query"] = validated(route.query(), request.args.to_dict())
         if route.idempotent_create:
             kwargs["idempotency_key"] = idempotency_key(request)
         result = self.call(route.service, route.rpc, call_id, **kwargs)
+        if route.status == 204:
+            return Response(status=204)
         return Response(json.dumps(result), status=route.status, content_type="application/json")
 
     def call(self, service, method, call_id, **kwargs):
@@ -135,21 +148,42 @@ class Gateway:
             metrics.rpc_duration.labels(service, method, outcome).observe(
                 time.perf_counter() - started)
 
-    def authenticate(self, request):
+    def authenticate(self, request, accepted=("access_token", "api_key")):
+        """The caller context of the request's bearer credential: an access
+        token (checked here), or an API key or SCIM token (checked by identity,
+        cached). A credential of a kind the endpoint does not take is refused."""
         scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
+        token = token.strip()
+        if scheme.lower() != "bearer" or not token:
             metrics.token_rejections.labels("missing").inc()
             raise Problem(401, "authentication-required", "This needs a bearer access token.",
                           headers={"WWW-Authenticate": 'Bearer realm="relais"'})
         try:
-            return self.verifier.verify(token.strip())
+            kind = secret_kind(token)
+            if kind in ("api_key", "scim_token"):
+                if kind not in accepted:
+                    raise InvalidToken("wrong-credential",
+                                       f"A {kind.replace('_', ' ')} does not work here.")
+                return self.secrets.verify(token)
+            if "access_token" not in accepted:
+                raise InvalidToken("wrong-credential", "This endpoint takes a SCIM token.")
+            return self.verifier.verify(token)
         except InvalidToken as exc:
             metrics.token_rejections.labels(exc.code).inc()
             raise Problem(401, exc.code, exc.detail, headers={
                 "WWW-Authenticate": 'Bearer realm="relais", error="invalid_token"'}) from None
         except (RpcUnavailable, RpcTimeout, RemoteError) as exc:
             raise Problem(503, "service-unavailable",
-                          f"Access tokens cannot be checked now ({exc}).") from None
+                          f"Credentials cannot be checked now ({exc}).") from None
+
+    def check_secret(self, secret):
+        """identity's answer for an API key or SCIM token."""
+        try:
+            return self.rpc.call("identity", "authenticate_secret", secret=secret)
+        except RemoteError as exc:
+            if exc.exc_path == "common.errors.Unauthorized":
+                raise InvalidToken("invalid-token", "This key is unknown or revoked.") from None
+            raise
 
     # Operational endpoints --------------------------------------------------
 
@@ -196,20 +230,6 @@ class Gateway:
 
 def json_response(status, body):
     return Response(json.dumps(body), status=status, content_type="application/json")
-
-
-def read_json(request):
-    if request.content_length and request.content_length > MAX_BODY_BYTES:
-        raise Problem(413, "payload-too-large", f"The body exceeds {MAX_BODY_BYTES} bytes.")
-    if request.mimetype != "application/json" and not request.mimetype.endswith("+json"):
-        raise Problem(415, "unsupported-media-type", "Send the body as application/json.")
-    raw = request.stream.read(MAX_BODY_BYTES + 1)
-    if len(raw) > MAX_BODY_BYTES:
-        raise Problem(413, "payload-too-large", f"The body exceeds {MAX_BODY_BYTES} bytes.")
-    try:
-        return json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise Problem(400, "malformed-json", f"The body is not valid JSON: {exc}.") from None
 
 
 def validated(schema, data):

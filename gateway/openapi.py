@@ -58,16 +58,22 @@ def operation(route):
             "in": "header", "name": "Idempotency-Key", "required": False,
             "schema": {"type": "string", "maxLength": 255},
             "description": "Retrying with the same key returns the first result."})
-    if route.body is not None:
+    if route.body is not None and route.body_media_type == "text/csv":
+        op["requestBody"] = {"required": True, "content": {"text/csv": {"schema": {
+            "type": "string", "description": "The CSV file, UTF-8."}}}}
+    elif route.body is not None:
         op["requestBody"] = {"required": True,
                              "content": {"application/json": {"schema": route.body}}}
     if route.authenticated:
         op["security"] = [{"bearer": []}]
     answer = {"type": "array", "items": route.response} if route.many else route.response
-    op["responses"][str(route.status)] = {
-        "description": "OK" if route.status == 200 else "Created",
-        "content": {"application/json": {"schema": answer}},
-    }
+    if route.status == 204:
+        op["responses"]["204"] = {"description": "Done"}
+    else:
+        op["responses"][str(route.status)] = {
+            "description": "OK" if route.status == 200 else "Created",
+            "content": {"application/json": {"schema": answer}},
+        }
     for status in sorted(set(route.errors) | {503, 504}):
         op["responses"][str(status)] = {
             "description": "Problem",

@@ -17,6 +17,7 @@ REMOTE_STATUSES = {
     "common.errors.Conflict": 409,
     "common.errors.Forbidden": 403,
     "common.errors.Unauthorized": 401,
+    "common.errors.TooManyAttempts": 429,
 }
 
 
@@ -51,5 +52,9 @@ def from_remote_error(error):
         # Not an error the service meant to raise: a bug, shown without its internals.
         return Problem(500, "internal-error", "The request failed inside the service.")
     detail, code, fields = (list(error.exc_args) + [None, None, None])[:3]
-    headers = {"WWW-Authenticate": 'Bearer realm="relais"'} if status == 401 else None
+    headers = {}
+    if status == 401:
+        headers["WWW-Authenticate"] = 'Bearer realm="relais"'
+    if status == 429 and (fields or {}).get("retry_after_seconds"):
+        headers["Retry-After"] = str(fields["retry_after_seconds"][0])
     return Problem(status, code or "error", detail or str(error), fields or {}, headers)

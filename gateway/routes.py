@@ -5,6 +5,11 @@ document, so the two cannot disagree.
 RPC keyword arguments are built by name: ``caller`` (the verified token's
 context), each path parameter, ``payload`` (the JSON body), ``query`` (the query
 string, validated) and ``idempotency_key`` (the ``Idempotency-Key`` header).
+
+A route takes an access token or an API key (``credentials``); SCIM tokens
+work only under /scim/v2 (gateway/scim.py). ``body_media_type`` text/csv
+passes the body as ``{"csv": text}``. A route without a response schema answers
+204 No Content.
 """
 from dataclasses import dataclass, field
 
@@ -14,7 +19,11 @@ from services.booking.schemas import (
     RelayListQuerySchema, RelaySchema, SpaceSchema,
 )
 from services.identity.schemas import (
-    OrganisationSchema, TokenRequestSchema, TokenSchema, UserCreateSchema, UserSchema,
+    ApiKeyCreateSchema, AuditEntrySchema, AuditQuerySchema, CsvImportQuerySchema,
+    CsvImportReportSchema, CsvImportSchema, InvitationSchema, MachineCredentialSchema,
+    OrganisationListQuerySchema, OrganisationSchema, PasswordSetSchema, PolicySchema, ProfileSchema, RefreshRequestSchema,
+    ScimTokenCreateSchema, TokenRequestSchema, TokenSchema, UserCreateSchema,
+    UserListQuerySchema, UserSchema,
 )
 from services.notify.schemas import DeliveryQuerySchema, DeliverySchema
 
@@ -36,6 +45,8 @@ class Route:
     idempotent_create: bool = False
     passes_caller: bool = True
     errors: tuple = field(default=(400, 401, 403, 404, 422))
+    credentials: tuple = ("access_token", "api_key")
+    body_media_type: str = "application/json"
 
     @property
     def name(self):
@@ -44,21 +55,85 @@ class Route:
 
 ROUTES = [
     Route("POST", "/v1/auth/token", "identity", "issue_token",
-          "Log in: trade an e-mail and password for an access token", "Auth",
-          response=TokenSchema, body=TokenRequestSchema, authenticated=False,
+          "Log in: trade an e-mail and password for an access token and a refresh token",
+          "Auth", response=TokenSchema, body=TokenRequestSchema, authenticated=False,
+          passes_caller=False, errors=(400, 401, 422, 429)),
+    Route("POST", "/v1/auth/refresh", "identity", "refresh_token",
+          "Trade a refresh token (single use) for new tokens", "Auth", response=TokenSchema,
+          body=RefreshRequestSchema, authenticated=False, passes_caller=False,
+          errors=(400, 401, 422)),
+    Route("POST", "/v1/auth/logout", "identity", "log_out",
+          "Log out: revoke the refresh token and every token rotated from it", "Auth",
+          status=204, body=RefreshRequestSchema, authenticated=False, passes_caller=False,
+          errors=(400, 422)),
+    Route("POST", "/v1/auth/password", "identity", "set_password",
+          "Set one's password with an invitation token (single use)", "Auth",
+          response=UserSchema, body=PasswordSetSchema, authenticated=False,
           passes_caller=False, errors=(400, 401, 422)),
 
     Route("POST", "/v1/organisations", "identity", "create_organisation",
           "Create an organisation (network admins)", "Organisations",
           response=OrganisationSchema, status=201, body=OrganisationSchema,
           idempotent_create=True),
+    Route("GET", "/v1/organisations", "identity", "list_organisations",
+          "Organisations visible to the caller", "Organisations",
+          response=OrganisationSchema, many=True, query=OrganisationListQuerySchema),
     Route("GET", "/v1/organisations/{organisation_id}", "identity", "get_organisation",
           "An organisation", "Organisations", response=OrganisationSchema),
+    Route("GET", "/v1/organisations/{organisation_id}/policy", "identity", "get_policy",
+          "A corporate account's booking policy", "Organisations", response=PolicySchema),
+    Route("PUT", "/v1/organisations/{organisation_id}/policy", "identity", "set_policy",
+          "Replace a corporate account's booking policy", "Organisations",
+          response=PolicySchema, body=PolicySchema),
+    Route("GET", "/v1/organisations/{organisation_id}/audit-log", "identity",
+          "list_audit_entries", "Administrative changes, newest first", "Organisations",
+          response=AuditEntrySchema, many=True, query=AuditQuerySchema),
+
     Route("POST", "/v1/organisations/{organisation_id}/users", "identity", "create_user",
-          "Add a user to an organisation", "Users", response=UserSchema, status=201,
+          "Add a user to an organisation (without a password: an invitation is mailed)",
+          "Users", response=UserSchema, status=201,
           body=UserCreateSchema, idempotent_create=True, errors=(400, 401, 403, 404, 409, 422)),
+    Route("GET", "/v1/organisations/{organisation_id}/users", "identity", "list_users",
+          "An organisation's users", "Users", response=UserSchema, many=True,
+          query=UserListQuerySchema),
+    Route("POST", "/v1/organisations/{organisation_id}/users/import", "identity",
+          "import_users", "Import employees from a CSV file (dry_run=true: only report)",
+          "Users", response=CsvImportReportSchema, body=CsvImportSchema,
+          query=CsvImportQuerySchema, body_media_type="text/csv"),
     Route("GET", "/v1/users/{user_id}", "identity", "get_user", "A user", "Users",
           response=UserSchema),
+    Route("POST", "/v1/users/{user_id}/deactivate", "identity", "deactivate_user",
+          "Deactivate a user: no more log-in, tokens revoked, bookings cancelled", "Users",
+          response=UserSchema),
+    Route("POST", "/v1/users/{user_id}/invitation", "identity", "invite_user",
+          "Mail a new invitation to a user who has not set a password (older links die)",
+          "Users", response=InvitationSchema, errors=(401, 403, 404, 409)),
+    Route("GET", "/v1/users/{user_id}/profile", "identity", "get_profile",
+          "An employee's commute profile (the employee and their corporate admins)", "Users",
+          response=ProfileSchema),
+    Route("PUT", "/v1/users/{user_id}/profile", "identity", "set_profile",
+          "Replace an employee's commute profile", "Users", response=ProfileSchema,
+          body=ProfileSchema),
+
+    Route("POST", "/v1/organisations/{organisation_id}/api-keys", "identity", "create_api_key",
+          "Create an API key (its secret is shown once)", "Credentials",
+          response=MachineCredentialSchema, status=201, body=ApiKeyCreateSchema),
+    Route("GET", "/v1/organisations/{organisation_id}/api-keys", "identity", "list_api_keys",
+          "An organisation's API keys (never their secrets)", "Credentials",
+          response=MachineCredentialSchema, many=True),
+    Route("DELETE", "/v1/organisations/{organisation_id}/api-keys/{key_id}", "identity",
+          "revoke_api_key", "Revoke an API key", "Credentials",
+          response=MachineCredentialSchema),
+    Route("POST", "/v1/organisations/{organisation_id}/scim-tokens", "identity",
+          "create_scim_token", "Create a SCIM token for the identity provider (shown once)",
+          "Credentials", response=MachineCredentialSchema, status=201,
+          body=ScimTokenCreateSchema),
+    Route("GET", "/v1/organisations/{organisation_id}/scim-tokens", "identity",
+          "list_scim_tokens", "An organisation's SCIM tokens (never their secrets)",
+          "Credentials", response=MachineCredentialSchema, many=True),
+    Route("DELETE", "/v1/organisations/{organisation_id}/scim-tokens/{token_id}", "identity",
+          "revoke_scim_token", "Revoke a SCIM token", "Credentials",
+          response=MachineCredentialSchema),
 
     Route("POST", "/v1/relays", "booking", "create_relay",
           "Open a relay (network admins)", "Relays", response=RelaySchema, status=201,

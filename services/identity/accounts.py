@@ -1,21 +1,36 @@
-"""Use cases of organisations and users."""
+"""Use cases of organisations and users: create, read, change, deactivate.
+
+Every way of provisioning (the API, SCIM, a CSV file) goes through
+``provision_user``, ``change_user`` and ``set_active`` below, so the rules, the
+events and the audit entries are the same whichever way a company chose.
+"""
+from datetime import datetime, timezone
+
 from argon2 import PasswordHasher
 from eventlet import tpool
-from argon2.exceptions import InvalidHashError, VerifyMismatchError
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from common import errors
-from common.validation import is_uuid
-from services.identity.models import Organisation, SigningKey, User
-from services.identity import tokens
+from services.identity import audit, invitations, passwords, sessions
+from services.identity.models import Organisation, User
+from services.identity.scope import (
+    administered_organisation, administered_user, visible_organisation, visible_user,
+)
 
 password_hasher = PasswordHasher()
-NETWORK_ROLES = {"network_admin", "network_ops"}
-# Checked against when the e-mail is unknown, so that a wrong e-mail takes as
-# long as a wrong password and does not reveal who has an account.
-_DUMMY_HASH = password_hasher.hash("not a real password, only for timing")
+# Which roles a user of each kind of organisation may hold: a company's people
+# never manage relays, a relay's people never administer a company.
+ROLES_BY_KIND = {
+    "network": {"network_admin", "network_ops", "member"},
+    "relay_operator": {"relay_manager", "member"},
+    "corporate": {"corporate_admin", "member"},
+    "individual": {"member"},
+}
+CONTACT_FIELDS = ("email", "full_name", "roles")
 
+
+# Organisations ----------------------------------------------------------------
 
 def create_organisation(uow, caller, data):
     caller.require("network_admin")
@@ -28,81 +43,199 @@ def create_organisation(uow, caller, data):
         "siret": organisation.siret, "vat_number": organisation.vat_number,
         "billing_email": organisation.billing_email,
     })
+    audit.record(uow, caller, organisation.id, "organisation.created", "organisation",
+                 organisation.id, {"kind": organisation.kind, "name": organisation.name})
     return organisation
 
 
 def get_organisation(session, caller, organisation_id):
-    organisation = session.get(Organisation, organisation_id) if is_uuid(organisation_id) else None
-    if organisation is None or not (caller.sees_whole_network
-                                    or caller.organisation_id == organisation.id):
-        raise errors.NotFound(f"No organisation {organisation_id}.")
-    return organisation
+    return visible_organisation(session, caller, organisation_id)
 
+
+def list_organisations(session, caller, query):
+    statement = select(Organisation)
+    if not caller.sees_whole_network:
+        statement = statement.where(Organisation.id == caller.organisation_id)
+    if query.get("kind"):
+        statement = statement.where(Organisation.kind == query["kind"])
+    return session.execute(statement.order_by(Organisation.created_at, Organisation.id)
+                           .limit(query["limit"]).offset(query["offset"])).scalars().all()
+
+
+# Users ----------------------------------------------------------------------
 
 def create_user(uow, caller, organisation_id, data):
-    organisation = get_organisation(uow.session, caller, organisation_id)
-    if not (caller.is_network_admin or caller.has("corporate_admin")):
-        raise errors.Forbidden("Only network admins and the organisation's admins add users.")
+    """A user added by an admin through the API."""
+    organisation = administered_organisation(uow.session, caller, organisation_id)
     roles = set(data["roles"])
-    if roles & NETWORK_ROLES and organisation.kind != "network":
-        raise errors.InvalidInput("Network roles belong to the network's own staff.",
-                                  fields={"roles": ["Not allowed in this organisation."]})
-    if not caller.is_network_admin and roles - {"member", "corporate_admin"}:
-        raise errors.Forbidden("A corporate admin grants only member and corporate_admin.")
-    password = data.pop("password")
-    user = User(organisation_id=organisation.id, email=data["email"].strip(),
-                full_name=data["full_name"], roles=sorted(roles),
-                relay_ids=[str(relay_id) for relay_id in data["relay_ids"]],
-                password_hash=tpool.execute(password_hasher.hash, password) if password else None)
+    allowed = ROLES_BY_KIND[organisation.kind]
+    if roles - allowed:
+        raise errors.InvalidInput(
+            f"A {organisation.kind.replace('_', ' ')} organisation's users hold only "
+            f"{', '.join(sorted(allowed))}.",
+            fields={"roles": [f"Not allowed here: {', '.join(sorted(roles - allowed))}."]})
+    if not caller.is_network_admin and not roles <= caller.roles | {"member"}:
+        raise errors.Forbidden("An organisation's admin grants only the roles they hold.")
+    relay_ids = {str(relay_id) for relay_id in data["relay_ids"]}
+    if not caller.is_network_admin and not relay_ids <= caller.relay_ids:
+        raise errors.Forbidden("A relay manager grants only the relays they manage.")
+    return provision_user(uow, caller, organisation, via="api", email=data["email"],
+                          full_name=data["full_name"], roles=sorted(roles),
+                          relay_ids=sorted(relay_ids), external_id=data.get("external_id"),
+                          password=data.get("password"))
+
+
+def provision_user(uow, caller, organisation, via, email, full_name, roles=("member",),
+                   relay_ids=(), external_id=None, password=None, given_name=None,
+                   family_name=None, active=True, user_name=None):
+    """Create a user. Without a password, the user gets an invitation (a
+    single-use link to set one) in ``identity.user_provisioned``."""
+    if password is not None:
+        check_password(password, email)
+    user = User(organisation_id=organisation.id, email=email.strip(), full_name=full_name,
+                given_name=given_name, family_name=family_name, external_id=external_id,
+                user_name=user_name,
+                roles=list(roles), relay_ids=list(relay_ids), provisioned_via=via,
+                active=active, deactivated_at=None if active else now(),
+                password_hash=hash_password(password) if password else None)
     uow.session.add(user)
-    try:
+    flush_unique(uow)
+    data = user_event(user)
+    if user.password_hash is None and user.active:
+        url, expires_at = invitations.issue(uow, user)
+        data.update(invitation_url=url, invitation_expires_at=expires_at.isoformat())
+    uow.emit("identity.user_provisioned", data)
+    audit.record(uow, caller, organisation.id, "user.provisioned", "user", user.id,
+                 {"email": user.email, "roles": user.roles, "via": via,
+                  "external_id": external_id})
+    return user
+
+
+def change_user(uow, caller, user, changes, via):
+    """Apply ``changes`` (e-mail, names, external id) to a user. Emits
+    ``identity.user_updated`` if what other services keep (e-mail, name,
+    roles) changed. Returns the names of the fields that changed."""
+    changed = {name: value for name, value in changes.items()
+               if getattr(user, name) != value}
+    if "email" in changed and changed["email"].lower() == user.email.lower():
+        user.email = changed.pop("email")  # a change of case only: keep it quiet
+    if not changed:
+        return []
+    for name, value in changed.items():
+        setattr(user, name, value)
+    flush_unique(uow)
+    if set(changed) & set(CONTACT_FIELDS):
+        uow.emit("identity.user_updated", dict(user_event(user), active=user.active))
+    audit.record(uow, caller, user.organisation_id, "user.updated", "user", user.id,
+                 {"fields": sorted(changed), "via": via})
+    return sorted(changed)
+
+
+def set_active(uow, caller, user, active, via):
+    """Deactivate (or reactivate) a user. Deactivation closes every way in:
+    log-in is refused, refresh tokens and pending invitations are revoked, and
+    ``identity.user_deactivated`` tells booking and notify. Access tokens
+    already issued expire within ACCESS_TOKEN_SECONDS (see the README).
+    Doing it twice does nothing the second time. Returns True if it changed."""
+    if user.active == active:
+        return False
+    user.active = active
+    if not active:
+        user.deactivated_at = now()
+        sessions.revoke_all_refresh_tokens(uow.session, user.id)
+        invitations.revoke_pending(uow.session, user.id)
         uow.session.flush()
-    except IntegrityError:
-        raise errors.Conflict("A user with this e-mail already exists.", code="email-taken",
-                              fields={"email": ["Already used."]}) from None
-    uow.emit("identity.user_provisioned", {
-        "user_id": user.id, "organisation_id": user.organisation_id, "email": user.email,
-        "full_name": user.full_name, "roles": user.roles,
-    })
+        uow.emit("identity.user_deactivated", {
+            "user_id": user.id, "organisation_id": user.organisation_id,
+            "deactivated_at": user.deactivated_at.isoformat()})
+    else:
+        user.deactivated_at = None
+        uow.session.flush()
+        uow.emit("identity.user_reactivated", {
+            "user_id": user.id, "organisation_id": user.organisation_id})
+        if user.password_hash is None:
+            # Provisioned inactive, or its invitation was revoked at deactivation.
+            invitations.send_new(uow, user)
+    audit.record(uow, caller, user.organisation_id,
+                 "user.deactivated" if not active else "user.reactivated", "user", user.id,
+                 {"via": via})
+    return True
+
+
+def delete_user(uow, caller, user, via):
+    """SCIM DELETE: deactivate, then hide the user for good. The row stays
+    (bookings and invoices refer to it) but the address is free again."""
+    set_active(uow, caller, user, False, via)
+    user.deleted_at = now()
+    uow.session.flush()
+    audit.record(uow, caller, user.organisation_id, "user.deleted", "user", user.id,
+                 {"via": via})
+
+
+def deactivate_user(uow, caller, user_id):
+    user = administered_user(uow.session, caller, user_id)
+    set_active(uow, caller, user, False, via="api")
     return user
 
 
 def get_user(session, caller, user_id):
-    user = session.get(User, user_id) if is_uuid(user_id) else None
-    if user is None or not (caller.sees_whole_network or caller.user_id == user.id or (
-            caller.has("corporate_admin") and caller.organisation_id == user.organisation_id)):
-        raise errors.NotFound(f"No user {user_id}.")
-    return user
+    return visible_user(session, caller, user_id)
 
 
-def issue_token(session, email, password):
-    user = session.execute(
-        select(User).where(func.lower(User.email) == email.strip().lower())
-    ).scalar_one_or_none()
-    if not _password_matches(user, password) or not user.active:
-        raise errors.Unauthorized("Wrong e-mail or password.", code="invalid-credentials")
-    return tokens.issue_access_token(current_signing_key(session), user)
+def list_users(session, caller, organisation_id, query):
+    administered_organisation(session, caller, organisation_id, write=False)
+    statement = select(User).where(User.organisation_id == organisation_id,
+                                   User.deleted_at.is_(None))
+    if query.get("email"):
+        statement = statement.where(func.lower(User.email) == query["email"].strip().lower())
+    if query.get("active") is not None:
+        statement = statement.where(User.active.is_(query["active"]))
+    return session.execute(statement.order_by(User.created_at, User.id)
+                           .limit(query["limit"]).offset(query["offset"])).scalars().all()
 
 
-def _password_matches(user, password):
-    stored = user.password_hash if user is not None else None
+def find_by_email(session, email, lock=False):
+    query = select(User).where(func.lower(User.email) == email.strip().lower(),
+                               User.deleted_at.is_(None))
+    return session.execute(query.with_for_update() if lock else query).scalar_one_or_none()
+
+
+# Helpers ----------------------------------------------------------------------
+
+def user_event(user):
+    return {"user_id": user.id, "organisation_id": user.organisation_id, "email": user.email,
+            "full_name": user.full_name, "roles": list(user.roles)}
+
+
+def check_password(password, email):
+    problems = passwords.policy_violations(password, email)
+    if problems:
+        raise errors.InvalidInput("The password does not meet the policy.",
+                                  code="weak-password", fields={"password": problems})
+
+
+def hash_password(password):
+    # argon2 is slow on purpose: run it in a real thread, not on the eventlet hub.
+    return tpool.execute(password_hasher.hash, password)
+
+
+def flush_unique(uow):
+    """Flush, turning a clash on a unique index into a precise 409."""
     try:
-        # argon2 is slow on purpose: run it in a real thread, not on the eventlet hub.
-        tpool.execute(password_hasher.verify, stored or _DUMMY_HASH, password)
-    except (VerifyMismatchError, InvalidHashError):
-        return False
-    return stored is not None
+        with uow.session.begin_nested():
+            uow.session.flush()
+    except IntegrityError as exc:
+        if "user_name" in str(exc.orig):
+            raise errors.Conflict("Another user of this organisation has this userName.",
+                                  code="user-name-taken",
+                                  fields={"user_name": ["Already used."]}) from None
+        if "external_id" in str(exc.orig):
+            raise errors.Conflict("Another user of this organisation has this external id.",
+                                  code="external-id-taken",
+                                  fields={"external_id": ["Already used."]}) from None
+        raise errors.Conflict("A user with this e-mail already exists.", code="email-taken",
+                              fields={"email": ["Already used."]}) from None
 
 
-def current_signing_key(session):
-    key = session.execute(
-        select(SigningKey.private_pem).order_by(SigningKey.created_at.desc()).limit(1)
-    ).scalar_one_or_none()
-    if key is None:
-        raise RuntimeError("identity has no signing key: run its bootstrap")
-    return key
-
-
-def jwks(session):
-    pems = session.execute(select(SigningKey.private_pem)).scalars().all()
-    return {"keys": [tokens.public_jwk(pem) for pem in pems]}
+def now():
+    return datetime.now(timezone.utc)

@@ -2,8 +2,14 @@
 organisation and a first network admin. Idempotent.
 
     python -m services.identity.bootstrap   (reads RELAIS_BOOTSTRAP_ADMIN_EMAIL/PASSWORD)
+    python -m services.identity.bootstrap --rotate-key
+
+Rotating adds a new signing key: it is published at once and signs after
+tokens.PUBLISH_BEFORE_SIGNING; keys replaced more than tokens.RETIRE_AFTER ago
+(every token they signed has expired) are removed. Run it, say, monthly.
 """
 import sys
+from datetime import datetime, timezone
 
 from sqlalchemy import create_engine, func, select
 from sqlalchemy.orm import Session
@@ -23,6 +29,23 @@ def ensure_signing_key(session, private_pem=None):
     kid = tokens.key_id(private_pem)
     if session.get(SigningKey, kid) is None:
         session.add(SigningKey(kid=kid, private_pem=private_pem))
+
+
+def rotate_signing_key(session, now=None):
+    now = now or datetime.now(timezone.utc)
+    session.add(_new_key())
+    keys = session.execute(select(SigningKey).order_by(SigningKey.created_at.desc())).scalars().all()
+    # A key stops signing when its successor starts; retire it once its last
+    # tokens have expired.
+    for newer, older in zip(keys, keys[1:]):
+        if newer.created_at is not None and \
+                newer.created_at + tokens.PUBLISH_BEFORE_SIGNING + tokens.RETIRE_AFTER < now:
+            session.delete(older)
+
+
+def _new_key():
+    private_pem = tokens.generate_private_pem()
+    return SigningKey(kid=tokens.key_id(private_pem), private_pem=private_pem)
 
 
 def ensure_network_admin(session, email, password):
@@ -50,6 +73,14 @@ def bootstrap(database_url, admin_email, admin_password, private_pem=None):
 
 
 def main():
+    if sys.argv[1:] == ["--rotate-key"]:
+        engine = create_engine(config.database_url("identity"))
+        with Session(engine) as session, session.begin():
+            rotate_signing_key(session)
+        engine.dispose()
+        print("identity: new signing key published; it signs in "
+              f"{int(tokens.PUBLISH_BEFORE_SIGNING.total_seconds())} s")
+        return
     pem = config.env("JWT_PRIVATE_KEY")
     pem_file = config.env("JWT_PRIVATE_KEY_FILE")
     if pem_file and not pem:

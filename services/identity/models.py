@@ -1,9 +1,14 @@
-"""Identity's tables: organisations, users and the keys that sign access tokens."""
+"""Identity's tables: organisations, users, their credentials (refresh tokens,
+API keys, SCIM tokens, invitations), corporate policies, employee profiles, the
+audit log, the log-in throttle and the keys that sign access tokens."""
 import uuid
 from datetime import datetime
 
-from sqlalchemy import ARRAY, Boolean, CheckConstraint, DateTime, ForeignKey, Index, Text, func, text
-from sqlalchemy.dialects.postgresql import UUID
+from sqlalchemy import (
+    ARRAY, BigInteger, Boolean, CheckConstraint, DateTime, Double, ForeignKey, Index, Integer,
+    Text, func, text,
+)
+from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from common.db import service_base
@@ -38,21 +43,153 @@ class Organisation(Base):
 class User(Base):
     __tablename__ = "users"
     __table_args__ = (
-        # One account per address, whatever its case.
-        Index("uq_users_email_lower", func.lower(text("email")), unique=True),
+        # One live account per address, whatever its case; a deleted (SCIM DELETE)
+        # account keeps its row for the audit trail and frees the address.
+        Index("uq_users_email_lower", func.lower(text("email")), unique=True,
+              postgresql_where=text("deleted_at IS NULL")),
+        # The identity provider's own id, unique within one organisation.
+        Index("uq_users_organisation_external_id", "organisation_id", "external_id",
+              unique=True, postgresql_where=text("external_id IS NOT NULL AND deleted_at IS NULL")),
+        # A SCIM userName that is not the e-mail (Keycloak's "jdoe"), unique
+        # within one organisation, whatever its case.
+        Index("uq_users_organisation_user_name", "organisation_id", func.lower(text("user_name")),
+              unique=True, postgresql_where=text("user_name IS NOT NULL AND deleted_at IS NULL")),
     )
 
     id: Mapped[str] = mapped_column(UUID(as_uuid=False), primary_key=True, default=new_id)
     organisation_id: Mapped[str] = mapped_column(ForeignKey("organisations.id"), index=True)
     email: Mapped[str] = mapped_column(Text)
     full_name: Mapped[str] = mapped_column(Text)
+    given_name: Mapped[str | None] = mapped_column(Text)
+    family_name: Mapped[str | None] = mapped_column(Text)
+    external_id: Mapped[str | None] = mapped_column(Text)
+    user_name: Mapped[str | None] = mapped_column(Text)
     roles: Mapped[list[str]] = mapped_column(ARRAY(Text))
     relay_ids: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default=text("'{}'"))
     password_hash: Mapped[str | None] = mapped_column(Text)
     active: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
+    provisioned_via: Mapped[str] = mapped_column(Text, server_default=text("'api'"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(),
+                                                 onupdate=func.now())
+    deactivated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     organisation: Mapped[Organisation] = relationship(back_populates="users")
+
+
+class LoginThrottle(Base):
+    """Consecutive failed log-ins per e-mail address, known or not (so that the
+    lock-out does not tell who has an account)."""
+    __tablename__ = "login_throttle"
+
+    email_key: Mapped[str] = mapped_column(Text, primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_failure_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class RefreshToken(Base):
+    """An opaque refresh token, stored as its SHA-256. Each use rotates it within
+    its family; presenting a used one again revokes the whole family."""
+    __tablename__ = "refresh_tokens"
+
+    id: Mapped[str] = mapped_column(UUID(as_uuid=False), primary_key=True, default=new_id)
+    family_id: Mapped[str] = mapped_column(UUID(as_uuid=False), index=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(Text, unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class MachineCredential(Base):
+    """An API key (a company's HR system, a relay's tools) or a SCIM token (an
+    identity provider): an opaque secret shown once, stored as its SHA-256."""
+    __tablename__ = "machine_credentials"
+    __table_args__ = (
+        CheckConstraint("kind IN ('api_key', 'scim_token')", name="kind"),
+    )
+
+    id: Mapped[str] = mapped_column(UUID(as_uuid=False), primary_key=True, default=new_id)
+    organisation_id: Mapped[str] = mapped_column(ForeignKey("organisations.id"), index=True)
+    kind: Mapped[str] = mapped_column(Text)
+    name: Mapped[str] = mapped_column(Text)
+    secret_hash: Mapped[str] = mapped_column(Text, unique=True)
+    roles: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default=text("'{}'"))
+    relay_ids: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default=text("'{}'"))
+    created_by: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class Invitation(Base):
+    """A single-use, expiring link to set one user's password; the token is
+    stored as its SHA-256."""
+    __tablename__ = "invitations"
+
+    id: Mapped[str] = mapped_column(UUID(as_uuid=False), primary_key=True, default=new_id)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(Text, unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class CorporatePolicy(Base):
+    """What a corporate account lets its employees book."""
+    __tablename__ = "corporate_policies"
+    __table_args__ = (
+        CheckConstraint("allowed_relays IN ('all', 'list', 'radius')", name="allowed_relays"),
+    )
+
+    organisation_id: Mapped[str] = mapped_column(ForeignKey("organisations.id"), primary_key=True)
+    allowed_relays: Mapped[str] = mapped_column(Text, server_default=text("'all'"))
+    relay_ids: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default=text("'{}'"))
+    radius_km: Mapped[int | None] = mapped_column(Integer)
+    max_days_per_month: Mapped[int | None] = mapped_column(Integer)
+    booking_horizon_days: Mapped[int | None] = mapped_column(Integer)
+    space_kinds: Mapped[list[str] | None] = mapped_column(ARRAY(Text))
+    monthly_budget_cents: Mapped[int | None] = mapped_column(BigInteger)
+    updated_by: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(),
+                                                 onupdate=func.now())
+
+
+class EmployeeProfile(Base):
+    """Where an employee lives and how they commute, for the impact figures.
+    Coordinates are stored already rounded to 2 decimals (about 1 km)."""
+    __tablename__ = "employee_profiles"
+
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    home_commune: Mapped[str | None] = mapped_column(Text)
+    home_latitude: Mapped[float | None] = mapped_column(Double)
+    home_longitude: Mapped[float | None] = mapped_column(Double)
+    usual_office: Mapped[str | None] = mapped_column(Text)
+    commute_km: Mapped[float | None] = mapped_column(Double)
+    commute_mode: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(),
+                                                 onupdate=func.now())
+
+
+class AuditEntry(Base):
+    """One administrative change: who (a user, an API key, a SCIM token), what, when.
+    ``details`` never holds a secret."""
+    __tablename__ = "audit_entries"
+    __table_args__ = (Index("ix_audit_entries_organisation_at", "organisation_id", "id"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    organisation_id: Mapped[str | None] = mapped_column(UUID(as_uuid=False))
+    actor_id: Mapped[str] = mapped_column(Text)
+    actor_kind: Mapped[str] = mapped_column(Text)
+    action: Mapped[str] = mapped_column(Text)
+    target_type: Mapped[str] = mapped_column(Text)
+    target_id: Mapped[str | None] = mapped_column(Text)
+    details: Mapped[dict] = mapped_column(JSONB, server_default=text("'{}'"))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
 class SigningKey(Base):

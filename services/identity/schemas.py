@@ -1,11 +1,27 @@
 """Identity's contract: RPC payloads and event data."""
-from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import (
+    EXCLUDE, Schema, ValidationError, fields, validate, validates_schema,
+)
 
 from common.caller import ROLES
+from services.booking.schemas import SPACE_KINDS
+from services.identity import passwords
 
-PASSWORD_MIN_LENGTH = 12
+PASSWORD_MIN_LENGTH = passwords.MIN_LENGTH
 ORGANISATION_KINDS = ("network", "relay_operator", "corporate", "individual")
+COMMUTE_MODES = ("car", "carpool", "motorbike", "train", "bus", "bike", "walk", "other")
+MAX_CSV_BYTES = 1024 * 1024
 
+
+class PageQuerySchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    limit = fields.Integer(load_default=50, validate=validate.Range(1, 200))
+    offset = fields.Integer(load_default=0, validate=validate.Range(0))
+
+
+# Organisations --------------------------------------------------------------
 
 class OrganisationSchema(Schema):
     id = fields.String(dump_only=True)
@@ -30,15 +46,22 @@ class OrganisationSchema(Schema):
                                        for name in missing})
 
 
+class OrganisationListQuerySchema(PageQuerySchema):
+    kind = fields.String(validate=validate.OneOf(ORGANISATION_KINDS))
+
+
+# Users ----------------------------------------------------------------------
+
 class UserCreateSchema(Schema):
     email = fields.Email(required=True)
     full_name = fields.String(required=True, validate=validate.Length(1, 200))
     roles = fields.List(fields.String(validate=validate.OneOf(ROLES)), load_default=["member"],
                         validate=validate.Length(min=1))
     relay_ids = fields.List(fields.UUID(), load_default=list)
+    external_id = fields.String(load_default=None, validate=validate.Length(1, 200))
     password = fields.String(load_only=True, load_default=None, validate=validate.Length(
-        PASSWORD_MIN_LENGTH, 256,
-        error=f"A password has at least {PASSWORD_MIN_LENGTH} characters."))
+        passwords.MIN_LENGTH, passwords.MAX_LENGTH,
+        error=f"A password has {passwords.MIN_LENGTH} to {passwords.MAX_LENGTH} characters."))
 
 
 class UserSchema(Schema):
@@ -46,11 +69,27 @@ class UserSchema(Schema):
     organisation_id = fields.String()
     email = fields.String()
     full_name = fields.String()
+    external_id = fields.String(allow_none=True)
     roles = fields.List(fields.String())
     relay_ids = fields.List(fields.String())
     active = fields.Boolean()
+    password_set = fields.Method("has_password", metadata={
+        "description": "False while the user has not yet accepted their invitation."})
+    provisioned_via = fields.String()
     created_at = fields.AwareDateTime()
+    updated_at = fields.AwareDateTime()
+    deactivated_at = fields.AwareDateTime(allow_none=True)
 
+    def has_password(self, user):
+        return user.password_hash is not None
+
+
+class UserListQuerySchema(PageQuerySchema):
+    email = fields.String(validate=validate.Length(1, 320))
+    active = fields.Boolean()
+
+
+# Log-in, refresh, invitations ------------------------------------------------
 
 class TokenRequestSchema(Schema):
     email = fields.Email(required=True)
@@ -60,13 +99,203 @@ class TokenRequestSchema(Schema):
 class TokenSchema(Schema):
     access_token = fields.String()
     token_type = fields.String()
-    expires_in = fields.Integer()
+    expires_in = fields.Integer(metadata={"description": "Seconds the access token lasts."})
+    refresh_token = fields.String(metadata={
+        "description": "Opaque; single use: each refresh returns a new one."})
+    refresh_expires_in = fields.Integer()
 
+
+class RefreshRequestSchema(Schema):
+    refresh_token = fields.String(required=True, load_only=True, validate=validate.Length(1, 200))
+
+
+class PasswordSetSchema(Schema):
+    """Accept an invitation: its token and the new password."""
+    token = fields.String(required=True, load_only=True, validate=validate.Length(1, 200))
+    password = fields.String(required=True, load_only=True, validate=validate.Length(
+        passwords.MIN_LENGTH, passwords.MAX_LENGTH,
+        error=f"A password has {passwords.MIN_LENGTH} to {passwords.MAX_LENGTH} characters."))
+
+
+# Corporate policy and employee profile ---------------------------------------
+
+class PolicySchema(Schema):
+    organisation_id = fields.String(dump_only=True)
+    allowed_relays = fields.String(load_default="all",
+                                   validate=validate.OneOf(("all", "list", "radius")))
+    relay_ids = fields.List(fields.UUID(), load_default=list)
+    radius_km = fields.Integer(load_default=None, allow_none=True,
+                               validate=validate.Range(1, 500))
+    max_days_per_month = fields.Integer(load_default=None, allow_none=True,
+                                        validate=validate.Range(1, 31))
+    booking_horizon_days = fields.Integer(load_default=None, allow_none=True,
+                                          validate=validate.Range(1, 365))
+    space_kinds = fields.List(fields.String(validate=validate.OneOf(SPACE_KINDS)),
+                              load_default=None, allow_none=True,
+                              metadata={"description": "null: every kind of space."})
+    monthly_budget_cents = fields.Integer(load_default=None, allow_none=True,
+                                          validate=validate.Range(0, 10**12))
+    updated_by = fields.String(dump_only=True)
+    updated_at = fields.AwareDateTime(dump_only=True)
+
+    @validates_schema
+    def consistent(self, data, **kwargs):
+        mode = data.get("allowed_relays", "all")
+        if mode == "list" and not data.get("relay_ids"):
+            raise ValidationError({"relay_ids": ["Name at least one relay for a list."]})
+        if mode != "list" and data.get("relay_ids"):
+            raise ValidationError({"relay_ids": ["Only with allowed_relays = list."]})
+        if mode == "radius" and data.get("radius_km") is None:
+            raise ValidationError({"radius_km": ["Required with allowed_relays = radius."]})
+        if mode != "radius" and data.get("radius_km") is not None:
+            raise ValidationError({"radius_km": ["Only with allowed_relays = radius."]})
+        if data.get("space_kinds") == []:
+            raise ValidationError({"space_kinds": ["null for every kind, or at least one."]})
+
+
+class ProfileSchema(Schema):
+    user_id = fields.String(dump_only=True)
+    organisation_id = fields.String(dump_only=True)
+    home_commune = fields.String(load_default=None, allow_none=True,
+                                 validate=validate.Length(1, 100))
+    home_latitude = fields.Float(load_default=None, allow_none=True,
+                                 validate=validate.Range(-90, 90), metadata={
+                                     "description": "Stored rounded to 2 decimals (about 1 km)."})
+    home_longitude = fields.Float(load_default=None, allow_none=True,
+                                  validate=validate.Range(-180, 180))
+    usual_office = fields.String(load_default=None, allow_none=True,
+                                 validate=validate.Length(1, 200))
+    commute_km = fields.Float(load_default=None, allow_none=True,
+                              validate=validate.Range(0, 1000),
+                              metadata={"description": "One way, home to usual office."})
+    commute_mode = fields.String(load_default=None, allow_none=True,
+                                 validate=validate.OneOf(COMMUTE_MODES))
+    updated_at = fields.AwareDateTime(dump_only=True)
+
+    @validates_schema
+    def both_coordinates(self, data, **kwargs):
+        if (data.get("home_latitude") is None) != (data.get("home_longitude") is None):
+            raise ValidationError({"home_longitude": ["Give both coordinates or neither."]})
+
+
+# API keys and SCIM tokens -------------------------------------------------------
+
+class ApiKeyCreateSchema(Schema):
+    name = fields.String(required=True, validate=validate.Length(1, 100))
+    roles = fields.List(fields.String(validate=validate.OneOf(
+        ("corporate_admin", "relay_manager", "network_ops"))),
+        required=True, validate=validate.Length(min=1))
+    relay_ids = fields.List(fields.UUID(), load_default=list)
+
+
+class ScimTokenCreateSchema(Schema):
+    name = fields.String(required=True, validate=validate.Length(1, 100))
+
+
+class MachineCredentialSchema(Schema):
+    id = fields.String()
+    organisation_id = fields.String()
+    kind = fields.String()
+    name = fields.String()
+    roles = fields.List(fields.String())
+    relay_ids = fields.List(fields.String())
+    created_by = fields.String()
+    created_at = fields.AwareDateTime()
+    last_used_at = fields.AwareDateTime(allow_none=True)
+    revoked_at = fields.AwareDateTime(allow_none=True)
+    secret = fields.String(metadata={
+        "description": "Only in the answer that creates it: store it now, it is never shown again."})
+
+
+# CSV import ----------------------------------------------------------------
+
+class CsvImportSchema(Schema):
+    csv = fields.String(required=True, validate=validate.Length(1, MAX_CSV_BYTES))
+
+
+class CsvImportQuerySchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    dry_run = fields.Boolean(load_default=False)
+
+
+class CsvRowErrorSchema(Schema):
+    line = fields.Integer()
+    field = fields.String(allow_none=True)
+    message = fields.String()
+
+
+class CsvImportReportSchema(Schema):
+    dry_run = fields.Boolean()
+    applied = fields.Boolean()
+    rows = fields.Integer()
+    created = fields.Integer()
+    updated = fields.Integer()
+    deactivated = fields.Integer()
+    reactivated = fields.Integer()
+    unchanged = fields.Integer()
+    errors = fields.List(fields.Nested(CsvRowErrorSchema))
+
+
+# Audit log -----------------------------------------------------------------------
+
+class AuditEntrySchema(Schema):
+    id = fields.Integer()
+    organisation_id = fields.String()
+    actor_id = fields.String()
+    actor_kind = fields.String()
+    action = fields.String()
+    target_type = fields.String()
+    target_id = fields.String(allow_none=True)
+    details = fields.Dict()
+    at = fields.AwareDateTime()
+
+
+class AuditQuerySchema(PageQuerySchema):
+    action = fields.String(validate=validate.Length(1, 100))
+
+
+# Events -------------------------------------------------------------------------
 
 class UserProvisionedSchema(Schema):
-    """Data of ``identity.user_provisioned``."""
+    """Data of ``identity.user_provisioned`` (and of ``identity.user_updated``)."""
+    class Meta:
+        unknown = EXCLUDE
+
     user_id = fields.String(required=True)
     organisation_id = fields.String(required=True)
     email = fields.String(required=True)
     full_name = fields.String(required=True)
     roles = fields.List(fields.String(), required=True)
+    invitation_url = fields.String(load_default=None, allow_none=True)
+    invitation_expires_at = fields.String(load_default=None, allow_none=True)
+
+
+class InvitationIssuedSchema(Schema):
+    """Data of ``identity.invitation_issued`` (an admin sent a new invitation)."""
+    class Meta:
+        unknown = EXCLUDE
+
+    user_id = fields.String(required=True)
+    organisation_id = fields.String(required=True)
+    email = fields.String(required=True)
+    full_name = fields.String(required=True)
+    invitation_url = fields.String(required=True)
+    invitation_expires_at = fields.String(required=True)
+
+
+class InvitationSchema(Schema):
+    """The answer to re-sending an invitation: never the link itself (it goes
+    to the user's mailbox only)."""
+    user_id = fields.String()
+    invitation_expires_at = fields.String()
+
+
+class UserDeactivatedSchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    user_id = fields.String(required=True)
+    organisation_id = fields.String(required=True)
+    deactivated_at = fields.String(required=True)

@@ -1,25 +1,81 @@
-"""Identity's entrypoints: organisations, users, access tokens and their keys."""
+"""Identity's entrypoints: log-in and tokens, organisations, users, policies,
+profiles, API keys and SCIM tokens, CSV import, SCIM, the audit log.
+
+Each one validates its input, calls a use case, dumps the answer. Secrets
+(passwords, tokens, keys) are never logged: nameko logs no arguments, and the
+use cases keep only their hashes.
+"""
 from nameko.rpc import rpc
 
 from common.caller import load_caller
 from common.db import Database
 from common.service import RelaisService
 from common.validation import load
-from services.identity import accounts
+from services.identity import (
+    accounts, audit, credentials, csv_import, invitations, policies, profiles, scim,
+    scim_protocol, sessions,
+)
 from services.identity.models import Base
 from services.identity.schemas import (
-    OrganisationSchema, TokenRequestSchema, TokenSchema, UserCreateSchema, UserSchema,
+    ApiKeyCreateSchema, AuditEntrySchema, AuditQuerySchema, CsvImportQuerySchema,
+    CsvImportReportSchema, CsvImportSchema, InvitationSchema, MachineCredentialSchema,
+    OrganisationListQuerySchema, OrganisationSchema, PasswordSetSchema, PolicySchema, ProfileSchema, RefreshRequestSchema,
+    ScimTokenCreateSchema, TokenRequestSchema, TokenSchema, UserCreateSchema,
+    UserListQuerySchema, UserSchema,
 )
 
 organisation_schema = OrganisationSchema()
 user_schema = UserSchema()
 token_schema = TokenSchema()
+policy_schema = PolicySchema()
+profile_schema = ProfileSchema()
+credential_schema = MachineCredentialSchema()
 
 
 class IdentityService(RelaisService):
     name = "identity"
 
     db = Database(Base)
+
+    # Log-in, tokens, keys ----------------------------------------------------
+
+    @rpc
+    def issue_token(self, payload):
+        data = load(TokenRequestSchema(), payload)
+        with self.db.unit_of_work() as uow:
+            outcome = sessions.log_in(uow, data["email"], data["password"])
+        return token_schema.dump(outcome.unwrap())
+
+    @rpc
+    def refresh_token(self, payload):
+        data = load(RefreshRequestSchema(), payload)
+        with self.db.unit_of_work() as uow:
+            outcome = sessions.refresh(uow, data["refresh_token"])
+        return token_schema.dump(outcome.unwrap())
+
+    @rpc
+    def log_out(self, payload):
+        data = load(RefreshRequestSchema(), payload)
+        with self.db.unit_of_work() as uow:
+            sessions.log_out(uow, data["refresh_token"])
+
+    @rpc
+    def set_password(self, payload):
+        data = load(PasswordSetSchema(), payload)
+        with self.db.unit_of_work() as uow:
+            return user_schema.dump(invitations.accept(uow, data["token"], data["password"]))
+
+    @rpc
+    def jwks(self):
+        return sessions.jwks(self.db.session)
+
+    @rpc
+    def authenticate_secret(self, secret):
+        """The caller context of an API key or SCIM token (for the gateway)."""
+        with self.db.unit_of_work() as uow:
+            return credentials.authenticate(uow.session, secret)
+
+    # Organisations ------------------------------------------------------------
 
     @rpc
     def create_organisation(self, caller, payload, idempotency_key=None):
@@ -37,9 +93,19 @@ class IdentityService(RelaisService):
             accounts.get_organisation(self.db.session, caller, organisation_id))
 
     @rpc
+    def list_organisations(self, caller, query=None):
+        caller = load_caller(caller)
+        query = load(OrganisationListQuerySchema(), query or {})
+        return organisation_schema.dump(
+            accounts.list_organisations(self.db.session, caller, query), many=True)
+
+    # Users ----------------------------------------------------------------------
+
+    @rpc
     def create_user(self, caller, organisation_id, payload, idempotency_key=None):
         caller = load_caller(caller)
         data = load(UserCreateSchema(), payload)
+        # The request (with its password) is kept only as a hash for idempotency.
         with self.db.unit_of_work() as uow:
             return uow.idempotent(
                 f"create_user:{caller.user_id}", idempotency_key, payload,
@@ -51,11 +117,154 @@ class IdentityService(RelaisService):
         return user_schema.dump(accounts.get_user(self.db.session, caller, user_id))
 
     @rpc
-    def issue_token(self, payload):
-        data = load(TokenRequestSchema(), payload)
-        return token_schema.dump(
-            accounts.issue_token(self.db.session, data["email"], data["password"]))
+    def list_users(self, caller, organisation_id, query=None):
+        caller = load_caller(caller)
+        query = load(UserListQuerySchema(), query or {})
+        return user_schema.dump(
+            accounts.list_users(self.db.session, caller, organisation_id, query), many=True)
 
     @rpc
-    def jwks(self):
-        return accounts.jwks(self.db.session)
+    def deactivate_user(self, caller, user_id):
+        caller = load_caller(caller)
+        with self.db.unit_of_work() as uow:
+            return user_schema.dump(accounts.deactivate_user(uow, caller, user_id))
+
+    @rpc
+    def invite_user(self, caller, user_id):
+        caller = load_caller(caller)
+        with self.db.unit_of_work() as uow:
+            return InvitationSchema().dump(invitations.reinvite(uow, caller, user_id))
+
+    @rpc
+    def import_users(self, caller, organisation_id, payload, query=None):
+        caller = load_caller(caller)
+        data = load(CsvImportSchema(), payload)
+        query = load(CsvImportQuerySchema(), query or {})
+        with self.db.unit_of_work() as uow:
+            report = csv_import.import_users(uow, caller, organisation_id, data["csv"],
+                                             query["dry_run"])
+        return CsvImportReportSchema().dump(report)
+
+    # Policies and profiles ------------------------------------------------------
+
+    @rpc
+    def get_policy(self, caller, organisation_id):
+        caller = load_caller(caller)
+        return policy_schema.dump(policies.get_policy(self.db.session, caller, organisation_id))
+
+    @rpc
+    def set_policy(self, caller, organisation_id, payload):
+        caller = load_caller(caller)
+        data = load(PolicySchema(), payload)
+        with self.db.unit_of_work() as uow:
+            return policy_schema.dump(policies.set_policy(uow, caller, organisation_id, data))
+
+    @rpc
+    def get_profile(self, caller, user_id):
+        caller = load_caller(caller)
+        return _profile(*profiles.get_profile(self.db.session, caller, user_id))
+
+    @rpc
+    def set_profile(self, caller, user_id, payload):
+        caller = load_caller(caller)
+        data = load(ProfileSchema(), payload)
+        with self.db.unit_of_work() as uow:
+            return _profile(*profiles.set_profile(uow, caller, user_id, data))
+
+    # API keys and SCIM tokens -------------------------------------------------
+
+    @rpc
+    def create_api_key(self, caller, organisation_id, payload):
+        return self._create_credential(caller, organisation_id, "api_key",
+                                       load(ApiKeyCreateSchema(), payload))
+
+    @rpc
+    def list_api_keys(self, caller, organisation_id):
+        return self._list_credentials(caller, organisation_id, "api_key")
+
+    @rpc
+    def revoke_api_key(self, caller, organisation_id, key_id):
+        return self._revoke_credential(caller, organisation_id, "api_key", key_id)
+
+    @rpc
+    def create_scim_token(self, caller, organisation_id, payload):
+        return self._create_credential(caller, organisation_id, "scim_token",
+                                       load(ScimTokenCreateSchema(), payload))
+
+    @rpc
+    def list_scim_tokens(self, caller, organisation_id):
+        return self._list_credentials(caller, organisation_id, "scim_token")
+
+    @rpc
+    def revoke_scim_token(self, caller, organisation_id, token_id):
+        return self._revoke_credential(caller, organisation_id, "scim_token", token_id)
+
+    def _create_credential(self, caller, organisation_id, kind, data):
+        caller = load_caller(caller)
+        with self.db.unit_of_work() as uow:
+            credential, secret = credentials.create(uow, caller, organisation_id, kind, data)
+            return dict(credential_schema.dump(credential), secret=secret)
+
+    def _list_credentials(self, caller, organisation_id, kind):
+        caller = load_caller(caller)
+        return credential_schema.dump(
+            credentials.list_for(self.db.session, caller, organisation_id, kind), many=True)
+
+    def _revoke_credential(self, caller, organisation_id, kind, credential_id):
+        caller = load_caller(caller)
+        with self.db.unit_of_work() as uow:
+            return credential_schema.dump(
+                credentials.revoke(uow, caller, organisation_id, kind, credential_id))
+
+    # Audit log --------------------------------------------------------------------
+
+    @rpc
+    def list_audit_entries(self, caller, organisation_id, query=None):
+        caller = load_caller(caller)
+        query = load(AuditQuerySchema(), query or {})
+        return AuditEntrySchema().dump(audit.entries(
+            self.db.session, caller, organisation_id, query.get("action"), query["limit"],
+            query["offset"]), many=True)
+
+    # SCIM 2.0 (the gateway's /scim/v2 speaks HTTP; these speak users) -----------
+
+    @rpc
+    def scim_create_user(self, caller, body):
+        caller = load_caller(caller)
+        with self.db.unit_of_work() as uow:
+            return scim_protocol.resource(scim.create_user(uow, caller, body))
+
+    @rpc
+    def scim_get_user(self, caller, user_id):
+        caller = load_caller(caller)
+        return scim_protocol.resource(scim.get_user(self.db.session, caller, user_id))
+
+    @rpc
+    def scim_list_users(self, caller, filter=None, start_index=1, count=scim.DEFAULT_COUNT):
+        caller = load_caller(caller)
+        users, total = scim.list_users(self.db.session, caller, filter, start_index, count)
+        return scim_protocol.list_response([scim_protocol.resource(user) for user in users],
+                                           total, start_index)
+
+    @rpc
+    def scim_replace_user(self, caller, user_id, body):
+        caller = load_caller(caller)
+        with self.db.unit_of_work() as uow:
+            return scim_protocol.resource(scim.replace_user(uow, caller, user_id, body))
+
+    @rpc
+    def scim_patch_user(self, caller, user_id, body):
+        caller = load_caller(caller)
+        with self.db.unit_of_work() as uow:
+            return scim_protocol.resource(scim.patch_user(uow, caller, user_id, body))
+
+    @rpc
+    def scim_delete_user(self, caller, user_id):
+        caller = load_caller(caller)
+        with self.db.unit_of_work() as uow:
+            scim.delete_user(uow, caller, user_id)
+
+
+def _profile(user, profile):
+    return dict(profile_schema.dump(profile), user_id=user.id,
+                organisation_id=user.organisation_id)

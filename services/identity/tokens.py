@@ -5,8 +5,11 @@ identity signs; the gateway verifies locally with the public keys it reads from
 ``relays`` (for relay managers), ``aud`` and ``iss`` fixed below.
 """
 import base64
+import hashlib
+import secrets
 import time
 import uuid
+from datetime import timedelta
 
 import jwt
 from cryptography.hazmat.primitives import serialization
@@ -16,6 +19,10 @@ ISSUER = "relais-identity"
 AUDIENCE = "relais"
 ACCESS_TOKEN_SECONDS = 15 * 60
 ALGORITHM = "EdDSA"
+# Key rotation: a new key is published (JWKS) this long before it signs, and an
+# old key is kept published until every token it signed has expired.
+PUBLISH_BEFORE_SIGNING = timedelta(seconds=60)
+RETIRE_AFTER = timedelta(seconds=ACCESS_TOKEN_SECONDS) + timedelta(minutes=5)
 
 
 def generate_private_pem():
@@ -53,3 +60,27 @@ def public_jwk(private_pem):
     return {"kty": "OKP", "crv": "Ed25519", "alg": ALGORITHM, "use": "sig",
             "kid": key_id(private_pem),
             "x": base64.urlsafe_b64encode(public).decode().rstrip("=")}
+
+
+# Opaque secrets: refresh tokens, API keys, SCIM tokens, invitation tokens.
+# 256 random bits, so a plain SHA-256 at rest is enough (no brute force to slow
+# down, unlike a password); the prefix tells people and secret scanners what
+# a leaked one is.
+SECRET_PREFIXES = {"refresh": "rrt_", "api_key": "rlk_", "scim_token": "rls_",
+                   "invitation": "riv_"}
+
+
+def new_secret(kind):
+    return SECRET_PREFIXES[kind] + secrets.token_urlsafe(32)
+
+
+def secret_hash(secret):
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def secret_kind(secret):
+    """Which kind of opaque secret this looks like, or None."""
+    for kind, prefix in SECRET_PREFIXES.items():
+        if secret.startswith(prefix):
+            return kind
+    return None

@@ -23,16 +23,34 @@ def message_id_for(event):
 
 
 def tell_booking_confirmed(uow, mailer, event, booking):
-    contact = uow.session.get(Contact, booking["member_id"])
+    send(uow, mailer, event, templates.booking_confirmed(
+        _contact(uow, booking["member_id"]), booking))
+
+
+def tell_invitation(uow, mailer, event, data):
+    """A user provisioned without a password: mail them the link to set one."""
+    if data.get("invitation_url"):
+        send(uow, mailer, event, templates.invitation(_contact(uow, data["user_id"]), data))
+
+
+def tell_deactivated(uow, mailer, event, data):
+    send(uow, mailer, event, templates.deactivated(_contact(uow, data["user_id"]), data))
+
+
+def _contact(uow, user_id):
+    contact = uow.session.get(Contact, user_id)
     if contact is None:
-        raise ContactUnknown(f"no contact yet for member {booking['member_id']}")
-    mail = templates.booking_confirmed(contact, booking)
+        raise ContactUnknown(f"no contact yet for user {user_id}")
+    return contact
+
+
+def send(uow, mailer, event, mail):
+    """Record the delivery, then send: inside the transaction, so that if sending
+    fails the delivery row and the inbox mark roll back and the event is retried."""
     uow.session.add(Delivery(event_id=event["event_id"], event_type=event["type"],
                              channel="email", recipient=mail.to, subject=mail.subject,
                              message_id=message_id_for(event)))
     uow.session.flush()
-    # Sent inside the transaction: if sending fails, the delivery row and the
-    # inbox mark roll back and the event is retried.
     mailer.send(mail, message_id_for(event))
 
 

@@ -7,7 +7,9 @@ from common.db import Database
 from common.service import RelaisService
 from common.validation import load
 from services.booking.schemas import BookingConfirmedSchema
-from services.identity.schemas import UserProvisionedSchema
+from services.identity.schemas import (
+    InvitationIssuedSchema, UserDeactivatedSchema, UserProvisionedSchema,
+)
 from services.notify import deliveries
 from services.notify.mailer import MailerProvider
 from services.notify.models import Base
@@ -26,6 +28,28 @@ class NotifyService(RelaisService):
         with self.db.unit_of_work() as uow:
             if uow.mark_handled(event, "notify.on_user_provisioned"):
                 deliveries.remember_contact(uow, data)
+                deliveries.tell_invitation(uow, self.mailer, event, data)
+
+    @consume_event("identity", "identity.invitation_issued")
+    def on_invitation_issued(self, event):
+        data = InvitationIssuedSchema().load(event["data"])
+        with self.db.unit_of_work() as uow:
+            if uow.mark_handled(event, "notify.on_invitation_issued"):
+                deliveries.tell_invitation(uow, self.mailer, event, data)
+
+    @consume_event("identity", "identity.user_updated")
+    def on_user_updated(self, event):
+        data = UserProvisionedSchema().load(event["data"])
+        with self.db.unit_of_work() as uow:
+            if uow.mark_handled(event, "notify.on_user_updated"):
+                deliveries.remember_contact(uow, data)
+
+    @consume_event("identity", "identity.user_deactivated")
+    def on_user_deactivated(self, event):
+        data = UserDeactivatedSchema().load(event["data"])
+        with self.db.unit_of_work() as uow:
+            if uow.mark_handled(event, "notify.on_user_deactivated"):
+                deliveries.tell_deactivated(uow, self.mailer, event, data)
 
     @consume_event("booking", "booking.confirmed")
     def on_booking_confirmed(self, event):

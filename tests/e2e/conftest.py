@@ -25,7 +25,9 @@ def network(tmp_path_factory):
         var_dir=tmp_path_factory.mktemp("network"),
         admin_email=ADMIN_EMAIL, admin_password=ADMIN_PASSWORD,
         gunicorn_workers=2, gunicorn_threads=4,
-        extra_env={"RELAIS_RPC_TIMEOUT_SECONDS": "2", "RELAIS_RETRY_DELAYS_MS": "100,300,1000"},
+        extra_env={"RELAIS_RPC_TIMEOUT_SECONDS": "2", "RELAIS_RETRY_DELAYS_MS": "100,300,1000",
+                   # revoked API keys must stop working within a test's patience
+                   "RELAIS_SECRET_CACHE_SECONDS": "1"},
     )
     network.reset()
     network.prepare()
@@ -46,14 +48,27 @@ class Client:
     def login(self, email, password):
         response = self.post("/v1/auth/token", json={"email": email, "password": password})
         assert response.status_code == 200, response.text
-        self.http.headers["Authorization"] = f"Bearer {response.json()['access_token']}"
+        self.tokens = response.json()
+        return self.bearer(self.tokens["access_token"])
+
+    def bearer(self, token):
+        self.http.headers["Authorization"] = f"Bearer {token}"
         return self
+
+    def request(self, method, path, **kwargs):
+        return self.http.request(method, self.base_url + path, timeout=10, **kwargs)
 
     def get(self, path, **kwargs):
         return self.http.get(self.base_url + path, timeout=10, **kwargs)
 
     def post(self, path, **kwargs):
         return self.http.post(self.base_url + path, timeout=10, **kwargs)
+
+    def put(self, path, **kwargs):
+        return self.http.put(self.base_url + path, timeout=10, **kwargs)
+
+    def delete(self, path, **kwargs):
+        return self.http.delete(self.base_url + path, timeout=10, **kwargs)
 
 
 @pytest.fixture
@@ -125,3 +140,23 @@ def relay_company_employee(admin, network):
     assert rate_card.json()["vat_rate_bp"] == 2000
     member = Client(network.gateway_url).login(email, PASSWORD)
     return relay, desk.json(), employee.json(), member
+
+
+def mails_to(network, address):
+    messages = requests.get(f"{network.mail_url}/api/messages", timeout=5).json()
+    return [message for message in messages if message["to"] == address]
+
+
+def corporate_account(admin, network, label="Assureur"):
+    """A corporate account with its corporate admin logged in."""
+    company = admin.post("/v1/organisations", json={
+        "kind": "corporate", "name": unique(label), "legal_name": f"{label} SA",
+        "siret": "55208131766522", "billing_email": "compta@example.org"})
+    assert company.status_code == 201, company.text
+    company = company.json()
+    email = f"{unique('rh')}@example.org"
+    created = admin.post(f"/v1/organisations/{company['id']}/users", json={
+        "email": email, "full_name": f"RH {label}", "roles": ["corporate_admin"],
+        "password": PASSWORD})
+    assert created.status_code == 201, created.text
+    return company, Client(network.gateway_url).login(email, PASSWORD)

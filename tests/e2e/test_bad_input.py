@@ -83,3 +83,9 @@ def test_unknown_endpoints_and_methods(anonymous):
     response = anonymous.http.delete(anonymous.base_url + "/v1/relays", timeout=5)
     assert_problem(response, 405, "method-not-allowed")
     assert "GET" in response.headers["Allow"]
+
+
+def test_an_oversized_body_is_a_413_not_a_reset_connection(admin):
+    response = admin.post("/v1/relays", data=b"{" + b" " * (1024 * 1024) + b"}",
+                          headers={"Content-Type": "application/json"})
+    assert_problem(response, 413, "payload-too-large")

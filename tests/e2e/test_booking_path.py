@@ -1,11 +1,7 @@
 """The foundation's five steps over HTTP, and what a service outage does to them."""
-import requests
-
-from tests.e2e.conftest import PASSWORD, Client, assert_problem, next_weekday, unique, wait_for
-
-def mails_to(network, address):
-    messages = requests.get(f"{network.mail_url}/api/messages", timeout=5).json()
-    return [message for message in messages if message["to"] == address]
+from tests.e2e.conftest import (
+    PASSWORD, Client, assert_problem, mails_to, next_weekday, unique, wait_for,
+)
 
 
 def test_an_employee_books_a_desk_and_billing_and_notify_follow(

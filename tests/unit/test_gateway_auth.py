@@ -96,7 +96,8 @@ def test_valid_token_passes_the_callers_context(client, rpc, private_pem):
     assert response.status_code == 200
     assert rpc.calls[0].kwargs["caller"] == {
         "user_id": "u-7", "organisation_id": "o-relays",
-        "roles": ["member", "relay_manager"], "relay_ids": ["r-1", "r-2"]}
+        "roles": ["member", "relay_manager"], "relay_ids": ["r-1", "r-2"],
+        "credential": "access_token"}
 
 
 def test_keys_are_fetched_once_not_per_request(client, rpc, token):
@@ -143,7 +144,7 @@ def test_expired_token_is_refused(client, rpc, private_pem, member):
 
 
 def test_wrong_audience_is_refused(client, rpc, private_pem):
-    body = assert_401(get(client, signed(private_pem, claims(aud="other"))), "invalid-token")
+    body = assert_401(get(client, signed(private_pem, claims(aud="other"))), "invalid-audience")
 
     assert body["detail"] == "The token is not meant for this API."
     assert rpc.calls == []

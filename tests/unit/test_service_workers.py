@@ -179,7 +179,7 @@ def test_create_organisation_refuses_an_anonymous_caller():
 def test_issue_token_refuses_a_bad_email_without_looking_anyone_up(monkeypatch):
     service = worker_factory(IdentityService)
     looked_up = []
-    monkeypatch.setattr("services.identity.service.accounts.issue_token",
+    monkeypatch.setattr("services.identity.service.sessions.log_in",
                         lambda *args: looked_up.append(args))
 
     with pytest.raises(errors.InvalidInput) as raised:
@@ -198,7 +198,7 @@ def test_create_user_refuses_unknown_roles_and_a_short_password():
             "roles": ["superuser"], "password": "short"})
 
     assert set(raised.value.fields) == {"roles.0", "password"}
-    assert raised.value.fields["password"] == ["A password has at least 12 characters."]
+    assert raised.value.fields["password"] == ["A password has 12 to 256 characters."]
     service.db.unit_of_work.assert_not_called()
 
 

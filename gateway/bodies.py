@@ -1,0 +1,55 @@
+"""Reading request bodies: a size limit, the media type, then the parsing.
+Shared by the JSON API (app.py) and SCIM (scim.py)."""
+import json
+
+from gateway.problems import Problem
+
+MAX_BODY_BYTES = 1024 * 1024
+# A client sends its whole body before it reads the answer: a refused body up to
+# this size is read and dropped so the client gets its 413, not a reset
+# connection. A bigger one is cut off.
+DRAIN_LIMIT_BYTES = 16 * MAX_BODY_BYTES
+
+
+def read_body(request, accepts, media_type):
+    """The raw body, at most MAX_BODY_BYTES, of a media type ``accepts`` takes."""
+    if request.content_length and request.content_length > MAX_BODY_BYTES:
+        too_large(request)
+    if not accepts(request.mimetype):
+        raise Problem(415, "unsupported-media-type", f"Send the body as {media_type}.")
+    raw = request.stream.read(MAX_BODY_BYTES + 1)
+    if len(raw) > MAX_BODY_BYTES:
+        too_large(request)
+    return raw
+
+
+def too_large(request):
+    drained = 0
+    while drained < DRAIN_LIMIT_BYTES:
+        chunk = request.stream.read(64 * 1024)
+        if not chunk:
+            break
+        drained += len(chunk)
+    headers = {"Connection": "close"} if drained >= DRAIN_LIMIT_BYTES else {}
+    raise Problem(413, "payload-too-large", f"The body exceeds {MAX_BODY_BYTES} bytes.",
+                  headers=headers)
+
+
+def is_json(mimetype):
+    return mimetype == "application/json" or mimetype.endswith("+json")
+
+
+def read_json(request):
+    raw = read_body(request, is_json, "application/json")
+    try:
+        return json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise Problem(400, "malformed-json", f"The body is not valid JSON: {exc}.") from None
+
+
+def read_text(request, media_type):
+    raw = read_body(request, lambda mimetype: mimetype == media_type, media_type)
+    try:
+        return raw.decode(request.mimetype_params.get("charset", "utf-8"))
+    except (LookupError, UnicodeDecodeError) as exc:
+        raise Problem(400, "malformed-text", f"The body is not readable text: {exc}.") from None

@@ -1,0 +1,250 @@
+"""SCIM 2.0 over HTTP (RFC 7644) for a corporate account's identity provider.
+
+SCIM is not the JSON API: its own media type (``application/scim+json``), its
+own error body (``{"schemas": [Error], "status", "scimType", "detail"}``) and
+its own bearer credential (a SCIM token, opaque, checked by identity and
+cached like API keys). This module does the HTTP side and the discovery
+documents; identity does the users (``scim_*`` RPCs).
+"""
+import json
+
+from werkzeug.wrappers import Response
+
+from gateway.bodies import read_json
+from gateway.problems import Problem
+from services.identity.scim_protocol import ERROR_SCHEMA, LIST_SCHEMA, USER_SCHEMA, project
+
+MEDIA_TYPE = "application/scim+json"
+DISCOVERY = ("ServiceProviderConfig", "ResourceTypes", "Schemas")
+MAX_COUNT = 200
+SCHEMA_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:Schema"
+RESOURCE_TYPE_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:ResourceType"
+CONFIG_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"
+
+SCIM_TYPES = {"invalidFilter", "tooMany", "uniqueness", "mutability", "invalidSyntax",
+              "invalidPath", "noTarget", "invalidValue", "invalidVers", "sensitive"}
+
+
+class ScimError(Exception):
+    def __init__(self, status, detail, scim_type=None, headers=None):
+        super().__init__(detail)
+        self.status, self.detail, self.scim_type = status, detail, scim_type
+        self.headers = headers or {}
+
+    def response(self):
+        body = {"schemas": [ERROR_SCHEMA], "status": str(self.status), "detail": self.detail}
+        if self.scim_type:
+            body["scimType"] = self.scim_type
+        return scim_response(self.status, body, self.headers)
+
+
+def from_problem(problem):
+    """The SCIM error for a problem of the shared code (body reading, tokens,
+    a service's error): SCIM says 400 where the JSON API says 422, and
+    classifies it with a scimType (the service's code when it is one)."""
+    status, scim_type = problem.status, None
+    if status == 422 or (status == 400 and problem.code == "malformed-json"):
+        status = 400
+        scim_type = problem.code if problem.code in SCIM_TYPES else (
+            "invalidSyntax" if problem.code == "malformed-json" else "invalidValue")
+    elif status == 409:
+        scim_type = "uniqueness"
+    detail = problem.detail
+    if problem.fields:
+        detail += " " + "; ".join(f"{name}: {' '.join(map(str, messages))}"
+                                  for name, messages in problem.fields.items())
+    return ScimError(status, detail, scim_type, problem.headers)
+
+
+def scim_response(status, body=None, headers=None):
+    return Response(json.dumps(body) if body is not None else None, status=status,
+                    headers=headers or {}, content_type=MEDIA_TYPE if body is not None else None)
+
+
+class ScimApi:
+    PREFIX = "/scim/v2"
+
+    def __init__(self, gateway):
+        self.gateway = gateway
+
+    def respond(self, request, call_id):
+        try:
+            return self.route(request, call_id)
+        except ScimError as error:
+            return error.response()
+        except Problem as problem:
+            return from_problem(problem).response()
+
+    def route(self, request, call_id):
+        parts = [part for part in request.path[len(self.PREFIX):].split("/") if part]
+        method = request.method
+        if parts and parts[0] in DISCOVERY:
+            if method != "GET":
+                raise ScimError(405, f"/{parts[0]} is read-only.", headers={"Allow": "GET"})
+            if parts == ["ServiceProviderConfig"]:
+                return scim_response(200, service_provider_config(self.base(request)))
+            if parts[0] == "ResourceTypes":
+                return self.discovery(parts, resource_types(self.base(request)), "ResourceType")
+            if parts[0] == "Schemas":
+                return self.discovery(parts, schemas(self.base(request)), "Schema")
+        if parts == [".search"]:  # a search at the root: Users are the only resources
+            parts = ["Users", ".search"]
+        if not parts or parts[0] != "Users" or len(parts) > 2:
+            raise ScimError(404, f"No SCIM endpoint {request.path} (only Users are provisioned).")
+        caller = self.caller(request)
+        if len(parts) == 1 and method == "GET":
+            return self.list_users(request, call_id, caller, request.args)
+        if parts == ["Users", ".search"]:
+            if method != "POST":
+                raise ScimError(405, "/.search takes POST.", headers={"Allow": "POST"})
+            return self.list_users(request, call_id, caller, self.body(request))
+        if len(parts) == 1 and method == "POST":
+            user = self.call("scim_create_user", call_id, caller=caller, body=self.body(request))
+            return self.user_response(request, 201, user)
+        if len(parts) == 1:
+            raise ScimError(405, f"/Users does not take {method}.")
+        user_id = parts[1]
+        if method == "GET":
+            user = self.call("scim_get_user", call_id, caller=caller, user_id=user_id)
+            return self.user_response(request, 200, user, request.args)
+        if method == "PUT":
+            user = self.call("scim_replace_user", call_id, caller=caller, user_id=user_id,
+                             body=self.body(request))
+            return self.user_response(request, 200, user)
+        if method == "PATCH":
+            user = self.call("scim_patch_user", call_id, caller=caller, user_id=user_id,
+                             body=self.body(request))
+            return self.user_response(request, 200, user)
+        if method == "DELETE":
+            self.call("scim_delete_user", call_id, caller=caller, user_id=user_id)
+            return scim_response(204)
+        raise ScimError(405, f"/Users/{{id}} does not take {method}.")
+
+    # -- pieces ------------------------------------------------------------------
+
+    def caller(self, request):
+        return self.gateway.authenticate(request, accepted=("scim_token",))
+
+    def body(self, request):
+        return read_json(request)
+
+    def list_users(self, request, call_id, caller, params):
+        if not isinstance(params, dict):
+            raise ScimError(400, "The body must be a JSON object.", "invalidSyntax")
+        start_index = _integer(params, "startIndex", 1)
+        count = _integer(params, "count", 100)
+        filter_text = params.get("filter")
+        if filter_text is not None and not isinstance(filter_text, str):
+            raise ScimError(400, "filter must be a string.", "invalidFilter")
+        if params.get("sortBy"):
+            raise ScimError(400, "Sorting is not supported (see ServiceProviderConfig).",
+                            "invalidValue")
+        listing = self.call("scim_list_users", call_id, caller=caller, filter=filter_text,
+                            start_index=max(start_index, 1), count=min(max(count, 0), MAX_COUNT))
+        for user in listing["Resources"]:
+            self.locate(request, user)
+        listing["Resources"] = [project(user, params.get("attributes"),
+                                        params.get("excludedAttributes"))
+                                for user in listing["Resources"]]
+        return scim_response(200, listing)
+
+    def user_response(self, request, status, user, params=None):
+        location = self.locate(request, user)
+        headers = {"ETag": user["meta"]["version"]}
+        if status == 201:
+            headers["Location"] = location
+        params = params or {}
+        return scim_response(status, project(user, params.get("attributes"),
+                                             params.get("excludedAttributes")), headers)
+
+    def locate(self, request, user):
+        user["meta"]["location"] = f"{self.base(request)}/Users/{user['id']}"
+        return user["meta"]["location"]
+
+    def base(self, request):
+        return request.host_url.rstrip("/") + self.PREFIX
+
+    def discovery(self, parts, documents, kind):
+        if len(parts) == 1:
+            return scim_response(200, {"schemas": [LIST_SCHEMA], "totalResults": len(documents),
+                                       "startIndex": 1, "itemsPerPage": len(documents),
+                                       "Resources": documents})
+        found = [doc for doc in documents if doc["id"] == parts[1]]
+        if len(parts) != 2 or not found:
+            raise ScimError(404, f"No {kind} {'/'.join(parts[1:])}.")
+        return scim_response(200, found[0])
+
+    def call(self, rpc, call_id, **kwargs):
+        return self.gateway.call("identity", rpc, call_id, **kwargs)
+
+
+def _integer(params, name, default):
+    value = params.get(name, default)
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise ScimError(400, f"{name} must be an integer.", "invalidValue") from None
+
+
+def _attribute(name, type_="string", required=False, case_exact=False, mutability="readWrite",
+               returned="default", uniqueness="none", multi_valued=False, sub_attributes=None,
+               description=""):
+    attribute = {"name": name, "type": type_, "multiValued": multi_valued,
+                 "description": description, "required": required, "caseExact": case_exact,
+                 "mutability": mutability, "returned": returned, "uniqueness": uniqueness}
+    if sub_attributes:
+        attribute["subAttributes"] = sub_attributes
+    return attribute
+
+
+def schemas(base):
+    user = {
+        "schemas": [SCHEMA_SCHEMA], "id": USER_SCHEMA, "name": "User",
+        "description": "A nomad employee of the corporate account.",
+        "attributes": [
+            _attribute("userName", required=True, uniqueness="server",
+                       description="The e-mail address, or a login name if emails are given."),
+            _attribute("name", "complex", sub_attributes=[
+                _attribute("formatted"), _attribute("givenName"), _attribute("familyName")]),
+            _attribute("displayName"),
+            # Declared required: Relais mails invitations, so it needs an address
+            # (a userName that is one is accepted too, as Okta and Entra send).
+            _attribute("emails", "complex", multi_valued=True, required=True, sub_attributes=[
+                _attribute("value", required=True), _attribute("type"),
+                _attribute("primary", "boolean")],
+                description="One work address is kept: the primary one."),
+            _attribute("active", "boolean"),
+            _attribute("password", mutability="writeOnly", returned="never"),
+        ],
+        "meta": {"resourceType": "Schema", "location": f"{base}/Schemas/{USER_SCHEMA}"},
+    }
+    return [user]
+
+
+def resource_types(base):
+    return [{
+        "schemas": [RESOURCE_TYPE_SCHEMA], "id": "User", "name": "User",
+        "endpoint": "/Users", "description": "Employees", "schema": USER_SCHEMA,
+        # Enterprise attributes are accepted and ignored, not kept: not declared.
+        "schemaExtensions": [],
+        "meta": {"resourceType": "ResourceType", "location": f"{base}/ResourceTypes/User"},
+    }]
+
+
+def service_provider_config(base):
+    return {
+        "schemas": [CONFIG_SCHEMA],
+        "documentationUri": "https://relais-des-possibles.fr/docs/scim",
+        "patch": {"supported": True},
+        "bulk": {"supported": False, "maxOperations": 0, "maxPayloadSize": 0},
+        "filter": {"supported": True, "maxResults": MAX_COUNT},
+        "changePassword": {"supported": True},
+        "sort": {"supported": False},
+        "etag": {"supported": False},
+        "authenticationSchemes": [{
+            "type": "oauthbearertoken", "name": "SCIM token",
+            "description": "A bearer token the corporate admin creates in Relais.",
+            "primary": True}],
+        "meta": {"resourceType": "ServiceProviderConfig",
+                 "location": f"{base}/ServiceProviderConfig"},
+    }

@@ -1,0 +1,157 @@
+"""Log-in, refresh and log-out.
+
+A log-in gives a short-lived access token (a JWT the gateway checks locally)
+and an opaque refresh token. A refresh token is single use: each refresh
+returns a new one in the same *family*; presenting an already used one again
+means it was copied, so the whole family is revoked (RFC 9700, 4.14.2).
+
+A refusal must still commit what it learnt (a failed log-in counts towards the
+lock-out; a reused refresh token revokes its family), so the use cases return an
+``Outcome`` and the entrypoint raises its error only after the commit.
+"""
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerifyMismatchError
+from eventlet import tpool
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects.postgresql import insert
+
+from common import errors
+from services.identity import passwords, tokens
+from services.identity.models import LoginThrottle, RefreshToken, SigningKey, User
+
+REFRESH_TOKEN_LIFETIME = timedelta(days=30)
+_hasher = PasswordHasher()
+# Checked against when the e-mail is unknown, so that a wrong e-mail takes as
+# long as a wrong password and does not reveal who has an account.
+_DUMMY_HASH = _hasher.hash("not a real password, only for timing")
+
+
+@dataclass
+class Outcome:
+    result: dict | None = None
+    error: Exception | None = None
+
+    def unwrap(self):
+        if self.error is not None:
+            raise self.error
+        return self.result
+
+
+def log_in(uow, email, password, now=None):
+    now = now or datetime.now(timezone.utc)
+    throttle = _throttle_row(uow.session, email)
+    if throttle.locked_until and throttle.locked_until > now:
+        wait = int((throttle.locked_until - now).total_seconds()) + 1
+        return Outcome(error=errors.TooManyAttempts(
+            f"Too many failed log-ins for this address: try again in {wait} s.",
+            fields={"retry_after_seconds": [wait]}))
+    user = uow.session.execute(
+        select(User).where(func.lower(User.email) == email.strip().lower(),
+                           User.deleted_at.is_(None))).scalar_one_or_none()
+    if not _password_matches(user, password) or not user.active:
+        throttle.failures += 1
+        throttle.last_failure_at = now
+        delay = passwords.lock_delay(throttle.failures)
+        throttle.locked_until = now + delay if delay else None
+        return Outcome(error=errors.Unauthorized("Wrong e-mail or password.",
+                                                 code="invalid-credentials"))
+    throttle.failures, throttle.locked_until = 0, None
+    return Outcome(result=_issue(uow.session, user, str(uuid.uuid4()), now))
+
+
+def refresh(uow, refresh_token, now=None):
+    now = now or datetime.now(timezone.utc)
+    refused = errors.Unauthorized("This refresh token is not valid.",
+                                  code="invalid-refresh-token")
+    row = uow.session.execute(
+        select(RefreshToken).where(RefreshToken.token_hash == tokens.secret_hash(refresh_token))
+        .with_for_update()).scalar_one_or_none()
+    if row is None or row.revoked_at is not None or row.expires_at <= now:
+        return Outcome(error=refused)
+    if row.used_at is not None:
+        _revoke_family(uow.session, row.family_id, now)
+        return Outcome(error=errors.Unauthorized(
+            "This refresh token was already used: every session it belongs to is closed.",
+            code="refresh-token-reused"))
+    user = uow.session.get(User, row.user_id)
+    if user is None or not user.active or user.deleted_at is not None:
+        return Outcome(error=refused)
+    row.used_at = now
+    return Outcome(result=_issue(uow.session, user, row.family_id, now))
+
+
+def log_out(uow, refresh_token, now=None):
+    """Close the session the refresh token belongs to. An unknown token is not
+    an error: logging out twice is harmless."""
+    row = uow.session.execute(
+        select(RefreshToken).where(RefreshToken.token_hash == tokens.secret_hash(refresh_token))
+    ).scalar_one_or_none()
+    if row is not None:
+        _revoke_family(uow.session, row.family_id, now or datetime.now(timezone.utc))
+
+
+def revoke_all_refresh_tokens(session, user_id):
+    session.execute(update(RefreshToken)
+                    .where(RefreshToken.user_id == user_id, RefreshToken.revoked_at.is_(None))
+                    .values(revoked_at=func.now()))
+
+
+def _revoke_family(session, family_id, now):
+    session.execute(update(RefreshToken)
+                    .where(RefreshToken.family_id == family_id,
+                           RefreshToken.revoked_at.is_(None))
+                    .values(revoked_at=now))
+
+
+def _issue(session, user, family_id, now):
+    secret = tokens.new_secret("refresh")
+    session.add(RefreshToken(family_id=family_id, user_id=user.id,
+                             token_hash=tokens.secret_hash(secret),
+                             expires_at=now + REFRESH_TOKEN_LIFETIME))
+    issued = tokens.issue_access_token(current_signing_key(session), user,
+                                       now=now.timestamp())
+    issued.update(refresh_token=secret,
+                  refresh_expires_in=int(REFRESH_TOKEN_LIFETIME.total_seconds()))
+    return issued
+
+
+def _throttle_row(session, email):
+    """The address's throttle row, locked: concurrent guesses for one address
+    queue up instead of all being checked against the same count."""
+    key = email.strip().lower()
+    session.execute(insert(LoginThrottle).values(email_key=key, failures=0)
+                    .on_conflict_do_nothing())
+    return session.execute(select(LoginThrottle).where(LoginThrottle.email_key == key)
+                           .with_for_update()).scalar_one()
+
+
+def _password_matches(user, password):
+    stored = user.password_hash if user is not None else None
+    try:
+        tpool.execute(_hasher.verify, stored or _DUMMY_HASH, password)
+    except (VerifyMismatchError, InvalidHashError):
+        return False
+    return stored is not None
+
+
+def current_signing_key(session):
+    """The newest key that has been published for PUBLISH_BEFORE_SIGNING: a
+    gateway refreshes its key set at most every 10 s, so by the time a new key
+    signs, every gateway can know it. (A fresh database's only key signs at once.)"""
+    keys = session.execute(
+        select(SigningKey.private_pem, SigningKey.created_at)
+        .order_by(SigningKey.created_at.desc())).all()
+    if not keys:
+        raise RuntimeError("identity has no signing key: run its bootstrap")
+    published_before = datetime.now(timezone.utc) - tokens.PUBLISH_BEFORE_SIGNING
+    return next((key.private_pem for key in keys if key.created_at <= published_before),
+                keys[-1].private_pem)
+
+
+def jwks(session):
+    pems = session.execute(select(SigningKey.private_pem)).scalars().all()
+    return {"keys": [tokens.public_jwk(pem) for pem in pems]}

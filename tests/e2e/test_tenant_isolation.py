@@ -1,0 +1,174 @@
+"""Tenant isolation, enforced by identity itself: company A's corporate admin
+(by access token or by API key) and A's SCIM token get "not found" for every
+resource of company B, on reads, writes, lists and SCIM; and B is unchanged
+afterwards. A guard test fails when an identity endpoint is added without
+a cross-tenant case here."""
+import pytest
+import requests
+
+from gateway.routes import ROUTES
+from tests.e2e.conftest import (
+    ADMIN_EMAIL, ADMIN_PASSWORD, PASSWORD, Client, assert_problem, corporate_account, unique,
+)
+
+# Not about any tenant's resources: they take a password or a one-time secret.
+NOT_TENANT_SCOPED = {"/v1/auth/token", "/v1/auth/refresh", "/v1/auth/logout",
+                     "/v1/auth/password"}
+
+
+@pytest.fixture(scope="module")
+def tenants(network):
+    admin = Client(network.gateway_url).login(ADMIN_EMAIL, ADMIN_PASSWORD)
+    world = {}
+    for name in ("a", "b"):
+        company, hr = corporate_account(admin, network, f"Entreprise {name.upper()}")
+        member_email = f"{unique('salarie')}@example.org"
+        member = hr.post(f"/v1/organisations/{company['id']}/users", json={
+            "email": member_email, "full_name": f"Salarié {name}", "password": PASSWORD}).json()
+        key = hr.post(f"/v1/organisations/{company['id']}/api-keys",
+                      json={"name": "SIRH", "roles": ["corporate_admin"]}).json()
+        scim_token = hr.post(f"/v1/organisations/{company['id']}/scim-tokens",
+                             json={"name": "IdP"}).json()
+        assert hr.put(f"/v1/organisations/{company['id']}/policy",
+                      json={"max_days_per_month": 4}).status_code == 200
+        assert hr.put(f"/v1/users/{member['id']}/profile",
+                      json={"home_commune": "Guéret", "commute_mode": "car"}).status_code == 200
+        world[name] = {"company": company, "hr": hr, "member": member, "key": key,
+                       "scim_token": scim_token, "member_email": member_email}
+    return world
+
+
+def cases(b):
+    """(method, path, body) for every identity endpoint, aimed at B."""
+    org, user = b["company"]["id"], b["member"]["id"]
+    return [
+        ("GET", "/v1/organisations/{organisation_id}", f"/v1/organisations/{org}", None),
+        ("GET", "/v1/organisations/{organisation_id}/policy", f"/v1/organisations/{org}/policy", None),
+        ("PUT", "/v1/organisations/{organisation_id}/policy", f"/v1/organisations/{org}/policy",
+         {"max_days_per_month": 31}),
+        ("GET", "/v1/organisations/{organisation_id}/audit-log",
+         f"/v1/organisations/{org}/audit-log", None),
+        ("POST", "/v1/organisations/{organisation_id}/users", f"/v1/organisations/{org}/users",
+         {"email": f"{unique('intrus')}@example.org", "full_name": "Intrus"}),
+        ("GET", "/v1/organisations/{organisation_id}/users", f"/v1/organisations/{org}/users", None),
+        ("POST", "/v1/organisations/{organisation_id}/users/import",
+         f"/v1/organisations/{org}/users/import", "email,full_name\nx@example.org,X\n"),
+        ("GET", "/v1/users/{user_id}", f"/v1/users/{user}", None),
+        ("POST", "/v1/users/{user_id}/deactivate", f"/v1/users/{user}/deactivate", None),
+        ("POST", "/v1/users/{user_id}/invitation", f"/v1/users/{user}/invitation", None),
+        ("GET", "/v1/users/{user_id}/profile", f"/v1/users/{user}/profile", None),
+        ("PUT", "/v1/users/{user_id}/profile", f"/v1/users/{user}/profile", {"commute_km": 1}),
+        ("POST", "/v1/organisations/{organisation_id}/api-keys",
+         f"/v1/organisations/{org}/api-keys", {"name": "x", "roles": ["corporate_admin"]}),
+        ("GET", "/v1/organisations/{organisation_id}/api-keys",
+         f"/v1/organisations/{org}/api-keys", None),
+        ("DELETE", "/v1/organisations/{organisation_id}/api-keys/{key_id}",
+         f"/v1/organisations/{org}/api-keys/{b['key']['id']}", None),
+        ("POST", "/v1/organisations/{organisation_id}/scim-tokens",
+         f"/v1/organisations/{org}/scim-tokens", {"name": "x"}),
+        ("GET", "/v1/organisations/{organisation_id}/scim-tokens",
+         f"/v1/organisations/{org}/scim-tokens", None),
+        ("DELETE", "/v1/organisations/{organisation_id}/scim-tokens/{token_id}",
+         f"/v1/organisations/{org}/scim-tokens/{b['scim_token']['id']}", None),
+    ]
+
+
+def send(client, method, path, body):
+    if isinstance(body, str):
+        return client.request(method, path, data=body.encode(), headers={"Content-Type": "text/csv"})
+    return client.request(method, path, json=body) if body is not None else \
+        client.request(method, path)
+
+
+def test_every_identity_endpoint_has_a_cross_tenant_case(tenants):
+    covered = {(method, template) for method, template, _, _ in cases(tenants["b"])}
+    identity_routes = {(route.method, route.path) for route in ROUTES
+                       if route.service == "identity" and route.path not in NOT_TENANT_SCOPED}
+    # The list of organisations: test_lists_show_only_ones_own; creating one:
+    # test_only_network_admins_create_organisations.
+    assert identity_routes - covered == {("GET", "/v1/organisations"),
+                                         ("POST", "/v1/organisations")}
+
+
+@pytest.mark.parametrize("credential", ["access_token", "api_key"])
+def test_a_corporate_admin_of_a_finds_nothing_of_b(network, tenants, credential):
+    a, b = tenants["a"], tenants["b"]
+    client = a["hr"] if credential == "access_token" else \
+        Client(network.gateway_url).bearer(a["key"]["secret"])
+    for method, template, path, body in cases(b):
+        response = send(client, method, path, body)
+        assert response.status_code == 404, (method, template, response.text)
+        assert response.headers["Content-Type"] == "application/problem+json"
+        assert response.json()["type"].endswith("/not-found"), (method, template)
+        assert b["member_email"] not in response.text and b["company"]["name"] not in response.text
+
+
+def test_only_network_admins_create_organisations(tenants):
+    refused = tenants["a"]["hr"].post("/v1/organisations", json={"kind": "individual",
+                                                               "name": "Filiale"})
+    assert_problem(refused, 403, "forbidden")
+
+
+def test_a_key_of_b_is_not_found_under_a(tenants):
+    a, b = tenants["a"], tenants["b"]
+    org = a["company"]["id"]
+    assert_problem(a["hr"].delete(f"/v1/organisations/{org}/api-keys/{b['key']['id']}"),
+                   404, "not-found")
+    assert_problem(a["hr"].delete(f"/v1/organisations/{org}/scim-tokens/{b['scim_token']['id']}"),
+                   404, "not-found")
+
+
+def test_a_member_of_a_finds_nothing_of_b_either(network, tenants):
+    a, b = tenants["a"], tenants["b"]
+    member = Client(network.gateway_url).login(a["member_email"], PASSWORD)
+    for method, template, path, body in cases(b):
+        assert send(member, method, path, body).status_code == 404, (method, template)
+
+
+def test_lists_show_only_ones_own(tenants):
+    a, b = tenants["a"], tenants["b"]
+    assert [o["id"] for o in a["hr"].get("/v1/organisations").json()] == [a["company"]["id"]]
+    users = a["hr"].get(f"/v1/organisations/{a['company']['id']}/users").json()
+    assert {u["organisation_id"] for u in users} == {a["company"]["id"]}
+    found = a["hr"].get(f"/v1/organisations/{a['company']['id']}/users",
+                        params={"email": b["member_email"]}).json()
+    assert found == []
+    audit = a["hr"].get(f"/v1/organisations/{a['company']['id']}/audit-log").json()
+    assert {e["organisation_id"] for e in audit} == {a["company"]["id"]}
+
+
+def test_a_scim_token_of_a_finds_nothing_of_b(network, tenants):
+    a, b = tenants["a"], tenants["b"]
+    session = requests.Session()
+    session.headers.update({"Authorization": f"Bearer {a['scim_token']['secret']}",
+                            "Content-Type": "application/scim+json"})
+    base = f"{network.gateway_url}/scim/v2/Users"
+    target = f"{base}/{b['member']['id']}"
+    user = {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+            "userName": b["member_email"], "active": False}
+    patch = {"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+             "Operations": [{"op": "replace", "path": "active", "value": False}]}
+    for method, body in (("GET", None), ("PUT", user), ("PATCH", patch), ("DELETE", None)):
+        response = session.request(method, target, json=body, timeout=10)
+        assert response.status_code == 404, (method, response.text)
+        assert response.json()["status"] == "404" and b["member_email"] not in response.text
+    listed = session.get(base, params={"filter": f'userName eq "{b["member_email"]}"'},
+                         timeout=10).json()
+    assert listed["totalResults"] == 0 and listed["Resources"] == []
+    everyone = session.get(base, timeout=10).json()
+    assert b["member"]["id"] not in str(everyone) and everyone["totalResults"] == 2
+
+
+def test_b_is_unchanged_after_all_of_that(network, tenants):
+    b = tenants["b"]
+    member = b["hr"].get(f"/v1/users/{b['member']['id']}").json()
+    assert member["active"] is True
+    assert b["hr"].get(f"/v1/organisations/{b['company']['id']}/policy").json()[
+        "max_days_per_month"] == 4
+    profile = b["hr"].get(f"/v1/users/{b['member']['id']}/profile").json()
+    assert profile["commute_km"] is None and profile["home_commune"] == "Guéret"
+    keys = b["hr"].get(f"/v1/organisations/{b['company']['id']}/api-keys").json()
+    assert [k["revoked_at"] for k in keys] == [None]
+    users = b["hr"].get(f"/v1/organisations/{b['company']['id']}/users").json()
+    assert len(users) == 2  # its admin and its member: no intruder was added
+    Client(network.gateway_url).login(b["member_email"], PASSWORD)
