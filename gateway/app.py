@@ -98,12 +98,16 @@ class Gateway:
             if route.passes_caller:
                 kwargs["caller"] = caller
         if route.body is not None:
-            kwargs["payload"] = validated(route.body(), read_json(request))
+            kwargs["payload"] = validated(route.body(), read_json(request, route.body_required))
         if route.query is not None:
             kwargs["query"] = validated(route.query(), request.args.to_dict())
         if route.idempotent_create:
             kwargs["idempotency_key"] = idempotency_key(request)
         result = self.call(route.service, route.rpc, call_id, **kwargs)
+        if route.media_type != "application/json":
+            # The service renders documents such as a text/calendar feed itself.
+            return Response(result, status=route.status,
+                            content_type=f"{route.media_type}; charset=utf-8")
         return Response(json.dumps(result), status=route.status, content_type="application/json")
 
     def call(self, service, method, call_id, **kwargs):
@@ -192,12 +196,15 @@ def json_response(status, body):
     return Response(json.dumps(body), status=status, content_type="application/json")
 
 
-def read_json(request):
+def read_json(request, required=True):
+    """The JSON body; an optional body that is absent reads as ``{}``."""
     if request.content_length and request.content_length > MAX_BODY_BYTES:
         raise Problem(413, "payload-too-large", f"The body exceeds {MAX_BODY_BYTES} bytes.")
+    raw = request.stream.read(MAX_BODY_BYTES + 1)
+    if not raw and not required:
+        return {}
     if request.mimetype != "application/json" and not request.mimetype.endswith("+json"):
         raise Problem(415, "unsupported-media-type", "Send the body as application/json.")
-    raw = request.stream.read(MAX_BODY_BYTES + 1)
     if len(raw) > MAX_BODY_BYTES:
         raise Problem(413, "payload-too-large", f"The body exceeds {MAX_BODY_BYTES} bytes.")
     try:

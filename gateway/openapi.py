@@ -59,14 +59,19 @@ def operation(route):
             "schema": {"type": "string", "maxLength": 255},
             "description": "Retrying with the same key returns the first result."})
     if route.body is not None:
-        op["requestBody"] = {"required": True,
+        op["requestBody"] = {"required": route.body_required,
                              "content": {"application/json": {"schema": route.body}}}
     if route.authenticated:
         op["security"] = [{"bearer": []}]
-    answer = {"type": "array", "items": route.response} if route.many else route.response
+    if route.media_type != "application/json":
+        answer = {"type": "string"}
+    elif route.response is None:
+        answer = {"type": "object"}
+    else:
+        answer = {"type": "array", "items": route.response} if route.many else route.response
     op["responses"][str(route.status)] = {
         "description": "OK" if route.status == 200 else "Created",
-        "content": {"application/json": {"schema": answer}},
+        "content": {route.media_type: {"schema": answer}},
     }
     for status in sorted(set(route.errors) | {503, 504}):
         op["responses"][str(status)] = {
