@@ -22,11 +22,20 @@ def message_id_for(event):
     return f"<{event['event_id']}@relais-des-possibles>"
 
 
-def tell_booking_confirmed(uow, mailer, event, booking):
+# What each booking event tells the member, in words (templates.py).
+BOOKING_MAILS = {
+    "booking.confirmed": templates.booking_confirmed,
+    "booking.cancelled": templates.booking_cancelled,
+    "booking.no_show": templates.booking_no_show,
+}
+
+
+def tell_member(uow, mailer, event, booking):
+    """Mail the member about a booking event (its data dumped to JSON values)."""
     contact = uow.session.get(Contact, booking["member_id"])
     if contact is None:
         raise ContactUnknown(f"no contact yet for member {booking['member_id']}")
-    mail = templates.booking_confirmed(contact, booking)
+    mail = BOOKING_MAILS[event["type"]](contact, booking)
     uow.session.add(Delivery(event_id=event["event_id"], event_type=event["type"],
                              channel="email", recipient=mail.to, subject=mail.subject,
                              message_id=message_id_for(event)))
