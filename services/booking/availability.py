@@ -10,6 +10,7 @@ query for the spaces with no overlapping active booking, using the exclusion
 constraint's GiST index.
 """
 from sqlalchemy import Text, bindparam, select, text
+from sqlalchemy.orm import selectinload
 from sqlalchemy.dialects.postgresql import ARRAY, TIMESTAMP
 
 from services.booking import directory, lifecycle
@@ -43,7 +44,9 @@ def times_for(calendar, query):
 def search(session, query, now):
     has_space = select(Space.id).where(Space.relay_id == Relay.id, Space.kind == query["kind"],
                                        Space.capacity >= query["min_capacity"]).exists()
-    statement = select(Relay).options(*directory.RELAY_LOADS).where(has_space)
+    # Only the opening hours are loaded with the candidates; of their spaces,
+    # only the free ones, at the end (loading every relay's spaces doubled p99).
+    statement = select(Relay).options(selectinload(Relay.opening_hours)).where(has_space)
     if "service" in query:
         statement = statement.where(Relay.services.contains(query["service"]))
     statement = directory.near(statement, query["latitude"], query["longitude"],
@@ -69,11 +72,12 @@ def search(session, query, now):
             "ends": [times.ends_at for _, _, times in open_relays],
             "kind": query["kind"], "min_capacity": query["min_capacity"]}).all():
         free.setdefault(ord_ - 1, []).append(str(space_id))
+    spaces = {space.id: space for space in session.execute(
+        select(Space).where(Space.id.in_([i for ids in free.values() for i in ids]))).scalars()}
     results = []
     for index, (relay, distance, times) in enumerate(open_relays):
         if index not in free:
             continue
-        spaces = {space.id: space for space in relay.spaces}
         results.append({
             "relay": relay, "distance_km": round(distance, 2),
             "starts_at": times.starts_at, "ends_at": times.ends_at,
