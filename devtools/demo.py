@@ -5,6 +5,8 @@ from datetime import date, timedelta
 
 import requests
 
+from services.booking.public_holidays import holiday_name
+
 DEMO_PASSWORD = "demo-password-2026"
 
 
@@ -46,8 +48,9 @@ class Api:
 
 
 def next_weekday(today):
+    """The next weekday the demo relay (in the Creuse) is open."""
     day = today + timedelta(days=1)
-    while day.weekday() >= 5:
+    while day.weekday() >= 5 or holiday_name(day, "23"):
         day += timedelta(days=1)
     return day
 

@@ -115,7 +115,7 @@ class Gateway:
         if route.body is not None and route.body_media_type == "text/csv":
             kwargs["payload"] = validated(route.body(), {"csv": read_text(request, "text/csv")})
         elif route.body is not None:
-            kwargs["payload"] = validated(route.body(), read_json(request))
+            kwargs["payload"] = validated(route.body(), read_json(request, route.body_required))
         if route.query is not None:
             kwargs["query"] = validated(route.query(), request.args.to_dict())
         if route.idempotent_create:
@@ -123,6 +123,10 @@ class Gateway:
         result = self.call(route.service, route.rpc, call_id, **kwargs)
         if route.status == 204:
             return Response(status=204)
+        if route.media_type != "application/json":
+            # The service renders documents such as a text/calendar feed itself.
+            return Response(result, status=route.status,
+                            content_type=f"{route.media_type}; charset=utf-8")
         return Response(json.dumps(result), status=route.status, content_type="application/json")
 
     def call(self, service, method, call_id, **kwargs):

@@ -39,7 +39,10 @@ def is_json(mimetype):
     return mimetype == "application/json" or mimetype.endswith("+json")
 
 
-def read_json(request):
+def read_json(request, required=True):
+    """The JSON body; an optional body that is absent reads as ``{}``."""
+    if not required and not request.content_length and not request.mimetype:
+        return {}
     raw = read_body(request, is_json, "application/json")
     try:
         return json.loads(raw)

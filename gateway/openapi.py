@@ -62,17 +62,22 @@ def operation(route):
         op["requestBody"] = {"required": True, "content": {"text/csv": {"schema": {
             "type": "string", "description": "The CSV file, UTF-8."}}}}
     elif route.body is not None:
-        op["requestBody"] = {"required": True,
+        op["requestBody"] = {"required": route.body_required,
                              "content": {"application/json": {"schema": route.body}}}
     if route.authenticated:
         op["security"] = [{"bearer": []}]
-    answer = {"type": "array", "items": route.response} if route.many else route.response
+    if route.media_type != "application/json":
+        answer = {"type": "string"}
+    elif route.response is None:
+        answer = {"type": "object"}
+    else:
+        answer = {"type": "array", "items": route.response} if route.many else route.response
     if route.status == 204:
         op["responses"]["204"] = {"description": "Done"}
     else:
         op["responses"][str(route.status)] = {
             "description": "OK" if route.status == 200 else "Created",
-            "content": {"application/json": {"schema": answer}},
+            "content": {route.media_type: {"schema": answer}},
         }
     for status in sorted(set(route.errors) | {503, 504}):
         op["responses"][str(status)] = {

@@ -2,7 +2,10 @@
 import uuid
 from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, Date, DateTime, ForeignKey, Integer, Text, UniqueConstraint, func
+from sqlalchemy import (
+    Boolean, CheckConstraint, Date, DateTime, ForeignKey, Integer, Text, UniqueConstraint, func,
+    text,
+)
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -44,10 +47,12 @@ class RateCard(Base):
 
 class UsageLine(Base):
     """What one booking costs, priced from the rate card in force on its date.
-    ``unpriced`` when the relay had no rate card for that kind of space yet."""
+    ``unpriced`` when the relay had no rate card for that kind of space yet;
+    ``void`` when the booking was cancelled in time (a late cancellation stays
+    billable, flagged ``late_cancellation``)."""
     __tablename__ = "usage_lines"
     __table_args__ = (
-        CheckConstraint("status IN ('priced', 'unpriced')", name="status"),
+        CheckConstraint("status IN ('priced', 'unpriced', 'void')", name="status"),
         CheckConstraint(
             "status = 'unpriced' OR amount_incl_vat_cents = amount_excl_vat_cents + vat_cents",
             name="totals_add_up"),
@@ -70,4 +75,6 @@ class UsageLine(Base):
     amount_excl_vat_cents: Mapped[int | None] = mapped_column(Integer)
     vat_cents: Mapped[int | None] = mapped_column(Integer)
     amount_incl_vat_cents: Mapped[int | None] = mapped_column(Integer)
+    cancelled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    late_cancellation: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

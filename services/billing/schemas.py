@@ -37,6 +37,8 @@ class UsageLineSchema(Schema):
     amount_excl_vat_cents = fields.Integer(allow_none=True)
     vat_cents = fields.Integer(allow_none=True)
     amount_incl_vat_cents = fields.Integer(allow_none=True)
+    cancelled_at = fields.AwareDateTime(allow_none=True)
+    late_cancellation = fields.Boolean()
     created_at = fields.AwareDateTime()
 
 

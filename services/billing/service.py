@@ -9,7 +9,9 @@ from common.validation import load
 from services.billing import usage
 from services.billing.models import Base
 from services.billing.schemas import RateCardSchema, UsageLineQuerySchema, UsageLineSchema
-from services.booking.schemas import BookingConfirmedSchema, RelayCreatedSchema
+from services.booking.schemas import (
+    BookingCancelledSchema, BookingConfirmedSchema, RelayCreatedSchema,
+)
 
 rate_card_schema = RateCardSchema()
 usage_line_schema = UsageLineSchema()
@@ -47,9 +49,23 @@ class BillingService(RelaisService):
             if uow.mark_handled(event, "billing.on_relay_created"):
                 usage.remember_relay(uow, data)
 
+    @consume_event("booking", "booking.relay_updated")
+    def on_relay_updated(self, event):
+        data = RelayCreatedSchema().load(event["data"])
+        with self.db.unit_of_work() as uow:
+            if uow.mark_handled(event, "billing.on_relay_updated"):
+                usage.remember_relay(uow, data)
+
     @consume_event("booking", "booking.confirmed")
     def on_booking_confirmed(self, event):
         booking = BookingConfirmedSchema().load(event["data"])
         with self.db.unit_of_work() as uow:
             if uow.mark_handled(event, "billing.on_booking_confirmed"):
                 usage.record_usage(uow, booking)
+
+    @consume_event("booking", "booking.cancelled")
+    def on_booking_cancelled(self, event):
+        cancellation = BookingCancelledSchema().load(event["data"])
+        with self.db.unit_of_work() as uow:
+            if uow.mark_handled(event, "billing.on_booking_cancelled"):
+                usage.record_cancellation(uow, cancellation)

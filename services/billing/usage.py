@@ -56,7 +56,33 @@ def rate_card_in_force(session, relay_id, space_kind, day):
 
 
 def record_usage(uow, booking):
-    """The usage line of a confirmed booking (``booking.confirmed`` data, loaded)."""
+    """The usage line of a confirmed booking (``booking.confirmed`` data, loaded).
+    If the cancellation overtook the confirmation, its line is already there."""
+    existing = uow.session.execute(
+        select(UsageLine).where(UsageLine.booking_id == booking["booking_id"])).scalar_one_or_none()
+    return existing or new_usage_line(uow, booking)
+
+
+def record_cancellation(uow, cancellation):
+    """A cancelled booking (``booking.cancelled`` data, loaded): in time, its
+    line is void and billed nothing; late (by the member or their company, less
+    than 24 h before the start), it stays billable and is flagged. The event
+    carries every fact of the booking, so the line is made from it if the
+    confirmation has not arrived yet."""
+    line = uow.session.execute(
+        select(UsageLine).where(UsageLine.booking_id == cancellation["booking_id"])
+        .with_for_update()).scalar_one_or_none()
+    if line is None:
+        line = new_usage_line(uow, cancellation)
+    line.cancelled_at = cancellation["cancelled_at"]
+    line.late_cancellation = cancellation["late"]
+    if not cancellation["late"]:
+        line.status = "void"
+    uow.session.flush()
+    return line
+
+
+def new_usage_line(uow, booking):
     rate_card = rate_card_in_force(uow.session, booking["relay_id"], booking["space_kind"],
                                    booking["date"])
     line = UsageLine(

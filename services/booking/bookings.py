@@ -1,74 +1,300 @@
-"""Use cases of booking a space: book, read one's bookings."""
-from sqlalchemy import or_, select
+"""Use cases of booking a space: book (a given space, or any free one at a
+relay), cancel, check in, read bookings. Every state change emits its event
+through the outbox in the same transaction."""
+import hmac
+from calendar import monthrange
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, or_, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
 from common import errors
 from common.validation import is_uuid
-from services.booking import slots
-from services.booking.models import Booking, Space
-from services.booking.schemas import BookingConfirmedSchema
-
-BOOKING_HORIZON_DAYS = 90
+from services.booking import directory, lifecycle, slots
+from services.booking.models import Booking, Member, OrganisationPolicy, Relay, Space
+from services.booking.policy import Policy, PolicyRefused
+from services.booking.schemas import (
+    BookingCancelledSchema, BookingCheckedInSchema, BookingCompletedSchema,
+    BookingConfirmedSchema, BookingNoShowSchema,
+)
 
 # Which exclusion constraint refused a booking says what the member should hear.
 CONSTRAINT_CONFLICTS = {
-    "no_double_booking_of_space": ("space-taken", "This space is already booked for that slot."),
+    "no_double_booking_of_space": ("space-taken", "This space is already booked for that time."),
     "no_double_booking_of_member": ("member-already-booked",
                                     "You already have a booking at that time."),
 }
+# "Any desk at this relay": how many free candidates to try before giving up
+# (each try that loses a race to another client moves on to the next desk).
+ANY_SPACE_ATTEMPTS = 8
 
-_confirmed_schema = BookingConfirmedSchema()
+EVENT_SCHEMAS = {
+    "booking.confirmed": BookingConfirmedSchema(),
+    "booking.cancelled": BookingCancelledSchema(),
+    "booking.checked_in": BookingCheckedInSchema(),
+    "booking.no_show": BookingNoShowSchema(),
+    "booking.completed": BookingCompletedSchema(),
+}
+BOOKING_LOADS = (joinedload(Booking.space), joinedload(Booking.relay))
 
 
-def opening_hours(relay):
-    return slots.OpeningHours(relay.morning_opens, relay.morning_closes,
-                              relay.afternoon_opens, relay.afternoon_closes,
-                              frozenset(relay.open_weekdays))
+def facts(booking):
+    """The data every booking.* event carries (booking.space and .relay loaded)."""
+    tz = ZoneInfo(booking.relay.timezone)
+    times = slots.SlotTimes(booking.starts_at.astimezone(tz), booking.ends_at.astimezone(tz))
+    return {
+        "booking_id": booking.id, "relay_id": booking.relay_id, "relay_name": booking.relay.name,
+        "space_id": booking.space_id, "space_name": booking.space.name,
+        "space_kind": booking.space.kind, "member_id": booking.member_id,
+        "organisation_id": booking.organisation_id, "series_id": booking.series_id,
+        "date": booking.date, "slot": booking.slot,
+        "half_days": slots.half_days_of(booking.slot, times.duration_minutes),
+        "timezone": booking.relay.timezone, "starts_at": times.starts_at,
+        "ends_at": times.ends_at, "local_starts_at": times.local_starts_at.isoformat(),
+        "local_ends_at": times.local_ends_at.isoformat(),
+        "duration_minutes": times.duration_minutes,
+    }
 
 
-def book(uow, caller, data, now):
+def emit(uow, event_type, booking, **extra):
+    uow.emit(event_type, EVENT_SCHEMAS[event_type].dump(dict(facts(booking), **extra)))
+
+
+def refused(refusal):
+    """A domain refusal as the error the caller sees: calendar rules are bad
+    input (422), the organisation's policy forbids (403)."""
+    if isinstance(refusal, PolicyRefused):
+        return errors.Forbidden(refusal.detail, code=refusal.rule)
+    return errors.InvalidInput(refusal.detail, code=refusal.rule,
+                               fields={"date": [refusal.detail]})
+
+
+# -- projections read when booking ------------------------------------------------
+
+def policy_of(session, organisation_id):
+    row = session.get(OrganisationPolicy, organisation_id) if organisation_id else None
+    if row is None:
+        return Policy()
+    return Policy(row.allowed_relays, frozenset(row.relay_ids or ()), row.radius_km,
+                  row.max_days_per_month, row.booking_horizon_days,
+                  frozenset(row.space_kinds) if row.space_kinds is not None else None)
+
+
+def days_booked_in_month(session, member_id, day):
+    first = day.replace(day=1)
+    last = day.replace(day=monthrange(day.year, day.month)[1])
+    return set(session.execute(
+        select(Booking.date).distinct()
+        .where(Booking.member_id == member_id, Booking.date.between(first, last),
+               Booking.status.in_(lifecycle.ACTIVE_STATUSES))).scalars())
+
+
+def lock_member(session, member_id):
+    """One member's bookings are made one at a time, so that two concurrent
+    requests cannot both take the last day the policy allows."""
+    session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
+                    {"key": f"booking-member:{member_id}"})
+
+
+# -- book ---------------------------------------------------------------------------
+
+def book(uow, caller, data, now, series_id=None):
     caller.require("member")
-    space = uow.session.execute(
-        select(Space).options(joinedload(Space.relay)).where(Space.id == str(data["space_id"]))
-    ).scalar_one_or_none()
-    if space is None:
-        raise errors.NotFound(f"No space {data['space_id']}.", fields={"space_id": ["Unknown space."]})
-    relay = space.relay
+    session = uow.session
+    member = session.get(Member, caller.user_id)
+    if member is not None and member.deactivated_at is not None:
+        raise errors.Forbidden("Your account is deactivated.", code="member-deactivated")
+    relay, space, kind = target_of(session, data)
+    if kind == "desk" and "slot" not in data:
+        raise errors.InvalidInput("A desk is booked by slot: morning, afternoon or day.",
+                                  code="desk-by-slot", fields={"slot": ["Required for a desk."]})
+    if kind != "desk" and "slot" in data:
+        raise errors.InvalidInput("A room is booked by the hour: give start and end.",
+                                  code="room-by-hours", fields={"start": ["Required for a room."]})
+    calendar = directory.calendar_of(relay, directory.closures_between(
+        session, [relay.id], data["date"], data["date"]).get(relay.id, []))
+    policy = policy_of(session, caller.organisation_id)
+    lock_member(session, caller.user_id)
     try:
-        times = slots.check_bookable(data["date"], data["slot"], opening_hours(relay),
-                                     relay.timezone, now, BOOKING_HORIZON_DAYS)
-    except slots.SlotRefused as refusal:
-        raise errors.InvalidInput(refusal.detail, code=refusal.rule,
-                                  fields={"date": [refusal.detail]}) from None
-    booking = Booking(space_id=space.id, relay_id=relay.id, member_id=caller.user_id,
+        times = slots.requested_times(calendar, data["date"], data.get("slot", slots.HOURS),
+                                      data.get("start"), data.get("end"))
+        slots.check_bookable(times, relay.timezone, now, policy.horizon_days,
+                             policy.horizon_detail())
+        home = (member.home_latitude, member.home_longitude) \
+            if member is not None and member.home_latitude is not None else None
+        policy.check(relay_id=relay.id, relay_point=(relay.latitude, relay.longitude),
+                     home_point=home, space_kind=kind, day=data["date"],
+                     days_booked=days_booked_in_month(session, caller.user_id, data["date"]))
+    except (slots.SlotRefused, PolicyRefused) as refusal:
+        raise refused(refusal) from None
+    booking = Booking(relay_id=relay.id, member_id=caller.user_id, series_id=series_id,
                       organisation_id=caller.organisation_id, date=data["date"],
-                      slot=data["slot"], starts_at=times.starts_at, ends_at=times.ends_at,
-                      status="confirmed")
-    uow.session.add(booking)
+                      slot=data.get("slot", slots.HOURS), starts_at=times.starts_at,
+                      ends_at=times.ends_at, status="confirmed",
+                      no_show_at=lifecycle.no_show_due_at(kind, times.starts_at,
+                                                          relay.no_show_after_minutes),
+                      created_at=now, updated_at=now)
+    if space is not None:
+        insert(session, booking, space)
+    else:
+        insert_into_any_free_space(session, booking, relay, kind, times)
+    emit(uow, "booking.confirmed", booking)
+    return booking
+
+
+def target_of(session, data):
+    """(relay, space or None, kind) of a booking request."""
+    if "space_id" in data:
+        space = session.execute(
+            select(Space).options(joinedload(Space.relay).selectinload(Relay.opening_hours))
+            .where(Space.id == str(data["space_id"]))).scalar_one_or_none()
+        if space is None:
+            raise errors.NotFound(f"No space {data['space_id']}.",
+                                  fields={"space_id": ["Unknown space."]})
+        return space.relay, space, space.kind
+    relay = session.execute(
+        select(Relay).options(*directory.RELAY_LOADS).where(Relay.id == str(data["relay_id"]))
+    ).scalar_one_or_none()
+    if relay is None:
+        raise errors.NotFound(f"No relay {data['relay_id']}.",
+                              fields={"relay_id": ["Unknown relay."]})
+    kind = data.get("kind", "desk")
+    if not any(space.kind == kind for space in relay.spaces):
+        raise errors.NotFound(f"This relay has no {kind.replace('_', ' ')}.",
+                              code="no-such-space", fields={"kind": ["None at this relay."]})
+    return relay, None, kind
+
+
+def insert(session, booking, space):
+    """Insert in a savepoint; the database's exclusion constraints are what
+    refuse a double booking."""
+    booking.space_id, booking.space = space.id, space
     try:
-        uow.session.flush()
+        with session.begin_nested():
+            session.add(booking)
+            session.flush()
     except IntegrityError as exc:
         constraint = getattr(exc.orig.diag, "constraint_name", None)
         if constraint not in CONSTRAINT_CONFLICTS:
             raise
         code, detail = CONSTRAINT_CONFLICTS[constraint]
         raise errors.Conflict(detail, code=code) from None
-    uow.emit("booking.confirmed", _confirmed_schema.dump({
-        "booking_id": booking.id, "relay_id": relay.id, "relay_name": relay.name,
-        "space_id": space.id, "space_name": space.name, "space_kind": space.kind,
-        "member_id": booking.member_id, "organisation_id": booking.organisation_id,
-        "date": booking.date, "slot": booking.slot, "half_days": slots.HALF_DAYS[booking.slot],
-        "timezone": relay.timezone, "starts_at": times.starts_at, "ends_at": times.ends_at,
-        "local_starts_at": times.local_starts_at.isoformat(),
-        "local_ends_at": times.local_ends_at.isoformat(),
-        "duration_minutes": times.duration_minutes,
-    }))
+
+
+def insert_into_any_free_space(session, booking, relay, kind, times):
+    """The service picks the space: the free ones in name order, skipping any
+    another transaction is claiming right now (SKIP LOCKED); if one turns out
+    taken after all (a race the lock did not see), try the next."""
+    for _ in range(ANY_SPACE_ATTEMPTS):
+        taken = select(Booking.id).where(
+            Booking.space_id == Space.id, Booking.status.in_(lifecycle.ACTIVE_STATUSES),
+            func.tstzrange(Booking.starts_at, Booking.ends_at).op("&&")(
+                func.tstzrange(times.starts_at, times.ends_at))).exists()
+        space = session.execute(
+            select(Space).where(Space.relay_id == relay.id, Space.kind == kind, ~taken)
+            .order_by(Space.name).limit(1).with_for_update(skip_locked=True)
+        ).scalar_one_or_none()
+        if space is None:
+            break
+        try:
+            insert(session, booking, space)
+            return
+        except errors.Conflict as conflict:
+            if conflict.code != "space-taken":
+                raise
+            if booking in session:
+                session.expunge(booking)
+    label = "desk" if kind == "desk" else "room"
+    raise errors.Conflict(f"No {label} is free at this relay for that time.",
+                          code="no-space-free")
+
+
+# -- cancel, check in ---------------------------------------------------------------
+
+def locked_booking(session, caller, booking_id):
+    booking = None
+    if is_uuid(booking_id):
+        booking = session.execute(
+            select(Booking).options(*BOOKING_LOADS).where(Booking.id == booking_id)
+            .with_for_update(of=Booking)).scalar_one_or_none()
+    if booking is None or not can_see(caller, booking):
+        raise errors.NotFound(f"No booking {booking_id}.")
     return booking
 
 
+def cancelled_by(caller, booking):
+    """The capacity in which the caller cancels, or Forbidden."""
+    if booking.member_id == caller.user_id:
+        return "member"
+    if caller.has("relay_manager") and booking.relay_id in caller.relay_ids:
+        return "relay_manager"
+    if caller.has("corporate_admin") and booking.organisation_id == caller.organisation_id:
+        return "corporate_admin"
+    if caller.is_network_admin:
+        return "network_admin"
+    raise errors.Forbidden("You may see this booking but not cancel it.")
+
+
+def cancel(uow, caller, booking_id, reason, now):
+    booking = locked_booking(uow.session, caller, booking_id)
+    by = cancelled_by(caller, booking)
+    if by in ("relay_manager", "network_admin") and not reason:
+        raise errors.InvalidInput("Say why the relay cancels this booking.", code="reason-required",
+                                  fields={"reason": ["Required when a relay cancels."]})
+    return cancel_booking(uow, booking, by, reason, now)
+
+
+def cancel_booking(uow, booking, by, reason, now):
+    """Cancel a locked booking (space and relay loaded); cancelling twice is a no-op."""
+    try:
+        if not lifecycle.check_cancellable(booking.status, booking.ends_at, now):
+            return booking
+    except lifecycle.TransitionRefused as refusal:
+        raise errors.Conflict(refusal.detail, code=refusal.rule) from None
+    booking.status = "cancelled"
+    booking.cancelled_at = booking.updated_at = now
+    booking.cancelled_by = by
+    booking.cancellation_reason = reason
+    booking.late_cancellation = lifecycle.is_late_cancellation(booking.starts_at, now, by)
+    uow.session.flush()
+    emit(uow, "booking.cancelled", booking, late=booking.late_cancellation, cancelled_at=now,
+         cancelled_by=by, reason=reason)
+    return booking
+
+
+def check_in(uow, caller, booking_id, code, now):
+    booking = locked_booking(uow.session, caller, booking_id)
+    if caller.has("relay_manager") and booking.relay_id in caller.relay_ids:
+        by = "relay_manager"
+    elif booking.member_id == caller.user_id:
+        by = "member"
+        if not code or not hmac.compare_digest(code.encode(), booking.relay.check_in_code.encode()):
+            raise errors.InvalidInput("That is not this relay's check-in code (it is shown at "
+                                      "the relay's reception).", code="wrong-check-in-code",
+                                      fields={"code": ["Wrong or missing check-in code."]})
+    else:
+        raise errors.Forbidden("Only the member or the relay's manager checks in.")
+    try:
+        if not lifecycle.check_check_in(booking.status, booking.starts_at, booking.ends_at, now):
+            return booking
+    except lifecycle.TransitionRefused as refusal:
+        raise errors.Conflict(refusal.detail, code=refusal.rule) from None
+    booking.status = "checked_in"
+    booking.checked_in_at = booking.updated_at = now
+    booking.checked_in_by = by
+    uow.session.flush()
+    emit(uow, "booking.checked_in", booking, checked_in_at=now, checked_in_by=by)
+    return booking
+
+
+# -- read -------------------------------------------------------------------------
+
 def get_booking(session, caller, booking_id):
-    booking = session.get(Booking, booking_id) if is_uuid(booking_id) else None
+    booking = None
+    if is_uuid(booking_id):
+        booking = session.execute(select(Booking).options(*BOOKING_LOADS)
+                                  .where(Booking.id == booking_id)).scalar_one_or_none()
     if booking is None or not can_see(caller, booking):
         raise errors.NotFound(f"No booking {booking_id}.")
     return booking
@@ -81,18 +307,29 @@ def can_see(caller, booking):
             or (caller.has("relay_manager") and booking.relay_id in caller.relay_ids))
 
 
+def visible_to(statement, caller):
+    """Restrict a query on bookings to the caller's scope."""
+    if caller.sees_whole_network:
+        return statement
+    visible = [Booking.member_id == caller.user_id]
+    if caller.has("corporate_admin") and caller.organisation_id:
+        visible.append(Booking.organisation_id == caller.organisation_id)
+    if caller.has("relay_manager") and caller.relay_ids:
+        visible.append(Booking.relay_id.in_(caller.relay_ids))
+    return statement.where(or_(*visible))
+
+
 def list_bookings(session, caller, query):
     """The caller's own bookings; admins see their scope (network, organisation, relays)."""
-    statement = select(Booking).order_by(Booking.starts_at.desc(), Booking.id)
-    if not caller.sees_whole_network:
-        visible = [Booking.member_id == caller.user_id]
-        if caller.has("corporate_admin"):
-            visible.append(Booking.organisation_id == caller.organisation_id)
-        if caller.has("relay_manager") and caller.relay_ids:
-            visible.append(Booking.relay_id.in_(caller.relay_ids))
-        statement = statement.where(or_(*visible))
-    if "relay_id" in query:
-        statement = statement.where(Booking.relay_id == str(query["relay_id"]))
+    statement = visible_to(select(Booking).options(*BOOKING_LOADS), caller)
+    for name in ("relay_id", "member_id", "series_id"):
+        if name in query:
+            statement = statement.where(getattr(Booking, name) == str(query[name]))
     if "status" in query:
-        statement = statement.where(Booking.status == query["status"])
+        statement = statement.where(Booking.status.in_(query["status"]))
+    if "start" in query:
+        statement = statement.where(Booking.date >= query["start"])
+    if "end" in query:
+        statement = statement.where(Booking.date <= query["end"])
+    statement = statement.order_by(Booking.starts_at.desc(), Booking.id)
     return session.execute(statement.limit(query["limit"]).offset(query["offset"])).scalars().all()

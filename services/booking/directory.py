@@ -1,56 +1,211 @@
-"""Use cases of the relay directory: create relays and their spaces, read them."""
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+"""Use cases of the relay directory: relays, their opening hours, closures and
+spaces; the public search by proximity, service and department; a relay's page."""
+import secrets
+from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import selectinload
 
 from common import errors
 from common.validation import is_uuid
-from services.booking.models import Relay, Space
+from services.booking import geo, lifecycle
+from services.booking.models import Booking, Closure, OpeningHours, Relay, Space
+from services.booking.public_holidays import department_of_postcode, public_holidays
+from services.booking.slots import (
+    DEFAULT_WEEK, SLOTS, WEEKDAYS, DayHours, RelayCalendar, SlotRefused, slot_times,
+)
+from services.booking import slots as slot_rules
 
-def create_relay(uow, caller, data):
-    caller.require("network_admin")
-    opening = {key: value for key, value in data.pop("opening_hours").items() if value is not None}
-    relay = Relay(**data, **opening)
-    uow.session.add(relay)
-    try:
-        uow.session.flush()
-    except IntegrityError as exc:
-        raise errors.InvalidInput("The opening hours are out of order.",
-                                  fields={"opening_hours": [str(exc.orig.diag.message_primary)]}) from None
-    uow.session.refresh(relay)
-    uow.emit("booking.relay_created", {
-        "relay_id": relay.id, "name": relay.name, "commune": relay.commune,
-        "postcode": relay.postcode, "timezone": relay.timezone,
-        "latitude": relay.latitude, "longitude": relay.longitude,
-    })
-    return relay
+RELAY_LOADS = (selectinload(Relay.spaces), selectinload(Relay.opening_hours))
 
 
-def get_relay(session, relay_id):
-    relay = None
-    if is_uuid(relay_id):
-        relay = session.execute(
-            select(Relay).options(selectinload(Relay.spaces)).where(Relay.id == relay_id)
-        ).scalar_one_or_none()
+# -- mapping between rows and the domain's calendar -----------------------------
+
+def day_hours(row):
+    return DayHours(
+        (row.morning_opens, row.morning_closes) if row.morning_opens else None,
+        (row.afternoon_opens, row.afternoon_closes) if row.afternoon_opens else None)
+
+
+def calendar_of(relay, closures=()):
+    return RelayCalendar(
+        timezone=relay.timezone, department=relay.department,
+        weekly={row.weekday: day_hours(row) for row in relay.opening_hours},
+        closed_on_public_holidays=relay.closed_on_public_holidays,
+        closures=tuple(slot_rules.Closure(c.starts_on, c.ends_on, c.reason) for c in closures))
+
+
+def closures_between(session, relay_ids, first_day, last_day):
+    """{relay_id: [Closure]} of the closures touching [first_day, last_day]."""
+    found = {}
+    if not relay_ids:
+        return found
+    for closure in session.execute(
+            select(Closure).where(Closure.relay_id.in_(list(relay_ids)),
+                                  Closure.starts_on <= last_day, Closure.ends_on >= first_day)
+    ).scalars():
+        found.setdefault(closure.relay_id, []).append(closure)
+    return found
+
+
+def opening_rows(weekly):
+    """OpeningHours rows from the API's {weekday name: {morning, afternoon}}."""
+    rows = []
+    for name, hours in weekly.items():
+        row = OpeningHours(weekday=WEEKDAYS.index(name))
+        for half in ("morning", "afternoon"):
+            if hours.get(half):
+                setattr(row, half + "_opens", hours[half]["opens"])
+                setattr(row, half + "_closes", hours[half]["closes"])
+        rows.append(row)
+    return rows
+
+
+def default_opening_rows():
+    return [OpeningHours(weekday=weekday, morning_opens=hours.morning[0],
+                         morning_closes=hours.morning[1], afternoon_opens=hours.afternoon[0],
+                         afternoon_closes=hours.afternoon[1])
+            for weekday, hours in DEFAULT_WEEK.items()]
+
+
+def new_check_in_code():
+    return f"{secrets.randbelow(1_000_000):06d}"
+
+
+# -- who may change a relay ---------------------------------------------------
+
+def can_manage(caller, relay_id):
+    return caller.is_network_admin or (caller.has("relay_manager") and relay_id in caller.relay_ids)
+
+
+def managed_relay(session, caller, relay_id, for_update=False):
+    """The relay if the caller manages it; "not found" otherwise (never a hint
+    that someone else's relay exists)."""
+    if not is_uuid(relay_id) or not (can_manage(caller, relay_id) or (
+            not for_update and caller.sees_whole_network)):
+        raise errors.NotFound(f"No relay {relay_id}.")
+    statement = select(Relay).options(*RELAY_LOADS).where(Relay.id == relay_id)
+    relay = session.execute(statement.with_for_update(of=Relay) if for_update else statement
+                            ).scalar_one_or_none()
     if relay is None:
         raise errors.NotFound(f"No relay {relay_id}.")
     return relay
 
 
+# -- relays -------------------------------------------------------------------
+
+def apply_fields(relay, data):
+    contact = data.pop("contact", None)
+    if contact is not None:
+        relay.contact_email, relay.contact_phone, relay.website = (
+            contact.get("email"), contact.get("phone"), contact.get("website"))
+    weekly = data.pop("opening_hours", None)
+    if weekly is not None:
+        relay.opening_hours = opening_rows(weekly)
+    if data.pop("rotate_check_in_code", False):
+        relay.check_in_code = new_check_in_code()
+    for name, value in data.items():
+        setattr(relay, name, value)
+
+
+def create_relay(uow, caller, data):
+    caller.require("network_admin")
+    relay = Relay(department=data.pop("department", None) or department_of_postcode(data["postcode"]),
+                  check_in_code=new_check_in_code(), opening_hours=default_opening_rows())
+    apply_fields(relay, data)
+    uow.session.add(relay)
+    uow.session.flush()
+    uow.session.refresh(relay)
+    uow.emit("booking.relay_created", relay_created_data(relay))
+    return relay
+
+
+def relay_created_data(relay):
+    return {"relay_id": relay.id, "name": relay.name, "commune": relay.commune,
+            "postcode": relay.postcode, "timezone": relay.timezone,
+            "latitude": relay.latitude, "longitude": relay.longitude}
+
+
+def update_relay(uow, caller, relay_id, data):
+    relay = managed_relay(uow.session, caller, relay_id, for_update=True)
+    if not caller.is_network_admin and {"name", "latitude", "longitude", "timezone",
+                                         "department", "postcode"} & set(data):
+        raise errors.Forbidden("Only network admins move or rename a relay.",
+                               code="network-admin-only")
+    apply_fields(relay, data)
+    uow.session.flush()
+    # Billing and notify know a relay by its name and time zone.
+    uow.emit("booking.relay_updated", relay_created_data(relay))
+    return relay
+
+
+def get_relay(session, relay_id, now=None):
+    """A relay's public page: its details, spaces, and its next 7 days."""
+    relay = None
+    if is_uuid(relay_id):
+        relay = session.execute(
+            select(Relay).options(*RELAY_LOADS).where(Relay.id == relay_id)
+        ).scalar_one_or_none()
+    if relay is None:
+        raise errors.NotFound(f"No relay {relay_id}.")
+    if now is not None:
+        relay.week = week_of(session, relay, local_today(relay, now), now)
+    return relay
+
+
+def local_today(relay, now):
+    return now.astimezone(ZoneInfo(relay.timezone)).date()
+
+
+def distance_km_sql(latitude, longitude):
+    """Haversine in SQL, the same formula as geo.haversine_km."""
+    dlat = func.radians(Relay.latitude - latitude) / 2
+    dlon = func.radians(Relay.longitude - longitude) / 2
+    a = (func.power(func.sin(dlat), 2) + func.cos(func.radians(latitude))
+         * func.cos(func.radians(Relay.latitude)) * func.power(func.sin(dlon), 2))
+    return 2 * geo.EARTH_RADIUS_KM * func.asin(func.least(1.0, func.sqrt(a)))
+
+
+def near(statement, latitude, longitude, radius_km):
+    """Keep relays within the radius (box prefilter on indexed columns, then
+    exact distance) and order them nearest first. Adds a distance_km column."""
+    boxes = geo.bounding_boxes(latitude, longitude, radius_km)
+    distance = distance_km_sql(latitude, longitude).label("distance_km")
+    return (statement.add_columns(distance)
+            .where(or_(*[and_(Relay.latitude.between(b[0], b[1]),
+                              Relay.longitude.between(b[2], b[3])) for b in boxes]))
+            .where(distance_km_sql(latitude, longitude) <= radius_km)
+            .order_by(distance, Relay.id))
+
+
 def list_relays(session, query):
-    statement = select(Relay).options(selectinload(Relay.spaces)).order_by(Relay.name, Relay.id)
+    statement = select(Relay).options(*RELAY_LOADS)
     if "postcode_prefix" in query:
         statement = statement.where(Relay.postcode.startswith(query["postcode_prefix"]))
-    return session.execute(statement.limit(query["limit"]).offset(query["offset"])).scalars().all()
+    if "department" in query:
+        statement = statement.where(Relay.department == query["department"])
+    if "service" in query:
+        statement = statement.where(Relay.services.contains(query["service"]))
+    page = (query["limit"], query["offset"])
+    if "latitude" not in query:
+        statement = statement.order_by(Relay.name, Relay.id)
+        return session.execute(statement.limit(page[0]).offset(page[1])).scalars().all()
+    statement = near(statement, query["latitude"], query["longitude"], query["radius_km"])
+    relays = []
+    for relay, distance in session.execute(statement.limit(page[0]).offset(page[1])).all():
+        relay.distance_km = round(distance, 2)
+        relays.append(relay)
+    return relays
 
+
+# -- spaces -------------------------------------------------------------------
 
 def create_space(uow, caller, relay_id, data):
-    if not (caller.is_network_admin or relay_id in caller.relay_ids):
-        raise errors.NotFound(f"No relay {relay_id}.")
-    relay = get_relay(uow.session, relay_id)
+    relay = managed_relay(uow.session, caller, relay_id, for_update=True)
     if any(space.name == data["name"] for space in relay.spaces):
         raise errors.Conflict(f"This relay already has a space named {data['name']!r}.",
-                              code="space-name-taken")
+                              code="space-name-taken", fields={"name": ["Already taken."]})
     space = Space(relay_id=relay.id, **data)
     uow.session.add(space)
     uow.session.flush()
@@ -59,3 +214,101 @@ def create_space(uow, caller, relay_id, data):
         "name": space.name, "capacity": space.capacity,
     })
     return space
+
+
+# -- closures -------------------------------------------------------------------
+
+def add_closure(uow, caller, relay_id, data, now, cancel):
+    """Close a relay for some days; the bookings it held then are cancelled
+    (by the relay, so never late-billed) through ``cancel(booking)``."""
+    relay = managed_relay(uow.session, caller, relay_id, for_update=True)
+    closure = Closure(relay_id=relay.id, **data)
+    uow.session.add(closure)
+    uow.session.flush()
+    affected = uow.session.execute(
+        select(Booking).where(Booking.relay_id == relay.id, Booking.status == "confirmed",
+                              Booking.date.between(data["starts_on"], data["ends_on"]),
+                              Booking.ends_at > now)
+        .order_by(Booking.starts_at).with_for_update()
+    ).scalars().all()
+    for booking in affected:
+        cancel(booking, f"relay closed: {data['reason']}")
+    closure.kind = "closure"
+    closure.cancelled_bookings = len(affected)
+    return closure
+
+
+def list_closures(session, relay_id, query, now):
+    """Ad-hoc closures and public holidays in a window, in date order."""
+    relay = get_relay(session, relay_id)
+    first = query.get("start") or local_today(relay, now)
+    last = first + timedelta(days=query["days"] - 1)
+    entries = []
+    for closure in closures_between(session, [relay.id], first, last).get(relay.id, []):
+        closure.kind = "closure"
+        entries.append(closure)
+    if relay.closed_on_public_holidays:
+        for year in range(first.year, last.year + 1):
+            for day, name in public_holidays(year, relay.department).items():
+                if first <= day <= last:
+                    entries.append({"id": None, "relay_id": relay.id, "starts_on": day,
+                                    "ends_on": day, "reason": name, "kind": "public_holiday"})
+    return sorted(entries, key=lambda e: (e["starts_on"] if isinstance(e, dict) else e.starts_on))
+
+
+def delete_closure(uow, caller, relay_id, closure_id):
+    managed_relay(uow.session, caller, relay_id, for_update=True)
+    closure = uow.session.get(Closure, closure_id) if is_uuid(closure_id) else None
+    if closure is None or closure.relay_id != relay_id:
+        raise errors.NotFound(f"No closure {closure_id}.")
+    uow.session.delete(closure)
+    return {"id": closure_id, "deleted": True}
+
+
+# -- a relay's week -------------------------------------------------------------
+
+def active_bookings_between(session, relay_id, starts_at, ends_at):
+    return session.execute(
+        select(Booking.space_id, Booking.starts_at, Booking.ends_at, Booking.status,
+               Booking.slot, Booking.date)
+        .where(Booking.relay_id == relay_id, Booking.status.in_(lifecycle.ACTIVE_STATUSES),
+               Booking.starts_at < ends_at, Booking.ends_at > starts_at)
+    ).all()
+
+
+def week_of(session, relay, first_day, now):
+    """The next 7 local days: open or why closed, opening hours, and for each
+    space the slots still free and its busy hours (never who booked)."""
+    days = [first_day + timedelta(days=n) for n in range(7)]
+    calendar = calendar_of(relay, closures_between(session, [relay.id], days[0], days[-1])
+                           .get(relay.id, []))
+    tz = ZoneInfo(relay.timezone)
+    window_start = datetime.combine(days[0], datetime.min.time(), tz)
+    busy = active_bookings_between(session, relay.id, window_start.astimezone(timezone.utc),
+                                   (window_start + timedelta(days=8)).astimezone(timezone.utc))
+    week = []
+    for day in days:
+        closed = calendar.closed_because(day)
+        entry = {"date": day.isoformat(), "open": closed is None,
+                 "closed_because": closed[1] if closed else None, "spaces": []}
+        if closed is None:
+            hours = calendar.weekly[day.weekday()]
+            for space in relay.spaces:
+                taken = [(b.starts_at, b.ends_at) for b in busy if b.space_id == space.id]
+                free = []
+                for slot in SLOTS:
+                    try:
+                        times = slot_times(day, slot, hours, relay.timezone)
+                    except SlotRefused:
+                        continue
+                    if times.ends_at > now and not any(
+                            s < times.ends_at and e > times.starts_at for s, e in taken):
+                        free.append(slot)
+                entry["spaces"].append({
+                    "space_id": space.id, "name": space.name, "kind": space.kind,
+                    "free_slots": free,
+                    "busy": [[s.astimezone(tz).strftime("%H:%M"), e.astimezone(tz).strftime("%H:%M")]
+                             for s, e in sorted(taken) if s.astimezone(tz).date() == day]})
+        week.append(entry)
+    return week
+

@@ -1,21 +1,26 @@
-"""Booking's tables: the relay directory, spaces and bookings.
+"""Booking's tables: the relay directory (relays, weekly opening hours,
+closures, spaces), bookings and series, and projections of identity's events
+(members, organisation policies), plus members' calendar feeds.
 
 No double booking is guaranteed by PostgreSQL itself: two exclusion constraints
-refuse overlapping confirmed bookings of one space, and of one member.
+refuse overlapping active bookings (confirmed, checked in or completed) of one
+space, and of one member. A cancelled or no-show booking frees the space.
 """
 import uuid
-from datetime import datetime, date, time
+from datetime import date, datetime, time
 
 from sqlalchemy import (
-    ARRAY, CheckConstraint, Date, DateTime, Float, ForeignKey, Integer, SmallInteger,
-    Text, Time, UniqueConstraint, func, text,
+    Boolean, CheckConstraint, Date, DateTime, Float, ForeignKey, Index, Integer,
+    SmallInteger, Text, Time, UniqueConstraint, func, text,
 )
-from sqlalchemy.dialects.postgresql import ExcludeConstraint, UUID
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, ExcludeConstraint, UUID
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from common.db import service_base
 
 Base = service_base()
+
+ACTIVE = "status IN ('confirmed', 'checked_in', 'completed')"
 
 
 def new_id():
@@ -27,8 +32,10 @@ class Relay(Base):
     __table_args__ = (
         CheckConstraint("latitude BETWEEN -90 AND 90", name="latitude_range"),
         CheckConstraint("longitude BETWEEN -180 AND 180", name="longitude_range"),
-        CheckConstraint("morning_opens < morning_closes AND morning_closes <= afternoon_opens "
-                        "AND afternoon_opens < afternoon_closes", name="opening_hours_order"),
+        CheckConstraint("no_show_after_minutes IS NULL OR no_show_after_minutes BETWEEN 5 AND 240",
+                        name="no_show_after_range"),
+        # The proximity search's bounding-box prefilter.
+        Index("ix_relays_latitude_longitude", "latitude", "longitude"),
     )
 
     id: Mapped[str] = mapped_column(UUID(as_uuid=False), primary_key=True, default=new_id)
@@ -36,18 +43,61 @@ class Relay(Base):
     address: Mapped[str] = mapped_column(Text)
     postcode: Mapped[str] = mapped_column(Text)
     commune: Mapped[str] = mapped_column(Text)
+    department: Mapped[str] = mapped_column(Text, index=True)
     latitude: Mapped[float] = mapped_column(Float)
     longitude: Mapped[float] = mapped_column(Float)
     timezone: Mapped[str] = mapped_column(Text)
-    morning_opens: Mapped[time] = mapped_column(Time, server_default=text("'08:30'"))
-    morning_closes: Mapped[time] = mapped_column(Time, server_default=text("'12:30'"))
-    afternoon_opens: Mapped[time] = mapped_column(Time, server_default=text("'13:30'"))
-    afternoon_closes: Mapped[time] = mapped_column(Time, server_default=text("'18:00'"))
-    open_weekdays: Mapped[list[int]] = mapped_column(
-        ARRAY(SmallInteger), server_default=text("'{0,1,2,3,4}'"))
+    services: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default=text("'{}'"))
+    accessibility: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default=text("'{}'"))
+    accessibility_notes: Mapped[str | None] = mapped_column(Text)
+    contact_email: Mapped[str | None] = mapped_column(Text)
+    contact_phone: Mapped[str | None] = mapped_column(Text)
+    website: Mapped[str | None] = mapped_column(Text)
+    managers: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default=text("'{}'"))
+    closed_on_public_holidays: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
+    check_in_code: Mapped[str] = mapped_column(Text)
+    no_show_after_minutes: Mapped[int | None] = mapped_column(Integer, server_default=text("30"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
     spaces: Mapped[list["Space"]] = relationship(back_populates="relay", order_by="Space.name")
+    opening_hours: Mapped[list["OpeningHours"]] = relationship(
+        order_by="OpeningHours.weekday", cascade="all, delete-orphan")
+    closures: Mapped[list["Closure"]] = relationship(order_by="Closure.starts_on")
+
+
+class OpeningHours(Base):
+    """One weekday's opening at a relay; no row: closed that weekday."""
+    __tablename__ = "opening_hours"
+    __table_args__ = (
+        CheckConstraint("weekday BETWEEN 0 AND 6", name="weekday_range"),
+        CheckConstraint("(morning_opens IS NULL) = (morning_closes IS NULL) AND "
+                        "(afternoon_opens IS NULL) = (afternoon_closes IS NULL)", name="pairs"),
+        CheckConstraint("morning_opens IS NOT NULL OR afternoon_opens IS NOT NULL", name="some_hours"),
+        CheckConstraint("morning_opens < morning_closes", name="morning_order"),
+        CheckConstraint("afternoon_opens < afternoon_closes", name="afternoon_order"),
+        CheckConstraint("morning_closes <= afternoon_opens", name="morning_before_afternoon"),
+    )
+
+    relay_id: Mapped[str] = mapped_column(ForeignKey("relays.id", ondelete="CASCADE"),
+                                          primary_key=True)
+    weekday: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    morning_opens: Mapped[time | None] = mapped_column(Time)
+    morning_closes: Mapped[time | None] = mapped_column(Time)
+    afternoon_opens: Mapped[time | None] = mapped_column(Time)
+    afternoon_closes: Mapped[time | None] = mapped_column(Time)
+
+
+class Closure(Base):
+    """An ad-hoc closure of a relay, whole days in its local calendar."""
+    __tablename__ = "closures"
+    __table_args__ = (CheckConstraint("starts_on <= ends_on", name="date_order"),)
+
+    id: Mapped[str] = mapped_column(UUID(as_uuid=False), primary_key=True, default=new_id)
+    relay_id: Mapped[str] = mapped_column(ForeignKey("relays.id"), index=True)
+    starts_on: Mapped[date] = mapped_column(Date)
+    ends_on: Mapped[date] = mapped_column(Date)
+    reason: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
 class Space(Base):
@@ -63,40 +113,110 @@ class Space(Base):
     kind: Mapped[str] = mapped_column(Text)
     name: Mapped[str] = mapped_column(Text)
     capacity: Mapped[int] = mapped_column(Integer, server_default=text("1"))
+    amenities: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default=text("'{}'"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
     relay: Mapped[Relay] = relationship(back_populates="spaces")
 
 
+class BookingSeries(Base):
+    """A recurring booking: the request, and its occurrences (bookings)."""
+    __tablename__ = "booking_series"
+
+    id: Mapped[str] = mapped_column(UUID(as_uuid=False), primary_key=True, default=new_id)
+    member_id: Mapped[str] = mapped_column(UUID(as_uuid=False), index=True)
+    organisation_id: Mapped[str | None] = mapped_column(UUID(as_uuid=False))
+    request: Mapped[dict] = mapped_column(JSONB)
+    report: Mapped[list] = mapped_column(JSONB)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
 class Booking(Base):
     __tablename__ = "bookings"
     __table_args__ = (
-        CheckConstraint("slot IN ('morning', 'afternoon', 'day')", name="slot"),
-        CheckConstraint("status IN ('confirmed', 'cancelled')", name="status"),
+        CheckConstraint("slot IN ('morning', 'afternoon', 'day', 'hours')", name="slot"),
+        CheckConstraint("status IN ('confirmed', 'checked_in', 'completed', 'cancelled', "
+                        "'no_show')", name="status"),
         CheckConstraint("starts_at < ends_at", name="range_order"),
         ExcludeConstraint(
             ("space_id", "="), (func.tstzrange(text("starts_at"), text("ends_at")), "&&"),
-            name="no_double_booking_of_space", using="gist",
-            where=text("status = 'confirmed'"),
+            name="no_double_booking_of_space", using="gist", where=text(ACTIVE),
         ),
         ExcludeConstraint(
             ("member_id", "="), (func.tstzrange(text("starts_at"), text("ends_at")), "&&"),
-            name="no_double_booking_of_member", using="gist",
-            where=text("status = 'confirmed'"),
+            name="no_double_booking_of_member", using="gist", where=text(ACTIVE),
         ),
+        # The timers' work lists stay small: only bookings still waiting.
+        Index("ix_bookings_no_show_due", "no_show_at", postgresql_where=text("status = 'confirmed'")),
+        Index("ix_bookings_completion_due", "ends_at",
+              postgresql_where=text("status IN ('confirmed', 'checked_in')")),
+        Index("ix_bookings_relay_id_date", "relay_id", "date"),
+        Index("ix_bookings_member_id_date", "member_id", "date"),
     )
 
     id: Mapped[str] = mapped_column(UUID(as_uuid=False), primary_key=True, default=new_id)
     space_id: Mapped[str] = mapped_column(ForeignKey("spaces.id"), index=True)
-    relay_id: Mapped[str] = mapped_column(ForeignKey("relays.id"), index=True)
-    member_id: Mapped[str] = mapped_column(UUID(as_uuid=False), index=True)
+    relay_id: Mapped[str] = mapped_column(ForeignKey("relays.id"))
+    series_id: Mapped[str | None] = mapped_column(ForeignKey("booking_series.id"), index=True)
+    member_id: Mapped[str] = mapped_column(UUID(as_uuid=False))
     organisation_id: Mapped[str | None] = mapped_column(UUID(as_uuid=False), index=True)
     date: Mapped[date] = mapped_column(Date)
     slot: Mapped[str] = mapped_column(Text)
     starts_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     ends_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     status: Mapped[str] = mapped_column(Text, server_default=text("'confirmed'"))
+    no_show_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    checked_in_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    checked_in_by: Mapped[str | None] = mapped_column(Text)
+    cancelled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    cancelled_by: Mapped[str | None] = mapped_column(Text)
+    cancellation_reason: Mapped[str | None] = mapped_column(Text)
+    late_cancellation: Mapped[bool | None] = mapped_column(Boolean)
+    completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
     space: Mapped[Space] = relationship()
     relay: Mapped[Relay] = relationship()
+
+
+class Member(Base):
+    """Projection of identity's users: name for relay managers' arrivals, home
+    for the radius policy, whether they may still book."""
+    __tablename__ = "members"
+
+    user_id: Mapped[str] = mapped_column(UUID(as_uuid=False), primary_key=True)
+    organisation_id: Mapped[str | None] = mapped_column(UUID(as_uuid=False), index=True)
+    email: Mapped[str | None] = mapped_column(Text)
+    full_name: Mapped[str | None] = mapped_column(Text)
+    home_commune: Mapped[str | None] = mapped_column(Text)
+    home_latitude: Mapped[float | None] = mapped_column(Float)
+    home_longitude: Mapped[float | None] = mapped_column(Float)
+    profile_as_of: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    deactivated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class OrganisationPolicy(Base):
+    """Projection of identity's corporate policies (``identity.policy_changed``)."""
+    __tablename__ = "organisation_policies"
+    __table_args__ = (
+        CheckConstraint("allowed_relays IN ('all', 'list', 'radius')", name="allowed_relays"),
+    )
+
+    organisation_id: Mapped[str] = mapped_column(UUID(as_uuid=False), primary_key=True)
+    allowed_relays: Mapped[str] = mapped_column(Text)
+    relay_ids: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default=text("'{}'"))
+    radius_km: Mapped[int | None] = mapped_column(Integer)
+    max_days_per_month: Mapped[int | None] = mapped_column(Integer)
+    booking_horizon_days: Mapped[int | None] = mapped_column(Integer)
+    space_kinds: Mapped[list[str] | None] = mapped_column(ARRAY(Text))
+    as_of: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class CalendarFeed(Base):
+    """A member's private iCalendar feed: only the token's SHA-256 is kept."""
+    __tablename__ = "calendar_feeds"
+
+    member_id: Mapped[str] = mapped_column(UUID(as_uuid=False), primary_key=True)
+    token_hash: Mapped[str] = mapped_column(Text, unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

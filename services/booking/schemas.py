@@ -1,40 +1,137 @@
-"""Booking's contract: what its RPCs accept and return, and its event payloads.
-The gateway validates HTTP bodies with the same schemas and documents them."""
-from zoneinfo import available_timezones
+"""Booking's contract: what its RPCs accept and return, its event payloads,
+and identity's events as booking reads them. The gateway validates HTTP bodies
+and query strings with the same schemas and documents them."""
+from zoneinfo import ZoneInfo, available_timezones
 
-from marshmallow import Schema, ValidationError, fields, validate, validates, validates_schema, EXCLUDE
+from marshmallow import (
+    EXCLUDE, Schema, ValidationError, fields, validate, validates, validates_schema,
+)
 
-from services.booking.slots import SLOTS
+from services.booking.slots import SLOTS, WEEKDAYS
 
 SPACE_KINDS = ("desk", "meeting_room")
+RELAY_SERVICES = ("coworking", "meeting_room", "visio_room", "telemedicine", "distance_learning",
+                  "fablab", "repair_cafe", "cafe", "france_services", "printer", "parking",
+                  "ev_charging", "bike_parking", "childcare")
+ACCESSIBILITY = ("wheelchair", "step_free_access", "accessible_toilet", "hearing_loop",
+                 "disabled_parking", "guide_dogs_welcome")
+STATUSES = ("confirmed", "checked_in", "completed", "cancelled", "no_show")
+DEPARTMENT = validate.Regexp(r"^(0[1-9]|[1-8]\d|9[0-5]|2A|2B|97[1-8]|98[6-8])$",
+                             error="A French department code: 01–95, 2A, 2B, 971–978, 986–988.")
+SLUG = validate.Regexp(r"^[a-z][a-z0-9_]{1,39}$", error="A lower-case word, e.g. dual_monitor.")
 _TIME_ZONES = frozenset(available_timezones())
 
 
-class OpeningHoursSchema(Schema):
-    morning_opens = fields.Time(load_default=None, format="%H:%M")
-    morning_closes = fields.Time(load_default=None, format="%H:%M")
-    afternoon_opens = fields.Time(load_default=None, format="%H:%M")
-    afternoon_closes = fields.Time(load_default=None, format="%H:%M")
-    open_weekdays = fields.List(
-        fields.Integer(validate=validate.Range(0, 6)), validate=validate.Length(max=7),
-        metadata={"description": "0 = Monday ... 6 = Sunday"})
+class CommaList(fields.Field):
+    """A query-string list: ``?service=fablab,cafe``."""
+
+    def __init__(self, choices=None, **kwargs):
+        super().__init__(**kwargs)
+        self.choices = choices
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, str):
+            raise ValidationError("A comma-separated list.")
+        items = [item.strip() for item in value.split(",") if item.strip()]
+        unknown = [item for item in items if self.choices and item not in self.choices]
+        if unknown or not items:
+            raise ValidationError(f"Choose among: {', '.join(self.choices or ())}.")
+        return items
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return ",".join(value) if value else None
 
 
-class RelayCreateSchema(Schema):
+# -- directory ----------------------------------------------------------------
+
+class PeriodSchema(Schema):
+    opens = fields.Time(required=True, format="%H:%M", metadata={"example": "08:30"})
+    closes = fields.Time(required=True, format="%H:%M", metadata={"example": "12:30"})
+
+    @validates_schema
+    def in_order(self, data, **kwargs):
+        if data["opens"] >= data["closes"]:
+            raise ValidationError("A period closes after it opens.", "closes")
+
+
+class DayHoursSchema(Schema):
+    morning = fields.Nested(PeriodSchema, load_default=None, allow_none=True)
+    afternoon = fields.Nested(PeriodSchema, load_default=None, allow_none=True)
+
+    @validates_schema
+    def coherent(self, data, **kwargs):
+        if not data.get("morning") and not data.get("afternoon"):
+            raise ValidationError("Give a morning, an afternoon, or both (leave a closed "
+                                  "weekday out).")
+        if data.get("morning") and data.get("afternoon") and \
+                data["morning"]["closes"] > data["afternoon"]["opens"]:
+            raise ValidationError("The morning ends before the afternoon starts.", "afternoon")
+
+
+def opening_hours_field(**kwargs):
+    return fields.Dict(
+        keys=fields.String(validate=validate.OneOf(WEEKDAYS)),
+        values=fields.Nested(DayHoursSchema), metadata={
+            "description": "Per weekday (monday ... sunday); a weekday left out is closed. "
+                           "Local times of the relay. Default: Monday–Friday 08:30–12:30, "
+                           "13:30–18:00.",
+            "example": {"monday": {"morning": {"opens": "08:30", "closes": "12:30"},
+                                   "afternoon": {"opens": "13:30", "closes": "18:00"}},
+                        "saturday": {"morning": {"opens": "09:00", "closes": "12:00"}}}},
+        **kwargs)
+
+
+class ContactSchema(Schema):
+    email = fields.Email(load_default=None, allow_none=True)
+    phone = fields.String(load_default=None, allow_none=True, validate=validate.Regexp(
+        r"^\+?[0-9 .()-]{6,20}$", error="A phone number, e.g. +33 5 55 00 00 00."))
+    website = fields.Url(load_default=None, allow_none=True, schemes={"https", "http"})
+
+
+class RelayFieldsSchema(Schema):
+    """What an admin or a relay manager says about a relay."""
     name = fields.String(required=True, validate=validate.Length(1, 200))
     address = fields.String(required=True, validate=validate.Length(1, 500))
     postcode = fields.String(required=True, validate=validate.Regexp(
         r"^\d{5}$", error="A French postcode has five digits."))
     commune = fields.String(required=True, validate=validate.Length(1, 200))
+    department = fields.String(validate=DEPARTMENT, metadata={
+        "description": "Defaults to the postcode's department; decides the public holidays."})
     latitude = fields.Float(required=True, validate=validate.Range(-90, 90))
     longitude = fields.Float(required=True, validate=validate.Range(-180, 180))
     timezone = fields.String(required=True, metadata={"example": "Europe/Paris"})
-    opening_hours = fields.Nested(OpeningHoursSchema, load_default=dict)
+    opening_hours = opening_hours_field()
+    closed_on_public_holidays = fields.Boolean(metadata={
+        "description": "Closed on the public holidays of its department (default true)."})
+    services = fields.List(fields.String(validate=validate.OneOf(RELAY_SERVICES)))
+    accessibility = fields.List(fields.String(validate=validate.OneOf(ACCESSIBILITY)))
+    accessibility_notes = fields.String(allow_none=True, validate=validate.Length(max=1000))
+    contact = fields.Nested(ContactSchema)
+    managers = fields.List(fields.String(validate=validate.Length(1, 200)),
+                           metadata={"description": "Names shown to visitors."})
+    no_show_after_minutes = fields.Integer(allow_none=True, validate=validate.Range(5, 240),
+                                           metadata={"description": "A desk nobody checked in to "
+                                                     "is released this long after its start "
+                                                     "(default 30; null: never)."})
 
     @validates("timezone")
     def known_time_zone(self, value, **kwargs):
         if value not in _TIME_ZONES:
             raise ValidationError("Unknown IANA time zone (e.g. Europe/Paris, America/Cayenne).")
+
+
+class RelayCreateSchema(RelayFieldsSchema):
+    pass
+
+
+class RelayUpdateSchema(RelayFieldsSchema):
+    """PATCH: any subset of the fields; opening_hours replaces the whole week."""
+    rotate_check_in_code = fields.Boolean(metadata={
+        "description": "A new check-in code (managers see it in the day view)."})
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("partial", True)
+        super().__init__(**kwargs)
 
 
 class SpaceSchema(Schema):
@@ -43,11 +140,38 @@ class SpaceSchema(Schema):
     kind = fields.String(required=True, validate=validate.OneOf(SPACE_KINDS))
     name = fields.String(required=True, validate=validate.Length(1, 100))
     capacity = fields.Integer(load_default=1, validate=validate.Range(1, 500))
+    amenities = fields.List(fields.String(validate=SLUG), load_default=list,
+                            metadata={"example": ["screen", "visio", "standing_desk"]})
 
     @validates_schema
     def desk_seats_one(self, data, **kwargs):
         if data.get("kind") == "desk" and data.get("capacity", 1) != 1:
             raise ValidationError("A desk seats one person.", "capacity")
+
+
+class ClosureSchema(Schema):
+    id = fields.String(dump_only=True)
+    relay_id = fields.String(dump_only=True)
+    starts_on = fields.Date(required=True)
+    ends_on = fields.Date(required=True)
+    reason = fields.String(required=True, validate=validate.Length(1, 300))
+    kind = fields.String(dump_only=True, metadata={"description": "closure or public_holiday"})
+    cancelled_bookings = fields.Integer(dump_only=True)
+
+    @validates_schema
+    def in_order(self, data, **kwargs):
+        if data["starts_on"] > data["ends_on"]:
+            raise ValidationError("A closure ends on or after its first day.", "ends_on")
+        if (data["ends_on"] - data["starts_on"]).days > 366:
+            raise ValidationError("A closure lasts a year at most.", "ends_on")
+
+
+class ClosureQuerySchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    start = fields.Date(metadata={"description": "Default: today (relay's date)."})
+    days = fields.Integer(load_default=90, validate=validate.Range(1, 366))
 
 
 class RelaySchema(Schema):
@@ -56,21 +180,36 @@ class RelaySchema(Schema):
     address = fields.String()
     postcode = fields.String()
     commune = fields.String()
+    department = fields.String()
     latitude = fields.Float()
     longitude = fields.Float()
     timezone = fields.String()
     opening_hours = fields.Method("dump_opening_hours")
+    closed_on_public_holidays = fields.Boolean()
+    services = fields.List(fields.String())
+    accessibility = fields.List(fields.String())
+    accessibility_notes = fields.String(allow_none=True)
+    contact = fields.Method("dump_contact")
+    managers = fields.List(fields.String())
+    no_show_after_minutes = fields.Integer(allow_none=True)
+    distance_km = fields.Float(metadata={"description": "Only in a search near a point."})
     spaces = fields.List(fields.Nested(SpaceSchema))
+    week = fields.Raw(metadata={"description": "A relay's page: its next 7 days, what is "
+                                               "open and what is free."})
     created_at = fields.AwareDateTime()
 
     def dump_opening_hours(self, relay):
         return {
-            "morning_opens": relay.morning_opens.strftime("%H:%M"),
-            "morning_closes": relay.morning_closes.strftime("%H:%M"),
-            "afternoon_opens": relay.afternoon_opens.strftime("%H:%M"),
-            "afternoon_closes": relay.afternoon_closes.strftime("%H:%M"),
-            "open_weekdays": sorted(relay.open_weekdays),
-        }
+            WEEKDAYS[row.weekday]: {
+                half: ({"opens": getattr(row, half + "_opens").strftime("%H:%M"),
+                        "closes": getattr(row, half + "_closes").strftime("%H:%M")}
+                       if getattr(row, half + "_opens") else None)
+                for half in ("morning", "afternoon")}
+            for row in relay.opening_hours}
+
+    def dump_contact(self, relay):
+        return {"email": relay.contact_email, "phone": relay.contact_phone,
+                "website": relay.website}
 
 
 class RelayListQuerySchema(Schema):
@@ -80,26 +219,139 @@ class RelayListQuerySchema(Schema):
     limit = fields.Integer(load_default=50, validate=validate.Range(1, 200))
     offset = fields.Integer(load_default=0, validate=validate.Range(0))
     postcode_prefix = fields.String(validate=validate.Regexp(r"^\d{2,5}$"))
+    department = fields.String(validate=DEPARTMENT)
+    service = CommaList(choices=RELAY_SERVICES, metadata={
+        "description": "Relays offering all of these, comma-separated."})
+    latitude = fields.Float(validate=validate.Range(-90, 90))
+    longitude = fields.Float(validate=validate.Range(-180, 180))
+    radius_km = fields.Float(load_default=50, validate=validate.Range(0.1, 2000))
+
+    @validates_schema
+    def a_point_has_two_coordinates(self, data, **kwargs):
+        if ("latitude" in data) != ("longitude" in data):
+            raise ValidationError("Give both latitude and longitude.",
+                                  "longitude" if "latitude" in data else "latitude")
 
 
-class BookingCreateSchema(Schema):
-    space_id = fields.UUID(required=True)
+class WeekQuerySchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    start = fields.Date(metadata={"description": "First day; default today (relay's date)."})
+
+
+class DayQuerySchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    date = fields.Date(metadata={"description": "Default: today (relay's date)."})
+
+
+# -- availability and bookings -----------------------------------------------
+
+class WhenSchema(Schema):
+    """A slot (desks) or hours (rooms) on a relay-local date."""
     date = fields.Date(required=True, metadata={"example": "2026-12-01"})
-    slot = fields.String(required=True, validate=validate.OneOf(SLOTS))
+    slot = fields.String(validate=validate.OneOf(SLOTS), metadata={
+        "description": "Desks: morning, afternoon or day."})
+    start = fields.Time(format="%H:%M", metadata={
+        "description": "Rooms: local start time (with end).", "example": "14:00"})
+    end = fields.Time(format="%H:%M", metadata={"example": "16:00"})
+
+    @validates_schema
+    def slot_or_hours(self, data, **kwargs):
+        has_hours = "start" in data or "end" in data
+        if "slot" in data and has_hours:
+            raise ValidationError("Give a slot (desks) or start and end (rooms), not both.", "slot")
+        if not has_hours and "slot" not in data:
+            raise ValidationError("Give a slot (desks) or start and end (rooms).", "slot")
+        if has_hours and not ("start" in data and "end" in data):
+            raise ValidationError("Give both start and end.", "end" if "start" in data else "start")
+        if has_hours and data["start"] >= data["end"]:
+            raise ValidationError("The end comes after the start.", "end")
+
+
+class AvailabilityQuerySchema(WhenSchema):
+    class Meta:
+        unknown = EXCLUDE
+
+    kind = fields.String(load_default="desk", validate=validate.OneOf(SPACE_KINDS))
+    latitude = fields.Float(required=True, validate=validate.Range(-90, 90))
+    longitude = fields.Float(required=True, validate=validate.Range(-180, 180))
+    radius_km = fields.Float(load_default=30, validate=validate.Range(0.1, 500))
+    min_capacity = fields.Integer(load_default=1, validate=validate.Range(1, 500))
+    service = CommaList(choices=RELAY_SERVICES)
+    limit = fields.Integer(load_default=20, validate=validate.Range(1, 100))
+
+
+class RelaySummarySchema(RelaySchema):
+    class Meta:
+        exclude = ("spaces", "week")
+
+
+class AvailableRelaySchema(Schema):
+    relay = fields.Nested(RelaySummarySchema)
+    distance_km = fields.Float()
+    starts_at = fields.AwareDateTime()
+    ends_at = fields.AwareDateTime()
+    local_starts_at = fields.String()
+    local_ends_at = fields.String()
+    free_spaces = fields.List(fields.Nested(SpaceSchema))
+
+
+class BookingTargetSchema(WhenSchema):
+    space_id = fields.UUID(metadata={"description": "This space; or give relay_id."})
+    relay_id = fields.UUID(metadata={"description": "Any free space of `kind` at this relay."})
+    kind = fields.String(validate=validate.OneOf(SPACE_KINDS), metadata={
+        "description": "With relay_id (default desk)."})
+
+    @validates_schema(skip_on_field_errors=False)  # say it even when other fields are wrong
+    def space_or_relay(self, data, **kwargs):
+        if ("space_id" in data) == ("relay_id" in data):
+            raise ValidationError("Give a space_id, or a relay_id for any free space there.",
+                                  "space_id")
+        if "kind" in data and "space_id" in data:
+            raise ValidationError("kind goes with relay_id.", "kind")
+
+
+class BookingCreateSchema(BookingTargetSchema):
+    pass
 
 
 class BookingSchema(Schema):
     id = fields.String()
     space_id = fields.String()
+    space_name = fields.Function(lambda b: b.space.name)
+    space_kind = fields.Function(lambda b: b.space.kind)
     relay_id = fields.String()
+    relay_name = fields.Function(lambda b: b.relay.name)
+    series_id = fields.String(allow_none=True)
     member_id = fields.String()
     organisation_id = fields.String(allow_none=True)
     date = fields.Date()
-    slot = fields.String()
+    slot = fields.String(metadata={"description": "morning, afternoon, day, or hours (rooms)"})
     starts_at = fields.AwareDateTime()
     ends_at = fields.AwareDateTime()
-    status = fields.String()
+    timezone = fields.Function(lambda b: b.relay.timezone)
+    local_starts_at = fields.Method("dump_local_starts_at")
+    local_ends_at = fields.Method("dump_local_ends_at")
+    status = fields.String(metadata={"description": ", ".join(STATUSES)})
+    release_at = fields.AwareDateTime(attribute="no_show_at", allow_none=True, metadata={
+        "description": "A desk not checked in to by then is released (no-show)."})
+    checked_in_at = fields.AwareDateTime(allow_none=True)
+    checked_in_by = fields.String(allow_none=True)
+    cancelled_at = fields.AwareDateTime(allow_none=True)
+    cancelled_by = fields.String(allow_none=True)
+    cancellation_reason = fields.String(allow_none=True)
+    late_cancellation = fields.Boolean(allow_none=True)
+    completed_at = fields.AwareDateTime(allow_none=True)
     created_at = fields.AwareDateTime()
+
+    def dump_local_starts_at(self, booking):
+        return booking.starts_at.astimezone(ZoneInfo(booking.relay.timezone)).isoformat()
+
+    def dump_local_ends_at(self, booking):
+        return booking.ends_at.astimezone(ZoneInfo(booking.relay.timezone)).isoformat()
 
 
 class BookingListQuerySchema(Schema):
@@ -109,11 +361,126 @@ class BookingListQuerySchema(Schema):
     limit = fields.Integer(load_default=50, validate=validate.Range(1, 200))
     offset = fields.Integer(load_default=0, validate=validate.Range(0))
     relay_id = fields.UUID()
-    status = fields.String(validate=validate.OneOf(("confirmed", "cancelled")))
+    member_id = fields.UUID()
+    series_id = fields.UUID()
+    status = CommaList(choices=STATUSES)
+    start = fields.Date(metadata={"description": "Bookings on or after this date."})
+    end = fields.Date(metadata={"description": "Bookings on or before this date."})
 
 
-class BookingConfirmedSchema(Schema):
-    """Data of ``booking.confirmed``: all billing and notify need, no look-ups."""
+class CancelSchema(Schema):
+    reason = fields.String(load_default=None, allow_none=True, validate=validate.Length(1, 500),
+                           metadata={"description": "Required when a relay manager cancels."})
+
+
+class CheckInSchema(Schema):
+    code = fields.String(load_default=None, allow_none=True, validate=validate.Length(1, 20),
+                         metadata={"description": "The relay's check-in code (members)."})
+
+
+class SeriesCreateSchema(BookingTargetSchema):
+    every_weeks = fields.Integer(load_default=1, validate=validate.Range(1, 4))
+    occurrences = fields.Integer(required=True, validate=validate.Range(2, 52))
+
+
+class SeriesOccurrenceSchema(Schema):
+    date = fields.String(metadata={"format": "date"})
+    outcome = fields.String(metadata={"description": "booked or refused"})
+    booking_id = fields.String(allow_none=True)
+    rule = fields.String(allow_none=True)
+    detail = fields.String(allow_none=True)
+
+
+class SeriesSchema(Schema):
+    id = fields.String()
+    member_id = fields.String()
+    request = fields.Dict()
+    occurrences = fields.List(fields.Nested(SeriesOccurrenceSchema), attribute="report")
+    booked = fields.Function(lambda s: sum(o["outcome"] == "booked" for o in s.report))
+    bookings = fields.List(fields.Nested(BookingSchema))
+    created_at = fields.AwareDateTime()
+
+
+class SeriesCancelSchema(CancelSchema):
+    start = fields.Date(load_default=None, allow_none=True, metadata={
+        "description": "Cancel the occurrences on or after this date (default: all to come)."})
+
+
+class SeriesCancelledSchema(Schema):
+    series_id = fields.String()
+    cancelled = fields.List(fields.Nested(BookingSchema))
+
+
+class CalendarFeedSchema(Schema):
+    url = fields.String(metadata={"description": "Subscribe to it; shown only once."})
+    created_at = fields.AwareDateTime()
+
+
+# -- manager and corporate views --------------------------------------------
+
+class OccupancySchema(Schema):
+    date = fields.Date()
+    open = fields.Boolean()
+    closed_because = fields.String(allow_none=True)
+    desks = fields.Integer()
+    desk_half_days_booked = fields.Integer()
+    desk_half_days_open = fields.Integer()
+    desk_occupancy = fields.Float(allow_none=True)
+    room_hours_booked = fields.Float()
+    room_hours_open = fields.Float()
+    room_occupancy = fields.Float(allow_none=True)
+    checked_in = fields.Integer()
+    no_shows = fields.Integer()
+
+
+class ArrivalSchema(BookingSchema):
+    member_name = fields.String(allow_none=True)
+    member_email = fields.String(allow_none=True)
+
+
+class RelayDaySchema(Schema):
+    relay_id = fields.String()
+    date = fields.Date()
+    check_in_code = fields.String()
+    occupancy = fields.Nested(OccupancySchema)
+    arrivals = fields.List(fields.Nested(ArrivalSchema))
+
+
+class RelayWeekSchema(Schema):
+    relay_id = fields.String()
+    start = fields.Date()
+    days = fields.List(fields.Nested(OccupancySchema))
+
+
+class OrganisationUsageQuerySchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    month = fields.String(validate=validate.Regexp(r"^\d{4}-(0[1-9]|1[0-2])$"),
+                          metadata={"example": "2026-12", "description": "Default: this month."})
+
+
+class MemberUsageSchema(Schema):
+    member_id = fields.String()
+    member_name = fields.String(allow_none=True)
+    days_booked = fields.Integer()
+    half_days = fields.Integer()
+    late_cancellations = fields.Integer()
+    no_shows = fields.Integer()
+    bookings = fields.List(fields.Nested(BookingSchema))
+
+
+class OrganisationUsageSchema(Schema):
+    organisation_id = fields.String()
+    month = fields.String()
+    max_days_per_month = fields.Integer(allow_none=True)
+    members = fields.List(fields.Nested(MemberUsageSchema))
+
+
+# -- events published -------------------------------------------------------
+
+class BookingFactsSchema(Schema):
+    """What every booking.* event carries: all billing and notify need, no look-ups."""
     booking_id = fields.String(required=True)
     relay_id = fields.String(required=True)
     relay_name = fields.String(required=True)
@@ -122,6 +489,7 @@ class BookingConfirmedSchema(Schema):
     space_kind = fields.String(required=True)
     member_id = fields.String(required=True)
     organisation_id = fields.String(allow_none=True, required=True)
+    series_id = fields.String(allow_none=True, load_default=None)
     date = fields.Date(required=True)
     slot = fields.String(required=True)
     half_days = fields.Integer(required=True)
@@ -133,6 +501,33 @@ class BookingConfirmedSchema(Schema):
     duration_minutes = fields.Integer(required=True)
 
 
+class BookingConfirmedSchema(BookingFactsSchema):
+    """Data of ``booking.confirmed``."""
+
+
+class BookingCancelledSchema(BookingFactsSchema):
+    """Data of ``booking.cancelled``: ``late`` means billable (see lifecycle.py)."""
+    late = fields.Boolean(required=True)
+    cancelled_at = fields.AwareDateTime(required=True)
+    cancelled_by = fields.String(required=True, metadata={
+        "description": "member, corporate_admin, relay_manager, network_admin or system"})
+    reason = fields.String(allow_none=True, required=True)
+
+
+class BookingCheckedInSchema(BookingFactsSchema):
+    checked_in_at = fields.AwareDateTime(required=True)
+    checked_in_by = fields.String(required=True)
+
+
+class BookingNoShowSchema(BookingFactsSchema):
+    released_at = fields.AwareDateTime(required=True)
+
+
+class BookingCompletedSchema(BookingFactsSchema):
+    completed_at = fields.AwareDateTime(required=True)
+    checked_in = fields.Boolean(required=True)
+
+
 class RelayCreatedSchema(Schema):
     """Data of ``booking.relay_created``."""
     relay_id = fields.String(required=True)
@@ -142,3 +537,34 @@ class RelayCreatedSchema(Schema):
     timezone = fields.String(required=True)
     latitude = fields.Float(required=True)
     longitude = fields.Float(required=True)
+
+
+# -- identity's events, as booking reads them (unknown fields ignored) --------
+
+class IdentityEventSchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+
+class UserDeactivatedSchema(IdentityEventSchema):
+    user_id = fields.String(required=True)
+    organisation_id = fields.String(allow_none=True, load_default=None)
+    deactivated_at = fields.AwareDateTime(required=True)
+
+
+class PolicyChangedSchema(IdentityEventSchema):
+    organisation_id = fields.String(required=True)
+    allowed_relays = fields.String(required=True, validate=validate.OneOf(("all", "list", "radius")))
+    relay_ids = fields.List(fields.String(), load_default=list, allow_none=True)
+    radius_km = fields.Integer(allow_none=True, load_default=None)
+    max_days_per_month = fields.Integer(allow_none=True, load_default=None)
+    booking_horizon_days = fields.Integer(allow_none=True, load_default=None)
+    space_kinds = fields.List(fields.String(), allow_none=True, load_default=None)
+
+
+class ProfileChangedSchema(IdentityEventSchema):
+    user_id = fields.String(required=True)
+    organisation_id = fields.String(allow_none=True, load_default=None)
+    home_commune = fields.String(allow_none=True, load_default=None)
+    home_latitude = fields.Float(allow_none=True, load_default=None)
+    home_longitude = fields.Float(allow_none=True, load_default=None)

@@ -1,28 +1,48 @@
-"""Booking's entrypoints: the relay directory, spaces and bookings.
+"""Booking's entrypoints: the relay directory, availability, bookings and
+series, manager and corporate views, calendar feeds; identity's events; the
+timers that release no-shows and complete bookings.
 
-Each RPC validates its payload with the schema, calls a use case in
-``directory`` or ``bookings``, and returns JSON-native values.
+Each entrypoint validates with the schema, calls a use case, and returns
+JSON-native values.
 """
 from datetime import datetime, timezone
 
+from marshmallow import EXCLUDE
 from nameko.rpc import rpc
+from nameko.timer import timer
 
-from common import errors
+from common import config, errors
 from common.caller import load_caller
+from common.consumer import consume_event
 from common.db import Database
 from common.service import RelaisService
 from common.validation import load
-from services.booking import bookings, directory
+from services.booking import (
+    availability, bookings, calendar_feed, directory, projections, series, timers, views,
+)
 from services.booking.metrics import BookingMetrics
 from services.booking.models import Base
 from services.booking.schemas import (
-    BookingCreateSchema, BookingListQuerySchema, BookingSchema, RelayCreateSchema,
-    RelayListQuerySchema, RelaySchema, SpaceSchema,
+    AvailabilityQuerySchema, AvailableRelaySchema, BookingCreateSchema, BookingListQuerySchema,
+    BookingSchema, CalendarFeedSchema, CancelSchema, CheckInSchema, ClosureQuerySchema,
+    ClosureSchema, DayQuerySchema, OrganisationUsageQuerySchema, OrganisationUsageSchema,
+    PolicyChangedSchema, ProfileChangedSchema, RelayCreateSchema, RelayDaySchema,
+    RelayListQuerySchema, RelaySchema, RelayUpdateSchema, RelayWeekSchema, SeriesCancelSchema,
+    SeriesCancelledSchema, SeriesCreateSchema, SeriesSchema, SpaceSchema, UserDeactivatedSchema,
+    WeekQuerySchema,
 )
+from services.identity.schemas import UserProvisionedSchema
 
 relay_schema = RelaySchema()
 space_schema = SpaceSchema()
 booking_schema = BookingSchema()
+closure_schema = ClosureSchema()
+series_schema = SeriesSchema()
+TIMER_SECONDS = float(config.env("BOOKING_TIMER_SECONDS", "15"))
+
+
+def utcnow():
+    return datetime.now(timezone.utc)
 
 
 class BookingService(RelaisService):
@@ -30,6 +50,8 @@ class BookingService(RelaisService):
 
     db = Database(Base)
     business_metrics = BookingMetrics()
+
+    # -- directory ----------------------------------------------------------------
 
     @rpc
     def create_relay(self, caller, payload, idempotency_key=None):
@@ -41,8 +63,15 @@ class BookingService(RelaisService):
                 lambda: relay_schema.dump(directory.create_relay(uow, caller, data)))
 
     @rpc
+    def update_relay(self, caller, relay_id, payload):
+        caller = load_caller(caller)
+        data = load(RelayUpdateSchema(), payload)
+        with self.db.unit_of_work() as uow:
+            return relay_schema.dump(directory.update_relay(uow, caller, relay_id, data))
+
+    @rpc
     def get_relay(self, relay_id):
-        return relay_schema.dump(directory.get_relay(self.db.session, relay_id))
+        return relay_schema.dump(directory.get_relay(self.db.session, relay_id, utcnow()))
 
     @rpc
     def list_relays(self, query=None):
@@ -59,11 +88,44 @@ class BookingService(RelaisService):
                 lambda: space_schema.dump(directory.create_space(uow, caller, relay_id, data)))
 
     @rpc
+    def add_closure(self, caller, relay_id, payload, idempotency_key=None):
+        caller = load_caller(caller)
+        data = load(ClosureSchema(), payload)
+        now = utcnow()
+        with self.db.unit_of_work() as uow:
+            def cancel(booking, reason):
+                bookings.cancel_booking(uow, booking, "relay_manager", reason, now)
+            return uow.idempotent(
+                f"add_closure:{caller.user_id}:{relay_id}", idempotency_key, payload,
+                lambda: closure_schema.dump(
+                    directory.add_closure(uow, caller, relay_id, data, now, cancel)))
+
+    @rpc
+    def list_closures(self, relay_id, query=None):
+        query = load(ClosureQuerySchema(), query or {})
+        return closure_schema.dump(
+            directory.list_closures(self.db.session, relay_id, query, utcnow()), many=True)
+
+    @rpc
+    def delete_closure(self, caller, relay_id, closure_id):
+        caller = load_caller(caller)
+        with self.db.unit_of_work() as uow:
+            return directory.delete_closure(uow, caller, relay_id, closure_id)
+
+    @rpc
+    def search_availability(self, query=None):
+        query = load(AvailabilityQuerySchema(), query or {})
+        return AvailableRelaySchema().dump(
+            availability.search(self.db.session, query, utcnow()), many=True)
+
+    # -- bookings -------------------------------------------------------------------
+
+    @rpc
     def book(self, caller, payload, idempotency_key=None):
         try:
             caller = load_caller(caller)
             data = load(BookingCreateSchema(), payload)
-            now = datetime.now(timezone.utc)
+            now = utcnow()
             with self.db.unit_of_work() as uow:
                 booking = uow.idempotent(
                     f"book:{caller.user_id}", idempotency_key, payload,
@@ -85,3 +147,127 @@ class BookingService(RelaisService):
         query = load(BookingListQuerySchema(), query or {})
         return booking_schema.dump(bookings.list_bookings(self.db.session, caller, query),
                                    many=True)
+
+    @rpc
+    def cancel_booking(self, caller, booking_id, payload=None):
+        caller = load_caller(caller)
+        data = load(CancelSchema(), payload or {})
+        with self.db.unit_of_work() as uow:
+            return booking_schema.dump(
+                bookings.cancel(uow, caller, booking_id, data["reason"], utcnow()))
+
+    @rpc
+    def check_in(self, caller, booking_id, payload=None):
+        caller = load_caller(caller)
+        data = load(CheckInSchema(), payload or {})
+        with self.db.unit_of_work() as uow:
+            return booking_schema.dump(
+                bookings.check_in(uow, caller, booking_id, data["code"], utcnow()))
+
+    @rpc
+    def book_series(self, caller, payload, idempotency_key=None):
+        caller = load_caller(caller)
+        data = load(SeriesCreateSchema(), payload)
+        with self.db.unit_of_work() as uow:
+            return uow.idempotent(
+                f"book_series:{caller.user_id}", idempotency_key, payload,
+                lambda: series_schema.dump(
+                    series.book_series(uow, caller, data, payload, utcnow())))
+
+    @rpc
+    def get_series(self, caller, series_id):
+        caller = load_caller(caller)
+        return series_schema.dump(series.get_series(self.db.session, caller, series_id))
+
+    @rpc
+    def cancel_series(self, caller, series_id, payload=None):
+        caller = load_caller(caller)
+        data = load(SeriesCancelSchema(), payload or {})
+        with self.db.unit_of_work() as uow:
+            return SeriesCancelledSchema().dump(
+                series.cancel_series(uow, caller, series_id, data, utcnow()))
+
+    # -- views ----------------------------------------------------------------------
+
+    @rpc
+    def relay_day(self, caller, relay_id, query=None):
+        caller = load_caller(caller)
+        query = load(DayQuerySchema(), query or {})
+        return RelayDaySchema().dump(views.relay_day(
+            self.db.session, caller, relay_id, query.get("date"), utcnow()))
+
+    @rpc
+    def relay_week(self, caller, relay_id, query=None):
+        caller = load_caller(caller)
+        query = load(WeekQuerySchema(), query or {})
+        return RelayWeekSchema().dump(views.relay_week(
+            self.db.session, caller, relay_id, query.get("start"), utcnow()))
+
+    @rpc
+    def organisation_usage(self, caller, query=None):
+        caller = load_caller(caller)
+        query = load(OrganisationUsageQuerySchema(), query or {})
+        policy = bookings.policy_of(self.db.session, caller.organisation_id)
+        return OrganisationUsageSchema().dump(views.organisation_usage(
+            self.db.session, caller, query.get("month"), policy, utcnow().date()))
+
+    # -- calendar feeds ---------------------------------------------------------------
+
+    @rpc
+    def create_calendar_feed(self, caller):
+        caller = load_caller(caller)
+        with self.db.unit_of_work() as uow:
+            return CalendarFeedSchema().dump(calendar_feed.create_feed(uow, caller, utcnow()))
+
+    @rpc
+    def revoke_calendar_feed(self, caller):
+        caller = load_caller(caller)
+        with self.db.unit_of_work() as uow:
+            return calendar_feed.revoke_feed(uow, caller)
+
+    @rpc
+    def calendar_feed(self, token):
+        """The feed as text/calendar (the gateway serves it as is)."""
+        return calendar_feed.render_feed(self.db.session, token, utcnow())
+
+    # -- time -----------------------------------------------------------------------
+
+    @timer(interval=TIMER_SECONDS)
+    def run_timers(self):
+        """Release no-shows, then complete finished bookings, a batch at a time."""
+        now = utcnow()
+        for step in (timers.release_no_shows, timers.complete_finished):
+            while True:
+                with self.db.unit_of_work() as uow:
+                    if step(uow, now) < timers.BATCH_SIZE:
+                        break
+
+    # -- identity's events ----------------------------------------------------------
+
+    @consume_event("identity", "identity.user_provisioned")
+    def on_user_provisioned(self, event):
+        data = UserProvisionedSchema().load(event["data"], unknown=EXCLUDE)
+        with self.db.unit_of_work() as uow:
+            if uow.mark_handled(event, "booking.on_user_provisioned"):
+                projections.remember_user(uow, data)
+
+    @consume_event("identity", "identity.profile_changed")
+    def on_profile_changed(self, event):
+        data = ProfileChangedSchema().load(event["data"])
+        with self.db.unit_of_work() as uow:
+            if uow.mark_handled(event, "booking.on_profile_changed"):
+                projections.remember_profile(uow, data, event["occurred_at"])
+
+    @consume_event("identity", "identity.policy_changed")
+    def on_policy_changed(self, event):
+        data = PolicyChangedSchema().load(event["data"])
+        with self.db.unit_of_work() as uow:
+            if uow.mark_handled(event, "booking.on_policy_changed"):
+                projections.remember_policy(uow, data, event["occurred_at"])
+
+    @consume_event("identity", "identity.user_deactivated")
+    def on_user_deactivated(self, event):
+        data = UserDeactivatedSchema().load(event["data"])
+        with self.db.unit_of_work() as uow:
+            if uow.mark_handled(event, "booking.on_user_deactivated"):
+                projections.deactivate_member(uow, data, utcnow())

@@ -7,7 +7,7 @@ from services.notify.models import Contact, Delivery
 
 
 class ContactUnknown(Exception):
-    """The member's contact has not arrived from identity yet: retry later."""
+    """The person's contact has not arrived from identity yet: retry later."""
 
 
 def remember_contact(uow, data):
@@ -22,9 +22,18 @@ def message_id_for(event):
     return f"<{event['event_id']}@relais-des-possibles>"
 
 
-def tell_booking_confirmed(uow, mailer, event, booking):
-    send(uow, mailer, event, templates.booking_confirmed(
-        _contact(uow, booking["member_id"]), booking))
+# What each booking event tells the member, in words (templates.py).
+BOOKING_MAILS = {
+    "booking.confirmed": templates.booking_confirmed,
+    "booking.cancelled": templates.booking_cancelled,
+    "booking.no_show": templates.booking_no_show,
+}
+
+
+def tell_member(uow, mailer, event, booking):
+    """Mail the member about a booking event (its data dumped to JSON values)."""
+    mail = BOOKING_MAILS[event["type"]](_contact(uow, booking["member_id"]), booking)
+    send(uow, mailer, event, mail)
 
 
 def tell_invitation(uow, mailer, event, data):

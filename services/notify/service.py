@@ -6,7 +6,9 @@ from common.consumer import consume_event
 from common.db import Database
 from common.service import RelaisService
 from common.validation import load
-from services.booking.schemas import BookingConfirmedSchema
+from services.booking.schemas import (
+    BookingCancelledSchema, BookingConfirmedSchema, BookingNoShowSchema,
+)
 from services.identity.schemas import (
     InvitationIssuedSchema, UserDeactivatedSchema, UserProvisionedSchema,
 )
@@ -53,10 +55,21 @@ class NotifyService(RelaisService):
 
     @consume_event("booking", "booking.confirmed")
     def on_booking_confirmed(self, event):
-        booking = BookingConfirmedSchema().dump(BookingConfirmedSchema().load(event["data"]))
+        self.tell_member(event, BookingConfirmedSchema(), "notify.on_booking_confirmed")
+
+    @consume_event("booking", "booking.cancelled")
+    def on_booking_cancelled(self, event):
+        self.tell_member(event, BookingCancelledSchema(), "notify.on_booking_cancelled")
+
+    @consume_event("booking", "booking.no_show")
+    def on_booking_no_show(self, event):
+        self.tell_member(event, BookingNoShowSchema(), "notify.on_booking_no_show")
+
+    def tell_member(self, event, schema, consumer):
+        booking = schema.dump(schema.load(event["data"]))
         with self.db.unit_of_work() as uow:
-            if uow.mark_handled(event, "notify.on_booking_confirmed"):
-                deliveries.tell_booking_confirmed(uow, self.mailer, event, booking)
+            if uow.mark_handled(event, consumer):
+                deliveries.tell_member(uow, self.mailer, event, booking)
 
     @rpc
     def list_deliveries(self, caller, query=None):

@@ -13,18 +13,64 @@ class Mail:
     body: str
 
 
-def booking_confirmed(contact, booking):
+def _what_and_when(booking):
+    """"un poste de travail (Bureau 1) au relais X, le 03/12/2026, matin (08:30–12:30)"."""
     starts = datetime.fromisoformat(booking["local_starts_at"])
     ends = datetime.fromisoformat(booking["local_ends_at"])
-    when = f"{starts:%d/%m/%Y}, {SLOT_LABELS[booking['slot']]} ({starts:%H:%M}–{ends:%H:%M})"
+    period = SLOT_LABELS.get(booking["slot"], "créneau")
+    when = f"{starts:%d/%m/%Y}, {period} ({starts:%H:%M}–{ends:%H:%M})"
+    return (f"{SPACE_LABELS.get(booking['space_kind'], 'un espace')} ({booking['space_name']}) "
+            f"au relais {booking['relay_name']}, le {when}, heure locale du relais "
+            f"({booking['timezone']})"), starts
+
+
+def booking_confirmed(contact, booking):
+    what, starts = _what_and_when(booking)
     subject = f"Réservation confirmée : {booking['relay_name']}, {starts:%d/%m/%Y}"
     body = (
         f"Bonjour {contact.full_name},\n\n"
-        f"Votre réservation est confirmée : {SPACE_LABELS.get(booking['space_kind'], 'un espace')} "
-        f"({booking['space_name']}) au relais {booking['relay_name']}, le {when}, "
-        f"heure locale du relais ({booking['timezone']}).\n\n"
+        f"Votre réservation est confirmée : {what}.\n\n"
         f"Référence : {booking['booking_id']}\n\n"
         "À bientôt au relais,\nRelais des Possibles\n"
+    )
+    return Mail(contact.email, subject, body)
+
+
+CANCELLED_BY = {
+    "member": "à votre demande",
+    "corporate_admin": "par l'administrateur de votre entreprise",
+    "relay_manager": "par le relais",
+    "network_admin": "par le réseau Relais des Possibles",
+    "system": "par le réseau Relais des Possibles",
+}
+
+
+def booking_cancelled(contact, booking):
+    what, starts = _what_and_when(booking)
+    subject = f"Réservation annulée : {booking['relay_name']}, {starts:%d/%m/%Y}"
+    reason = f" Motif : {booking['reason']}." if booking.get("reason") else ""
+    late = ("\n\nCette annulation intervient moins de 24 heures avant le début : "
+            "elle reste facturée à votre entreprise." if booking["late"] else "")
+    body = (
+        f"Bonjour {contact.full_name},\n\n"
+        f"Votre réservation a été annulée {CANCELLED_BY.get(booking['cancelled_by'], '')} : "
+        f"{what}.{reason}{late}\n\n"
+        f"Référence : {booking['booking_id']}\n\n"
+        "Relais des Possibles\n"
+    )
+    return Mail(contact.email, subject, body)
+
+
+def booking_no_show(contact, booking):
+    what, starts = _what_and_when(booking)
+    subject = f"Absence constatée : {booking['relay_name']}, {starts:%d/%m/%Y}"
+    body = (
+        f"Bonjour {contact.full_name},\n\n"
+        f"Faute d'enregistrement de votre arrivée, votre place a été libérée : {what}. "
+        "La réservation reste due.\n\n"
+        "Si vous étiez bien au relais, répondez à ce message avec la référence ci-dessous.\n\n"
+        f"Référence : {booking['booking_id']}\n\n"
+        "Relais des Possibles\n"
     )
     return Mail(contact.email, subject, body)
 

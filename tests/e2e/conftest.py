@@ -10,6 +10,7 @@ import pytest
 import requests
 
 from devtools.network import Network
+from services.booking.public_holidays import holiday_name
 
 ADMIN_EMAIL = "admin@e2e.example"
 ADMIN_PASSWORD = "e2e-admin-password"
@@ -82,8 +83,9 @@ def anonymous(network):
 
 
 def next_weekday(days_ahead=1):
+    """A weekday that is no public holiday (relays close on them)."""
     day = date.today() + timedelta(days=days_ahead)
-    while day.weekday() >= 5:
+    while day.weekday() >= 5 or holiday_name(day, "23"):
         day += timedelta(days=1)
     return day.isoformat()
 

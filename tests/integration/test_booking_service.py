@@ -8,6 +8,7 @@ from nameko.exceptions import RemoteError
 
 from common.events import EnvelopeSchema
 from services.booking.service import BookingService
+from tests.integration.booking_helpers import next_open_day
 from tests.integration.conftest import ADMIN, member, rows, wait_for
 
 RELAY = {"name": "Relais de Felletin", "address": "1 rue des Tapissiers", "postcode": "23500",
@@ -16,10 +17,7 @@ RELAY = {"name": "Relais de Felletin", "address": "1 rue des Tapissiers", "postc
 
 
 def next_weekday(days_ahead=7):
-    day = date.today() + timedelta(days=days_ahead)
-    while day.weekday() >= 5:
-        day += timedelta(days=1)
-    return day.isoformat()
+    return next_open_day(days_ahead)
 
 
 def relay_with_desks(booking, count):

@@ -80,7 +80,12 @@ def test_book_runs_once_per_idempotency_key_and_returns_json(monkeypatch):
             date=date(2027, 3, 29), slot="morning",
             starts_at=datetime(2027, 3, 29, 6, 30, tzinfo=timezone.utc),
             ends_at=datetime(2027, 3, 29, 10, 30, tzinfo=timezone.utc),
-            status="confirmed", created_at=datetime(2027, 3, 1, 9, 0, tzinfo=timezone.utc))
+            status="confirmed", created_at=datetime(2027, 3, 1, 9, 0, tzinfo=timezone.utc),
+            space=SimpleNamespace(name="Poste 1", kind="desk"),
+            relay=SimpleNamespace(name="Relais de Millau", timezone="Europe/Paris"),
+            series_id=None, no_show_at=None, checked_in_at=None, checked_in_by=None,
+            cancelled_at=None, cancelled_by=None, cancellation_reason=None,
+            late_cancellation=None, completed_at=None)
 
     monkeypatch.setattr("services.booking.service.bookings.book", book)
 
@@ -98,6 +103,8 @@ def test_book_runs_once_per_idempotency_key_and_returns_json(monkeypatch):
     assert dumped["starts_at"] == "2027-03-29T06:30:00+00:00"
     assert dumped["date"] == "2027-03-29"
     assert dumped["status"] == "confirmed"
+    assert dumped["local_starts_at"] == "2027-03-29T08:30:00+02:00"
+    assert dumped["relay_name"] == "Relais de Millau"
 
 
 def test_create_space_refuses_a_desk_for_two():
@@ -287,7 +294,7 @@ def test_notify_tells_the_member_with_json_native_booking_data(monkeypatch):
     uow = unit_of_work(service)
     uow.mark_handled.return_value = True
     told = []
-    monkeypatch.setattr("services.notify.service.deliveries.tell_booking_confirmed",
+    monkeypatch.setattr("services.notify.service.deliveries.tell_member",
                         lambda *args: told.append(args))
     event = confirmed_event()
 

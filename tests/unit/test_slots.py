@@ -1,162 +1,117 @@
-"""Slots in the relay's own time zone, turned into UTC, and the booking rules."""
+"""Slots and opening rules in the relay's own time zone, including the
+daylight-saving changes and relays outside metropolitan France."""
 from datetime import date, datetime, time, timedelta, timezone
 
 import pytest
 
-from services.booking.slots import HALF_DAYS, OpeningHours, SlotRefused, check_bookable, slot_times
+from services.booking.slots import (
+    Closure, DayHours, RelayCalendar, SlotRefused, check_bookable, half_days_of,
+    requested_times,
+)
 
-WEEKDAYS_ONLY = frozenset(range(5))
-HOURS = OpeningHours(time(8, 30), time(12, 30), time(13, 30), time(18, 0), WEEKDAYS_ONLY)
-EVERY_DAY = OpeningHours(time(8, 30), time(12, 30), time(13, 30), time(18, 0), frozenset(range(7)))
+PARIS = RelayCalendar(timezone="Europe/Paris", department="23")
+SEVEN_DAYS = {d: DayHours((time(8, 30), time(12, 30)), (time(13, 30), time(18, 0))) for d in range(7)}
 
 
 def utc(*args):
     return datetime(*args, tzinfo=timezone.utc)
 
 
-# --- local slot times to UTC, across daylight-saving changes -----------------
-
-@pytest.mark.parametrize("day, expected_start", [
-    (date(2027, 3, 26), utc(2027, 3, 26, 7, 30)),    # Friday before the spring change: CET
-    (date(2027, 3, 28), utc(2027, 3, 28, 6, 30)),    # the change itself (02:00 -> 03:00)
-    (date(2027, 3, 29), utc(2027, 3, 29, 6, 30)),    # Monday after: CEST
-    (date(2026, 10, 23), utc(2026, 10, 23, 6, 30)),  # Friday before the autumn change: CEST
-    (date(2026, 10, 25), utc(2026, 10, 25, 7, 30)),  # the change itself (03:00 -> 02:00)
-    (date(2026, 10, 26), utc(2026, 10, 26, 7, 30)),  # Monday after: CET
-])
-def test_paris_morning_stays_0830_local_across_dst(day, expected_start):
-    times = slot_times(day, "morning", EVERY_DAY, "Europe/Paris")
-
-    assert times.starts_at == expected_start
-    assert times.starts_at.tzinfo == timezone.utc
-    assert (times.local_starts_at.hour, times.local_starts_at.minute) == (8, 30)
-    assert times.ends_at - times.starts_at == timedelta(hours=4)
-
-
-def test_local_times_carry_the_offset_of_the_day():
-    winter = slot_times(date(2027, 3, 26), "afternoon", HOURS, "Europe/Paris")
-    summer = slot_times(date(2027, 3, 29), "afternoon", HOURS, "Europe/Paris")
-
-    assert winter.local_starts_at.isoformat() == "2027-03-26T13:30:00+01:00"
-    assert summer.local_starts_at.isoformat() == "2027-03-29T13:30:00+02:00"
-    assert summer.local_ends_at.isoformat() == "2027-03-29T18:00:00+02:00"
-    assert summer.ends_at == utc(2027, 3, 29, 16, 0)
-
-
-def test_duration_is_real_elapsed_time_when_a_slot_spans_the_change():
-    """A slot 00:00-04:00 local on the spring-forward night lasts 3 hours, not 4."""
-    night = OpeningHours(time(0, 0), time(4, 0), time(13, 0), time(18, 0), frozenset(range(7)))
-
-    spring = slot_times(date(2027, 3, 28), "morning", night, "Europe/Paris")
-    autumn = slot_times(date(2026, 10, 25), "morning", night, "Europe/Paris")
-
-    assert spring.duration_minutes == 180
-    assert autumn.duration_minutes == 300
-
-
-@pytest.mark.parametrize("tz_name, day, expected_start, expected_end", [
-    # Guyane, UTC-3 all year
-    ("America/Cayenne", date(2027, 1, 12), utc(2027, 1, 12, 11, 30), utc(2027, 1, 12, 15, 30)),
-    ("America/Cayenne", date(2027, 7, 13), utc(2027, 7, 13, 11, 30), utc(2027, 7, 13, 15, 30)),
-    # La Réunion, UTC+4 all year
-    ("Indian/Reunion", date(2027, 1, 12), utc(2027, 1, 12, 4, 30), utc(2027, 1, 12, 8, 30)),
-    ("Indian/Reunion", date(2027, 7, 13), utc(2027, 7, 13, 4, 30), utc(2027, 7, 13, 8, 30)),
-    # Nouvelle-Calédonie, UTC+11: the morning starts the previous day in UTC
-    ("Pacific/Noumea", date(2026, 12, 1), utc(2026, 11, 30, 21, 30), utc(2026, 12, 1, 1, 30)),
-])
-def test_overseas_relays(tz_name, day, expected_start, expected_end):
-    times = slot_times(day, "morning", HOURS, tz_name)
-
-    assert times.starts_at == expected_start
-    assert times.ends_at == expected_end
-    assert times.local_starts_at.date() == day
-
-
-def test_day_slot_spans_morning_open_to_afternoon_close():
-    times = slot_times(date(2027, 3, 29), "day", HOURS, "Europe/Paris")
-
-    assert times.local_starts_at.time() == time(8, 30)
-    assert times.local_ends_at.time() == time(18, 0)
-    assert times.starts_at == utc(2027, 3, 29, 6, 30)
-    assert times.ends_at == utc(2027, 3, 29, 16, 0)
-    assert times.duration_minutes == 9 * 60 + 30
-    assert HALF_DAYS == {"morning": 1, "afternoon": 1, "day": 2}
-
-
-def test_half_day_slots_use_their_own_hours():
-    morning = slot_times(date(2027, 3, 29), "morning", HOURS, "Europe/Paris")
-    afternoon = slot_times(date(2027, 3, 29), "afternoon", HOURS, "Europe/Paris")
-
-    assert (morning.local_starts_at.time(), morning.local_ends_at.time()) == (time(8, 30), time(12, 30))
-    assert (afternoon.local_starts_at.time(), afternoon.local_ends_at.time()) == (time(13, 30), time(18, 0))
-
-
-# --- check_bookable ---------------------------------------------------------
-
-NOW = utc(2027, 3, 1, 9, 0)  # a Monday, 10:00 in Paris
-
-
-def test_bookable_slot_returns_its_times():
-    times = check_bookable(date(2027, 3, 29), "morning", HOURS, "Europe/Paris", NOW, 90)
-
-    assert times.starts_at == utc(2027, 3, 29, 6, 30)
-
-
-@pytest.mark.parametrize("day, weekday", [(date(2027, 3, 27), "saturday"),
-                                          (date(2027, 3, 28), "sunday")])
-def test_refuses_a_day_the_relay_is_closed(day, weekday):
+def refusal(calendar, day, slot=None, starts=None, ends=None):
     with pytest.raises(SlotRefused) as refused:
-        check_bookable(day, "morning", HOURS, "Europe/Paris", NOW, 90)
-
-    assert refused.value.rule == "relay-closed"
-    assert weekday in refused.value.detail
+        requested_times(calendar, day, slot, starts, ends)
+    return refused.value.rule
 
 
-def test_refuses_a_slot_already_over():
-    with pytest.raises(SlotRefused) as refused:
-        check_bookable(date(2027, 2, 26), "afternoon", HOURS, "Europe/Paris", NOW, 90)
-
-    assert refused.value.rule == "slot-in-past"
-
-
-def test_refuses_a_slot_that_ends_exactly_now():
-    morning_end = utc(2027, 3, 1, 11, 30)  # 12:30 in Paris
-    with pytest.raises(SlotRefused) as refused:
-        check_bookable(date(2027, 3, 1), "morning", HOURS, "Europe/Paris", morning_end, 90)
-
-    assert refused.value.rule == "slot-in-past"
+def test_a_morning_in_winter_and_in_summer_keeps_its_local_hours():
+    winter = requested_times(PARIS, date(2026, 12, 3), "morning")
+    summer = requested_times(PARIS, date(2026, 7, 2), "morning")
+    assert winter.starts_at == utc(2026, 12, 3, 7, 30)
+    assert summer.starts_at == utc(2026, 7, 2, 6, 30)
+    assert winter.local_starts_at.strftime("%H:%M") == summer.local_starts_at.strftime("%H:%M") == "08:30"
 
 
-def test_accepts_the_slot_in_progress_and_the_rest_of_today():
-    assert check_bookable(date(2027, 3, 1), "morning", HOURS, "Europe/Paris", NOW, 90)
-    assert check_bookable(date(2027, 3, 1), "afternoon", HOURS, "Europe/Paris", NOW, 90)
+def test_across_the_spring_change_the_utc_start_moves_an_hour():
+    # Clocks go forward on Sunday 29 March 2026 (last Sunday of March).
+    friday = requested_times(PARIS, date(2026, 3, 27), "day")
+    monday = requested_times(PARIS, date(2026, 3, 30), "day")
+    assert friday.starts_at == utc(2026, 3, 27, 7, 30)
+    assert monday.starts_at == utc(2026, 3, 30, 6, 30)
+    assert friday.duration_minutes == monday.duration_minutes == 570
 
 
-def test_horizon_is_inclusive_and_refuses_one_day_beyond():
-    assert check_bookable(date(2027, 3, 31), "morning", HOURS, "Europe/Paris", NOW, 30)
-
-    with pytest.raises(SlotRefused) as refused:
-        check_bookable(date(2027, 4, 1), "morning", HOURS, "Europe/Paris", NOW, 30)
-
-    assert refused.value.rule == "beyond-horizon"
-    assert "30 days" in refused.value.detail
-
-
-def test_horizon_counts_from_the_relays_local_date():
-    """At 22:00Z on 30 Nov it is already 1 Dec 09:00 in Nouméa: with no horizon,
-    today's afternoon there can still be booked."""
-    now = utc(2026, 11, 30, 22, 0)
-
-    times = check_bookable(date(2026, 12, 1), "afternoon", HOURS, "Pacific/Noumea", now, 0)
-    assert times.starts_at == utc(2026, 12, 1, 2, 30)
-
-    with pytest.raises(SlotRefused) as refused:
-        check_bookable(date(2026, 12, 2), "morning", HOURS, "Pacific/Noumea", now, 0)
-    assert refused.value.rule == "beyond-horizon"
+def test_on_the_day_clocks_change_a_slot_spanning_the_change_is_an_hour_shorter_or_longer():
+    night = {6: DayHours((time(0, 0), time(6, 0)), None)}
+    calendar = RelayCalendar("Europe/Paris", "23", weekly=night, closed_on_public_holidays=False)
+    spring = requested_times(calendar, date(2026, 3, 29), "morning")   # last Sunday of March
+    autumn = requested_times(calendar, date(2026, 10, 25), "morning")  # last Sunday of October
+    assert spring.duration_minutes == 5 * 60
+    assert autumn.duration_minutes == 7 * 60
+    assert spring.starts_at == utc(2026, 3, 28, 23, 0)
+    assert autumn.starts_at == utc(2026, 10, 24, 22, 0)
 
 
-def test_slot_refused_is_an_exception_with_rule_and_detail():
-    refusal = SlotRefused("relay-closed", "closed")
+def test_a_local_time_skipped_by_the_spring_change_is_refused():
+    calendar = RelayCalendar("Europe/Paris", "23", weekly={6: DayHours((time(0, 0), time(6, 0)))},
+                             closed_on_public_holidays=False)
+    assert refusal(calendar, date(2026, 3, 29), "hours", time(2, 30), time(4, 0)) == \
+        "nonexistent-local-time"
 
-    assert isinstance(refusal, Exception)
-    assert (refusal.rule, refusal.detail, str(refusal)) == ("relay-closed", "closed", "closed")
+
+def test_an_overseas_relay_uses_its_own_time_zone_and_holidays():
+    cayenne = RelayCalendar(timezone="America/Cayenne", department="973")
+    times = requested_times(cayenne, date(2026, 3, 30), "morning")  # no DST in Guyane
+    assert times.starts_at == utc(2026, 3, 30, 11, 30)
+    assert times.local_starts_at.utcoffset() == timedelta(hours=-3)
+    assert refusal(cayenne, date(2026, 6, 10), "morning") == "public-holiday"
+    assert requested_times(PARIS, date(2026, 6, 10), "morning")  # open in the Creuse
+
+
+def test_closed_weekdays_public_holidays_and_closures_name_their_rule():
+    assert refusal(PARIS, date(2026, 12, 5), "morning") == "relay-closed"        # a Saturday
+    assert refusal(PARIS, date(2026, 12, 25), "morning") == "public-holiday"
+    closed = RelayCalendar("Europe/Paris", "23",
+                           closures=(Closure(date(2026, 12, 1), date(2026, 12, 3), "travaux"),))
+    assert refusal(closed, date(2026, 12, 2), "day") == "relay-closure"
+    assert requested_times(closed, date(2026, 12, 4), "day")
+    opens_on_holidays = RelayCalendar("Europe/Paris", "23", closed_on_public_holidays=False)
+    assert requested_times(opens_on_holidays, date(2026, 12, 25), "morning")
+
+
+def test_a_saturday_morning_only_relay_offers_no_afternoon_and_no_day():
+    week = {0: SEVEN_DAYS[0], 5: DayHours((time(9, 0), time(12, 0)), None)}
+    calendar = RelayCalendar("Europe/Paris", "23", weekly=week)
+    assert requested_times(calendar, date(2026, 12, 5), "morning").duration_minutes == 180
+    assert refusal(calendar, date(2026, 12, 5), "afternoon") == "relay-closed"
+    assert refusal(calendar, date(2026, 12, 5), "day") == "relay-closed"
+
+
+def test_rooms_by_the_hour_fit_in_an_opening_period():
+    day = date(2026, 12, 3)
+    assert requested_times(PARIS, day, "hours", time(14, 0), time(16, 0)).duration_minutes == 120
+    assert requested_times(PARIS, day, "hours", time(13, 30), time(18, 0)).duration_minutes == 270
+    assert refusal(PARIS, day, "hours", time(11, 0), time(14, 0)) == "outside-opening-hours"
+    assert refusal(PARIS, day, "hours", time(7, 0), time(9, 0)) == "outside-opening-hours"
+    assert refusal(PARIS, day, "hours", time(14, 0), time(14, 30)) == "invalid-duration"
+    assert refusal(PARIS, day, "hours", time(14, 0), time(15, 15)) == "invalid-duration"
+    no_lunch_break = RelayCalendar("Europe/Paris", "23", weekly={
+        3: DayHours((time(9, 0), time(13, 0)), (time(13, 0), time(17, 0)))})
+    assert requested_times(no_lunch_break, day, "hours", time(11, 0), time(15, 0))
+
+
+def test_bookable_refuses_past_slots_and_beyond_the_horizon_in_local_dates():
+    times = requested_times(PARIS, date(2026, 12, 3), "morning")
+    with pytest.raises(SlotRefused) as past:
+        check_bookable(times, "Europe/Paris", utc(2026, 12, 3, 11, 30), 90)
+    assert past.value.rule == "slot-in-past"
+    # Still bookable while the morning is running.
+    assert check_bookable(times, "Europe/Paris", utc(2026, 12, 3, 10, 0), 90)
+    with pytest.raises(SlotRefused) as far:
+        check_bookable(times, "Europe/Paris", utc(2026, 11, 1, 12), 30, "Your organisation…")
+    assert (far.value.rule, far.value.detail) == ("beyond-horizon", "Your organisation…")
+    assert check_bookable(times, "Europe/Paris", utc(2026, 11, 2, 12), 31)
+
+
+def test_half_days_for_billing():
+    assert [half_days_of(s, 0) for s in ("morning", "afternoon", "day")] == [1, 1, 2]
+    assert [half_days_of("hours", m) for m in (60, 240, 270, 480)] == [1, 1, 2, 2]

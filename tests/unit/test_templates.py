@@ -4,10 +4,10 @@ from types import SimpleNamespace
 
 import pytest
 
-from services.booking.slots import OpeningHours, slot_times
+from services.booking.slots import DEFAULT_DAY, slot_times
 from services.notify.templates import booking_confirmed
 
-HOURS = OpeningHours(time(8, 30), time(12, 30), time(13, 30), time(18, 0), frozenset(range(5)))
+HOURS = DEFAULT_DAY  # 08:30-12:30, 13:30-18:00
 BOOKING_ID = "7b0c5a8e-7f4e-4a57-9d0e-3c4a1e2b9f10"
 CONTACT = SimpleNamespace(full_name="Camille Martin", email="camille.martin@example.org")
 

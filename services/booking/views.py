@@ -1,0 +1,93 @@
+"""Read views for relay managers (their relay's day and week) and corporate
+admins (their employees' bookings in a month). Plain queries, no state change."""
+from datetime import date, timedelta
+from calendar import monthrange
+
+from sqlalchemy import select
+
+from common import errors
+from services.booking import directory, occupancy
+from services.booking.lifecycle import ACTIVE_STATUSES
+from services.booking.bookings import BOOKING_LOADS
+from services.booking.models import Booking, Member
+from services.booking.slots import DayHours, half_days_of
+
+
+def minutes(booking):
+    return int((booking.ends_at - booking.starts_at).total_seconds() // 60)
+
+
+def _occupancy_of_days(session, relay, days):
+    closures = directory.closures_between(session, [relay.id], days[0], days[-1]).get(relay.id, [])
+    calendar = directory.calendar_of(relay, closures)
+    desks = sum(1 for space in relay.spaces if space.kind == "desk")
+    rooms = len(relay.spaces) - desks
+    rows = session.execute(
+        select(Booking).options(*BOOKING_LOADS)
+        .where(Booking.relay_id == relay.id, Booking.date.between(days[0], days[-1]),
+               Booking.status != "cancelled")
+        .order_by(Booking.starts_at, Booking.id)).unique().scalars().all()
+    result = []
+    for day in days:
+        closed = calendar.closed_because(day)
+        day_hours = calendar.weekly.get(day.weekday(), DayHours())
+        todays = [occupancy.DayBooking(b.space.kind, b.slot, minutes(b), b.status)
+                  for b in rows if b.date == day]
+        result.append(occupancy.day_occupancy(day, closed[1] if closed else None, day_hours,
+                                              desks, rooms, todays))
+    return result, rows
+
+
+def relay_day(session, caller, relay_id, day, now):
+    relay = directory.managed_relay(session, caller, relay_id)
+    day = day or directory.local_today(relay, now)
+    (summary,), bookings = _occupancy_of_days(session, relay, [day])
+    members = {m.user_id: m for m in session.execute(
+        select(Member).where(Member.user_id.in_({b.member_id for b in bookings}))).scalars()}
+    for booking in bookings:
+        member = members.get(booking.member_id)
+        booking.member_name = member.full_name if member else None
+        booking.member_email = member.email if member else None
+    arrivals = sorted(bookings, key=lambda b: (b.starts_at, b.member_name is None,
+                                              b.member_name or "", b.id))
+    return {"relay_id": relay.id, "date": day, "check_in_code": relay.check_in_code,
+            "occupancy": summary, "arrivals": arrivals}
+
+
+def relay_week(session, caller, relay_id, start, now):
+    relay = directory.managed_relay(session, caller, relay_id)
+    start = start or directory.local_today(relay, now)
+    days, _ = _occupancy_of_days(session, relay, [start + timedelta(days=n) for n in range(7)])
+    return {"relay_id": relay.id, "start": start, "days": days}
+
+
+def organisation_usage(session, caller, month, policy, today):
+    """A corporate admin's month: each employee's days, half-days, late
+    cancellations and no-shows, with their bookings."""
+    if not caller.has("corporate_admin") or not caller.organisation_id:
+        raise errors.Forbidden("This is for corporate admins.")
+    year, number = map(int, (month or today.strftime("%Y-%m")).split("-"))
+    first, last = date(year, number, 1), date(year, number, monthrange(year, number)[1])
+    rows = session.execute(
+        select(Booking).options(*BOOKING_LOADS)
+        .where(Booking.organisation_id == caller.organisation_id,
+               Booking.date.between(first, last))
+        .order_by(Booking.member_id, Booking.starts_at)).unique().scalars().all()
+    names = {m.user_id: m.full_name for m in session.execute(
+        select(Member).where(Member.user_id.in_({b.member_id for b in rows}))).scalars()}
+    per_member = {}
+    for booking in rows:
+        per_member.setdefault(booking.member_id, []).append(booking)
+    members = []
+    for member_id, bookings in per_member.items():
+        active = [b for b in bookings if b.status in ACTIVE_STATUSES]
+        members.append({
+            "member_id": member_id, "member_name": names.get(member_id),
+            "days_booked": len({b.date for b in active}),
+            "half_days": sum(half_days_of(b.slot, minutes(b)) for b in active),
+            "late_cancellations": sum(1 for b in bookings if b.late_cancellation),
+            "no_shows": sum(1 for b in bookings if b.status == "no_show"),
+            "bookings": bookings})
+    members.sort(key=lambda m: (m["member_name"] or "", m["member_id"]))
+    return {"organisation_id": caller.organisation_id, "month": f"{year:04d}-{number:02d}",
+            "max_days_per_month": policy.max_days_per_month, "members": members}

@@ -1,0 +1,43 @@
+"""Shared set-up for booking's integration tests: relays, callers, dates."""
+from datetime import date, timedelta
+
+from services.booking.public_holidays import holiday_name
+from tests.integration.conftest import ADMIN
+
+RELAY = {"name": "Relais de Felletin", "address": "1 rue des Tapissiers", "postcode": "23500",
+         "commune": "Felletin", "latitude": 45.88, "longitude": 2.17,
+         "timezone": "Europe/Paris"}
+ALWAYS_OPEN = {day: {"morning": {"opens": "00:00", "closes": "12:00"},
+                     "afternoon": {"opens": "12:00", "closes": "23:30"}}
+               for day in ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday",
+                           "sunday")}
+
+
+def next_open_day(days_ahead=7, department="23"):
+    """A weekday that is no public holiday, at least ``days_ahead`` from today."""
+    day = date.today() + timedelta(days=days_ahead)
+    while day.weekday() >= 5 or holiday_name(day, department):
+        day += timedelta(days=1)
+    return day.isoformat()
+
+
+def manager_of(relay_id, number=900):
+    return {"user_id": f"00000000-0000-4000-8000-{number:012d}",
+            "organisation_id": "00000000-0000-4000-8000-0000000000cc",
+            "roles": ["relay_manager"], "relay_ids": [relay_id]}
+
+
+def corporate_admin(organisation_id="00000000-0000-4000-8000-0000000000bb", number=800):
+    return {"user_id": f"00000000-0000-4000-8000-{number:012d}",
+            "organisation_id": organisation_id, "roles": ["corporate_admin"]}
+
+
+def relay_with(booking, desks=1, rooms=0, **fields):
+    relay = booking.create_relay(caller=ADMIN, payload=dict(RELAY, **fields))
+    spaces = [booking.create_space(caller=ADMIN, relay_id=relay["id"],
+                                   payload={"kind": "desk", "name": f"Bureau {n:02d}"})
+              for n in range(1, desks + 1)]
+    spaces += [booking.create_space(caller=ADMIN, relay_id=relay["id"], payload={
+        "kind": "meeting_room", "name": f"Salle {n}", "capacity": 8,
+        "amenities": ["screen", "visio"]}) for n in range(1, rooms + 1)]
+    return relay, spaces

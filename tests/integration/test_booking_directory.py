@@ -1,0 +1,157 @@
+"""The relay directory and the availability search on real PostgreSQL."""
+from datetime import date, timedelta
+
+import pytest
+from nameko.exceptions import RemoteError
+
+from services.booking.public_holidays import public_holidays
+from services.booking.service import BookingService
+from tests.integration.booking_helpers import RELAY, manager_of, next_open_day, relay_with
+from tests.integration.conftest import ADMIN, member
+
+GUERET = {"latitude": 46.1714, "longitude": 1.8717}
+
+
+@pytest.fixture
+def booking(start_service, rpc):
+    start_service(BookingService)
+    return rpc("booking")
+
+
+def test_a_relay_keeps_its_week_services_and_department(booking):
+    relay = booking.create_relay(caller=ADMIN, payload=dict(
+        RELAY, postcode="57000", commune="Metz", services=["coworking", "fablab"],
+        accessibility=["wheelchair"], contact={"email": "metz@relais.example"},
+        managers=["Aline Gérant"], opening_hours={
+            "monday": {"morning": {"opens": "09:00", "closes": "12:00"}},
+            "saturday": {"afternoon": {"opens": "14:00", "closes": "17:00"}}}))
+    assert relay["department"] == "57"
+    assert relay["opening_hours"] == {
+        "monday": {"morning": {"opens": "09:00", "closes": "12:00"}, "afternoon": None},
+        "saturday": {"morning": None, "afternoon": {"opens": "14:00", "closes": "17:00"}}}
+    assert (relay["services"], relay["accessibility"], relay["managers"]) == (
+        ["coworking", "fablab"], ["wheelchair"], ["Aline Gérant"])
+    assert relay["contact"]["email"] == "metz@relais.example"
+    assert "check_in_code" not in relay
+    # Good Friday is a public holiday in Moselle: listed with the relay's closures.
+    good_friday = [d for d, n in public_holidays(date.today().year + 1, "57").items()
+                   if n == "Vendredi saint"][0]
+    listed = booking.list_closures(relay_id=relay["id"], query={
+        "start": good_friday.isoformat(), "days": 1})
+    assert listed == [{"id": None, "relay_id": relay["id"], "starts_on": good_friday.isoformat(),
+                       "ends_on": good_friday.isoformat(), "reason": "Vendredi saint",
+                       "kind": "public_holiday"}]
+
+
+def test_bad_opening_hours_are_refused_field_by_field(booking):
+    with pytest.raises(RemoteError) as refused:
+        booking.create_relay(caller=ADMIN, payload=dict(RELAY, opening_hours={
+            "funday": {"morning": {"opens": "09:00", "closes": "12:00"}},
+            "monday": {"morning": {"opens": "12:00", "closes": "09:00"}}}))
+    assert refused.value.exc_type == "InvalidInput"
+    assert "opening_hours" in str(refused.value) and "closes after it opens" in str(refused.value)
+
+
+def test_search_near_a_point_orders_by_distance_and_filters(booking):
+    far = booking.create_relay(caller=ADMIN, payload=dict(
+        RELAY, name="Limoges", postcode="87000", latitude=45.8336, longitude=1.2611,
+        services=["coworking"]))
+    near = booking.create_relay(caller=ADMIN, payload=dict(
+        RELAY, name="Guéret", postcode="23000", services=["coworking", "cafe"], **GUERET))
+    middle = booking.create_relay(caller=ADMIN, payload=dict(
+        RELAY, name="Aubusson", postcode="23200", latitude=45.956, longitude=2.168,
+        services=["fablab"]))
+    booking.create_relay(caller=ADMIN, payload=dict(
+        RELAY, name="Cayenne", postcode="97300", latitude=4.9372, longitude=-52.326,
+        timezone="America/Cayenne"))
+
+    found = booking.list_relays(query={**GUERET, "radius_km": 100})
+    assert [r["name"] for r in found] == ["Guéret", "Aubusson", "Limoges"]
+    assert [r["id"] for r in found] == [near["id"], middle["id"], far["id"]]
+    assert found[0]["distance_km"] == 0
+    assert 30 < found[1]["distance_km"] < 40 and 55 < found[2]["distance_km"] < 65
+    assert [r["name"] for r in booking.list_relays(query={**GUERET, "radius_km": 40})] == [
+        "Guéret", "Aubusson"]
+    assert [r["name"] for r in booking.list_relays(query={"service": "coworking"})] == [
+        "Guéret", "Limoges"]
+    assert [r["name"] for r in booking.list_relays(query={"service": "coworking,cafe"})] == [
+        "Guéret"]
+    assert [r["name"] for r in booking.list_relays(query={"department": "973"})] == ["Cayenne"]
+    with pytest.raises(RemoteError) as refused:
+        booking.list_relays(query={"service": "spa"})
+    assert "service" in str(refused.value) and "Choose among" in str(refused.value)
+    with pytest.raises(RemoteError) as refused:
+        booking.list_relays(query={"latitude": 46})
+    assert "'longitude': ['Give both latitude and longitude.']" in str(refused.value)
+
+
+def test_availability_lists_open_relays_with_free_spaces_nearest_first(booking):
+    day = next_open_day(7)
+    near, (near_desk,) = relay_with(booking, desks=1, name="Guéret", postcode="23000", **GUERET)
+    middle, middle_desks = relay_with(booking, desks=2, name="Aubusson", latitude=45.956,
+                                      longitude=2.168)
+    closed, _ = relay_with(booking, desks=1, name="Bourganeuf", latitude=45.95, longitude=1.75)
+    booking.add_closure(caller=manager_of(closed["id"]), relay_id=closed["id"], payload={
+        "starts_on": day, "ends_on": day, "reason": "inventaire"})
+    booking.book(caller=member(1), payload={"space_id": near_desk["id"], "date": day,
+                                            "slot": "morning"})
+
+    morning = booking.search_availability(query={**GUERET, "radius_km": 50, "date": day, "slot": "morning"})
+    assert [(r["relay"]["name"], len(r["free_spaces"])) for r in morning] == [("Aubusson", 2)]
+    assert morning[0]["local_starts_at"] == f"{day}T08:30:00+01:00" or \
+        morning[0]["local_starts_at"] == f"{day}T08:30:00+02:00"
+    afternoon = booking.search_availability(query={**GUERET, "radius_km": 50, "date": day, "slot": "afternoon"})
+    assert [r["relay"]["name"] for r in afternoon] == ["Guéret", "Aubusson"]
+    assert afternoon[0]["free_spaces"][0]["id"] == near_desk["id"]
+    saturday = date.fromisoformat(day) + timedelta(days=(5 - date.fromisoformat(day).weekday()) % 7)
+    assert booking.search_availability(query={**GUERET, "date": saturday.isoformat(),
+                                              "slot": "morning"}) == []
+
+
+def test_availability_of_rooms_by_the_hour(booking):
+    day = next_open_day(7)
+    relay, (room,) = relay_with(booking, desks=0, rooms=1, **GUERET)
+    booking.book(caller=member(1), payload={"space_id": room["id"], "date": day,
+                                            "start": "14:00", "end": "16:00"})
+    query = {**GUERET, "date": day, "kind": "meeting_room"}
+    assert booking.search_availability(query=dict(query, start="15:00", end="17:00")) == []
+    (free,) = booking.search_availability(query=dict(query, start="16:00", end="18:00"))
+    assert free["free_spaces"][0]["amenities"] == ["screen", "visio"]
+    assert booking.search_availability(query=dict(query, start="16:00", end="18:00",
+                                                  min_capacity=9)) == []
+
+
+def test_a_relays_page_shows_its_week(booking):
+    day = next_open_day(2)
+    relay, (desk, other) = relay_with(booking, desks=2)
+    booking.book(caller=member(1), payload={"space_id": desk["id"], "date": day,
+                                            "slot": "morning"})
+    page = booking.get_relay(relay_id=relay["id"])
+    assert len(page["week"]) == 7
+    (that_day,) = [d for d in page["week"] if d["date"] == day]
+    assert that_day["open"] is True
+    spaces = {s["name"]: s for s in that_day["spaces"]}
+    assert spaces["Bureau 01"]["free_slots"] == ["afternoon"]
+    assert spaces["Bureau 01"]["busy"] == [["08:30", "12:30"]]
+    assert spaces["Bureau 02"]["free_slots"] == ["morning", "afternoon", "day"]
+    weekend = [d for d in page["week"] if date.fromisoformat(d["date"]).weekday() == 6][0]
+    assert (weekend["open"], weekend["closed_because"]) == (False, "The relay is closed on sundays.")
+
+
+def test_managers_change_their_relay_and_only_theirs(booking):
+    relay, _ = relay_with(booking)
+    other, _ = relay_with(booking, name="Autre")
+    updated = booking.update_relay(caller=manager_of(relay["id"]), relay_id=relay["id"], payload={
+        "services": ["repair_cafe"], "no_show_after_minutes": None,
+        "opening_hours": {"tuesday": {"morning": {"opens": "09:00", "closes": "12:00"}}}})
+    assert updated["services"] == ["repair_cafe"] and updated["no_show_after_minutes"] is None
+    assert list(updated["opening_hours"]) == ["tuesday"]
+    assert updated["name"] == RELAY["name"]
+    with pytest.raises(RemoteError) as refused:
+        booking.update_relay(caller=manager_of(relay["id"]), relay_id=other["id"],
+                             payload={"services": []})
+    assert refused.value.exc_type == "NotFound"
+    with pytest.raises(RemoteError) as refused:
+        booking.update_relay(caller=manager_of(relay["id"]), relay_id=relay["id"],
+                             payload={"latitude": 10})
+    assert refused.value.exc_type == "Forbidden"

@@ -1,0 +1,36 @@
+from types import SimpleNamespace
+
+from services.notify import templates
+
+BOOKING = {"booking_id": "b-1", "relay_name": "Relais de Felletin", "space_name": "Bureau 1",
+           "space_kind": "desk", "slot": "morning", "timezone": "Europe/Paris",
+           "local_starts_at": "2026-12-03T08:30:00+01:00",
+           "local_ends_at": "2026-12-03T12:30:00+01:00"}
+LOU = SimpleNamespace(full_name="Lou Nomade", email="lou@example.org")
+
+
+def test_a_late_cancellation_says_it_stays_billed_and_why():
+    mail = templates.booking_cancelled(LOU, dict(BOOKING, late=True, cancelled_by="member",
+                                                 reason=None))
+    assert mail.subject == "Réservation annulée : Relais de Felletin, 03/12/2026"
+    assert "à votre demande" in mail.body and "reste facturée" in mail.body
+    assert "08:30–12:30" in mail.body
+
+
+def test_a_cancellation_by_the_relay_gives_the_reason_and_no_billing_notice():
+    mail = templates.booking_cancelled(LOU, dict(BOOKING, late=False, cancelled_by="relay_manager",
+                                                 reason="dégât des eaux"))
+    assert "par le relais" in mail.body and "Motif : dégât des eaux." in mail.body
+    assert "facturée" not in mail.body
+
+
+def test_a_no_show_mail_says_the_desk_was_released():
+    mail = templates.booking_no_show(LOU, BOOKING)
+    assert mail.subject.startswith("Absence constatée") and "libérée" in mail.body
+    assert mail.to == "lou@example.org"
+
+
+def test_a_room_by_the_hour_reads_well():
+    mail = templates.booking_confirmed(LOU, dict(BOOKING, slot="hours", space_kind="meeting_room",
+                                                 local_ends_at="2026-12-03T10:30:00+01:00"))
+    assert "une salle (Bureau 1)" in mail.body and "créneau (08:30–10:30)" in mail.body
