@@ -1,0 +1,59 @@
+"""What crosses services: identity's decisions reach booking, billing and notify
+through events, with no service reading another's tables."""
+import time
+
+from tests.e2e.conftest import assert_problem, mails_to, next_weekday, unique, wait_for
+
+
+def test_a_company_policy_set_in_identity_is_enforced_by_booking(relay_company_employee, admin):
+    relay, desk, employee, member = relay_company_employee
+    elsewhere = admin.post("/v1/relays", json={
+        "name": unique("Relais de Bellac"), "address": "1 place du Palais", "postcode": "87300",
+        "commune": "Bellac", "latitude": 46.12, "longitude": 1.05,
+        "timezone": "Europe/Paris"})
+    assert elsewhere.status_code == 201, elsewhere.text
+    policy = admin.put(f"/v1/organisations/{employee['organisation_id']}/policy", json={
+        "allowed_relays": "list", "relay_ids": [elsewhere.json()["id"]]})
+    assert policy.status_code == 200, policy.text
+
+    # booking learns the policy from identity.policy_changed: a few tries at most.
+    refused = None
+    for attempt in range(40):
+        response = member.post("/v1/bookings", json={
+            "space_id": desk["id"], "date": next_weekday(10 + attempt), "slot": "morning"})
+        if response.status_code == 403:
+            refused = response
+            break
+        assert response.status_code == 201, response.text
+        time.sleep(0.1)
+    assert refused is not None, "the policy never reached booking"
+    assert_problem(refused, 403, "policy-relay-not-allowed")
+
+
+def test_deactivating_an_employee_cancels_their_future_bookings_everywhere(
+        relay_company_employee, admin, network):
+    relay, desk, employee, member = relay_company_employee
+    booked = member.post("/v1/bookings", json={"space_id": desk["id"],
+                                               "date": next_weekday(2), "slot": "day"})
+    assert booked.status_code == 201, booked.text
+    booking_id = booked.json()["id"]
+    assert wait_for(lambda: admin.get("/v1/usage-lines", params={"booking_id": booking_id}).json())
+
+    done = admin.post(f"/v1/users/{employee['id']}/deactivate")
+    assert done.status_code == 200, done.text
+
+    cancelled = wait_for(lambda: (b := admin.get(f"/v1/bookings/{booking_id}").json())
+                         ["status"] == "cancelled" and b)
+    assert cancelled, "booking did not cancel the deactivated member's booking"
+    assert cancelled["cancellation_reason"] == "member deactivated"
+    assert cancelled["late_cancellation"] is False
+    (line,) = wait_for(lambda: [line for line in admin.get(
+        "/v1/usage-lines", params={"booking_id": booking_id}).json() if line["status"] == "void"])
+    assert line["booking_id"] == booking_id
+    subjects = wait_for(lambda: len(mails_to(network, employee["email"])) >= 3 and sorted(
+        mail["subject"] for mail in mails_to(network, employee["email"])))
+    assert any(subject.startswith("Réservation annulée") for subject in subjects), subjects
+    assert any("est fermé" in subject for subject in subjects), subjects
+    # and the member can no longer book at all
+    assert member.post("/v1/bookings", json={"space_id": desk["id"], "date": next_weekday(4),
+                                             "slot": "morning"}).status_code in (401, 403)
