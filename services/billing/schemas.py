@@ -1,6 +1,7 @@
 """Billing's contract: RPC payloads and event data."""
-from marshmallow import Schema, fields, validate, EXCLUDE
+from marshmallow import Schema, fields, validate
 
+from common.schemas import PageQuerySchema
 from services.billing.pricing import STANDARD_VAT_RATE_BP
 
 SPACE_KINDS = ("desk", "meeting_room")
@@ -42,11 +43,6 @@ class UsageLineSchema(Schema):
     created_at = fields.AwareDateTime()
 
 
-class UsageLineQuerySchema(Schema):
-    class Meta:
-        unknown = EXCLUDE
-
+class UsageLineQuerySchema(PageQuerySchema):
     booking_id = fields.UUID()
     organisation_id = fields.UUID()
-    limit = fields.Integer(load_default=50, validate=validate.Range(1, 200))
-    offset = fields.Integer(load_default=0, validate=validate.Range(0))

@@ -1,12 +1,14 @@
 """Booking's contract: what its RPCs accept and return, its event payloads,
 and identity's events as booking reads them. The gateway validates HTTP bodies
 and query strings with the same schemas and documents them."""
+from datetime import timedelta
 from zoneinfo import ZoneInfo, available_timezones
 
 from marshmallow import (
     EXCLUDE, Schema, ValidationError, fields, validate, validates, validates_schema,
 )
 
+from common.schemas import LAST_DATE, PageQuerySchema, bounded_date, check_month
 from services.booking.slots import SLOTS, WEEKDAYS
 
 SPACE_KINDS = ("desk", "meeting_room")
@@ -152,8 +154,8 @@ class SpaceSchema(Schema):
 class ClosureSchema(Schema):
     id = fields.String(dump_only=True)
     relay_id = fields.String(dump_only=True)
-    starts_on = fields.Date(required=True)
-    ends_on = fields.Date(required=True)
+    starts_on = bounded_date(required=True)
+    ends_on = bounded_date(required=True)
     reason = fields.String(required=True, validate=validate.Length(1, 300))
     kind = fields.String(dump_only=True, metadata={"description": "closure or public_holiday"})
     cancelled_bookings = fields.Integer(dump_only=True)
@@ -170,7 +172,7 @@ class ClosureQuerySchema(Schema):
     class Meta:
         unknown = EXCLUDE
 
-    start = fields.Date(metadata={"description": "Default: today (relay's date)."})
+    start = bounded_date(metadata={"description": "Default: today (relay's date)."})
     days = fields.Integer(load_default=90, validate=validate.Range(1, 366))
 
 
@@ -212,12 +214,7 @@ class RelaySchema(Schema):
                 "website": relay.website}
 
 
-class RelayListQuerySchema(Schema):
-    class Meta:
-        unknown = EXCLUDE
-
-    limit = fields.Integer(load_default=50, validate=validate.Range(1, 200))
-    offset = fields.Integer(load_default=0, validate=validate.Range(0))
+class RelayListQuerySchema(PageQuerySchema):
     postcode_prefix = fields.String(validate=validate.Regexp(r"^\d{2,5}$"))
     department = fields.String(validate=DEPARTMENT)
     service = CommaList(choices=RELAY_SERVICES, metadata={
@@ -237,21 +234,21 @@ class WeekQuerySchema(Schema):
     class Meta:
         unknown = EXCLUDE
 
-    start = fields.Date(metadata={"description": "First day; default today (relay's date)."})
+    start = bounded_date(metadata={"description": "First day; default today (relay's date)."})
 
 
 class DayQuerySchema(Schema):
     class Meta:
         unknown = EXCLUDE
 
-    date = fields.Date(metadata={"description": "Default: today (relay's date)."})
+    date = bounded_date(metadata={"description": "Default: today (relay's date)."})
 
 
 # -- availability and bookings -----------------------------------------------
 
 class WhenSchema(Schema):
     """A slot (desks) or hours (rooms) on a relay-local date."""
-    date = fields.Date(required=True, metadata={"example": "2026-12-01"})
+    date = bounded_date(required=True, metadata={"example": "2026-12-01"})
     slot = fields.String(validate=validate.OneOf(SLOTS), metadata={
         "description": "Desks: morning, afternoon or day."})
     start = fields.Time(format="%H:%M", metadata={
@@ -354,18 +351,13 @@ class BookingSchema(Schema):
         return booking.ends_at.astimezone(ZoneInfo(booking.relay.timezone)).isoformat()
 
 
-class BookingListQuerySchema(Schema):
-    class Meta:
-        unknown = EXCLUDE
-
-    limit = fields.Integer(load_default=50, validate=validate.Range(1, 200))
-    offset = fields.Integer(load_default=0, validate=validate.Range(0))
+class BookingListQuerySchema(PageQuerySchema):
     relay_id = fields.UUID()
     member_id = fields.UUID()
     series_id = fields.UUID()
     status = CommaList(choices=STATUSES)
-    start = fields.Date(metadata={"description": "Bookings on or after this date."})
-    end = fields.Date(metadata={"description": "Bookings on or before this date."})
+    start = bounded_date(metadata={"description": "Bookings on or after this date."})
+    end = bounded_date(metadata={"description": "Bookings on or before this date."})
 
 
 class CancelSchema(Schema):
@@ -381,6 +373,13 @@ class CheckInSchema(Schema):
 class SeriesCreateSchema(BookingTargetSchema):
     every_weeks = fields.Integer(load_default=1, validate=validate.Range(1, 4))
     occurrences = fields.Integer(required=True, validate=validate.Range(2, 52))
+
+    @validates_schema
+    def ends_in_the_date_window(self, data, **kwargs):
+        if {"date", "every_weeks", "occurrences"} <= set(data):
+            last = data["date"] + timedelta(weeks=data["every_weeks"] * (data["occurrences"] - 1))
+            if last > LAST_DATE:
+                raise ValidationError(f"The series would end after {LAST_DATE}.", "occurrences")
 
 
 class SeriesOccurrenceSchema(Schema):
@@ -402,7 +401,7 @@ class SeriesSchema(Schema):
 
 
 class SeriesCancelSchema(CancelSchema):
-    start = fields.Date(load_default=None, allow_none=True, metadata={
+    start = bounded_date(load_default=None, allow_none=True, metadata={
         "description": "Cancel the occurrences on or after this date (default: all to come)."})
 
 
@@ -456,7 +455,7 @@ class OrganisationUsageQuerySchema(Schema):
     class Meta:
         unknown = EXCLUDE
 
-    month = fields.String(validate=validate.Regexp(r"^\d{4}-(0[1-9]|1[0-2])$"),
+    month = fields.String(validate=check_month,
                           metadata={"example": "2026-12", "description": "Default: this month."})
 
 

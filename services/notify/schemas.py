@@ -1,5 +1,7 @@
 """Notify's contract."""
-from marshmallow import Schema, fields, validate, EXCLUDE
+from marshmallow import Schema, fields
+
+from common.schemas import PageQuerySchema
 
 
 class DeliverySchema(Schema):
@@ -13,9 +15,5 @@ class DeliverySchema(Schema):
     sent_at = fields.AwareDateTime()
 
 
-class DeliveryQuerySchema(Schema):
-    class Meta:
-        unknown = EXCLUDE
-
-    limit = fields.Integer(load_default=50, validate=validate.Range(1, 200))
-    offset = fields.Integer(load_default=0, validate=validate.Range(0))
+class DeliveryQuerySchema(PageQuerySchema):
+    """A page of deliveries, newest first."""

@@ -89,3 +89,43 @@ def test_an_oversized_body_is_a_413_not_a_reset_connection(admin):
     response = admin.post("/v1/relays", data=b"{" + b" " * (1024 * 1024) + b"}",
                           headers={"Content-Type": "application/json"})
     assert_problem(response, 413, "payload-too-large")
+
+
+OUT_OF_RANGE = [
+    # (who, method, path, query or body, the field at fault)
+    ("anonymous", "GET", "/v1/relays/{relay}/closures", {"start": "9999-12-31"}, "start"),
+    ("admin", "POST", "/v1/relays/{relay}/closures",
+     {"starts_on": "9999-12-31", "ends_on": "9999-12-31", "reason": "fin des temps"}, "starts_on"),
+    ("anonymous", "GET", "/v1/availability", {"latitude": -17.53, "longitude": -149.56,
+                                              "date": "9999-12-31", "slot": "afternoon"}, "date"),
+    ("anonymous", "GET", "/v1/relays", {"offset": "99999999999999999999"}, "offset"),
+    ("anonymous", "GET", "/v1/relays", {"limit": "100000"}, "limit"),
+    ("admin", "GET", "/v1/relays/{relay}/week", {"start": "9999-12-30"}, "start"),
+    ("admin", "GET", "/v1/relays/{relay}/day", {"date": "0001-01-01"}, "date"),
+    ("admin", "GET", "/v1/organisation-usage", {"month": "0000-01"}, "month"),
+    ("admin", "GET", "/v1/bookings", {"start": "0001-01-01", "offset": "1000001"}, "start"),
+    ("admin", "GET", "/v1/usage-lines", {"offset": "99999999999999999999"}, "offset"),
+    ("admin", "GET", "/v1/deliveries", {"offset": "99999999999999999999"}, "offset"),
+    ("member", "POST", "/v1/booking-series", {"relay_id": "{relay}", "date": "9999-12-30",
+                                              "slot": "morning", "occurrences": 2}, "date"),
+    ("member", "POST", "/v1/booking-series", {"relay_id": "{relay}", "date": "2100-12-01",
+                                              "slot": "morning", "occurrences": 10},
+     "occurrences"),
+    ("member", "POST", "/v1/bookings", {"relay_id": "{relay}", "date": "1999-12-31",
+                                        "slot": "morning"}, "date"),
+]
+
+
+def test_dates_and_pages_out_of_range_are_422_naming_the_field(
+        relay_company_employee, admin, anonymous):
+    """Each was a 500 (a date overflowing, an OFFSET past bigint) before."""
+    relay, desk, employee, member = relay_company_employee
+    clients = {"admin": admin, "anonymous": anonymous, "member": member}
+    for who, method, path, values, field in OUT_OF_RANGE:
+        path = path.format(relay=relay["id"])
+        values = {name: value.format(relay=relay["id"]) if isinstance(value, str) else value
+                  for name, value in values.items()}
+        response = clients[who].request(method, path, **(
+            {"params": values} if method == "GET" else {"json": values}))
+        body = assert_problem(response, 422, "validation-error")
+        assert field in body["errors"], (path, values, body)

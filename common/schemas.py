@@ -1,0 +1,45 @@
+"""marshmallow pieces every service's contract shares: a page of a list, and
+dates bounded to a window the code can compute with.
+
+Unbounded input reaches arithmetic that overflows (``date(9999, 12, 31) +
+timedelta(days=1)``, an OFFSET past PostgreSQL's bigint) and turns bad input
+into a 500; these bounds make it a 422 naming the field instead.
+"""
+from datetime import date
+
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
+
+# Dates a request may name: far enough for any booking, closure or invoice,
+# near enough that a few weeks either side stay within Python's and
+# PostgreSQL's calendars.
+FIRST_DATE = date(2000, 1, 1)
+LAST_DATE = date(2100, 12, 31)
+MAX_OFFSET = 10 ** 6
+DATE_RANGE = validate.Range(FIRST_DATE, LAST_DATE,
+                            error=f"A date between {FIRST_DATE} and {LAST_DATE}.")
+
+
+def bounded_date(**kwargs):
+    """A ``fields.Date`` within [FIRST_DATE, LAST_DATE]."""
+    return fields.Date(validate=DATE_RANGE, **kwargs)
+
+
+def check_month(value):
+    """``YYYY-MM`` with a year within the date window."""
+    try:
+        year, month = (int(part) for part in value.split("-"))
+        if len(value) != 7 or not FIRST_DATE.year <= year <= LAST_DATE.year or \
+                not 1 <= month <= 12:
+            raise ValueError
+    except ValueError:
+        raise ValidationError(f"A month YYYY-MM between {FIRST_DATE:%Y-%m} and "
+                              f"{LAST_DATE:%Y-%m}.") from None
+
+
+class PageQuerySchema(Schema):
+    """``limit``/``offset`` of a list; unknown query parameters are ignored."""
+    class Meta:
+        unknown = EXCLUDE
+
+    limit = fields.Integer(load_default=50, validate=validate.Range(1, 200))
+    offset = fields.Integer(load_default=0, validate=validate.Range(0, MAX_OFFSET))
