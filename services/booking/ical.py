@@ -6,13 +6,15 @@ place (a cancelled booking stays in the feed with STATUS:CANCELLED and a higher
 SEQUENCE, which clients show as removed). Times are UTC (``...Z``), so no
 VTIMEZONE is needed; the relay's local times are in the description.
 """
+import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
 PRODID = "-//Relais des Possibles//Reservations//FR"
 UID_DOMAIN = "relais-des-possibles.fr"
 SEQUENCE = {"confirmed": 0, "checked_in": 1, "completed": 2, "no_show": 2, "cancelled": 3}
-STATUS = {"cancelled": "CANCELLED"}
+# A no-show released the desk: the member's calendar shows it as not taking place.
+STATUS = {"cancelled": "CANCELLED", "no_show": "CANCELLED"}
 SPACE_LABELS = {"desk": "Poste de travail", "meeting_room": "Salle"}
 
 
@@ -30,9 +32,17 @@ class FeedEntry:
     local_times: str  # "03/12/2026 08:30–12:30 (Europe/Paris)"
 
 
+# Control characters have no place in a TEXT value (RFC 5545 3.3.11): a bare CR
+# or a NUL would let a space's or relay's name start a property of its own.
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
 def escape(text):
+    """A TEXT value: line breaks become ``\\n``, other control characters
+    (bare CR included) are dropped, and ``\\ ; ,`` are escaped."""
+    text = CONTROL_CHARACTERS.sub("", text.replace("\r\n", "\n"))
     return (text.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,")
-            .replace("\r\n", "\\n").replace("\n", "\\n"))
+            .replace("\n", "\\n"))
 
 
 def fold(line):

@@ -455,8 +455,9 @@ class OrganisationUsageQuerySchema(Schema):
     class Meta:
         unknown = EXCLUDE
 
-    month = fields.String(validate=check_month,
-                          metadata={"example": "2026-12", "description": "Default: this month."})
+    month = fields.String(validate=check_month, metadata={
+        "example": "2026-12", "description": "Default: this month in Europe/Paris, the "
+                                             "network's billing calendar."})
 
 
 class MemberUsageSchema(Schema):

@@ -209,7 +209,7 @@ class BookingService(RelaisService):
         query = load(OrganisationUsageQuerySchema(), query or {})
         policy = bookings.policy_of(self.db.session, caller.organisation_id)
         return OrganisationUsageSchema().dump(views.organisation_usage(
-            self.db.session, caller, query.get("month"), policy, utcnow().date()))
+            self.db.session, caller, query.get("month"), policy, utcnow()))
 
     # -- calendar feeds ---------------------------------------------------------------
 

@@ -2,6 +2,7 @@
 admins (their employees' bookings in a month). Plain queries, no state change."""
 from datetime import date, timedelta
 from calendar import monthrange
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
@@ -11,6 +12,9 @@ from services.booking.lifecycle import ACTIVE_STATUSES
 from services.booking.bookings import BOOKING_LOADS
 from services.booking.models import Booking, Member
 from services.booking.slots import DayHours, half_days_of
+
+# The network invoices companies by calendar month in metropolitan France.
+BILLING_TIMEZONE = ZoneInfo("Europe/Paris")
 
 
 def minutes(booking):
@@ -61,12 +65,20 @@ def relay_week(session, caller, relay_id, start, now):
     return {"relay_id": relay.id, "start": start, "days": days}
 
 
-def organisation_usage(session, caller, month, policy, today):
-    """A corporate admin's month: each employee's days, half-days, late
-    cancellations and no-shows, with their bookings."""
+def billing_month(now):
+    """The month ``now`` falls in on the network's billing calendar (Paris
+    time, whatever the relays' time zones): 23:30 UTC on 30 November is
+    already December there."""
+    return now.astimezone(BILLING_TIMEZONE).strftime("%Y-%m")
+
+
+def organisation_usage(session, caller, month, policy, now):
+    """A corporate admin's month (default: the current billing month): each
+    employee's days, half-days, late cancellations and no-shows, with their
+    bookings."""
     if not caller.has("corporate_admin") or not caller.organisation_id:
         raise errors.Forbidden("This is for corporate admins.")
-    year, number = map(int, (month or today.strftime("%Y-%m")).split("-"))
+    year, number = map(int, (month or billing_month(now)).split("-"))
     first, last = date(year, number, 1), date(year, number, monthrange(year, number)[1])
     rows = session.execute(
         select(Booking).options(*BOOKING_LOADS)

@@ -35,6 +35,40 @@ def test_a_box_across_the_antimeridian_is_split_in_two():
     assert any(b[3] == 180.0 for b in boxes) and any(b[2] == -180.0 for b in boxes)
 
 
+def feed_entry(**changes):
+    values = dict(
+        booking_id="b-1", status="confirmed",
+        starts_at=datetime(2026, 12, 3, 7, 30, tzinfo=timezone.utc),
+        ends_at=datetime(2026, 12, 3, 11, 30, tzinfo=timezone.utc),
+        updated_at=datetime(2026, 12, 1, 9, 0, tzinfo=timezone.utc),
+        relay_name="Relais de Guéret", relay_address="2 place Bonnyaud, 23000 Guéret",
+        space_name="Bureau 1", space_kind="desk", local_times="03/12/2026 08:30–12:30 (Europe/Paris)")
+    values.update(changes)
+    return ical.FeedEntry(**values)
+
+
+def test_a_name_with_control_characters_cannot_inject_a_property():
+    text = ical.render([feed_entry(space_name="B1\rATTENDEE:mailto:evil@example.org\x00\x1b\x7f",
+                                   relay_name="Gu\réret\r\nbis")],
+                       "Relais\x0b", datetime(2026, 12, 2, tzinfo=timezone.utc))
+    unfolded = text.replace("\r\n ", "")
+    lines = unfolded.split("\r\n")
+    assert not any(line.startswith("ATTENDEE") for line in lines)
+    assert "SUMMARY:Poste de travail B1ATTENDEE:mailto:evil@example.org – Guéret\\nbis" in lines
+    assert "X-WR-CALNAME:Relais" in lines
+    assert "\r" not in unfolded.replace("\r\n", "")
+    assert not any(ord(char) < 32 and char not in "\r\n" or char == "\x7f" for char in unfolded)
+
+
+@pytest.mark.parametrize("status, shown", [("confirmed", "CONFIRMED"), ("checked_in", "CONFIRMED"),
+                                           ("completed", "CONFIRMED"), ("no_show", "CANCELLED"),
+                                           ("cancelled", "CANCELLED")])
+def test_a_booking_that_does_not_take_place_is_cancelled_in_the_calendar(status, shown):
+    text = ical.render([feed_entry(status=status)], "Relais",
+                       datetime(2026, 12, 2, tzinfo=timezone.utc))
+    assert f"STATUS:{shown}" in text.split("\r\n")
+
+
 def test_the_calendar_feed_is_rfc5545():
     entry = ical.FeedEntry(
         booking_id="b-1", status="cancelled",
@@ -68,3 +102,14 @@ def test_occupancy_counts_half_days_for_desks_and_hours_for_rooms():
     assert (result["checked_in"], result["no_shows"]) == (1, 1)
     closed = day_occupancy(date(2026, 12, 25), "Noël", hours, 4, 1, [])
     assert closed["open"] is False and closed["desk_occupancy"] is None
+
+
+@pytest.mark.parametrize("now, month", [
+    (datetime(2026, 11, 30, 23, 30, tzinfo=timezone.utc), "2026-12"),  # 00:30 in Paris
+    (datetime(2026, 12, 31, 22, 59, tzinfo=timezone.utc), "2026-12"),  # 23:59 in Paris
+    (datetime(2026, 12, 31, 23, 0, tzinfo=timezone.utc), "2027-01"),
+    (datetime(2026, 6, 30, 22, 0, tzinfo=timezone.utc), "2026-07"),    # summer time: UTC+2
+])
+def test_a_corporate_admins_default_month_is_the_month_in_paris(now, month):
+    from services.booking.views import billing_month
+    assert billing_month(now) == month
