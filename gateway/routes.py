@@ -207,7 +207,7 @@ ROUTES = [
     Route("POST", "/v1/bookings/{booking_id}/check-in", "booking", "check_in",
           "Check in (members with the relay's code; relay managers)", "Bookings",
           response=BookingSchema, body=CheckInSchema, body_required=False,
-          errors=(400, 401, 403, 404, 409, 422)),
+          errors=(400, 401, 403, 404, 409, 422, 429)),
     Route("POST", "/v1/booking-series", "booking", "book_series",
           "Book the same slot every N weeks; each occurrence booked or reported", "Bookings",
           response=SeriesSchema, status=201, body=SeriesCreateSchema, idempotent_create=True,

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, or_, select, text
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import contains_eager, joinedload
 
 from common import errors
 from common.validation import is_uuid
@@ -100,8 +100,13 @@ def lock_member(session, member_id):
 # -- book ---------------------------------------------------------------------------
 
 def book(uow, caller, data, now, series_id=None):
+    """Book under two locks, so nothing committed meanwhile is missed: the
+    member's (a deactivation, or another booking against the policy), then
+    the relay's row FOR SHARE (a closure or a change of opening hours, which
+    lock it FOR UPDATE, waits for this booking or is seen by it)."""
     caller.require("member")
     session = uow.session
+    lock_member(session, caller.user_id)
     member = session.get(Member, caller.user_id)
     if member is not None and member.deactivated_at is not None:
         raise errors.Forbidden("Your account is deactivated.", code="member-deactivated")
@@ -115,7 +120,6 @@ def book(uow, caller, data, now, series_id=None):
     calendar = directory.calendar_of(relay, directory.closures_between(
         session, [relay.id], data["date"], data["date"]).get(relay.id, []))
     policy = policy_of(session, caller.organisation_id)
-    lock_member(session, caller.user_id)
     try:
         times = slots.requested_times(calendar, data["date"], data.get("slot", slots.HOURS),
                                       data.get("start"), data.get("end"))
@@ -144,18 +148,21 @@ def book(uow, caller, data, now, series_id=None):
 
 
 def target_of(session, data):
-    """(relay, space or None, kind) of a booking request."""
+    """(relay, space or None, kind) of a booking request; the relay's row is
+    locked FOR SHARE until the booking commits (see ``book``)."""
     if "space_id" in data:
         space = session.execute(
-            select(Space).options(joinedload(Space.relay).selectinload(Relay.opening_hours))
-            .where(Space.id == str(data["space_id"]))).scalar_one_or_none()
+            select(Space).join(Space.relay)
+            .options(contains_eager(Space.relay).selectinload(Relay.opening_hours))
+            .where(Space.id == str(data["space_id"]))
+            .with_for_update(read=True, of=Relay)).scalar_one_or_none()
         if space is None:
             raise errors.NotFound(f"No space {data['space_id']}.",
                                   fields={"space_id": ["Unknown space."]})
         return space.relay, space, space.kind
     relay = session.execute(
         select(Relay).options(*directory.RELAY_LOADS).where(Relay.id == str(data["relay_id"]))
-    ).scalar_one_or_none()
+        .with_for_update(read=True, of=Relay)).scalar_one_or_none()
     if relay is None:
         raise errors.NotFound(f"No relay {data['relay_id']}.",
                               fields={"relay_id": ["Unknown relay."]})
@@ -263,16 +270,38 @@ def cancel_booking(uow, booking, by, reason, now):
     return booking
 
 
+class CountedRefusal(Exception):
+    """A refusal whose count must be kept: the caller commits the unit of
+    work, then raises ``error``."""
+
+    def __init__(self, error):
+        super().__init__(error)
+        self.error = error
+
+
 def check_in(uow, caller, booking_id, code, now):
+    """Check a booking in: its member with the relay's code (each wrong code
+    is counted and raised as a CountedRefusal; after MAX_CHECK_IN_ATTEMPTS
+    only the manager can), or the relay's manager without one."""
     booking = locked_booking(uow.session, caller, booking_id)
     if caller.has("relay_manager") and booking.relay_id in caller.relay_ids:
         by = "relay_manager"
     elif booking.member_id == caller.user_id:
         by = "member"
+        if not lifecycle.may_check_in_by_code(booking.check_in_attempts):
+            raise errors.TooManyAttempts(
+                "Too many wrong check-in codes for this booking: the relay's reception can "
+                "check you in.", code="check-in-attempts-exhausted")
         if not code or not hmac.compare_digest(code.encode(), booking.relay.check_in_code.encode()):
-            raise errors.InvalidInput("That is not this relay's check-in code (it is shown at "
-                                      "the relay's reception).", code="wrong-check-in-code",
-                                      fields={"code": ["Wrong or missing check-in code."]})
+            refusal = errors.InvalidInput(
+                "That is not this relay's check-in code (it is shown at the relay's "
+                "reception).", code="wrong-check-in-code",
+                fields={"code": ["Wrong or missing check-in code."]})
+            if not code:
+                raise refusal
+            booking.check_in_attempts += 1
+            uow.session.flush()
+            raise CountedRefusal(refusal)
     else:
         raise errors.Forbidden("Only the member or the relay's manager checks in.")
     try:

@@ -6,7 +6,7 @@ import secrets
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert
 
 from common import config, errors
@@ -42,6 +42,12 @@ def revoke_feed(uow, caller):
         raise errors.NotFound("You have no calendar feed.")
     uow.session.delete(feed)
     return {"revoked": True}
+
+
+def revoke_feeds_of(session, member_id):
+    """Make the member's feed URL answer 404 (a deactivated member's
+    bookings are no one's business any more)."""
+    session.execute(delete(CalendarFeed).where(CalendarFeed.member_id == member_id))
 
 
 def render_feed(session, token, now):

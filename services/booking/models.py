@@ -173,6 +173,8 @@ class Booking(Base):
     cancellation_reason: Mapped[str | None] = mapped_column(Text)
     late_cancellation: Mapped[bool | None] = mapped_column(Boolean)
     completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Wrong check-in codes a member gave for this booking (see lifecycle.py).
+    check_in_attempts: Mapped[int] = mapped_column(SmallInteger, server_default=text("0"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
@@ -193,7 +195,11 @@ class Member(Base):
     home_latitude: Mapped[float | None] = mapped_column(Float)
     home_longitude: Mapped[float | None] = mapped_column(Float)
     profile_as_of: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # When the name and e-mail kept were true (the event's occurred_at).
+    contact_as_of: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     deactivated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The last reactivation applied: an older deactivation arriving late is ignored.
+    reactivated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class OrganisationPolicy(Base):

@@ -552,6 +552,12 @@ class UserDeactivatedSchema(IdentityEventSchema):
     deactivated_at = fields.AwareDateTime(required=True)
 
 
+class UserReactivatedSchema(IdentityEventSchema):
+    """``identity.user_reactivated``: when is the envelope's ``occurred_at``."""
+    user_id = fields.String(required=True)
+    organisation_id = fields.String(allow_none=True, load_default=None)
+
+
 class PolicyChangedSchema(IdentityEventSchema):
     organisation_id = fields.String(required=True)
     allowed_relays = fields.String(required=True, validate=validate.OneOf(("all", "list", "radius")))

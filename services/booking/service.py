@@ -29,7 +29,7 @@ from services.booking.schemas import (
     PolicyChangedSchema, ProfileChangedSchema, RelayCreateSchema, RelayDaySchema,
     RelayListQuerySchema, RelaySchema, RelayUpdateSchema, RelayWeekSchema, SeriesCancelSchema,
     SeriesCancelledSchema, SeriesCreateSchema, SeriesSchema, SpaceSchema, UserDeactivatedSchema,
-    WeekQuerySchema,
+    UserReactivatedSchema, WeekQuerySchema,
 )
 from services.identity.schemas import UserProvisionedSchema
 
@@ -161,8 +161,12 @@ class BookingService(RelaisService):
         caller = load_caller(caller)
         data = load(CheckInSchema(), payload or {})
         with self.db.unit_of_work() as uow:
-            return booking_schema.dump(
-                bookings.check_in(uow, caller, booking_id, data["code"], utcnow()))
+            try:
+                return booking_schema.dump(
+                    bookings.check_in(uow, caller, booking_id, data["code"], utcnow()))
+            except bookings.CountedRefusal as counted:
+                refusal = counted.error  # the attempt is committed, then refused
+        raise refusal
 
     @rpc
     def book_series(self, caller, payload, idempotency_key=None):
@@ -249,7 +253,14 @@ class BookingService(RelaisService):
         data = UserProvisionedSchema().load(event["data"], unknown=EXCLUDE)
         with self.db.unit_of_work() as uow:
             if uow.mark_handled(event, "booking.on_user_provisioned"):
-                projections.remember_user(uow, data)
+                projections.remember_user(uow, data, event["occurred_at"])
+
+    @consume_event("identity", "identity.user_updated")
+    def on_user_updated(self, event):
+        data = UserProvisionedSchema().load(event["data"], unknown=EXCLUDE)
+        with self.db.unit_of_work() as uow:
+            if uow.mark_handled(event, "booking.on_user_updated"):
+                projections.remember_user(uow, data, event["occurred_at"])
 
     @consume_event("identity", "identity.profile_changed")
     def on_profile_changed(self, event):
@@ -271,3 +282,10 @@ class BookingService(RelaisService):
         with self.db.unit_of_work() as uow:
             if uow.mark_handled(event, "booking.on_user_deactivated"):
                 projections.deactivate_member(uow, data, utcnow())
+
+    @consume_event("identity", "identity.user_reactivated")
+    def on_user_reactivated(self, event):
+        data = UserReactivatedSchema().load(event["data"])
+        with self.db.unit_of_work() as uow:
+            if uow.mark_handled(event, "booking.on_user_reactivated"):
+                projections.reactivate_member(uow, data, event["occurred_at"])

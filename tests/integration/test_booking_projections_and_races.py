@@ -1,0 +1,200 @@
+"""Booking against identity's member events (reactivation, updates, out of
+order) and against what other transactions commit at the same moment
+(closures, deactivations), over real RPC, RabbitMQ and PostgreSQL; the
+check-in code's attempt limit."""
+import uuid
+from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+import eventlet
+import pytest
+from nameko.exceptions import RemoteError
+from sqlalchemy import text
+
+from services.booking.lifecycle import MAX_CHECK_IN_ATTEMPTS
+from services.booking.service import BookingService
+from tests.integration.booking_helpers import ALWAYS_OPEN, manager_of, next_open_day, relay_with
+from tests.integration.conftest import member, rows, wait_for
+
+ORG = "00000000-0000-4000-8000-0000000000bb"
+USER = member(1)["user_id"]
+
+
+@pytest.fixture
+def booking(start_service, rpc):
+    start_service(BookingService)
+    return rpc("booking")
+
+
+def refusal(call, **kwargs):
+    with pytest.raises(RemoteError) as refused:
+        call(**kwargs)
+    return refused.value.exc_type, str(refused.value)
+
+
+def identity_event(publish_event, databases, event_type, data, occurred_at):
+    """Publish one of identity's events as of ``occurred_at`` and wait until
+    booking has handled it."""
+    event_id = str(uuid.uuid4())
+    publish_event("identity", event_type, data, envelope={
+        "event_id": event_id, "type": event_type, "occurred_at": occurred_at.isoformat(),
+        "version": 1, "source": "identity", "data": data})
+    assert wait_for(lambda: rows(databases["booking"],
+                                 "SELECT 1 FROM inbox WHERE event_id = :id", id=event_id))
+
+
+def deactivated(publish_event, databases, at):
+    identity_event(publish_event, databases, "identity.user_deactivated", {
+        "user_id": USER, "organisation_id": ORG, "deactivated_at": at.isoformat()}, at)
+
+
+def reactivated(publish_event, databases, at):
+    identity_event(publish_event, databases, "identity.user_reactivated", {
+        "user_id": USER, "organisation_id": ORG}, at)
+
+
+def test_a_reactivated_member_books_again_whatever_order_the_events_arrive_in(
+        booking, publish_event, databases):
+    relay, (desk,) = relay_with(booking)
+    book = dict(caller=member(1), payload={"space_id": desk["id"], "date": next_open_day(3),
+                                           "slot": "morning"})
+    now = datetime.now(timezone.utc)
+    deactivated(publish_event, databases, now - timedelta(minutes=10))
+    assert "member-deactivated" in refusal(booking.book, **book)[1]
+    # A reactivation older than the deactivation kept (arriving late) changes nothing.
+    reactivated(publish_event, databases, now - timedelta(minutes=20))
+    assert "member-deactivated" in refusal(booking.book, **book)[1]
+
+    reactivated(publish_event, databases, now - timedelta(minutes=5))
+    made = booking.book(**book)
+    assert made["status"] == "confirmed" and made["member_id"] == USER
+    # The first deactivation delivered again, or another older one: still active.
+    deactivated(publish_event, databases, now - timedelta(minutes=7))
+    assert booking.get_booking(caller=member(1), booking_id=made["id"])["status"] == "confirmed"
+    assert rows(databases["booking"], "SELECT deactivated_at FROM members")[0][
+        "deactivated_at"] is None
+    # A new deactivation, after the reactivation, applies again.
+    deactivated(publish_event, databases, now)
+    assert booking.get_booking(caller=member(1), booking_id=made["id"])["status"] == "cancelled"
+
+
+def test_a_reactivation_arriving_before_its_deactivation_still_wins(
+        booking, publish_event, databases):
+    relay, (desk,) = relay_with(booking)
+    now = datetime.now(timezone.utc)
+    reactivated(publish_event, databases, now - timedelta(minutes=1))
+    deactivated(publish_event, databases, now - timedelta(minutes=2))
+    made = booking.book(caller=member(1), payload={"space_id": desk["id"],
+                                                   "date": next_open_day(3), "slot": "morning"})
+    assert made["status"] == "confirmed"
+
+
+def test_a_members_new_name_and_email_reach_the_managers_day(booking, publish_event, databases):
+    relay, (desk,) = relay_with(booking)
+    day = next_open_day(3)
+    now = datetime.now(timezone.utc)
+    user = {"user_id": USER, "organisation_id": ORG, "roles": ["member"]}
+    identity_event(publish_event, databases, "identity.user_provisioned",
+                   dict(user, email="lou@example.org", full_name="Lou Nomade"),
+                   now - timedelta(minutes=10))
+    booking.book(caller=member(1), payload={"space_id": desk["id"], "date": day, "slot": "day"})
+    identity_event(publish_event, databases, "identity.user_updated",
+                   dict(user, email="lou.martin@example.org", full_name="Lou Martin", active=True),
+                   now - timedelta(minutes=5))
+    # An older update delivered late is ignored.
+    identity_event(publish_event, databases, "identity.user_updated",
+                   dict(user, email="old@example.org", full_name="Lou Ancien", active=True),
+                   now - timedelta(minutes=8))
+
+    (arrival,) = booking.relay_day(caller=manager_of(relay["id"]), relay_id=relay["id"],
+                                   query={"date": day})["arrivals"]
+    assert (arrival["member_name"], arrival["member_email"]) == (
+        "Lou Martin", "lou.martin@example.org")
+
+
+def locks_waiting(databases):
+    return rows(databases["booking"], "SELECT 1 FROM pg_locks WHERE NOT granted")
+
+
+def test_a_booking_racing_a_closure_never_outlives_it(booking, databases):
+    """A closure is being committed (its transaction holds the relay's row,
+    as add_closure does) while a member books that day: the booking waits
+    for it, then sees the closure."""
+    relay, (desk,) = relay_with(booking)
+    day = next_open_day(5)
+    with databases["booking"].connect() as closing:
+        closing.execute(text("SELECT 1 FROM relays WHERE id = :id FOR UPDATE"), {"id": relay["id"]})
+        closing.execute(text("INSERT INTO closures (id, relay_id, starts_on, ends_on, reason) "
+                             "VALUES (gen_random_uuid(), :id, :day, :day, 'dégât des eaux')"),
+                        {"id": relay["id"], "day": day})
+        attempt = eventlet.spawn(refusal_or_booking, booking, {
+            "space_id": desk["id"], "date": day, "slot": "morning"})
+        blocked = wait_for(lambda: locks_waiting(databases), timeout=5)
+        closing.commit()
+        outcome = attempt.wait()
+    assert outcome[0] == "InvalidInput" and "relay-closure" in outcome[1], outcome
+    assert rows(databases["booking"], "SELECT 1 FROM bookings") == []
+    assert blocked  # it did wait for the closure's transaction
+
+
+def test_a_booking_racing_a_deactivation_never_outlives_it(booking, databases):
+    """A deactivation is being committed (its transaction holds the member's
+    lock, as deactivate_member does) while the member books: the booking
+    waits, then sees the deactivation."""
+    relay, (desk,) = relay_with(booking)
+    with databases["booking"].connect() as deactivating:
+        deactivating.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
+                             {"key": f"booking-member:{USER}"})
+        deactivating.execute(text("INSERT INTO members (user_id, organisation_id, deactivated_at) "
+                                  "VALUES (:id, :org, now())"), {"id": USER, "org": ORG})
+        attempt = eventlet.spawn(refusal_or_booking, booking, {
+            "space_id": desk["id"], "date": next_open_day(3), "slot": "morning"})
+        blocked = wait_for(lambda: locks_waiting(databases), timeout=5)
+        deactivating.commit()
+        outcome = attempt.wait()
+    assert outcome[0] == "Forbidden" and "member-deactivated" in outcome[1], outcome
+    assert rows(databases["booking"], "SELECT 1 FROM bookings") == []
+    assert blocked  # it did wait for the deactivation's transaction
+
+
+def refusal_or_booking(booking, payload):
+    try:
+        return ("booked", booking.book(caller=member(1), payload=payload))
+    except RemoteError as error:
+        return (error.exc_type, str(error))
+
+
+def test_a_deactivation_revokes_the_calendar_feed(booking, publish_event, databases):
+    feed = booking.create_calendar_feed(caller=member(1))
+    token = feed["url"].rsplit("/", 1)[1][:-len(".ics")]
+    assert booking.calendar_feed(token=token).startswith("BEGIN:VCALENDAR")
+    deactivated(publish_event, databases, datetime.now(timezone.utc))
+    assert refusal(booking.calendar_feed, token=token)[0] == "NotFound"
+    assert rows(databases["booking"], "SELECT 1 FROM calendar_feeds") == []
+
+
+def test_after_five_wrong_check_in_codes_only_the_manager_checks_the_member_in(
+        booking, databases):
+    relay, (desk,) = relay_with(booking, opening_hours=ALWAYS_OPEN, closed_on_public_holidays=False)
+    local_now = datetime.now(ZoneInfo("Europe/Paris"))
+    if local_now.hour >= 23:
+        pytest.skip("too close to the relay's midnight for a slot that is running")
+    made = booking.book(caller=member(1), payload={
+        "space_id": desk["id"], "date": local_now.date().isoformat(),
+        "slot": "morning" if local_now.hour < 11 else "afternoon"})
+    code = booking.relay_day(caller=manager_of(relay["id"]), relay_id=relay["id"])["check_in_code"]
+    wrong = [f"{(int(code) + n) % 1_000_000:06d}" for n in range(1, MAX_CHECK_IN_ATTEMPTS + 1)]
+    assert "wrong-check-in-code" in refusal(booking.check_in, caller=member(1),
+                                            booking_id=made["id"])[1]  # no code: not counted
+    for guess in wrong:
+        kind, detail = refusal(booking.check_in, caller=member(1), booking_id=made["id"],
+                               payload={"code": guess})
+        assert kind == "InvalidInput" and "wrong-check-in-code" in detail
+    assert rows(databases["booking"], "SELECT check_in_attempts FROM bookings")[0][
+        "check_in_attempts"] == MAX_CHECK_IN_ATTEMPTS
+    # Even the right code is refused now.
+    kind, detail = refusal(booking.check_in, caller=member(1), booking_id=made["id"],
+                           payload={"code": code})
+    assert kind == "TooManyAttempts" and "check-in-attempts-exhausted" in detail
+    checked = booking.check_in(caller=manager_of(relay["id"]), booking_id=made["id"])
+    assert (checked["status"], checked["checked_in_by"]) == ("checked_in", "relay_manager")
