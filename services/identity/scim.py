@@ -3,6 +3,8 @@ provider (Okta, Microsoft Entra ID, Keycloak...). The caller is a SCIM token
 of one organisation: everything is looked up within it, so another
 organisation's users are "not found". Creating, changing and deactivating go
 through the same use cases as the API (``accounts``)."""
+from datetime import datetime, timezone
+
 from sqlalchemy import String, and_, cast, false, func, not_, or_, select, true
 
 from common import errors
@@ -63,7 +65,7 @@ def list_users(session, caller, filter_text=None, start_index=1, count=DEFAULT_C
 def replace_user(uow, caller, user_id, body):
     user = _user(uow.session, caller, user_id, lock=True)
     _check_id(body, user)
-    _apply(uow, caller, user, scim_protocol.state_from_resource(body))
+    _apply(uow, caller, user, scim_protocol.state_from_resource(body, active=user.active))
     return user
 
 
@@ -136,7 +138,8 @@ def _sql(node):
         return _sql(_prefixed(node[2], "emails."))
     column, nature = _column(node[1])
     if kind == "pr":
-        return column.isnot(None) if nature != "bool" else true()
+        # Every user has an e-mail of type work, primary, and is active or not.
+        return column.isnot(None) if nature not in ("bool", "work", "primary") else true()
     return _compare(column, nature, node[2], node[3])
 
 
@@ -160,6 +163,17 @@ def _column(path):
     return columns[path]
 
 
+def _instant(text):
+    """An xsd:dateTime of a filter, parsed here (PostgreSQL would fail on a bad
+    one); without a zone it is UTC."""
+    try:
+        instant = datetime.fromisoformat(text)
+    except ValueError:
+        raise scim_error("invalidFilter", f"{text!r} is not a date and time "
+                                          "(ISO 8601, e.g. 2026-12-01T08:00:00Z).") from None
+    return instant if instant.tzinfo else instant.replace(tzinfo=timezone.utc)
+
+
 def _compare(column, nature, op, value):
     if nature in ("work", "primary"):
         # Every user has one e-mail, of type work, primary.
@@ -179,7 +193,7 @@ def _compare(column, nature, op, value):
     if nature == "time":
         if op not in ("eq", "ne", "gt", "ge", "lt", "le") or not isinstance(value, str):
             raise scim_error("invalidFilter", "Dates compare with eq, ne, gt, ge, lt, le.")
-        value = cast(value, column.type)
+        value = _instant(value)
     elif not isinstance(value, str):
         raise scim_error("invalidFilter", "This attribute compares with a string.")
     elif nature == "ci":

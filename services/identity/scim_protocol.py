@@ -29,6 +29,9 @@ IGNORED_ATTRIBUTES = {
 }
 EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MAX_FILTER_LENGTH = 1000
+# Parentheses, "not" and value paths nest at most this deep: deeper is not a
+# filter an identity provider sends, and it would exhaust Python's stack.
+MAX_FILTER_DEPTH = 20
 
 
 def scim_error(scim_type, detail):
@@ -91,6 +94,18 @@ class _FilterParser:
     def __init__(self, tokens):
         self.tokens = tokens
         self.position = 0
+        self.depth = 0
+
+    def nested(self, closing):
+        """The expression inside ``(...)`` or ``[...]``, at most MAX_FILTER_DEPTH deep."""
+        self.depth += 1
+        if self.depth > MAX_FILTER_DEPTH:
+            raise scim_error("invalidFilter",
+                             f"A filter nests at most {MAX_FILTER_DEPTH} levels deep.")
+        node = self.expression()
+        self.take(closing)
+        self.depth -= 1
+        return node
 
     def peek(self):
         return self.tokens[self.position] if self.position < len(self.tokens) else (None, None)
@@ -124,21 +139,15 @@ class _FilterParser:
     def term(self):
         if self.keyword("not"):
             self.take("lpar")
-            node = self.expression()
-            self.take("rpar")
-            return ("not", node)
+            return ("not", self.nested("rpar"))
         if self.peek()[0] == "lpar":
             self.take("lpar")
-            node = self.expression()
-            self.take("rpar")
-            return node
+            return self.nested("rpar")
         kind, path = self.take("word")
         path = normalise_path(path)
         if self.peek()[0] == "lbr":
             self.take("lbr")
-            inner = self.expression()
-            self.take("rbr")
-            return ("value_path", path, inner)
+            return ("value_path", path, self.nested("rbr"))
         kind, op = self.take("word")
         op = op.lower()
         if op == "pr":
@@ -174,8 +183,11 @@ def _lower_keys(value):
     return value
 
 
-def state_from_resource(body):
-    """The ``State`` a POST or PUT body describes."""
+def state_from_resource(body, active=True):
+    """The ``State`` a POST or PUT body describes; ``active`` when the body does
+    not say (a PUT keeps the user's current value: RFC 7644 3.5.1 lets a
+    server keep what the client does not send, and an identity provider that
+    omits ``active`` must not reactivate someone)."""
     if not isinstance(body, dict):
         raise scim_error("invalidSyntax", "The body must be a JSON object.")
     lowered = _lower_keys(body)
@@ -187,7 +199,7 @@ def state_from_resource(body):
     for attribute in ("externalid", "name", "displayname", "emails", "active", "password"):
         if attribute in lowered:
             apply_value(state, attribute, lowered[attribute])
-    state.setdefault("active", True)
+    state.setdefault("active", active)
     state.setdefault("external_id", None)
     return complete(state)
 
