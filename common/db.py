@@ -28,6 +28,13 @@ NAMING_CONVENTION = {
 }
 
 
+def make_engine(url, **options):
+    """An engine that never puts SQL parameters in its exceptions: a failing
+    statement may carry a password hash, a token hash or personal data, and
+    exception messages end in logs."""
+    return create_engine(url, hide_parameters=True, **options)
+
+
 def service_base():
     """A declarative base for one service's models, already holding the
     outbox, inbox and idempotency tables every service needs."""
@@ -176,7 +183,7 @@ class Database(DependencyProvider):
 
     def setup(self):
         config = self.container.config
-        self.engine = create_engine(
+        self.engine = make_engine(
             config["DATABASE_URL"],
             pool_size=config.get("max_workers", 10) + 2,
             max_overflow=4,
