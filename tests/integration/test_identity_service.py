@@ -421,3 +421,28 @@ def test_a_user_provisioned_inactive_is_invited_when_activated(identity, company
     (event,) = invited(1)
     assert event["data"]["user_id"] == user["id"]
     assert event["data"]["invitation_url"].split("#token=")[1].startswith("riv_")
+
+
+def test_a_csv_file_grants_only_roles_the_caller_may_grant(identity, company):
+    """A relay manager once imported themselves as corporate_admin: the CSV
+    import now applies the same rule as create_user (accounts.check_grantable)."""
+    operator = identity.create_organisation(caller=ADMIN, payload={
+        "kind": "relay_operator", "name": "Association du Relais"})
+    relay = "7b0b7d2c-3c52-4c4a-9d1e-0a4f0e0d3b11"
+    me = identity.create_user(caller=ADMIN, organisation_id=operator["id"], payload={
+        "email": "gerant@relais.example", "full_name": "Gérant", "roles": ["relay_manager"],
+        "relay_ids": [relay], "password": PASSWORD})
+    manager = {"user_id": me["id"], "organisation_id": operator["id"],
+               "roles": ["relay_manager"], "relay_ids": [relay]}
+    text = ("email;full_name;role\n"
+            "gerant@relais.example;Gérant;corporate_admin\n"
+            "benevole@relais.example;Bénévole;member\n")
+    for dry_run in ("true", "false"):
+        report = identity.import_users(caller=manager, organisation_id=operator["id"],
+                                       payload={"csv": text}, query={"dry_run": dry_run})
+        assert report["applied"] is False
+        assert [(e["line"], e["field"]) for e in report["errors"]] == [(2, "role")]
+        assert report["errors"][0]["message"] == (
+            "A relay operator organisation's users hold only member, relay_manager.")
+    assert identity.get_user(caller=ADMIN, user_id=me["id"])["roles"] == ["relay_manager"]
+
