@@ -446,3 +446,21 @@ def test_a_csv_file_grants_only_roles_the_caller_may_grant(identity, company):
             "A relay operator organisation's users hold only member, relay_manager.")
     assert identity.get_user(caller=ADMIN, user_id=me["id"])["roles"] == ["relay_manager"]
 
+
+
+def test_only_a_person_creates_api_keys_and_scim_tokens(identity, company):
+    key = identity.create_api_key(caller=corporate_admin_of(company),
+                                  organisation_id=company["id"],
+                                  payload={"name": "SIRH", "roles": ["corporate_admin"]})
+    as_key = identity.authenticate_secret(secret=key["secret"])
+    assert as_key["credential"] == "api_key"
+    error = refused(lambda: identity.create_api_key(
+        caller=as_key, organisation_id=company["id"],
+        payload={"name": "child", "roles": ["corporate_admin"]}), "Forbidden", "person-required")
+    assert "Only a person" in str(error)
+    refused(lambda: identity.create_scim_token(caller=as_key, organisation_id=company["id"],
+                                               payload={"name": "IdP"}),
+            "Forbidden", "person-required")
+    # The key still does what keys are for.
+    assert identity.list_api_keys(caller=as_key, organisation_id=company["id"])[0]["id"] \
+        == key["id"]
