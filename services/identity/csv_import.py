@@ -8,7 +8,7 @@ corporate_admin; default member). A role is granted only if the caller may
 grant it (``accounts.check_grantable``): a bad one is reported on its line.
 
 The import is all or nothing: a dry run reports every bad row with its line
-number; a real run with any bad row changes nothing and reports the same. A
+number (an e-mail or an external id twice in the file too); a real run with any bad row changes nothing and reports the same. A
 row matches an existing user of the organisation by e-mail; the same file
 imported twice changes nothing the second time.
 """
@@ -78,7 +78,7 @@ def parse(text, report):
         report.error(1, "email", "The header has no email column.")
     if report.errors:
         return []
-    rows, seen = [], {}
+    rows, seen, seen_external_ids = [], {}, {}
     try:
         for values in reader:
             line = reader.line_num
@@ -97,7 +97,13 @@ def parse(text, report):
             if key in seen:
                 report.error(line, "email", f"Already on line {seen[key]}.")
                 continue
+            if row.external_id and row.external_id in seen_external_ids:
+                report.error(line, "external_id",
+                             f"Already on line {seen_external_ids[row.external_id]}.")
+                continue
             seen[key] = line
+            if row.external_id:
+                seen_external_ids[row.external_id] = line
             rows.append(row)
     except csv.Error as exc:
         report.error(reader.line_num, None, f"Unreadable CSV: {exc}.")

@@ -205,3 +205,16 @@ def test_a_filter_date_that_is_no_date_is_invalid_filter(text):
     with pytest.raises(errors.InvalidInput) as refused:
         _sql(scim_protocol.parse_filter(text))
     assert refused.value.code == "invalidFilter" and "not a date" in refused.value.detail
+
+
+def test_csv_an_external_id_twice_in_the_file_is_reported_on_its_line():
+    report = Report(dry_run=True)
+    rows = parse("email,full_name,external_id\n"
+                 "ana@example.org,Ana,E1\n"
+                 "marc@example.org,Marc,E2\n"
+                 "lou@example.org,Lou,E1\n"
+                 "zoe@example.org,Zoé,\n"
+                 "max@example.org,Max,\n", report)
+    assert report.errors == [{"line": 4, "field": "external_id", "message": "Already on line 2."}]
+    assert [row.email for row in rows] == ["ana@example.org", "marc@example.org",
+                                           "zoe@example.org", "max@example.org"]
