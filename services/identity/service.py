@@ -105,10 +105,10 @@ class IdentityService(RelaisService):
     def create_user(self, caller, organisation_id, payload, idempotency_key=None):
         caller = load_caller(caller)
         data = load(UserCreateSchema(), payload)
-        # The request (with its password) is kept only as a hash for idempotency.
+        # The request (with its password) is kept only as a keyed hash (HMAC).
         with self.db.unit_of_work() as uow:
             return uow.idempotent(
-                f"create_user:{caller.user_id}", idempotency_key, payload,
+                f"create_user:{caller.user_id}:{organisation_id}", idempotency_key, payload,
                 lambda: user_schema.dump(accounts.create_user(uow, caller, organisation_id, data)))
 
     @rpc

@@ -464,3 +464,26 @@ def test_only_a_person_creates_api_keys_and_scim_tokens(identity, company):
     # The key still does what keys are for.
     assert identity.list_api_keys(caller=as_key, organisation_id=company["id"])[0]["id"] \
         == key["id"]
+
+
+def test_an_idempotency_key_is_scoped_to_the_organisation_and_stored_keyed(identity, company):
+    import hashlib
+
+    from common.db import hash_request
+    other = identity.create_organisation(caller=ADMIN, payload=dict(
+        COMPANY, name="Autre", siret="73282932000074"))
+    payload = {"email": "dominique@assureur.example", "full_name": "Dominique Nomade",
+               "password": PASSWORD}
+    first = identity.create_user(caller=ADMIN, organisation_id=company["id"], payload=payload,
+                                 idempotency_key="same-key")
+    again = identity.create_user(caller=ADMIN, organisation_id=company["id"], payload=payload,
+                                 idempotency_key="same-key")
+    assert again == first
+    # The same key and body sent for another organisation is another request: it
+    # must not return the first organisation's user.
+    refused(lambda: identity.create_user(caller=ADMIN, organisation_id=other["id"],
+                                         payload=payload, idempotency_key="same-key"),
+            "Conflict", "email-taken")
+    (row,) = rows(identity_db(), "SELECT request_hash FROM idempotency_keys")
+    bare = hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
+    assert row["request_hash"] == hash_request(payload) != bare

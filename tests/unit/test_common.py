@@ -280,3 +280,17 @@ def test_problem_response_omits_errors_when_there_are_none():
     assert "errors" not in body
     assert body["title"] == "Not Found"
     assert body["type"] == PROBLEM_BASE + "not-found"
+
+
+def test_a_request_is_remembered_by_a_keyed_hash(monkeypatch):
+    import hashlib
+    import json
+
+    from common.db import hash_request
+    request = {"email": "a@example.org", "password": "correct horse battery staple"}
+    default = hash_request(request)
+    assert default == hash_request({"password": request["password"], "email": "a@example.org"})
+    assert default != hashlib.sha256(json.dumps(request, sort_keys=True).encode()).hexdigest()
+    monkeypatch.setenv("RELAIS_IDEMPOTENCY_HMAC_KEY", "a-production-secret")
+    assert hash_request(request) not in (default, hashlib.sha256(
+        json.dumps(request, sort_keys=True, default=str).encode()).hexdigest())
