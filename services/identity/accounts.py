@@ -109,8 +109,7 @@ def provision_user(uow, caller, organisation, via, email, full_name, roles=("mem
     flush_unique(uow)
     data = user_event(user)
     if user.password_hash is None and user.active:
-        url, expires_at = invitations.issue(uow, user)
-        data.update(invitation_url=url, invitation_expires_at=expires_at.isoformat())
+        data.update(invitations.event_data(invitations.issue(uow, user)))
     uow.emit("identity.user_provisioned", data)
     audit.record(uow, caller, organisation.id, "user.provisioned", "user", user.id,
                  {"email": user.email, "roles": user.roles, "via": via,
@@ -139,6 +138,20 @@ def change_user(uow, caller, user, changes, via):
     audit.record(uow, caller, user.organisation_id, "user.updated", "user", user.id,
                  {"fields": sorted(changed), "via": via})
     return sorted(changed)
+
+
+def set_password(uow, caller, user, password, via, end_sessions=False):
+    """Set a user's password, whichever the way (an invitation, SCIM). Pending
+    invitations die: a link must not set a password that is already set. A
+    password set by someone else (an identity provider, ``end_sessions``) also
+    ends the user's sessions (refresh tokens), as a reset would."""
+    check_password(password, user.email)
+    user.password_hash = hash_password(password)
+    invitations.revoke_pending(uow.session, user.id)
+    if end_sessions:
+        sessions.revoke_all_refresh_tokens(uow.session, user.id)
+    audit.record(uow, caller, user.organisation_id, "user.password_set", "user", user.id,
+                 {"via": via})
 
 
 def set_active(uow, caller, user, active, via):

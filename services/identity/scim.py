@@ -9,7 +9,7 @@ from sqlalchemy import String, and_, cast, false, func, not_, or_, select, true
 
 from common import errors
 from common.validation import is_uuid
-from services.identity import accounts, audit, scim_protocol
+from services.identity import accounts, scim_protocol
 from services.identity.models import User
 from services.identity.scim_protocol import scim_error
 from services.identity.scope import visible_organisation
@@ -81,16 +81,15 @@ def delete_user(uow, caller, user_id):
 
 
 def _apply(uow, caller, user, state):
-    if state.get("password"):
-        accounts.check_password(state["password"], state["email"])
-        user.password_hash = accounts.hash_password(state["password"])
-        audit.record(uow, caller, user.organisation_id, "user.password_set", "user", user.id,
-                     {"via": "scim"})
     accounts.change_user(uow, caller, user, {
         "email": state["email"], "user_name": _own_user_name(state),
         "full_name": state["full_name"], "given_name": state.get("given_name"),
         "family_name": state.get("family_name"), "external_id": state.get("external_id"),
     }, via="scim")
+    if state.get("password"):
+        # After the e-mail change: the policy compares the password with the new address.
+        accounts.set_password(uow, caller, user, state["password"], via="scim",
+                              end_sessions=True)
     accounts.set_active(uow, caller, user, state["active"], via="scim")
 
 

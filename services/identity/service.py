@@ -66,6 +66,13 @@ class IdentityService(RelaisService):
             return user_schema.dump(invitations.accept(uow, data["token"], data["password"]))
 
     @rpc
+    def issue_invitation_link(self, invitation_id):
+        """For notify, when it mails an invitation: the link, minted now. Not
+        routed by the gateway."""
+        with self.db.unit_of_work() as uow:
+            return invitations.issue_link(uow, invitation_id)
+
+    @rpc
     def jwks(self):
         return sessions.jwks(self.db.session)
 
