@@ -10,7 +10,7 @@ import json
 
 from werkzeug.wrappers import Response
 
-from gateway.bodies import read_json
+from gateway.bodies import read_json, storable
 from gateway.problems import Problem
 from services.identity.scim_protocol import ERROR_SCHEMA, LIST_SCHEMA, USER_SCHEMA, project
 
@@ -95,6 +95,7 @@ class ScimApi:
         if not parts or parts[0] != "Users" or len(parts) > 2:
             raise ScimError(404, f"No SCIM endpoint {request.path} (only Users are provisioned).")
         caller = self.caller(request)
+        storable(request.args.to_dict(), "query")
         if len(parts) == 1 and method == "GET":
             return self.list_users(request, call_id, caller, request.args)
         if parts == ["Users", ".search"]:

@@ -14,6 +14,7 @@ import json
 import re
 
 from common import errors
+from common.validation import unstorable_text
 
 USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User"
 ENTERPRISE_SCHEMA = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
@@ -67,6 +68,8 @@ def parse_filter(text):
     Raises ``invalidFilter`` with what is wrong."""
     if len(text) > MAX_FILTER_LENGTH:
         raise scim_error("invalidFilter", f"A filter has at most {MAX_FILTER_LENGTH} characters.")
+    if unstorable_text(text):
+        raise scim_error("invalidFilter", "A filter may not hold a NUL or an unpaired surrogate.")
     tokens = _tokenise(text)
     parser = _FilterParser(tokens)
     node = parser.expression()
@@ -175,6 +178,14 @@ class _FilterParser:
 
 # Reading a User ---------------------------------------------------------------
 
+def _check_text(body):
+    """The service's own defence (the gateway refuses these first)."""
+    found = unstorable_text(body)
+    if found:
+        raise scim_error("invalidValue", f"{', '.join(found)}: a NUL or an unpaired "
+                                         "surrogate cannot be stored.")
+
+
 def _lower_keys(value):
     if isinstance(value, dict):
         return {key.lower(): _lower_keys(item) for key, item in value.items()}
@@ -190,6 +201,7 @@ def state_from_resource(body, active=True):
     omits ``active`` must not reactivate someone)."""
     if not isinstance(body, dict):
         raise scim_error("invalidSyntax", "The body must be a JSON object.")
+    _check_text(body)
     lowered = _lower_keys(body)
     schemas = [str(schema).lower() for schema in lowered.get("schemas") or []]
     if USER_SCHEMA.lower() not in schemas:
@@ -308,6 +320,7 @@ def apply_patch(state, body):
     """``state`` after the PATCH request ``body``; all or nothing."""
     if not isinstance(body, dict):
         raise scim_error("invalidSyntax", "The body must be a JSON object.")
+    _check_text(body)
     lowered = _lower_keys(body)
     if PATCH_SCHEMA.lower() not in [str(s).lower() for s in lowered.get("schemas") or []]:
         raise scim_error("invalidSyntax", f"schemas must be [{PATCH_SCHEMA}].")

@@ -240,6 +240,19 @@ def test_inputs_that_used_to_crash_get_answers_not_500s(network, scim_account):
                       400, "invalidValue")
 
 
+def test_nul_and_lone_surrogates_are_scim_errors_not_500s(network, scim_account):
+    call = raw(network, scim_account[2])
+    for bad in ("\\u0000", "\\ud800"):
+        body = ('{"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], '
+                '"userName": "a' + bad + '@mutuelle.example"}')
+        error = assert_scim_error(call("POST", "/Users", data=body), 400, "invalidValue")
+        assert "userName" in error["detail"]
+        search = '{"filter": "userName eq \\"a' + bad + '\\""}'
+        assert_scim_error(call("POST", "/Users/.search", data=search), 400, "invalidValue")
+    assert_scim_error(call("GET", "/Users", params={"filter": 'userName eq "a\x00"'}),
+                      400, "invalidValue")
+
+
 def test_a_put_without_active_does_not_reactivate(network, scim_account):
     call = raw(network, scim_account[2])
     email = f"{unique('gone')}@mutuelle.example"

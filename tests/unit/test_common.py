@@ -294,3 +294,23 @@ def test_a_request_is_remembered_by_a_keyed_hash(monkeypatch):
     monkeypatch.setenv("RELAIS_IDEMPOTENCY_HMAC_KEY", "a-production-secret")
     assert hash_request(request) not in (default, hashlib.sha256(
         json.dumps(request, sort_keys=True, default=str).encode()).hexdigest())
+
+
+def test_nul_and_lone_surrogates_are_refused_at_load_naming_the_field():
+    from marshmallow import Schema, fields
+
+    from common import errors
+    from common.validation import load, unstorable_text
+
+    assert unstorable_text({"a": "ok", "b": ["x", "y\x00"], "c": {"d": "\ud800"}}) == [
+        "b.1", "c.d"]
+    assert unstorable_text({"fine": "é 😀 \u2028"}) == []
+
+    class Named(Schema):
+        name = fields.String()
+
+    with pytest.raises(errors.InvalidInput) as refused:
+        load(Named(), {"name": "a\x00b"})
+    assert refused.value.code == "invalid-characters"
+    assert list(refused.value.fields) == ["name"]
+    assert load(Named(), {"name": "Zoé"}) == {"name": "Zoé"}
