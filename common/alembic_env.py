@@ -1,12 +1,13 @@
 """The body of every service's ``migrations/env.py``: online migrations only,
 against the URL ``common.migrate`` put in the Alembic config."""
 from alembic import context
-from sqlalchemy import create_engine
+
+from common.db import make_engine
 
 
 def run_migrations(target_metadata):
     url = context.config.get_main_option("sqlalchemy.url")
-    engine = create_engine(url)
+    engine = make_engine(url)
     with engine.connect() as connection:
         context.configure(connection=connection, target_metadata=target_metadata,
                           compare_type=True)

@@ -3,6 +3,7 @@ worker, and a unit of work that commits state changes, outgoing events (outbox),
 handled events (inbox) and idempotency records in one transaction.
 """
 import hashlib
+import hmac
 import json
 import threading
 from contextlib import contextmanager
@@ -15,8 +16,23 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB, UUID, insert
 from sqlalchemy.orm import DeclarativeBase, Session
 
-from common import errors
+from common import config, errors
 from common.events import make_envelope
+
+# The key of the HMAC that stands for a request in the idempotency table. A
+# request may hold a secret (a new user's password), so the table keeps a keyed
+# hash, not a bare SHA-256 anyone could test guesses against. Every replica must
+# share the key (a per-process random one would make retries look like reused
+# keys): deployments set RELAIS_IDEMPOTENCY_HMAC_KEY; this default is for a
+# developer's machine only.
+DEV_IDEMPOTENCY_HMAC_KEY = "relais-dev-idempotency-key-not-for-production"
+
+
+def hash_request(request):
+    """HMAC-SHA256 of the request as canonical JSON."""
+    key = config.env("IDEMPOTENCY_HMAC_KEY") or DEV_IDEMPOTENCY_HMAC_KEY
+    canonical = json.dumps(request, sort_keys=True, separators=(",", ":"), default=str)
+    return hmac.new(key.encode(), canonical.encode(), hashlib.sha256).hexdigest()
 
 # Alembic and the database agree on constraint names only if they are fixed.
 NAMING_CONVENTION = {
@@ -26,6 +42,13 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+
+def make_engine(url, **options):
+    """An engine that never puts SQL parameters in its exceptions: a failing
+    statement may carry a password hash, a token hash or personal data, and
+    exception messages end in logs."""
+    return create_engine(url, hide_parameters=True, **options)
 
 
 def service_base():
@@ -106,9 +129,7 @@ class UnitOfWork:
         refused, as the IETF Idempotency-Key draft asks."""
         if not key:
             return operation()
-        request_hash = hashlib.sha256(
-            json.dumps(request, sort_keys=True, default=str).encode()
-        ).hexdigest()
+        request_hash = hash_request(request)
         claimed = self.session.execute(
             insert(self._idempotency)
             .values(scope=scope, key=key, request_hash=request_hash)
@@ -176,7 +197,7 @@ class Database(DependencyProvider):
 
     def setup(self):
         config = self.container.config
-        self.engine = create_engine(
+        self.engine = make_engine(
             config["DATABASE_URL"],
             pool_size=config.get("max_workers", 10) + 2,
             max_overflow=4,

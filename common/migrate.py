@@ -5,10 +5,11 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from common import config
+from common.db import make_engine
 
 SERVICES = ("identity", "booking", "billing", "notify")
 SERVICES_DIR = Path(__file__).resolve().parent.parent / "services"
@@ -23,7 +24,7 @@ def alembic_config(service, database_url):
 
 def create_database_if_missing(database_url):
     url = make_url(database_url)
-    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    admin = make_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         exists = conn.execute(
             text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": url.database}

@@ -16,9 +16,9 @@ from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
 from common import config, errors, logging as relais_logging
-from common.validation import load
+from common.validation import load, unstorable_text
 from gateway import metrics
-from gateway.bodies import read_json, read_text
+from gateway.bodies import read_json, read_text, storable
 from gateway.auth import InvalidToken, SecretVerifier, TokenVerifier
 from gateway.openapi import build_spec
 from gateway.problems import Problem, from_remote_error
@@ -107,17 +107,18 @@ class Gateway:
     # API routes -----------------------------------------------------------
 
     def handle(self, route, request, path_args, call_id):
-        kwargs = dict(path_args)
+        kwargs = dict(storable(path_args))
         if route.authenticated:
             caller = self.authenticate(request, route.credentials)
             if route.passes_caller:
                 kwargs["caller"] = caller
         if route.body is not None and route.body_media_type == "text/csv":
-            kwargs["payload"] = validated(route.body(), {"csv": read_text(request, "text/csv")})
+            kwargs["payload"] = validated(route.body(),
+                                          {"csv": read_text(request, "text/csv", "csv")})
         elif route.body is not None:
             kwargs["payload"] = validated(route.body(), read_json(request, route.body_required))
         if route.query is not None:
-            kwargs["query"] = validated(route.query(), request.args.to_dict())
+            kwargs["query"] = validated(route.query(), storable(request.args.to_dict()))
         if route.idempotent_create:
             kwargs["idempotency_key"] = idempotency_key(request)
         result = self.call(route.service, route.rpc, call_id, **kwargs)
@@ -248,9 +249,11 @@ def validated(schema, data):
 
 def idempotency_key(request):
     key = request.headers.get("Idempotency-Key")
-    if key is not None and not 1 <= len(key) <= MAX_IDEMPOTENCY_KEY_LENGTH:
+    if key is not None and (not 1 <= len(key) <= MAX_IDEMPOTENCY_KEY_LENGTH
+                            or unstorable_text(key)):
         raise Problem(400, "invalid-idempotency-key",
-                      f"An Idempotency-Key has 1 to {MAX_IDEMPOTENCY_KEY_LENGTH} characters.")
+                      f"An Idempotency-Key has 1 to {MAX_IDEMPOTENCY_KEY_LENGTH} characters "
+                      "(no NUL).")
     return key
 
 

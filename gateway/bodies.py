@@ -2,6 +2,8 @@
 Shared by the JSON API (app.py) and SCIM (scim.py)."""
 import json
 
+from common.errors import InvalidInput
+from common.validation import check_text
 from gateway.problems import Problem
 
 MAX_BODY_BYTES = 1024 * 1024
@@ -45,14 +47,26 @@ def read_json(request, required=True):
         return {}
     raw = read_body(request, is_json, "application/json")
     try:
-        return json.loads(raw)
+        body = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
         raise Problem(400, "malformed-json", f"The body is not valid JSON: {exc}.") from None
+    return storable(body)
 
 
-def read_text(request, media_type):
+def read_text(request, media_type, field="body"):
     raw = read_body(request, lambda mimetype: mimetype == media_type, media_type)
     try:
-        return raw.decode(request.mimetype_params.get("charset", "utf-8"))
+        text = raw.decode(request.mimetype_params.get("charset", "utf-8"))
     except (LookupError, UnicodeDecodeError) as exc:
         raise Problem(400, "malformed-text", f"The body is not readable text: {exc}.") from None
+    return storable(text, field)
+
+
+def storable(value, path=""):
+    """``value`` if no string in it holds a NUL or a lone surrogate (which JSON's
+    \\u escapes and query strings can carry); a 422 naming the field otherwise."""
+    try:
+        check_text(value, path)
+    except InvalidInput as exc:
+        raise Problem(422, exc.code, exc.detail, exc.fields) from None
+    return value

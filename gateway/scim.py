@@ -10,13 +10,16 @@ import json
 
 from werkzeug.wrappers import Response
 
-from gateway.bodies import read_json
+from gateway.bodies import read_json, storable
 from gateway.problems import Problem
 from services.identity.scim_protocol import ERROR_SCHEMA, LIST_SCHEMA, USER_SCHEMA, project
 
 MEDIA_TYPE = "application/scim+json"
 DISCOVERY = ("ServiceProviderConfig", "ResourceTypes", "Schemas")
 MAX_COUNT = 200
+# A startIndex beyond any real list is clamped here: PostgreSQL's OFFSET is a
+# bigint, and a page that far is empty anyway.
+MAX_START_INDEX = 2 ** 31
 SCHEMA_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:Schema"
 RESOURCE_TYPE_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:ResourceType"
 CONFIG_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"
@@ -92,6 +95,7 @@ class ScimApi:
         if not parts or parts[0] != "Users" or len(parts) > 2:
             raise ScimError(404, f"No SCIM endpoint {request.path} (only Users are provisioned).")
         caller = self.caller(request)
+        storable(request.args.to_dict(), "query")
         if len(parts) == 1 and method == "GET":
             return self.list_users(request, call_id, caller, request.args)
         if parts == ["Users", ".search"]:
@@ -139,12 +143,13 @@ class ScimApi:
         if params.get("sortBy"):
             raise ScimError(400, "Sorting is not supported (see ServiceProviderConfig).",
                             "invalidValue")
+        attributes, excluded = _names(params, "attributes"), _names(params, "excludedAttributes")
         listing = self.call("scim_list_users", call_id, caller=caller, filter=filter_text,
-                            start_index=max(start_index, 1), count=min(max(count, 0), MAX_COUNT))
+                            start_index=min(max(start_index, 1), MAX_START_INDEX),
+                            count=min(max(count, 0), MAX_COUNT))
         for user in listing["Resources"]:
             self.locate(request, user)
-        listing["Resources"] = [project(user, params.get("attributes"),
-                                        params.get("excludedAttributes"))
+        listing["Resources"] = [project(user, attributes, excluded)
                                 for user in listing["Resources"]]
         return scim_response(200, listing)
 
@@ -154,8 +159,8 @@ class ScimApi:
         if status == 201:
             headers["Location"] = location
         params = params or {}
-        return scim_response(status, project(user, params.get("attributes"),
-                                             params.get("excludedAttributes")), headers)
+        return scim_response(status, project(user, _names(params, "attributes"),
+                                             _names(params, "excludedAttributes")), headers)
 
     def locate(self, request, user):
         user["meta"]["location"] = f"{self.base(request)}/Users/{user['id']}"
@@ -182,8 +187,18 @@ def _integer(params, name, default):
     value = params.get(name, default)
     try:
         return int(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: Infinity in a JSON body
         raise ScimError(400, f"{name} must be an integer.", "invalidValue") from None
+
+
+def _names(params, name):
+    """``attributes`` / ``excludedAttributes``: "a,b" in a query string, a list
+    of strings in a .search body; anything else is a syntax error."""
+    value = params.get(name)
+    if value is None or isinstance(value, str) or (
+            isinstance(value, list) and all(isinstance(item, str) for item in value)):
+        return value
+    raise ScimError(400, f"{name} must be a string or a list of strings.", "invalidSyntax")
 
 
 def _attribute(name, type_="string", required=False, case_exact=False, mutability="readWrite",

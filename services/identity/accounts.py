@@ -67,7 +67,18 @@ def list_organisations(session, caller, query):
 def create_user(uow, caller, organisation_id, data):
     """A user added by an admin through the API."""
     organisation = administered_organisation(uow.session, caller, organisation_id)
-    roles = set(data["roles"])
+    return provision_user(uow, caller, organisation, via="api", email=data["email"],
+                          full_name=data["full_name"], roles=sorted(set(data["roles"])),
+                          relay_ids=sorted({str(relay_id) for relay_id in data["relay_ids"]}),
+                          external_id=data.get("external_id"), password=data.get("password"))
+
+
+def check_grantable(caller, organisation, roles, relay_ids=()):
+    """The one rule for giving roles, whatever the way (API, CSV, SCIM): the
+    roles must suit the kind of organisation, and anyone but a network admin
+    grants only roles they hold themselves (``member`` always) and only relays
+    they manage. Raises ``InvalidInput`` or ``Forbidden``."""
+    roles, relay_ids = set(roles), {str(relay_id) for relay_id in relay_ids}
     allowed = ROLES_BY_KIND[organisation.kind]
     if roles - allowed:
         raise errors.InvalidInput(
@@ -76,13 +87,8 @@ def create_user(uow, caller, organisation_id, data):
             fields={"roles": [f"Not allowed here: {', '.join(sorted(roles - allowed))}."]})
     if not caller.is_network_admin and not roles <= caller.roles | {"member"}:
         raise errors.Forbidden("An organisation's admin grants only the roles they hold.")
-    relay_ids = {str(relay_id) for relay_id in data["relay_ids"]}
     if not caller.is_network_admin and not relay_ids <= caller.relay_ids:
         raise errors.Forbidden("A relay manager grants only the relays they manage.")
-    return provision_user(uow, caller, organisation, via="api", email=data["email"],
-                          full_name=data["full_name"], roles=sorted(roles),
-                          relay_ids=sorted(relay_ids), external_id=data.get("external_id"),
-                          password=data.get("password"))
 
 
 def provision_user(uow, caller, organisation, via, email, full_name, roles=("member",),
@@ -90,6 +96,7 @@ def provision_user(uow, caller, organisation, via, email, full_name, roles=("mem
                    family_name=None, active=True, user_name=None):
     """Create a user. Without a password, the user gets an invitation (a
     single-use link to set one) in ``identity.user_provisioned``."""
+    check_grantable(caller, organisation, roles, relay_ids)
     if password is not None:
         check_password(password, email)
     user = User(organisation_id=organisation.id, email=email.strip(), full_name=full_name,
@@ -102,8 +109,7 @@ def provision_user(uow, caller, organisation, via, email, full_name, roles=("mem
     flush_unique(uow)
     data = user_event(user)
     if user.password_hash is None and user.active:
-        url, expires_at = invitations.issue(uow, user)
-        data.update(invitation_url=url, invitation_expires_at=expires_at.isoformat())
+        data.update(invitations.event_data(invitations.issue(uow, user)))
     uow.emit("identity.user_provisioned", data)
     audit.record(uow, caller, organisation.id, "user.provisioned", "user", user.id,
                  {"email": user.email, "roles": user.roles, "via": via,
@@ -121,6 +127,9 @@ def change_user(uow, caller, user, changes, via):
         user.email = changed.pop("email")  # a change of case only: keep it quiet
     if not changed:
         return []
+    if "roles" in changed:
+        check_grantable(caller, uow.session.get(Organisation, user.organisation_id),
+                        set(changed["roles"]) - set(user.roles))
     for name, value in changed.items():
         setattr(user, name, value)
     flush_unique(uow)
@@ -129,6 +138,20 @@ def change_user(uow, caller, user, changes, via):
     audit.record(uow, caller, user.organisation_id, "user.updated", "user", user.id,
                  {"fields": sorted(changed), "via": via})
     return sorted(changed)
+
+
+def set_password(uow, caller, user, password, via, end_sessions=False):
+    """Set a user's password, whichever the way (an invitation, SCIM). Pending
+    invitations die: a link must not set a password that is already set. A
+    password set by someone else (an identity provider, ``end_sessions``) also
+    ends the user's sessions (refresh tokens), as a reset would."""
+    check_password(password, user.email)
+    user.password_hash = hash_password(password)
+    invitations.revoke_pending(uow.session, user.id)
+    if end_sessions:
+        sessions.revoke_all_refresh_tokens(uow.session, user.id)
+    audit.record(uow, caller, user.organisation_id, "user.password_set", "user", user.id,
+                 {"via": via})
 
 
 def set_active(uow, caller, user, active, via):

@@ -11,10 +11,11 @@ tokens.PUBLISH_BEFORE_SIGNING; keys replaced more than tokens.RETIRE_AFTER ago
 import sys
 from datetime import datetime, timezone
 
-from sqlalchemy import create_engine, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from common import config
+from common.db import make_engine
 from services.identity import tokens
 from services.identity.accounts import password_hasher
 from services.identity.models import Organisation, SigningKey, User
@@ -64,7 +65,7 @@ def ensure_network_admin(session, email, password):
 
 
 def bootstrap(database_url, admin_email, admin_password, private_pem=None):
-    engine = create_engine(database_url)
+    engine = make_engine(database_url)
     with Session(engine) as session, session.begin():
         ensure_signing_key(session, private_pem)
         if admin_email and admin_password:
@@ -74,7 +75,7 @@ def bootstrap(database_url, admin_email, admin_password, private_pem=None):
 
 def main():
     if sys.argv[1:] == ["--rotate-key"]:
-        engine = create_engine(config.database_url("identity"))
+        engine = make_engine(config.database_url("identity"))
         with Session(engine) as session, session.begin():
             rotate_signing_key(session)
         engine.dispose()

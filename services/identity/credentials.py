@@ -23,8 +23,13 @@ LAST_USED_PRECISION = timedelta(seconds=60)
 
 
 def create(uow, caller, organisation_id, kind, data):
-    """A new credential and its secret (the only time the secret exists in clear)."""
+    """A new credential and its secret (the only time the secret exists in clear).
+    Only a person (an access token) creates one: a key minting keys would let a
+    leaked key outlive its revocation, and keep working for a creator who left."""
     organisation = administered_organisation(uow.session, caller, organisation_id)
+    if caller.credential != "access_token":  # after the scope: another's is "not found"
+        raise errors.Forbidden("Only a person, logged in, creates API keys and SCIM tokens.",
+                               code="person-required")
     roles, relay_ids = [], []
     if kind == "api_key":
         roles = sorted(set(data["roles"]))

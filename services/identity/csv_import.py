@@ -4,10 +4,11 @@ Columns (header line, any order, any case; ``,`` or ``;`` between values, as
 spreadsheets in France write them; an Excel BOM is fine): ``email`` (required),
 ``full_name`` or ``given_name``/``family_name``, ``external_id``, ``active``
 (true/false, yes/no, oui/non, 1/0; default true), ``role`` (member or
-corporate_admin; default member).
+corporate_admin; default member). A role is granted only if the caller may
+grant it (``accounts.check_grantable``): a bad one is reported on its line.
 
 The import is all or nothing: a dry run reports every bad row with its line
-number; a real run with any bad row changes nothing and reports the same. A
+number (an e-mail or an external id twice in the file too); a real run with any bad row changes nothing and reports the same. A
 row matches an existing user of the organisation by e-mail; the same file
 imported twice changes nothing the second time.
 """
@@ -17,6 +18,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import func, select
 
+from common import errors
 from services.identity import accounts, scim_protocol
 from services.identity.models import User
 from services.identity.scope import administered_organisation
@@ -76,7 +78,7 @@ def parse(text, report):
         report.error(1, "email", "The header has no email column.")
     if report.errors:
         return []
-    rows, seen = [], {}
+    rows, seen, seen_external_ids = [], {}, {}
     try:
         for values in reader:
             line = reader.line_num
@@ -95,7 +97,13 @@ def parse(text, report):
             if key in seen:
                 report.error(line, "email", f"Already on line {seen[key]}.")
                 continue
+            if row.external_id and row.external_id in seen_external_ids:
+                report.error(line, "external_id",
+                             f"Already on line {seen_external_ids[row.external_id]}.")
+                continue
             seen[key] = line
+            if row.external_id:
+                seen_external_ids[row.external_id] = line
             rows.append(row)
     except csv.Error as exc:
         report.error(reader.line_num, None, f"Unreadable CSV: {exc}.")
@@ -130,7 +138,7 @@ def import_users(uow, caller, organisation_id, text, dry_run):
     report = Report(dry_run=dry_run)
     rows = parse(text, report)
     report.rows = len(rows)
-    plans = _plan(uow.session, organisation, rows, report)
+    plans = _plan(uow.session, caller, organisation, rows, report)
     if report.errors or dry_run:
         return report
     for row, user in plans:
@@ -146,7 +154,7 @@ def import_users(uow, caller, organisation_id, text, dry_run):
     return report
 
 
-def _plan(session, organisation, rows, report):
+def _plan(session, caller, organisation, rows, report):
     """Match each row with a user and count what would change, in the report."""
     emails = [row.email.lower() for row in rows]
     existing = {user.email.lower(): user for user in session.execute(
@@ -164,6 +172,12 @@ def _plan(session, organisation, rows, report):
         owner = external_ids.get(row.external_id)
         if row.external_id and owner and owner != row.email.lower():
             report.error(row.line, "external_id", "Another user has this external id.")
+            continue
+        try:
+            accounts.check_grantable(caller, organisation,
+                                     {row.role} - set(user.roles if user else ()))
+        except (errors.InvalidInput, errors.Forbidden) as refusal:
+            report.error(row.line, "role", refusal.detail)
             continue
         plans.append((row, user))
         if user is None:

@@ -1,7 +1,16 @@
 """Invitations: a user provisioned without a password receives (through notify)
 a link to set one. The token in the link is single use, expires after
 INVITATION_LIFETIME, is stored only as its SHA-256, and grants nothing but
-setting that one user's password. A new invitation revokes the pending ones.
+setting that one user's password. A new invitation revokes the pending ones,
+and so does setting a password, by any path.
+
+No event carries the link. ``identity.user_provisioned`` and
+``identity.invitation_issued`` carry the invitation's id; notify asks for the
+link when it sends the mail (``issue_link``), so the token exists only in that
+RPC reply and in the mail, never in the outbox, RabbitMQ or a dead-letter
+queue. Each ``issue_link`` mints a new token and replaces the previous hash: if
+notify retries (the SMTP server refused, or notify died after sending), only
+the last link minted works.
 
 The link points at the web front end (``RELAIS_PUBLIC_URL``); the token is in
 the fragment (``#token=...``), which browsers never send to a server, so it
@@ -13,6 +22,7 @@ from sqlalchemy import func, select, update
 
 from common import config, errors
 from common.caller import Caller
+from common.validation import is_uuid
 from services.identity import audit, tokens
 from services.identity.models import Invitation, User
 
@@ -24,14 +34,45 @@ def public_url():
 
 
 def issue(uow, user, now=None):
-    """A new invitation for ``user``: (link, expiry)."""
+    """A new invitation for ``user`` (its link is minted at send time)."""
     now = now or datetime.now(timezone.utc)
     revoke_pending(uow.session, user.id)
+    invitation = Invitation(user_id=user.id, expires_at=now + INVITATION_LIFETIME)
+    uow.session.add(invitation)
+    uow.session.flush()
+    return invitation
+
+
+def event_data(invitation):
+    """What an event says of an invitation: never its link."""
+    return {"invitation_id": invitation.id,
+            "invitation_expires_at": invitation.expires_at.isoformat()}
+
+
+def issue_link(uow, invitation_id, now=None):
+    """The link of a pending invitation, minted now (for notify, at send time).
+    A new token replaces the previous one. ``Conflict invitation-not-pending``
+    if the invitation was used, revoked, has expired, or its user cannot
+    accept it any more (deactivated, deleted, or has a password)."""
+    now = now or datetime.now(timezone.utc)
+    invitation = uow.session.get(Invitation, invitation_id, with_for_update=True) \
+        if is_uuid(invitation_id) else None
+    if invitation is None:
+        raise errors.NotFound(f"No invitation {invitation_id}.")
+    user = uow.session.get(User, invitation.user_id)
+    if not _pending(invitation, user, now):
+        raise errors.Conflict("This invitation is not pending any more.",
+                              code="invitation-not-pending")
     secret = tokens.new_secret("invitation")
-    expires_at = now + INVITATION_LIFETIME
-    uow.session.add(Invitation(user_id=user.id, token_hash=tokens.secret_hash(secret),
-                               expires_at=expires_at))
-    return f"{public_url()}/set-password#token={secret}", expires_at
+    invitation.token_hash = tokens.secret_hash(secret)
+    return {"invitation_url": f"{public_url()}/set-password#token={secret}",
+            "invitation_expires_at": invitation.expires_at.isoformat()}
+
+
+def _pending(invitation, user, now):
+    return (invitation.used_at is None and invitation.revoked_at is None
+            and invitation.expires_at > now and user is not None and user.active
+            and user.deleted_at is None and user.password_hash is None)
 
 
 def reinvite(uow, caller, user_id):
@@ -50,34 +91,28 @@ def reinvite(uow, caller, user_id):
 
 def send_new(uow, user):
     """Issue an invitation and have notify mail it (``identity.invitation_issued``)."""
-    url, expires_at = issue(uow, user)
-    uow.emit("identity.invitation_issued", {
-        "user_id": user.id, "organisation_id": user.organisation_id, "email": user.email,
-        "full_name": user.full_name, "invitation_url": url,
-        "invitation_expires_at": expires_at.isoformat()})
-    return expires_at
+    invitation = issue(uow, user)
+    uow.emit("identity.invitation_issued", dict(
+        {"user_id": user.id, "organisation_id": user.organisation_id, "email": user.email,
+         "full_name": user.full_name}, **event_data(invitation)))
+    return invitation.expires_at
 
 
 def accept(uow, token, password, now=None):
     """Set the password of the invitation's user. Returns the user."""
-    from services.identity.accounts import check_password, hash_password
+    from services.identity.accounts import set_password
     now = now or datetime.now(timezone.utc)
     invitation = uow.session.execute(
         select(Invitation).where(Invitation.token_hash == tokens.secret_hash(token))
         .with_for_update()).scalar_one_or_none()
-    if invitation is None or invitation.used_at or invitation.revoked_at \
-            or invitation.expires_at <= now:
+    user = uow.session.get(User, invitation.user_id, with_for_update=True) \
+        if invitation is not None else None
+    if invitation is None or not _pending(invitation, user, now):
         raise errors.Unauthorized("This invitation link is not valid any more: ask your "
                                   "administrator for a new one.", code="invalid-invitation")
-    user = uow.session.get(User, invitation.user_id)
-    if user is None or not user.active or user.deleted_at is not None:
-        raise errors.Unauthorized("This invitation link is not valid any more.",
-                                  code="invalid-invitation")
-    check_password(password, user.email)
-    user.password_hash = hash_password(password)
     invitation.used_at = now
-    audit.record(uow, Caller(user.id, user.organisation_id, credential="invitation"),
-                 user.organisation_id, "user.password_set", "user", user.id, {"via": "invitation"})
+    set_password(uow, Caller(user.id, user.organisation_id, credential="invitation"), user,
+                 password, via="invitation")
     return user
 
 

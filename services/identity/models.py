@@ -126,13 +126,14 @@ class MachineCredential(Base):
 
 
 class Invitation(Base):
-    """A single-use, expiring link to set one user's password; the token is
-    stored as its SHA-256."""
+    """A single-use, expiring link to set one user's password. The token is
+    minted when the mail is sent (``invitations.issue_link``), stored as its
+    SHA-256; null until then."""
     __tablename__ = "invitations"
 
     id: Mapped[str] = mapped_column(UUID(as_uuid=False), primary_key=True, default=new_id)
     user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), index=True)
-    token_hash: Mapped[str] = mapped_column(Text, unique=True)
+    token_hash: Mapped[str | None] = mapped_column(Text, unique=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

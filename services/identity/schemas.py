@@ -268,7 +268,7 @@ class UserProvisionedSchema(Schema):
     email = fields.String(required=True)
     full_name = fields.String(required=True)
     roles = fields.List(fields.String(), required=True)
-    invitation_url = fields.String(load_default=None, allow_none=True)
+    invitation_id = fields.String(load_default=None, allow_none=True)
     invitation_expires_at = fields.String(load_default=None, allow_none=True)
 
 
@@ -281,7 +281,7 @@ class InvitationIssuedSchema(Schema):
     organisation_id = fields.String(required=True)
     email = fields.String(required=True)
     full_name = fields.String(required=True)
-    invitation_url = fields.String(required=True)
+    invitation_id = fields.String(required=True)
     invitation_expires_at = fields.String(required=True)
 
 

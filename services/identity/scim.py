@@ -3,11 +3,13 @@ provider (Okta, Microsoft Entra ID, Keycloak...). The caller is a SCIM token
 of one organisation: everything is looked up within it, so another
 organisation's users are "not found". Creating, changing and deactivating go
 through the same use cases as the API (``accounts``)."""
+from datetime import datetime, timezone
+
 from sqlalchemy import String, and_, cast, false, func, not_, or_, select, true
 
 from common import errors
 from common.validation import is_uuid
-from services.identity import accounts, audit, scim_protocol
+from services.identity import accounts, scim_protocol
 from services.identity.models import User
 from services.identity.scim_protocol import scim_error
 from services.identity.scope import visible_organisation
@@ -63,7 +65,7 @@ def list_users(session, caller, filter_text=None, start_index=1, count=DEFAULT_C
 def replace_user(uow, caller, user_id, body):
     user = _user(uow.session, caller, user_id, lock=True)
     _check_id(body, user)
-    _apply(uow, caller, user, scim_protocol.state_from_resource(body))
+    _apply(uow, caller, user, scim_protocol.state_from_resource(body, active=user.active))
     return user
 
 
@@ -79,16 +81,15 @@ def delete_user(uow, caller, user_id):
 
 
 def _apply(uow, caller, user, state):
-    if state.get("password"):
-        accounts.check_password(state["password"], state["email"])
-        user.password_hash = accounts.hash_password(state["password"])
-        audit.record(uow, caller, user.organisation_id, "user.password_set", "user", user.id,
-                     {"via": "scim"})
     accounts.change_user(uow, caller, user, {
         "email": state["email"], "user_name": _own_user_name(state),
         "full_name": state["full_name"], "given_name": state.get("given_name"),
         "family_name": state.get("family_name"), "external_id": state.get("external_id"),
     }, via="scim")
+    if state.get("password"):
+        # After the e-mail change: the policy compares the password with the new address.
+        accounts.set_password(uow, caller, user, state["password"], via="scim",
+                              end_sessions=True)
     accounts.set_active(uow, caller, user, state["active"], via="scim")
 
 
@@ -136,7 +137,8 @@ def _sql(node):
         return _sql(_prefixed(node[2], "emails."))
     column, nature = _column(node[1])
     if kind == "pr":
-        return column.isnot(None) if nature != "bool" else true()
+        # Every user has an e-mail of type work, primary, and is active or not.
+        return column.isnot(None) if nature not in ("bool", "work", "primary") else true()
     return _compare(column, nature, node[2], node[3])
 
 
@@ -160,6 +162,17 @@ def _column(path):
     return columns[path]
 
 
+def _instant(text):
+    """An xsd:dateTime of a filter, parsed here (PostgreSQL would fail on a bad
+    one); without a zone it is UTC."""
+    try:
+        instant = datetime.fromisoformat(text)
+    except ValueError:
+        raise scim_error("invalidFilter", f"{text!r} is not a date and time "
+                                          "(ISO 8601, e.g. 2026-12-01T08:00:00Z).") from None
+    return instant if instant.tzinfo else instant.replace(tzinfo=timezone.utc)
+
+
 def _compare(column, nature, op, value):
     if nature in ("work", "primary"):
         # Every user has one e-mail, of type work, primary.
@@ -179,7 +192,7 @@ def _compare(column, nature, op, value):
     if nature == "time":
         if op not in ("eq", "ne", "gt", "ge", "lt", "le") or not isinstance(value, str):
             raise scim_error("invalidFilter", "Dates compare with eq, ne, gt, ge, lt, le.")
-        value = cast(value, column.type)
+        value = _instant(value)
     elif not isinstance(value, str):
         raise scim_error("invalidFilter", "This attribute compares with a string.")
     elif nature == "ci":

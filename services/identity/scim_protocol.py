@@ -14,6 +14,7 @@ import json
 import re
 
 from common import errors
+from common.validation import unstorable_text
 
 USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User"
 ENTERPRISE_SCHEMA = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
@@ -29,6 +30,9 @@ IGNORED_ATTRIBUTES = {
 }
 EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MAX_FILTER_LENGTH = 1000
+# Parentheses, "not" and value paths nest at most this deep: deeper is not a
+# filter an identity provider sends, and it would exhaust Python's stack.
+MAX_FILTER_DEPTH = 20
 
 
 def scim_error(scim_type, detail):
@@ -64,6 +68,8 @@ def parse_filter(text):
     Raises ``invalidFilter`` with what is wrong."""
     if len(text) > MAX_FILTER_LENGTH:
         raise scim_error("invalidFilter", f"A filter has at most {MAX_FILTER_LENGTH} characters.")
+    if unstorable_text(text):
+        raise scim_error("invalidFilter", "A filter may not hold a NUL or an unpaired surrogate.")
     tokens = _tokenise(text)
     parser = _FilterParser(tokens)
     node = parser.expression()
@@ -91,6 +97,18 @@ class _FilterParser:
     def __init__(self, tokens):
         self.tokens = tokens
         self.position = 0
+        self.depth = 0
+
+    def nested(self, closing):
+        """The expression inside ``(...)`` or ``[...]``, at most MAX_FILTER_DEPTH deep."""
+        self.depth += 1
+        if self.depth > MAX_FILTER_DEPTH:
+            raise scim_error("invalidFilter",
+                             f"A filter nests at most {MAX_FILTER_DEPTH} levels deep.")
+        node = self.expression()
+        self.take(closing)
+        self.depth -= 1
+        return node
 
     def peek(self):
         return self.tokens[self.position] if self.position < len(self.tokens) else (None, None)
@@ -124,21 +142,15 @@ class _FilterParser:
     def term(self):
         if self.keyword("not"):
             self.take("lpar")
-            node = self.expression()
-            self.take("rpar")
-            return ("not", node)
+            return ("not", self.nested("rpar"))
         if self.peek()[0] == "lpar":
             self.take("lpar")
-            node = self.expression()
-            self.take("rpar")
-            return node
+            return self.nested("rpar")
         kind, path = self.take("word")
         path = normalise_path(path)
         if self.peek()[0] == "lbr":
             self.take("lbr")
-            inner = self.expression()
-            self.take("rbr")
-            return ("value_path", path, inner)
+            return ("value_path", path, self.nested("rbr"))
         kind, op = self.take("word")
         op = op.lower()
         if op == "pr":
@@ -166,6 +178,14 @@ class _FilterParser:
 
 # Reading a User ---------------------------------------------------------------
 
+def _check_text(body):
+    """The service's own defence (the gateway refuses these first)."""
+    found = unstorable_text(body)
+    if found:
+        raise scim_error("invalidValue", f"{', '.join(found)}: a NUL or an unpaired "
+                                         "surrogate cannot be stored.")
+
+
 def _lower_keys(value):
     if isinstance(value, dict):
         return {key.lower(): _lower_keys(item) for key, item in value.items()}
@@ -174,10 +194,14 @@ def _lower_keys(value):
     return value
 
 
-def state_from_resource(body):
-    """The ``State`` a POST or PUT body describes."""
+def state_from_resource(body, active=True):
+    """The ``State`` a POST or PUT body describes; ``active`` when the body does
+    not say (a PUT keeps the user's current value: RFC 7644 3.5.1 lets a
+    server keep what the client does not send, and an identity provider that
+    omits ``active`` must not reactivate someone)."""
     if not isinstance(body, dict):
         raise scim_error("invalidSyntax", "The body must be a JSON object.")
+    _check_text(body)
     lowered = _lower_keys(body)
     schemas = [str(schema).lower() for schema in lowered.get("schemas") or []]
     if USER_SCHEMA.lower() not in schemas:
@@ -187,7 +211,7 @@ def state_from_resource(body):
     for attribute in ("externalid", "name", "displayname", "emails", "active", "password"):
         if attribute in lowered:
             apply_value(state, attribute, lowered[attribute])
-    state.setdefault("active", True)
+    state.setdefault("active", active)
     state.setdefault("external_id", None)
     return complete(state)
 
@@ -296,6 +320,7 @@ def apply_patch(state, body):
     """``state`` after the PATCH request ``body``; all or nothing."""
     if not isinstance(body, dict):
         raise scim_error("invalidSyntax", "The body must be a JSON object.")
+    _check_text(body)
     lowered = _lower_keys(body)
     if PATCH_SCHEMA.lower() not in [str(s).lower() for s in lowered.get("schemas") or []]:
         raise scim_error("invalidSyntax", f"schemas must be [{PATCH_SCHEMA}].")

@@ -66,6 +66,13 @@ class IdentityService(RelaisService):
             return user_schema.dump(invitations.accept(uow, data["token"], data["password"]))
 
     @rpc
+    def issue_invitation_link(self, invitation_id):
+        """For notify, when it mails an invitation: the link, minted now. Not
+        routed by the gateway."""
+        with self.db.unit_of_work() as uow:
+            return invitations.issue_link(uow, invitation_id)
+
+    @rpc
     def jwks(self):
         return sessions.jwks(self.db.session)
 
@@ -105,10 +112,10 @@ class IdentityService(RelaisService):
     def create_user(self, caller, organisation_id, payload, idempotency_key=None):
         caller = load_caller(caller)
         data = load(UserCreateSchema(), payload)
-        # The request (with its password) is kept only as a hash for idempotency.
+        # The request (with its password) is kept only as a keyed hash (HMAC).
         with self.db.unit_of_work() as uow:
             return uow.idempotent(
-                f"create_user:{caller.user_id}", idempotency_key, payload,
+                f"create_user:{caller.user_id}:{organisation_id}", idempotency_key, payload,
                 lambda: user_schema.dump(accounts.create_user(uow, caller, organisation_id, data)))
 
     @rpc

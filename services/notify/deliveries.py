@@ -36,10 +36,22 @@ def tell_member(uow, mailer, event, booking):
     send(uow, mailer, event, mail)
 
 
-def tell_invitation(uow, mailer, event, data):
-    """A user provisioned without a password: mail them the link to set one."""
-    if data.get("invitation_url"):
-        send(uow, mailer, event, templates.invitation(_contact(uow, data["user_id"]), data))
+def tell_invitation(uow, mailer, event, data, issue_link):
+    """A user provisioned without a password: mail them the link to set one.
+
+    The event names the invitation only; ``issue_link(invitation_id)`` asks
+    identity for the link now (it mints a token and replaces any earlier one),
+    so the secret is in that reply and in the mail, nowhere else. If this is
+    retried (the SMTP server refused, or notify died after sending), the link
+    is minted again and only the last one mailed works. An invitation that is
+    not pending any more (revoked, used, expired, or the password was set
+    meanwhile) is not mailed: ``issue_link`` returns None."""
+    if not data.get("invitation_id"):
+        return
+    contact = _contact(uow, data["user_id"])
+    link = issue_link(data["invitation_id"])
+    if link is not None:
+        send(uow, mailer, event, templates.invitation(contact, dict(data, **link)))
 
 
 def tell_deactivated(uow, mailer, event, data):

@@ -1,5 +1,7 @@
 """Notify's entrypoints: it listens to the other services and tells people."""
-from nameko.rpc import rpc
+import eventlet
+from nameko.exceptions import RemoteError
+from nameko.rpc import RpcProxy, rpc
 
 from common.caller import load_caller
 from common.consumer import consume_event
@@ -18,11 +20,32 @@ from services.notify.models import Base
 from services.notify.schemas import DeliveryQuerySchema, DeliverySchema
 
 
+class IdentityTimeout(Exception):
+    """identity did not answer in time: the event is retried."""
+
+
 class NotifyService(RelaisService):
     name = "notify"
 
     db = Database(Base)
     mailer = MailerProvider()
+    identity = RpcProxy("identity")
+
+    # How long notify waits for identity to mint an invitation link; past it the
+    # handler fails and the event is retried (common.consumer).
+    IDENTITY_TIMEOUT_SECONDS = 10
+
+    def invitation_link(self, invitation_id):
+        """The link of a pending invitation (minted now by identity), or None
+        if it is not pending any more."""
+        try:
+            with eventlet.Timeout(self.IDENTITY_TIMEOUT_SECONDS,
+                                  IdentityTimeout("identity did not mint the link in time")):
+                return self.identity.issue_invitation_link(invitation_id=invitation_id)
+        except RemoteError as exc:
+            if exc.exc_type in ("Conflict", "NotFound"):
+                return None
+            raise
 
     @consume_event("identity", "identity.user_provisioned")
     def on_user_provisioned(self, event):
@@ -30,14 +53,14 @@ class NotifyService(RelaisService):
         with self.db.unit_of_work() as uow:
             if uow.mark_handled(event, "notify.on_user_provisioned"):
                 deliveries.remember_contact(uow, data)
-                deliveries.tell_invitation(uow, self.mailer, event, data)
+                deliveries.tell_invitation(uow, self.mailer, event, data, self.invitation_link)
 
     @consume_event("identity", "identity.invitation_issued")
     def on_invitation_issued(self, event):
         data = InvitationIssuedSchema().load(event["data"])
         with self.db.unit_of_work() as uow:
             if uow.mark_handled(event, "notify.on_invitation_issued"):
-                deliveries.tell_invitation(uow, self.mailer, event, data)
+                deliveries.tell_invitation(uow, self.mailer, event, data, self.invitation_link)
 
     @consume_event("identity", "identity.user_updated")
     def on_user_updated(self, event):

@@ -129,3 +129,37 @@ def test_dates_and_pages_out_of_range_are_422_naming_the_field(
             {"params": values} if method == "GET" else {"json": values}))
         body = assert_problem(response, 422, "validation-error")
         assert field in body["errors"], (path, values, body)
+def test_nul_and_lone_surrogates_are_refused_with_the_field_not_a_500(network, admin, anonymous):
+    """A NUL cannot be stored in PostgreSQL's text and a lone surrogate cannot be
+    encoded (psycopg2, argon2): both used to be 500s wherever a string reached them."""
+    from tests.e2e.conftest import corporate_account
+    company, hr = corporate_account(admin, network)
+    users = f"/v1/organisations/{company['id']}/users"
+    for bad in ("\\u0000", "\\ud800"):
+        body = '{"email": "x@example.org", "full_name": "A' + bad + 'B"}'
+        problem = assert_problem(hr.post(users, data=body,
+                                         headers={"Content-Type": "application/json"}),
+                                 422, "invalid-characters")
+        assert list(problem["errors"]) == ["full_name"]
+        login = '{"email": "x@example.org", "password": "correct horse' + bad + '"}'
+        problem = assert_problem(anonymous.post("/v1/auth/token", data=login,
+                                                headers={"Content-Type": "application/json"}),
+                                 422, "invalid-characters")
+        assert list(problem["errors"]) == ["password"]
+        nested = '{"name": "k", "roles": ["corporate_admin", "x' + bad + '"]}'
+        problem = assert_problem(hr.post(f"/v1/organisations/{company['id']}/api-keys",
+                                         data=nested,
+                                         headers={"Content-Type": "application/json"}),
+                                 422, "invalid-characters")
+        assert list(problem["errors"]) == ["roles.1"]
+    problem = assert_problem(hr.get(users, params={"email": "a\x00b@example.org"}),
+                             422, "invalid-characters")
+    assert list(problem["errors"]) == ["email"]
+    problem = assert_problem(hr.post(f"{users}/import", data=b"email,full_name\na@b.fr,A\x00\n",
+                                     headers={"Content-Type": "text/csv"}),
+                             422, "invalid-characters")
+    assert list(problem["errors"]) == ["csv"]
+    refresh = '{"refresh_token": "rrt_\\u0000"}'
+    assert_problem(anonymous.post("/v1/auth/refresh", data=refresh,
+                                  headers={"Content-Type": "application/json"}),
+                   422, "invalid-characters")

@@ -216,6 +216,56 @@ def test_bad_requests_get_precise_scim_errors(network, scim_account):
     assert_scim_error(call("GET", "/Users/not-a-uuid"), 404)
 
 
+def test_inputs_that_used_to_crash_get_answers_not_500s(network, scim_account):
+    call = raw(network, scim_account[2])
+    user = call("POST", "/Users", json={"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+                                        "userName": f"{unique('odd')}@mutuelle.example"}).json()
+    for present in ("emails.type pr", "emails[type pr]"):
+        listing = call("GET", "/Users", params={"filter": present})
+        assert listing.status_code == 200, listing.text
+        assert user["id"] in [u["id"] for u in listing.json()["Resources"]]
+    assert_scim_error(call("GET", "/Users", params={"filter": 'meta.created gt "notadate"'}),
+                      400, "invalidFilter")
+    deep = "(" * 400 + f'userName eq "{user["userName"]}"' + ")" * 400
+    assert_scim_error(call("GET", "/Users", params={"filter": deep}), 400, "invalidFilter")
+    far = call("GET", "/Users", params={"startIndex": "99999999999999999999"})
+    assert far.status_code == 200, far.text
+    assert far.json()["Resources"] == [] and far.json()["totalResults"] >= 1
+    for attributes in (5, [1], {}):
+        assert_scim_error(call("POST", "/Users/.search", json={"attributes": attributes}),
+                          400, "invalidSyntax")
+        assert_scim_error(call("POST", "/.search", json={"excludedAttributes": attributes}),
+                          400, "invalidSyntax")
+    assert_scim_error(call("POST", "/Users/.search", data='{"count": Infinity}'),
+                      400, "invalidValue")
+
+
+def test_nul_and_lone_surrogates_are_scim_errors_not_500s(network, scim_account):
+    call = raw(network, scim_account[2])
+    for bad in ("\\u0000", "\\ud800"):
+        body = ('{"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], '
+                '"userName": "a' + bad + '@mutuelle.example"}')
+        error = assert_scim_error(call("POST", "/Users", data=body), 400, "invalidValue")
+        assert "userName" in error["detail"]
+        search = '{"filter": "userName eq \\"a' + bad + '\\""}'
+        assert_scim_error(call("POST", "/Users/.search", data=search), 400, "invalidValue")
+    assert_scim_error(call("GET", "/Users", params={"filter": 'userName eq "a\x00"'}),
+                      400, "invalidValue")
+
+
+def test_a_put_without_active_does_not_reactivate(network, scim_account):
+    call = raw(network, scim_account[2])
+    email = f"{unique('gone')}@mutuelle.example"
+    user = call("POST", "/Users", json={"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+                                        "userName": email, "active": False}).json()
+    assert user["active"] is False
+    replaced = call("PUT", f"/Users/{user['id']}", json={
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": email,
+        "displayName": "Still Gone"})
+    assert replaced.status_code == 200, replaced.text
+    assert (replaced.json()["active"], replaced.json()["displayName"]) == (False, "Still Gone")
+
+
 def test_scim_takes_only_scim_tokens(network, admin, scim_account):
     company, hr, token = scim_account
     jwt_call = raw(network, hr.tokens["access_token"])

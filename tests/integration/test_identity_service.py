@@ -157,10 +157,22 @@ def test_a_user_without_a_password_is_invited_once(identity, company, listen):
     assert {k: data[k] for k in ("user_id", "organisation_id", "email", "full_name", "roles")} \
         == {"user_id": user["id"], "organisation_id": company["id"],
             "email": user["email"], "full_name": "Dominique Nomade", "roles": ["member"]}
-    token = data["invitation_url"].split("#token=")[1]
-    assert token.startswith("riv_") and data["invitation_expires_at"]
+    # The event names the invitation; the link is minted when notify asks for it.
+    assert set(data) == {"user_id", "organisation_id", "email", "full_name", "roles",
+                         "invitation_id", "invitation_expires_at"}
+    assert "riv_" not in json.dumps(event)
+    stale = identity.issue_invitation_link(invitation_id=data["invitation_id"])
+    link = identity.issue_invitation_link(invitation_id=data["invitation_id"])
+    assert link["invitation_expires_at"] == data["invitation_expires_at"]
+    token = link["invitation_url"].split("#token=")[1]
+    assert token.startswith("riv_")
     assert not rows(identity_db(), "SELECT 1 FROM invitations WHERE token_hash = :t", t=token)
+    assert not rows(identity_db(), "SELECT 1 FROM outbox WHERE envelope::text LIKE '%riv_%'")
     assert user["password_set"] is False
+    # Minting again replaced the first token: only the last link works.
+    refused(lambda: identity.set_password(payload={
+        "token": stale["invitation_url"].split("#token=")[1], "password": PASSWORD}),
+        "Unauthorized", "invalid-invitation")
 
     weak = refused(lambda: identity.set_password(payload={"token": token,
                                                           "password": "dominique-nomade"}),
@@ -171,13 +183,62 @@ def test_a_user_without_a_password_is_invited_once(identity, company, listen):
     identity.issue_token(payload={"email": user["email"], "password": PASSWORD})
     refused(lambda: identity.set_password(payload={"token": token, "password": PASSWORD + "!"}),
             "Unauthorized", "invalid-invitation")
+    # A used invitation mints no new link.
+    refused(lambda: identity.issue_invitation_link(invitation_id=data["invitation_id"]),
+            "Conflict", "invitation-not-pending")
+
+
+def test_a_password_set_by_scim_kills_invitations_and_sessions(identity, company, listen):
+    received = listen("identity", "identity.user_provisioned")
+    token = identity.create_scim_token(caller=corporate_admin_of(company),
+                                       organisation_id=company["id"], payload={"name": "IdP"})
+    scim_caller = identity.authenticate_secret(secret=token["secret"])
+    user = identity.scim_create_user(caller=scim_caller, body={
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+        "userName": "sso@assureur.example"})
+    (event,) = received(1)
+    link = identity.issue_invitation_link(invitation_id=event["data"]["invitation_id"])
+    invitation_token = link["invitation_url"].split("#token=")[1]
+
+    patch = {"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+             "Operations": [{"op": "replace", "path": "password", "value": PASSWORD}]}
+    identity.scim_patch_user(caller=scim_caller, user_id=user["id"], body=patch)
+    # The link mailed earlier cannot set the password again, nor be minted anew.
+    refused(lambda: identity.set_password(payload={"token": invitation_token,
+                                                   "password": PASSWORD + "!"}),
+            "Unauthorized", "invalid-invitation")
+    refused(lambda: identity.issue_invitation_link(invitation_id=event["data"]["invitation_id"]),
+            "Conflict", "invitation-not-pending")
+    session = identity.issue_token(payload={"email": user["userName"], "password": PASSWORD})
+    # Set again by the identity provider: the sessions opened with the old one end.
+    identity.scim_patch_user(caller=scim_caller, user_id=user["id"], body=dict(
+        patch, Operations=[{"op": "replace", "path": "password", "value": PASSWORD + " 2"}]))
+    refused(lambda: identity.refresh_token(payload={"refresh_token": session["refresh_token"]}),
+            "Unauthorized", "invalid-refresh-token")
+
+
+def test_an_invitation_cannot_set_a_password_already_set(identity, company, listen):
+    """Even a pending invitation whose user got a password meanwhile by another
+    way (here, written directly as a migration or a bug might) is refused."""
+    received = listen("identity", "identity.user_provisioned")
+    user = employee(identity, company, password=None)
+    (event,) = received(1)
+    link = identity.issue_invitation_link(invitation_id=event["data"]["invitation_id"])
+    engine = identity_db()
+    with engine.begin() as connection:
+        from sqlalchemy import text
+        connection.execute(text("UPDATE users SET password_hash = 'x' WHERE id = :id"),
+                           {"id": user["id"]})
+    refused(lambda: identity.set_password(payload={
+        "token": link["invitation_url"].split("#token=")[1], "password": PASSWORD}),
+        "Unauthorized", "invalid-invitation")
 
 
 def test_a_user_with_a_password_gets_no_invitation(identity, company, listen):
     received = listen("identity", "identity.user_provisioned")
     employee(identity, company)
     (event,) = received(1)
-    assert "invitation_url" not in event["data"]
+    assert "invitation_id" not in event["data"]
     assert not rows(identity_db(), "SELECT 1 FROM invitations")
 
 
@@ -413,11 +474,78 @@ def test_a_user_provisioned_inactive_is_invited_when_activated(identity, company
         "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
         "userName": "later@assureur.example", "active": False})
     (event,) = provisioned(1)
-    assert "invitation_url" not in event["data"]  # nobody to invite yet
+    assert "invitation_id" not in event["data"]  # nobody to invite yet
 
     identity.scim_patch_user(caller=scim_caller, user_id=user["id"], body={
         "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
         "Operations": [{"op": "replace", "path": "active", "value": True}]})
     (event,) = invited(1)
     assert event["data"]["user_id"] == user["id"]
-    assert event["data"]["invitation_url"].split("#token=")[1].startswith("riv_")
+    link = identity.issue_invitation_link(invitation_id=event["data"]["invitation_id"])
+    assert link["invitation_url"].split("#token=")[1].startswith("riv_")
+
+
+def test_a_csv_file_grants_only_roles_the_caller_may_grant(identity, company):
+    """A relay manager once imported themselves as corporate_admin: the CSV
+    import now applies the same rule as create_user (accounts.check_grantable)."""
+    operator = identity.create_organisation(caller=ADMIN, payload={
+        "kind": "relay_operator", "name": "Association du Relais"})
+    relay = "7b0b7d2c-3c52-4c4a-9d1e-0a4f0e0d3b11"
+    me = identity.create_user(caller=ADMIN, organisation_id=operator["id"], payload={
+        "email": "gerant@relais.example", "full_name": "Gérant", "roles": ["relay_manager"],
+        "relay_ids": [relay], "password": PASSWORD})
+    manager = {"user_id": me["id"], "organisation_id": operator["id"],
+               "roles": ["relay_manager"], "relay_ids": [relay]}
+    text = ("email;full_name;role\n"
+            "gerant@relais.example;Gérant;corporate_admin\n"
+            "benevole@relais.example;Bénévole;member\n")
+    for dry_run in ("true", "false"):
+        report = identity.import_users(caller=manager, organisation_id=operator["id"],
+                                       payload={"csv": text}, query={"dry_run": dry_run})
+        assert report["applied"] is False
+        assert [(e["line"], e["field"]) for e in report["errors"]] == [(2, "role")]
+        assert report["errors"][0]["message"] == (
+            "A relay operator organisation's users hold only member, relay_manager.")
+    assert identity.get_user(caller=ADMIN, user_id=me["id"])["roles"] == ["relay_manager"]
+
+
+
+def test_only_a_person_creates_api_keys_and_scim_tokens(identity, company):
+    key = identity.create_api_key(caller=corporate_admin_of(company),
+                                  organisation_id=company["id"],
+                                  payload={"name": "SIRH", "roles": ["corporate_admin"]})
+    as_key = identity.authenticate_secret(secret=key["secret"])
+    assert as_key["credential"] == "api_key"
+    error = refused(lambda: identity.create_api_key(
+        caller=as_key, organisation_id=company["id"],
+        payload={"name": "child", "roles": ["corporate_admin"]}), "Forbidden", "person-required")
+    assert "Only a person" in str(error)
+    refused(lambda: identity.create_scim_token(caller=as_key, organisation_id=company["id"],
+                                               payload={"name": "IdP"}),
+            "Forbidden", "person-required")
+    # The key still does what keys are for.
+    assert identity.list_api_keys(caller=as_key, organisation_id=company["id"])[0]["id"] \
+        == key["id"]
+
+
+def test_an_idempotency_key_is_scoped_to_the_organisation_and_stored_keyed(identity, company):
+    import hashlib
+
+    from common.db import hash_request
+    other = identity.create_organisation(caller=ADMIN, payload=dict(
+        COMPANY, name="Autre", siret="73282932000074"))
+    payload = {"email": "dominique@assureur.example", "full_name": "Dominique Nomade",
+               "password": PASSWORD}
+    first = identity.create_user(caller=ADMIN, organisation_id=company["id"], payload=payload,
+                                 idempotency_key="same-key")
+    again = identity.create_user(caller=ADMIN, organisation_id=company["id"], payload=payload,
+                                 idempotency_key="same-key")
+    assert again == first
+    # The same key and body sent for another organisation is another request: it
+    # must not return the first organisation's user.
+    refused(lambda: identity.create_user(caller=ADMIN, organisation_id=other["id"],
+                                         payload=payload, idempotency_key="same-key"),
+            "Conflict", "email-taken")
+    (row,) = rows(identity_db(), "SELECT request_hash FROM idempotency_keys")
+    bare = hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
+    assert row["request_hash"] == hash_request(payload) != bare

@@ -206,3 +206,74 @@ def test_the_confirmation_mail_arrives_once_despite_a_late_contact_and_smtp_fail
     assert f"Message-ID: <{envelope['event_id']}@relais-des-possibles>" in content
     assert "Relais de Bourganeuf" in content
     assert len(rows(databases["notify"], "SELECT * FROM deliveries")) == 1
+
+
+def test_an_invitation_link_is_minted_at_send_time_and_mailed_once(
+        start_service, rpc, smtp_sink, databases):
+    """identity and notify together: no event holds the link; notify asks
+    identity for it when it sends; a refused SMTP delivery retried mints a new
+    link that replaces the old one, so the only link that works is the mailed one."""
+    from services.identity import tokens
+    from services.identity.bootstrap import bootstrap
+    from services.identity.service import IdentityService
+    from tests.integration.conftest import ADMIN, database_url
+
+    sink, port = smtp_sink(refusals=2)
+    bootstrap(database_url("identity"), None, None)
+    start_service(IdentityService)
+    start_service(NotifyService, SMTP_PORT=port, RETRY_DELAYS_MS=[100, 200, 400, 800])
+    identity = rpc("identity")
+    company = identity.create_organisation(caller=ADMIN, payload={
+        "kind": "corporate", "name": "Assureur", "legal_name": "Assureur SA",
+        "siret": "55208131766522", "billing_email": "compta@assureur.example"})
+    user = identity.create_user(caller=ADMIN, organisation_id=company["id"], payload={
+        "email": "invitee@assureur.example", "full_name": "Camille Invitée"})
+
+    assert wait_for(lambda: sink.received, timeout=15)
+    eventlet.sleep(0.5)  # room for a duplicate to show up
+    assert len(sink.received) == 1
+    import email
+    from email import policy
+    text = email.message_from_bytes(sink.received[0].content, policy=policy.default
+                                    ).get_content()
+    token = next(word for word in text.split() if "#token=riv_" in word).split("#token=")[1]
+    # Three attempts minted three tokens; the last one, mailed, is the one kept.
+    (invitation,) = rows(databases["identity"], "SELECT token_hash FROM invitations")
+    assert invitation["token_hash"] == tokens.secret_hash(token)
+    assert not rows(databases["identity"], "SELECT 1 FROM outbox WHERE envelope::text LIKE '%riv_%'")
+    assert len(rows(databases["notify"], "SELECT * FROM deliveries")) == 1
+    done = identity.set_password(payload={"token": token, "password": "correct horse battery staple"})
+    assert done["id"] == user["id"] and done["password_set"] is True
+
+
+def test_an_invitation_revoked_before_notify_sends_it_is_not_mailed(
+        start_service, rpc, smtp_sink, databases, publish_event):
+    from services.identity.bootstrap import bootstrap
+    from services.identity.service import IdentityService
+    from tests.integration.conftest import ADMIN, database_url
+
+    sink, port = smtp_sink()
+    bootstrap(database_url("identity"), None, None)
+    start_service(IdentityService)
+    identity = rpc("identity")
+    company = identity.create_organisation(caller=ADMIN, payload={
+        "kind": "corporate", "name": "Assureur", "legal_name": "Assureur SA",
+        "siret": "55208131766522", "billing_email": "compta@assureur.example"})
+    user = identity.create_user(caller=ADMIN, organisation_id=company["id"], payload={
+        "email": "gone@assureur.example", "full_name": "Parti Vite"})
+    identity.deactivate_user(caller=ADMIN, user_id=user["id"])  # revokes the invitation
+    start_service(NotifyService, SMTP_PORT=port, RETRY_DELAYS_MS=[100, 200])
+    # notify was not listening yet: deliver the provisioning event now, late.
+    (invitation,) = rows(databases["identity"], "SELECT id FROM invitations")
+    publish_event("identity", "identity.user_provisioned", {
+        "user_id": user["id"], "organisation_id": company["id"], "email": user["email"],
+        "full_name": user["full_name"], "roles": ["member"],
+        "invitation_id": str(invitation["id"]), "invitation_expires_at": "2030-01-01T00:00:00+00:00"})
+    assert wait_for(lambda: rows(databases["notify"],
+                                 "SELECT 1 FROM inbox WHERE consumer = 'notify.on_user_provisioned'"),
+                    timeout=10)
+    eventlet.sleep(0.5)
+    # The revoked invitation was neither minted nor mailed.
+    assert sink.received == []
+    (invitation,) = rows(databases["identity"], "SELECT token_hash, revoked_at FROM invitations")
+    assert invitation["token_hash"] is None and invitation["revoked_at"] is not None

@@ -280,3 +280,37 @@ def test_problem_response_omits_errors_when_there_are_none():
     assert "errors" not in body
     assert body["title"] == "Not Found"
     assert body["type"] == PROBLEM_BASE + "not-found"
+
+
+def test_a_request_is_remembered_by_a_keyed_hash(monkeypatch):
+    import hashlib
+    import json
+
+    from common.db import hash_request
+    request = {"email": "a@example.org", "password": "correct horse battery staple"}
+    default = hash_request(request)
+    assert default == hash_request({"password": request["password"], "email": "a@example.org"})
+    assert default != hashlib.sha256(json.dumps(request, sort_keys=True).encode()).hexdigest()
+    monkeypatch.setenv("RELAIS_IDEMPOTENCY_HMAC_KEY", "a-production-secret")
+    assert hash_request(request) not in (default, hashlib.sha256(
+        json.dumps(request, sort_keys=True, default=str).encode()).hexdigest())
+
+
+def test_nul_and_lone_surrogates_are_refused_at_load_naming_the_field():
+    from marshmallow import Schema, fields
+
+    from common import errors
+    from common.validation import load, unstorable_text
+
+    assert unstorable_text({"a": "ok", "b": ["x", "y\x00"], "c": {"d": "\ud800"}}) == [
+        "b.1", "c.d"]
+    assert unstorable_text({"fine": "é 😀 \u2028"}) == []
+
+    class Named(Schema):
+        name = fields.String()
+
+    with pytest.raises(errors.InvalidInput) as refused:
+        load(Named(), {"name": "a\x00b"})
+    assert refused.value.code == "invalid-characters"
+    assert list(refused.value.fields) == ["name"]
+    assert load(Named(), {"name": "Zoé"}) == {"name": "Zoé"}

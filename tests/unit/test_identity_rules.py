@@ -162,3 +162,59 @@ def test_removing_the_name_derives_it_again_from_what_remains():
     state = patched({"op": "remove", "path": "displayName"},
                     {"op": "remove", "path": "name.familyName"})
     assert (state["full_name"], state["family_name"]) == ("Ana", None)
+
+
+def test_deeply_nested_filters_are_invalid_filter_not_a_crash():
+    deep = "(" * 400 + 'userName eq "x"' + ")" * 400
+    with pytest.raises(errors.InvalidInput) as refused:
+        scim_protocol.parse_filter(deep)
+    assert refused.value.code == "invalidFilter" and "levels deep" in refused.value.detail
+    nested_nots = "not (" * 30 + 'active eq true' + ")" * 30
+    with pytest.raises(errors.InvalidInput):
+        scim_protocol.parse_filter(nested_nots)
+    # What identity providers send still parses.
+    assert scim_protocol.parse_filter('((userName eq "x"))') == ("cmp", "username", "eq", "x")
+
+
+def test_a_put_without_active_keeps_the_current_value():
+    body = {"schemas": [scim_protocol.USER_SCHEMA], "userName": "ana@example.org"}
+    assert scim_protocol.state_from_resource(body, active=False)["active"] is False
+    assert scim_protocol.state_from_resource(dict(body, active=True), active=False)["active"] \
+        is True
+    assert scim_protocol.state_from_resource(body)["active"] is True  # a POST: active
+
+
+@pytest.mark.parametrize("text, sql", [
+    ("emails.type pr", "true"),
+    ("emails[type pr]", "true"),
+    ("emails[primary pr]", "true"),
+    ('meta.created gt "2026-01-01T00:00:00Z"', "users.created_at > '2026-01-01 00:00:00+00:00'"),
+    ('meta.created gt "2026-01-01T00:00:00"', "users.created_at > '2026-01-01 00:00:00+00:00'"),
+])
+def test_filters_become_sql(text, sql):
+    from sqlalchemy.dialects import postgresql
+    from services.identity.scim import _sql
+    compiled = _sql(scim_protocol.parse_filter(text)).compile(
+        dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True})
+    assert str(compiled) == sql
+
+
+@pytest.mark.parametrize("text", ['meta.created gt "notadate"', 'meta.lastModified eq "2026-13-01"'])
+def test_a_filter_date_that_is_no_date_is_invalid_filter(text):
+    from services.identity.scim import _sql
+    with pytest.raises(errors.InvalidInput) as refused:
+        _sql(scim_protocol.parse_filter(text))
+    assert refused.value.code == "invalidFilter" and "not a date" in refused.value.detail
+
+
+def test_csv_an_external_id_twice_in_the_file_is_reported_on_its_line():
+    report = Report(dry_run=True)
+    rows = parse("email,full_name,external_id\n"
+                 "ana@example.org,Ana,E1\n"
+                 "marc@example.org,Marc,E2\n"
+                 "lou@example.org,Lou,E1\n"
+                 "zoe@example.org,Zoé,\n"
+                 "max@example.org,Max,\n", report)
+    assert report.errors == [{"line": 4, "field": "external_id", "message": "Already on line 2."}]
+    assert [row.email for row in rows] == ["ana@example.org", "marc@example.org",
+                                           "zoe@example.org", "max@example.org"]
