@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import json
 import threading
+import uuid
 from contextlib import contextmanager
 
 from nameko.extensions import DependencyProvider
@@ -49,6 +50,12 @@ def make_engine(url, **options):
     statement may carry a password hash, a token hash or personal data, and
     exception messages end in logs."""
     return create_engine(url, hide_parameters=True, **options)
+
+
+def new_id():
+    """Ids are random UUIDs, made by the service (they appear in events before
+    any database default could)."""
+    return str(uuid.uuid4())
 
 
 def service_base():

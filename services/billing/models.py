@@ -1,5 +1,4 @@
 """Billing's tables: rate cards, usage lines, and its projection of relays."""
-import uuid
 from datetime import date, datetime
 
 from sqlalchemy import (
@@ -9,13 +8,10 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
-from common.db import service_base
+from common.db import new_id, service_base
 
 Base = service_base()
 
-
-def new_id():
-    return str(uuid.uuid4())
 
 
 class KnownRelay(Base):

@@ -6,7 +6,6 @@ No double booking is guaranteed by PostgreSQL itself: two exclusion constraints
 refuse overlapping active bookings (confirmed, checked in or completed) of one
 space, and of one member. A cancelled or no-show booking frees the space.
 """
-import uuid
 from datetime import date, datetime, time
 
 from sqlalchemy import (
@@ -16,15 +15,12 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, ExcludeConstraint, UUID
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from common.db import service_base
+from common.db import new_id, service_base
 
 Base = service_base()
 
 ACTIVE = "status IN ('confirmed', 'checked_in', 'completed')"
 
-
-def new_id():
-    return str(uuid.uuid4())
 
 
 class Relay(Base):

@@ -1,7 +1,6 @@
 """Identity's tables: organisations, users, their credentials (refresh tokens,
 API keys, SCIM tokens, invitations), corporate policies, employee profiles, the
 audit log, the log-in throttle and the keys that sign access tokens."""
-import uuid
 from datetime import datetime
 
 from sqlalchemy import (
@@ -11,13 +10,10 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from common.db import service_base
+from common.db import new_id, service_base
 
 Base = service_base()
 
-
-def new_id():
-    return str(uuid.uuid4())
 
 
 class Organisation(Base):

@@ -4,6 +4,7 @@ from marshmallow import (
 )
 
 from common.caller import ROLES
+from common.schemas import PageQuerySchema
 from services.booking.schemas import SPACE_KINDS
 from services.identity import passwords
 
@@ -11,14 +12,6 @@ PASSWORD_MIN_LENGTH = passwords.MIN_LENGTH
 ORGANISATION_KINDS = ("network", "relay_operator", "corporate", "individual")
 COMMUTE_MODES = ("car", "carpool", "motorbike", "train", "bus", "bike", "walk", "other")
 MAX_CSV_BYTES = 1024 * 1024
-
-
-class PageQuerySchema(Schema):
-    class Meta:
-        unknown = EXCLUDE
-
-    limit = fields.Integer(load_default=50, validate=validate.Range(1, 200))
-    offset = fields.Integer(load_default=0, validate=validate.Range(0))
 
 
 # Organisations --------------------------------------------------------------

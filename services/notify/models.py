@@ -1,18 +1,14 @@
 """Notify's tables: who to tell (contacts, from identity's events) and what was sent."""
-import uuid
 from datetime import datetime
 
 from sqlalchemy import DateTime, Text, UniqueConstraint, func
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
-from common.db import service_base
+from common.db import new_id, service_base
 
 Base = service_base()
 
-
-def new_id():
-    return str(uuid.uuid4())
 
 
 class Contact(Base):

@@ -15,7 +15,7 @@ from services.booking.service import BookingService
 from tests.integration.booking_helpers import (
     ALWAYS_OPEN, corporate_admin, manager_of, next_open_day, relay_with,
 )
-from tests.integration.conftest import ADMIN, member, rows, wait_for
+from tests.integration.conftest import member, rows, wait_for
 
 ORG = "00000000-0000-4000-8000-0000000000bb"
 

@@ -5,7 +5,6 @@ import uuid
 
 import pytest
 
-from services.billing.service import BillingService
 from services.notify.service import NotifyService
 from tests.integration.conftest import rows, wait_for
 from tests.integration.test_reliable_events import (  # noqa: F401 (fixtures)

@@ -1,5 +1,5 @@
 """The booking confirmation mail, in French, with the relay's local times."""
-from datetime import date, time
+from datetime import date
 from types import SimpleNamespace
 
 import pytest
