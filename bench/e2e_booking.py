@@ -47,6 +47,8 @@ from common.migrate import SERVICES
 from devtools.demo import Api
 from devtools.network import RABBIT_API, Network
 from gateway.rpc import RpcClient
+from services.booking.public_holidays import holiday_name
+from services.booking.slots import WEEKDAYS
 
 # nameko 2.14 needs eventlet (imported later, through the services' modules); its
 # deprecation notice says nothing this benchmark can act on.
@@ -339,7 +341,10 @@ def seed(network, desks, members):
     relay = admin.post("/v1/relays", {
         "name": "Relais du banc d'essai", "address": "1 place du Banc", "postcode": "23000",
         "commune": "Guéret", "latitude": 46.1714, "longitude": 1.8717,
-        "timezone": "Europe/Paris", "opening_hours": {"open_weekdays": list(range(7))}},
+        "timezone": "Europe/Paris", "opening_hours": {
+            weekday: {"morning": {"opens": "08:30", "closes": "12:30"},
+                      "afternoon": {"opens": "13:30", "closes": "18:00"}}
+            for weekday in WEEKDAYS}},
         key="bench-relay")
     admin.post_when_known(f"/v1/relays/{relay['id']}/rate-cards", {
         "space_kind": "desk", "half_day_price_cents": 1250, "vat_rate_bp": 2000,
@@ -371,10 +376,13 @@ def seed(network, desks, members):
 
 def half_days(today):
     """Every (date, slot) a member can book from tomorrow on (the bench relay
-    opens every day): morning and afternoon, which do not overlap."""
+    opens every day but public holidays): morning and afternoon, which do not
+    overlap."""
     plan = []
     for offset in range(1, BOOKING_DAYS_AHEAD + 1):
         day = today + timedelta(days=offset)
+        if holiday_name(day, "23"):  # the relay (in Creuse) closes on public holidays
+            continue
         plan.extend((day.isoformat(), slot) for slot in ("morning", "afternoon"))
     return plan
 
