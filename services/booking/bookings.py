@@ -5,7 +5,7 @@ import hmac
 from calendar import monthrange
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, or_, select, text
+from sqlalchemy import func, literal, or_, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import contains_eager, joinedload
 
@@ -74,11 +74,28 @@ def refused(refusal):
 
 def policy_of(session, organisation_id):
     row = session.get(OrganisationPolicy, organisation_id) if organisation_id else None
+    return policy_from(row)
+
+
+def policy_from(row):
     if row is None:
         return Policy()
     return Policy(row.allowed_relays, frozenset(row.relay_ids or ()), row.radius_km,
                   row.max_days_per_month, row.booking_horizon_days,
                   frozenset(row.space_kinds) if row.space_kinds is not None else None)
+
+
+def member_and_policy(session, user_id, organisation_id):
+    """(Member or None, Policy) in one round trip: both rows are outer-joined
+    to a single constant row, so a missing one comes back as None."""
+    one = select(literal(1).label("one")).subquery()
+    member, policy = session.execute(
+        select(Member, OrganisationPolicy).select_from(one)
+        .outerjoin(Member, Member.user_id == user_id)
+        .outerjoin(OrganisationPolicy,
+                   OrganisationPolicy.organisation_id == organisation_id
+                   if organisation_id else literal(False))).one()
+    return member, policy_from(policy)
 
 
 def days_booked_in_month(session, member_id, day):
@@ -107,7 +124,7 @@ def book(uow, caller, data, now, series_id=None):
     caller.require("member")
     session = uow.session
     lock_member(session, caller.user_id)
-    member = session.get(Member, caller.user_id)
+    member, policy = member_and_policy(session, caller.user_id, caller.organisation_id)
     if member is not None and member.deactivated_at is not None:
         raise errors.Forbidden("Your account is deactivated.", code="member-deactivated")
     relay, space, kind = target_of(session, data)
@@ -119,7 +136,6 @@ def book(uow, caller, data, now, series_id=None):
                                   code="room-by-hours", fields={"start": ["Required for a room."]})
     calendar = directory.calendar_of(relay, directory.closures_between(
         session, [relay.id], data["date"], data["date"]).get(relay.id, []))
-    policy = policy_of(session, caller.organisation_id)
     try:
         times = slots.requested_times(calendar, data["date"], data.get("slot", slots.HOURS),
                                       data.get("start"), data.get("end"))
@@ -153,9 +169,9 @@ def target_of(session, data):
     if "space_id" in data:
         space = session.execute(
             select(Space).join(Space.relay)
-            .options(contains_eager(Space.relay).selectinload(Relay.opening_hours))
+            .options(contains_eager(Space.relay).joinedload(Relay.opening_hours))
             .where(Space.id == str(data["space_id"]))
-            .with_for_update(read=True, of=Relay)).scalar_one_or_none()
+            .with_for_update(read=True, of=Relay)).unique().scalar_one_or_none()
         if space is None:
             raise errors.NotFound(f"No space {data['space_id']}.",
                                   fields={"space_id": ["Unknown space."]})
@@ -174,13 +190,13 @@ def target_of(session, data):
 
 
 def insert(session, booking, space):
-    """Insert in a savepoint; the database's exclusion constraints are what
-    refuse a double booking."""
+    """Insert; the database's exclusion constraints are what refuse a double
+    booking. A refusal leaves the transaction failed: the caller rolls back
+    (the unit of work, or the savepoint of a try that may move on)."""
     booking.space_id, booking.space = space.id, space
     try:
-        with session.begin_nested():
-            session.add(booking)
-            session.flush()
+        session.add(booking)
+        session.flush()
     except IntegrityError as exc:
         constraint = getattr(exc.orig.diag, "constraint_name", None)
         if constraint not in CONSTRAINT_CONFLICTS:
@@ -205,7 +221,8 @@ def insert_into_any_free_space(session, booking, relay, kind, times):
         if space is None:
             break
         try:
-            insert(session, booking, space)
+            with session.begin_nested():
+                insert(session, booking, space)
             return
         except errors.Conflict as conflict:
             if conflict.code != "space-taken":
