@@ -6,14 +6,16 @@ import hashlib
 import hmac
 import json
 import threading
+import time
 import uuid
 from contextlib import contextmanager
 
 from nameko.extensions import DependencyProvider
 from sqlalchemy import (
     BigInteger, Column, DateTime, Index, MetaData, PrimaryKeyConstraint, Table,
-    Text, create_engine, func, select, text,
+    Text, create_engine, event, func, select, text,
 )
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.dialects.postgresql import JSONB, UUID, insert
 from sqlalchemy.orm import DeclarativeBase, Session
 
@@ -50,6 +52,41 @@ def make_engine(url, **options):
     statement may carry a password hash, a token hash or personal data, and
     exception messages end in logs."""
     return create_engine(url, hide_parameters=True, **options)
+
+
+# A pooled connection idle for longer than this is pinged before use (see
+# ``ping_after_idle``); one in steady use is not.
+PING_AFTER_IDLE_SECONDS = 10.0
+
+
+def ping_after_idle(engine, idle_seconds=PING_AFTER_IDLE_SECONDS):
+    """``pool_pre_ping``, but only for connections that sat idle in the pool.
+
+    ``pool_pre_ping`` costs a round trip on every checkout, that is on every
+    RPC, event and outbox pass. A connection that served a request a moment
+    ago is alive; the ones at risk are those left idle while PostgreSQL
+    restarted or a proxy dropped them. Those are pinged, and a dead one is
+    replaced before the caller sees it (the pool retries the checkout on
+    ``DisconnectionError``). A connection that dies while in use fails its
+    statement, SQLAlchemy invalidates the pool, and the transaction rolls back
+    whole, as it would with ``pool_pre_ping``: state-changing RPCs carry an
+    idempotency key and events are redelivered, so a retry is safe."""
+
+    @event.listens_for(engine, "checkin")
+    def remember_checkin(dbapi_connection, record):
+        record.info["checked_in_at"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def ping_if_idle(dbapi_connection, record, proxy):
+        checked_in_at = record.info.get("checked_in_at")
+        if checked_in_at is None or time.monotonic() - checked_in_at < idle_seconds:
+            return  # brand new, or in steady use
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except Exception as exc:
+            raise DisconnectionError("idle pooled connection is dead") from exc
+
+    return engine
 
 
 def new_id():
@@ -204,12 +241,12 @@ class Database(DependencyProvider):
 
     def setup(self):
         config = self.container.config
-        self.engine = make_engine(
+        self.engine = ping_after_idle(make_engine(
             config["DATABASE_URL"],
             pool_size=config.get("max_workers", 10) + 2,
             max_overflow=4,
-            pool_pre_ping=True,
-        )
+            pool_recycle=1800,
+        ))
         self.workers = {}
         self._outbox_news = threading.Event()
 
