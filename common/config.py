@@ -50,7 +50,8 @@ def nameko_config(service):
         "DATABASE_URL": database_url(service),
         "RETRY_DELAYS_MS": retry_delays_ms(),
         "OUTBOX_INTERVAL_SECONDS": float(env("OUTBOX_INTERVAL_SECONDS", "0.1")),
-        "max_workers": int(env("MAX_WORKERS", "10")),
+        # RELAIS_<SERVICE>_MAX_WORKERS overrides RELAIS_MAX_WORKERS for one service.
+        "max_workers": int(env(service.upper() + "_MAX_WORKERS") or env("MAX_WORKERS", "10")),
         "SMTP_HOST": env("SMTP_HOST", "127.0.0.1"),
         "SMTP_PORT": int(env("SMTP_PORT", "1025")),
         "MAIL_FROM": env("MAIL_FROM", "Relais des Possibles <no-reply@relais.example>"),
