@@ -1,6 +1,9 @@
 """Shared set-up for booking's integration tests: relays, callers, dates."""
 from datetime import date, timedelta
 
+import pytest
+from nameko.exceptions import RemoteError
+
 from services.booking.public_holidays import holiday_name
 from tests.integration.conftest import ADMIN
 
@@ -41,3 +44,9 @@ def relay_with(booking, desks=1, rooms=0, **fields):
         "kind": "meeting_room", "name": f"Salle {n}", "capacity": 8,
         "amenities": ["screen", "visio"]}) for n in range(1, rooms + 1)]
     return relay, spaces
+
+
+def refusal(call, **kwargs):
+    with pytest.raises(RemoteError) as refused:
+        call(**kwargs)
+    return refused.value.exc_type, str(refused.value)

@@ -13,6 +13,7 @@ from sqlalchemy import create_engine, text
 from common.config import DEFAULT_PG
 from common.events import make_envelope
 from common.migrate import SERVICES, migrate
+from services.booking.service import BookingService
 
 ADMIN = {"user_id": "00000000-0000-4000-8000-000000000001",
          "organisation_id": "00000000-0000-4000-8000-0000000000aa", "roles": ["network_admin"]}
@@ -160,3 +161,10 @@ def wait_for(predicate, timeout=10, interval=0.05):
 def rows(engine, sql, **params):
     with engine.connect() as conn:
         return conn.execute(text(sql), params).mappings().all()
+
+
+@pytest.fixture
+def booking(start_service, rpc):
+    """The booking service running, and an RPC proxy to it."""
+    start_service(BookingService)
+    return rpc("booking")

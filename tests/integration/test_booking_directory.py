@@ -5,17 +5,10 @@ import pytest
 from nameko.exceptions import RemoteError
 
 from services.booking.public_holidays import public_holidays
-from services.booking.service import BookingService
 from tests.integration.booking_helpers import RELAY, manager_of, next_open_day, relay_with
 from tests.integration.conftest import ADMIN, member
 
 GUERET = {"latitude": 46.1714, "longitude": 1.8717}
-
-
-@pytest.fixture
-def booking(start_service, rpc):
-    start_service(BookingService)
-    return rpc("booking")
 
 
 def test_a_relay_keeps_its_week_services_and_department(booking):

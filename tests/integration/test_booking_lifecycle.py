@@ -13,23 +13,12 @@ from sqlalchemy import text
 
 from services.booking.service import BookingService
 from tests.integration.booking_helpers import (
+    refusal,
     ALWAYS_OPEN, corporate_admin, manager_of, next_open_day, relay_with,
 )
 from tests.integration.conftest import member, rows, wait_for
 
 ORG = "00000000-0000-4000-8000-0000000000bb"
-
-
-@pytest.fixture
-def booking(start_service, rpc):
-    start_service(BookingService)
-    return rpc("booking")
-
-
-def refusal(call, **kwargs):
-    with pytest.raises(RemoteError) as refused:
-        call(**kwargs)
-    return refused.value.exc_type, str(refused.value)
 
 
 def events_of(databases, event_type):

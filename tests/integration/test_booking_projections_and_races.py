@@ -12,24 +12,11 @@ from nameko.exceptions import RemoteError
 from sqlalchemy import text
 
 from services.booking.lifecycle import MAX_CHECK_IN_ATTEMPTS
-from services.booking.service import BookingService
-from tests.integration.booking_helpers import ALWAYS_OPEN, manager_of, next_open_day, relay_with
+from tests.integration.booking_helpers import refusal, ALWAYS_OPEN, manager_of, next_open_day, relay_with
 from tests.integration.conftest import member, rows, wait_for
 
 ORG = "00000000-0000-4000-8000-0000000000bb"
 USER = member(1)["user_id"]
-
-
-@pytest.fixture
-def booking(start_service, rpc):
-    start_service(BookingService)
-    return rpc("booking")
-
-
-def refusal(call, **kwargs):
-    with pytest.raises(RemoteError) as refused:
-        call(**kwargs)
-    return refused.value.exc_type, str(refused.value)
 
 
 def identity_event(publish_event, databases, event_type, data, occurred_at):
