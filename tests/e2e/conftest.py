@@ -2,7 +2,6 @@
 gateway, four service processes, SMTP sink), on throw-away databases and a
 throw-away RabbitMQ vhost, driven over HTTP only."""
 import os
-import time
 import uuid
 from datetime import date, timedelta
 
@@ -11,6 +10,7 @@ import requests
 
 from devtools.network import Network
 from services.booking.public_holidays import holiday_name
+from tests.polling import wait_for  # noqa: F401 (the tests import it from here)
 
 ADMIN_EMAIL = "admin@e2e.example"
 ADMIN_PASSWORD = "e2e-admin-password"
@@ -90,13 +90,6 @@ def next_weekday(days_ahead=1):
     return day.isoformat()
 
 
-def wait_for(predicate, timeout=10, interval=0.05):
-    deadline = time.monotonic() + timeout
-    value = predicate()
-    while not value and time.monotonic() < deadline:
-        time.sleep(interval)
-        value = predicate()
-    return value
 
 
 def assert_problem(response, status, code):

@@ -14,6 +14,7 @@ from common.config import DEFAULT_PG
 from common.events import make_envelope
 from common.migrate import SERVICES, migrate
 from services.booking.service import BookingService
+from tests.polling import wait_for  # noqa: F401 (the tests import it from here)
 
 ADMIN = {"user_id": "00000000-0000-4000-8000-000000000001",
          "organisation_id": "00000000-0000-4000-8000-0000000000aa", "roles": ["network_admin"]}
@@ -148,14 +149,6 @@ def listen(rabbit_config):
         connection.release()
 
 
-def wait_for(predicate, timeout=10, interval=0.05):
-    """Poll until ``predicate()`` is truthy; return its value (or the last one)."""
-    deadline = time.monotonic() + timeout
-    value = predicate()
-    while not value and time.monotonic() < deadline:
-        time.sleep(interval)
-        value = predicate()
-    return value
 
 
 def rows(engine, sql, **params):

@@ -3,7 +3,6 @@ the hour, cancellations (late or not), check-in, policies and deactivation
 from identity's events, series, timers with two replicas, calendar feeds,
 managers' and corporate admins' views."""
 from datetime import date, datetime, timedelta, timezone
-from zoneinfo import ZoneInfo
 
 import eventlet
 import pytest
@@ -13,8 +12,7 @@ from sqlalchemy import text
 
 from services.booking.service import BookingService
 from tests.integration.booking_helpers import (
-    refusal,
-    ALWAYS_OPEN, corporate_admin, manager_of, next_open_day, relay_with,
+    ALWAYS_OPEN, booked_for_now, corporate_admin, manager_of, next_open_day, refusal, relay_with,
 )
 from tests.integration.conftest import member, rows, wait_for
 
@@ -137,14 +135,7 @@ def test_cancellations_late_or_not_and_who_may_cancel(booking, databases):
 
 
 def test_check_in_needs_the_relays_code_from_members(booking, databases):
-    relay, (desk,) = relay_with(booking, opening_hours=ALWAYS_OPEN, closed_on_public_holidays=False)
-    local_now = datetime.now(ZoneInfo("Europe/Paris"))
-    if local_now.hour >= 23:
-        pytest.skip("too close to the relay's midnight for a slot that is running")
-    made = booking.book(caller=member(1), payload={
-        "space_id": desk["id"], "date": local_now.date().isoformat(),
-        "slot": "morning" if local_now.hour < 11 else "afternoon"})
-    code = booking.relay_day(caller=manager_of(relay["id"]), relay_id=relay["id"])["check_in_code"]
+    relay, made, code = booked_for_now(booking, member(1))
     wrong = "000000" if code != "000000" else "111111"
     assert "wrong-check-in-code" in refusal(booking.check_in, caller=member(1),
                                             booking_id=made["id"], payload={"code": wrong})[1]

@@ -4,15 +4,15 @@ order) and against what other transactions commit at the same moment
 check-in code's attempt limit."""
 import uuid
 from datetime import datetime, timedelta, timezone
-from zoneinfo import ZoneInfo
 
 import eventlet
-import pytest
 from nameko.exceptions import RemoteError
 from sqlalchemy import text
 
 from services.booking.lifecycle import MAX_CHECK_IN_ATTEMPTS
-from tests.integration.booking_helpers import refusal, ALWAYS_OPEN, manager_of, next_open_day, relay_with
+from tests.integration.booking_helpers import (
+    booked_for_now, manager_of, next_open_day, refusal, relay_with,
+)
 from tests.integration.conftest import member, rows, wait_for
 
 ORG = "00000000-0000-4000-8000-0000000000bb"
@@ -162,14 +162,7 @@ def test_a_deactivation_revokes_the_calendar_feed(booking, publish_event, databa
 
 def test_after_five_wrong_check_in_codes_only_the_manager_checks_the_member_in(
         booking, databases):
-    relay, (desk,) = relay_with(booking, opening_hours=ALWAYS_OPEN, closed_on_public_holidays=False)
-    local_now = datetime.now(ZoneInfo("Europe/Paris"))
-    if local_now.hour >= 23:
-        pytest.skip("too close to the relay's midnight for a slot that is running")
-    made = booking.book(caller=member(1), payload={
-        "space_id": desk["id"], "date": local_now.date().isoformat(),
-        "slot": "morning" if local_now.hour < 11 else "afternoon"})
-    code = booking.relay_day(caller=manager_of(relay["id"]), relay_id=relay["id"])["check_in_code"]
+    relay, made, code = booked_for_now(booking, member(1))
     wrong = [f"{(int(code) + n) % 1_000_000:06d}" for n in range(1, MAX_CHECK_IN_ATTEMPTS + 1)]
     assert "wrong-check-in-code" in refusal(booking.check_in, caller=member(1),
                                             booking_id=made["id"])[1]  # no code: not counted
