@@ -34,7 +34,7 @@ def ensure_signing_key(session, private_pem=None):
 
 def rotate_signing_key(session, now=None):
     now = now or datetime.now(timezone.utc)
-    session.add(_new_key())
+    session.add(_new_key(now))
     keys = session.execute(select(SigningKey).order_by(SigningKey.created_at.desc())).scalars().all()
     # A key stops signing when its successor starts; retire it once its last
     # tokens have expired.
@@ -44,9 +44,11 @@ def rotate_signing_key(session, now=None):
             session.delete(older)
 
 
-def _new_key():
+def _new_key(now):
+    # Stamped with the same clock that later decides when it signs and when its
+    # predecessor retires (current_signing_key), not PostgreSQL's.
     private_pem = tokens.generate_private_pem()
-    return SigningKey(kid=tokens.key_id(private_pem), private_pem=private_pem)
+    return SigningKey(kid=tokens.key_id(private_pem), private_pem=private_pem, created_at=now)
 
 
 def ensure_network_admin(session, email, password):

@@ -3,13 +3,12 @@ gateway, four service processes, SMTP sink), on throw-away databases and a
 throw-away RabbitMQ vhost, driven over HTTP only."""
 import os
 import uuid
-from datetime import date, timedelta
 
 import pytest
 import requests
 
 from devtools.network import Network
-from services.booking.public_holidays import holiday_name
+from tests import dates
 from tests.polling import wait_for  # noqa: F401 (the tests import it from here)
 
 ADMIN_EMAIL = "admin@e2e.example"
@@ -83,11 +82,9 @@ def anonymous(network):
 
 
 def next_weekday(days_ahead=1):
-    """A weekday that is no public holiday (relays close on them)."""
-    day = date.today() + timedelta(days=days_ahead)
-    while day.weekday() >= 5 or holiday_name(day, "23"):
-        day += timedelta(days=1)
-    return day.isoformat()
+    """An open weekday (no weekend, no public holiday) at least ``days_ahead``
+    days from today in Paris, by the rule of tests/dates.py."""
+    return dates.open_day(days_ahead).isoformat()
 
 
 

@@ -1,11 +1,10 @@
 """Shared set-up for booking's integration tests: relays, callers, dates."""
-from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import datetime
 
 import pytest
 from nameko.exceptions import RemoteError
 
-from services.booking.public_holidays import holiday_name
+from tests import dates
 from tests.integration.conftest import ADMIN
 
 RELAY = {"name": "Relais de Felletin", "address": "1 rue des Tapissiers", "postcode": "23500",
@@ -18,11 +17,9 @@ ALWAYS_OPEN = {day: {"morning": {"opens": "00:00", "closes": "12:00"},
 
 
 def next_open_day(days_ahead=7, department="23"):
-    """A weekday that is no public holiday, at least ``days_ahead`` from today."""
-    day = date.today() + timedelta(days=days_ahead)
-    while day.weekday() >= 5 or holiday_name(day, department):
-        day += timedelta(days=1)
-    return day.isoformat()
+    """A weekday that is no public holiday, at least ``days_ahead`` from today
+    (in Paris), as the ISO string the RPCs take."""
+    return dates.open_day(days_ahead, department).isoformat()
 
 
 def manager_of(relay_id, number=900):
@@ -56,13 +53,12 @@ def refusal(call, **kwargs):
 def booked_for_now(booking, caller):
     """A relay open round the clock, and ``caller``'s booking of the half-day
     running now there: what check-in needs. Returns the relay, the booking and
-    the relay's check-in code (as its manager sees it)."""
+    the relay's check-in code (as its manager sees it). The test asks for the
+    ``daytime`` fixture, so a slot is running whatever the hour."""
     relay, (desk,) = relay_with(booking, opening_hours=ALWAYS_OPEN, closed_on_public_holidays=False)
-    local_now = datetime.now(ZoneInfo("Europe/Paris"))
-    if local_now.hour >= 23:
-        pytest.skip("too close to the relay's midnight for a slot that is running")
+    local_now = datetime.now(dates.PARIS)
     made = booking.book(caller=caller, payload={
         "space_id": desk["id"], "date": local_now.date().isoformat(),
-        "slot": "morning" if local_now.hour < 11 else "afternoon"})
+        "slot": "morning" if local_now.hour < 12 else "afternoon"})
     code = booking.relay_day(caller=manager_of(relay["id"]), relay_id=relay["id"])["check_in_code"]
     return relay, made, code

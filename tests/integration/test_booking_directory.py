@@ -5,6 +5,7 @@ import pytest
 from nameko.exceptions import RemoteError
 
 from services.booking.public_holidays import public_holidays
+from tests import dates
 from tests.integration.booking_helpers import RELAY, manager_of, next_open_day, relay_with
 from tests.integration.conftest import ADMIN, member
 
@@ -27,7 +28,7 @@ def test_a_relay_keeps_its_week_services_and_department(booking):
     assert relay["contact"]["email"] == "metz@relais.example"
     assert "check_in_code" not in relay
     # Good Friday is a public holiday in Moselle: listed with the relay's closures.
-    good_friday = [d for d, n in public_holidays(date.today().year + 1, "57").items()
+    good_friday = [d for d, n in public_holidays(dates.today().year + 1, "57").items()
                    if n == "Vendredi saint"][0]
     listed = booking.list_closures(relay_id=relay["id"], query={
         "start": good_friday.isoformat(), "days": 1})

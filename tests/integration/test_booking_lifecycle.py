@@ -11,6 +11,8 @@ from nameko.testing.services import entrypoint_hook
 from sqlalchemy import text
 
 from services.booking.service import BookingService
+from tests import dates
+from tests.clock import travel_to
 from tests.integration.booking_helpers import (
     ALWAYS_OPEN, booked_for_now, corporate_admin, manager_of, next_open_day, refusal, relay_with,
 )
@@ -91,22 +93,22 @@ def test_an_overseas_relay_books_in_its_own_time(booking):
                                                    "slot": "morning"})
     assert made["local_starts_at"] == f"{day}T08:30:00-03:00"
     assert made["starts_at"] == f"{day}T11:30:00+00:00"
-    abolition = date(date.today().year + (1 if date.today() >= date(date.today().year, 6, 10)
-                                          else 0), 6, 10)
-    kind, detail = refusal(booking.book, caller=member(1), payload={
-        "space_id": desk["id"], "date": abolition.isoformat(), "slot": "morning"})
-    assert kind == "InvalidInput" and ("public-holiday" in detail or "beyond-horizon" in detail
-                                       or "relay-closed" in detail)
+    # Guyane's abolition day (10 June) on a weekday, seen from a month before it.
+    abolition = dates.next_holiday_on_weekday("973", "abolition")
+    with travel_to(abolition - timedelta(days=30)):
+        kind, detail = refusal(booking.book, caller=member(1), payload={
+            "space_id": desk["id"], "date": abolition.isoformat(), "slot": "morning"})
+    assert kind == "InvalidInput" and "public-holiday" in detail
 
 
 def test_cancellations_late_or_not_and_who_may_cancel(booking, databases):
     relay, (desk, other) = relay_with(booking, desks=2, opening_hours=ALWAYS_OPEN,
                                       closed_on_public_holidays=False)
-    tomorrow = (date.today() + timedelta(days=1)).isoformat()
+    tomorrow = (dates.today() + timedelta(days=1)).isoformat()
     soon = booking.book(caller=member(1), payload={"space_id": desk["id"], "date": tomorrow,
                                                    "slot": "morning"})
     later = booking.book(caller=member(1), payload={
-        "space_id": desk["id"], "date": (date.today() + timedelta(days=5)).isoformat(),
+        "space_id": desk["id"], "date": (dates.today() + timedelta(days=5)).isoformat(),
         "slot": "morning"})
 
     late = booking.cancel_booking(caller=member(1), booking_id=soon["id"])
@@ -134,7 +136,7 @@ def test_cancellations_late_or_not_and_who_may_cancel(booking, databases):
     assert cancelled[0]["local_starts_at"].startswith(f"{tomorrow}T00:00:00")
 
 
-def test_check_in_needs_the_relays_code_from_members(booking, databases):
+def test_check_in_needs_the_relays_code_from_members(booking, databases, daytime):
     relay, made, code = booked_for_now(booking, member(1))
     wrong = "000000" if code != "000000" else "111111"
     assert "wrong-check-in-code" in refusal(booking.check_in, caller=member(1),
@@ -177,9 +179,7 @@ def test_policy_from_identity_is_enforced_and_names_the_rule(booking, publish_ev
         "space_id": far_desk["id"], "date": next_open_day(), "slot": "morning"})
     assert kind == "Forbidden" and "policy-relay-too-far" in detail and "30 km" in detail
     # Three open days of one month, all within the policy's 60-day horizon.
-    month = (date.today() + timedelta(days=45)).month
-    days = sorted({date.fromisoformat(next_open_day(n)) for n in range(15, 58)})
-    days = [d for d in days if d.month == month][:3]
+    days = dates.open_days_in_one_month(3, first_after_days=1, last_before_days=60)
     for day in days[:2]:
         booking.book(caller=member(1), payload={"space_id": near_desk["id"],
                                                 "date": day.isoformat(), "slot": "morning"})
@@ -189,7 +189,7 @@ def test_policy_from_identity_is_enforced_and_names_the_rule(booking, publish_ev
     assert "policy-days-per-month" in refusal(booking.book, caller=member(1), payload={
         "space_id": near_desk["id"], "date": days[2].isoformat(), "slot": "morning"})[1]
     kind, detail = refusal(booking.book, caller=member(1), payload={
-        "space_id": near_desk["id"], "date": (date.today() + timedelta(days=75)).isoformat(),
+        "space_id": near_desk["id"], "date": dates.open_day_beyond(60).isoformat(),
         "slot": "morning"})
     assert "beyond-horizon" in detail and "60 days" in detail
     # An older policy arriving late changes nothing.
@@ -270,9 +270,11 @@ def test_timers_release_no_shows_and_complete_bookings_once_with_two_replicas(
                                                    "start": "09:00", "end": "10:00"})
     # Move them into the past: three desks checked in, three never came.
     with databases["booking"].begin() as conn:
-        conn.execute(text("UPDATE bookings SET starts_at = now() - interval '5 hours', "
-                          "ends_at = now() - interval '1 hour', no_show_at = CASE WHEN "
-                          "no_show_at IS NULL THEN NULL ELSE now() - interval '270 minutes' END"))
+        # The test's clock, not PostgreSQL's now(): the clock may be injected.
+        conn.execute(text("UPDATE bookings SET starts_at = :now - interval '5 hours', "
+                          "ends_at = :now - interval '1 hour', no_show_at = CASE WHEN "
+                          "no_show_at IS NULL THEN NULL ELSE :now - interval '270 minutes' END"),
+                     {"now": datetime.now(timezone.utc)})
         conn.execute(text("UPDATE bookings SET status = 'checked_in' WHERE id IN :ids")
                      .bindparams(ids=tuple(b["id"] for b in made[:3])))
 

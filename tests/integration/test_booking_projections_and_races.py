@@ -161,7 +161,7 @@ def test_a_deactivation_revokes_the_calendar_feed(booking, publish_event, databa
 
 
 def test_after_five_wrong_check_in_codes_only_the_manager_checks_the_member_in(
-        booking, databases):
+        booking, databases, daytime):
     relay, made, code = booked_for_now(booking, member(1))
     wrong = [f"{(int(code) + n) % 1_000_000:06d}" for n in range(1, MAX_CHECK_IN_ATTEMPTS + 1)]
     assert "wrong-check-in-code" in refusal(booking.check_in, caller=member(1),

@@ -1,6 +1,5 @@
 """booking over real RPC and PostgreSQL: the outbox, idempotency, and the
 database's guarantee of no double booking under concurrent clients."""
-from datetime import date, timedelta
 
 import eventlet
 import pytest
@@ -8,6 +7,7 @@ from nameko.exceptions import RemoteError
 
 from common.events import EnvelopeSchema
 from services.booking.service import BookingService
+from tests import dates
 from tests.integration.booking_helpers import next_open_day
 from tests.integration.conftest import ADMIN, member, rows, wait_for
 
@@ -115,7 +115,7 @@ def test_a_refused_slot_names_the_rule(start_service, rpc):
     start_service(BookingService)
     booking = rpc("booking")
     relay, (desk,) = relay_with_desks(booking, 1)
-    saturday = date.today() + timedelta(days=(5 - date.today().weekday()) % 7 + 7)
+    saturday = dates.weekend_day(7)
     with pytest.raises(RemoteError) as refused:
         booking.book(caller=member(1), payload={"space_id": desk["id"],
                                                 "date": saturday.isoformat(), "slot": "morning"})

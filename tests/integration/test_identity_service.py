@@ -444,8 +444,7 @@ def test_a_new_key_signs_only_once_published_and_old_keys_retire(databases):
         return session.query(SigningKey).order_by(SigningKey.created_at.desc()).first()
 
     with Session(databases["identity"]) as session, session.begin():
-        first = boot._new_key()
-        first.created_at = datetime.now(timezone.utc) - timedelta(days=60)
+        first = boot._new_key(datetime.now(timezone.utc) - timedelta(days=60))
         session.add(first)
         session.flush()
         boot.rotate_signing_key(session)
