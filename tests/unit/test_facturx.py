@@ -2,12 +2,16 @@
 are caught with their rule id, and the PDF/A-3 carries the XML and every
 mention French law requires on a B2B invoice. Fixed dates throughout."""
 import dataclasses
+import io
 from decimal import Decimal
 
+import pypdf
 import pytest
+from facturx import get_facturx_xml_from_pdf
 from lxml import etree
 
-from services.billing.documents import examples, facturx, validation
+from services.billing.documents import examples, facturx, pdf, validation
+from services.billing.documents.mentions import euros
 
 EXAMPLES = {
     "invoice": examples.invoice,
@@ -126,3 +130,96 @@ def test_a_structural_error_is_reported_by_the_xsd():
 
 def test_what_is_not_xml_is_reported_not_raised():
     assert validation.validate(b"<not-closed>")[0].startswith("xml:")
+
+
+@pytest.fixture(scope="module")
+def rendered():
+    """kind -> (document, xml, pdf): rendering takes a fraction of a second, once per kind."""
+    out = {}
+    for kind, build in EXAMPLES.items():
+        document = build()
+        xml = facturx.cii_xml(document)
+        out[kind] = (document, xml, pdf.pdf_a3(document, xml))
+    return out
+
+
+@pytest.mark.parametrize("kind", EXAMPLES)
+def test_the_pdf_is_pdf_a3_and_carries_the_xml_as_factur_x(rendered, kind):
+    _, xml, document_pdf = rendered[kind]
+    reader = pypdf.PdfReader(io.BytesIO(document_pdf))
+    xmp = reader.xmp_metadata.stream.get_data().decode("utf-8")
+    filespec = reader.trailer["/Root"]["/AF"][0].get_object()
+
+    assert document_pdf.startswith(b"%PDF")
+    assert "<pdfaid:part>3</pdfaid:part>" in xmp
+    assert "<pdfaid:conformance>B</pdfaid:conformance>" in xmp
+    assert "<fx:ConformanceLevel>EN 16931</fx:ConformanceLevel>" in xmp
+    assert "<fx:DocumentFileName>factur-x.xml</fx:DocumentFileName>" in xmp
+    assert "/OutputIntents" in reader.trailer["/Root"]      # PDF/A's colour profile
+    assert filespec["/AFRelationship"] == "/Alternative"
+    assert get_facturx_xml_from_pdf(document_pdf, check_xsd=False) == ("factur-x.xml", xml)
+
+
+def _text(document_pdf):
+    reader = pypdf.PdfReader(io.BytesIO(document_pdf))
+    return " ".join(" ".join(page.extract_text() for page in reader.pages).split())
+
+
+@pytest.mark.parametrize("kind", EXAMPLES)
+def test_the_pdf_shows_every_mention_french_law_requires(rendered, kind):
+    document, _, document_pdf = rendered[kind]
+    text = _text(document_pdf)
+    required = [
+        document.number, f"Date d'émission : {document.issue_date:%d/%m/%Y}",
+        "Période de la prestation : du 01/11/2026 au 30/11/2026",
+        f"Date d'échéance : {document.due_date:%d/%m/%Y}",
+        "Prix unitaire HT", "Total HT", "Total TVA", "Total TTC",
+        "Pénalités de retard : trois fois le taux d'intérêt légal",
+        "Indemnité forfaitaire pour frais de recouvrement en cas de retard de paiement : 40,00 €",
+        "Pas d'escompte pour paiement anticipé.",
+        "Catégorie d'opération : prestation de services",
+    ]
+    for party in (document.seller, document.buyer):
+        required += [party.legal_name, party.address_line, f"{party.postcode} {party.city}",
+                     f"SIREN : {party.siren}", f"SIRET : {party.siret}",
+                     f"N° TVA intracommunautaire : {party.vat_number}"]
+    for line in document.lines:
+        required += [line.description]
+    for vat in document.vat_breakdown:
+        # "20 % 163,20 € 32,64 €": the rate, its base and its VAT on one row
+        required += [f"{vat.vat_rate_bp // 100} % {euros(vat.base_cents)} {euros(vat.vat_cents)}"]
+    required += [f"Total HT {euros(document.total_net_cents)}", f"Total TVA {euros(document.total_vat_cents)}",
+                 f"Total TTC {euros(document.total_gross_cents)}"]
+
+    missing = [mention for mention in required if mention not in text]
+
+    assert missing == [], text
+
+
+def test_the_invoice_lines_show_quantity_unit_price_rate_and_amount(rendered):
+    text = _text(rendered["invoice"][2])
+
+    assert "Camille Nomade — bureau (11 demi-journées) 5,5 jour 24,00 € 20 % 132,00 €" in text
+    assert "Plateaux-repas servis au relais 4 unité 13,50 € 10 % 54,00 €" in text
+
+
+def test_the_self_billed_invoice_says_autofacturation_and_who_issued_it(rendered):
+    text = _text(rendered["self_billed_invoice"][2])
+
+    assert "Autofacturation — facture émise par Relais des Possibles SAS au nom et pour le compte de " \
+           "Coopérative Le Bourg Partagé SCIC" in text
+    assert "Autofacturation" not in _text(rendered["invoice"][2])
+
+
+def test_the_credit_note_names_the_invoice_it_corrects(rendered):
+    assert "Avoir sur la facture n° F2026-000123 du 01/12/2026" in _text(rendered["credit_note"][2])
+
+
+def test_the_page_escapes_every_value():
+    invoice = examples.invoice()
+    hostile = dataclasses.replace(invoice.buyer, legal_name='<script>alert("x")</script> & Cie')
+
+    page = pdf.html(dataclasses.replace(invoice, buyer=hostile))
+
+    assert "<script>" not in page
+    assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; Cie" in page

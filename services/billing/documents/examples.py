@@ -59,8 +59,8 @@ def _line(line_id, description, quantity, unit_price_cents, vat_rate_bp, unit_co
 
 def invoice():
     return document(INVOICE, "F2026-000123", NETWORK, COMPANY, [
-        ("Camille Nomade — bureau, demi-journées", "5.5", 2400, DESK),
-        ("Karim Rural — bureau, demi-journées", "2.5", 2400, DESK),
+        ("Camille Nomade — bureau (11 demi-journées)", "5.5", 2400, DESK),
+        ("Karim Rural — bureau (5 demi-journées)", "2.5", 2400, DESK),
         ("Karim Rural — salle de réunion", "3", 1800, DESK, "HUR"),
         ("Plateaux-repas servis au relais", "4", 1350, MEAL, "C62"),
     ], buyer_reference="NOMADE-OFFICE-2026")
@@ -68,7 +68,7 @@ def invoice():
 
 def credit_note():
     return document(CREDIT_NOTE, "A2026-000007", NETWORK, COMPANY, [
-        ("Karim Rural — bureau, annulation à temps", "0.5", 2400, DESK),
+        ("Karim Rural — bureau (1 demi-journée annulée à temps)", "0.5", 2400, DESK),
         ("Plateau-repas non servi", "1", 1350, MEAL, "C62"),
     ], issue_date=date(2026, 12, 8), due_date=date(2026, 12, 8),
         preceding_number="F2026-000123", preceding_issue_date=date(2026, 12, 1),
@@ -78,6 +78,6 @@ def credit_note():
 def settlement():
     """What the network owes a relay operator: issued by the network in the operator's name."""
     return document(SELF_BILLED_INVOICE, "AF-901239871-2026-000011", OPERATOR, NETWORK, [
-        ("Bureaux au Bourg Partagé, demi-journées (net de commission)", "8.5", 1920, DESK),
+        ("Bureaux au Bourg Partagé (17 demi-journées, net de commission)", "8.5", 1920, DESK),
         ("Repas servis aux membres du réseau", "6", 1080, MEAL, "C62"),
     ], due_date=date(2026, 12, 15))
