@@ -10,7 +10,7 @@ import pytest
 from facturx import get_facturx_xml_from_pdf
 from lxml import etree
 
-from services.billing.documents import examples, facturx, pdf, validation
+from services.billing.documents import examples, facturx, pdf, render, validation
 from services.billing.documents.mentions import euros
 
 EXAMPLES = {
@@ -223,3 +223,21 @@ def test_the_page_escapes_every_value():
 
     assert "<script>" not in page
     assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; Cie" in page
+
+
+def test_rendering_refuses_a_document_that_breaks_a_rule():
+    invoice = examples.invoice()
+    broken = dataclasses.replace(invoice, total_vat_cents=invoice.total_vat_cents - 1)
+
+    with pytest.raises(render.InvalidDocument) as refused:
+        render.factur_x(broken)
+
+    assert refused.value.number == "F2026-000123"
+    assert any(error.startswith("en16931 BR-CO-14:") for error in refused.value.errors), refused.value.errors
+
+
+def test_rendering_a_valid_document_gives_its_xml_and_its_pdf():
+    files = render.factur_x(examples.settlement())
+
+    assert files.xml == facturx.cii_xml(examples.settlement())
+    assert get_facturx_xml_from_pdf(files.pdf, check_xsd=False)[1] == files.xml
