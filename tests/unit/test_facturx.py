@@ -3,6 +3,8 @@ are caught with their rule id, and the PDF/A-3 carries the XML and every
 mention French law requires on a B2B invoice. Fixed dates throughout."""
 import dataclasses
 import io
+import subprocess
+import sys
 from decimal import Decimal
 
 import pypdf
@@ -241,3 +243,22 @@ def test_rendering_a_valid_document_gives_its_xml_and_its_pdf():
 
     assert files.xml == facturx.cii_xml(examples.settlement())
     assert get_facturx_xml_from_pdf(files.pdf, check_xsd=False)[1] == files.xml
+
+
+FIRST_USE_ON_THREADS = """
+from concurrent.futures import ThreadPoolExecutor
+from services.billing.documents import examples, facturx, validation
+xml = [facturx.cii_xml(build()) for build in (examples.invoice, examples.credit_note, examples.settlement)]
+with ThreadPoolExecutor(3) as pool:
+    print(sum(map(len, pool.map(lambda n: validation.validate(xml[n % 3]), range(6)))))
+"""
+
+
+def test_validation_is_safe_when_the_first_documents_arrive_on_several_threads():
+    # A fresh process, so that the stylesheets are compiled under contention
+    # (a service under eventlet.tpool renders on threads).
+    finished = subprocess.run([sys.executable, "-c", FIRST_USE_ON_THREADS],
+                              capture_output=True, text=True, timeout=120)
+
+    assert finished.returncode == 0, finished.stderr
+    assert finished.stdout.strip() == "0", finished.stdout

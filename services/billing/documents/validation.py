@@ -33,6 +33,11 @@ _ID_IN_TEXT = re.compile(r"^\s*\[?([A-Z][A-Z0-9]*(?:-[A-Z0-9]+)+(?:/[A-Z0-9-]+)?
 
 _NOISE_IN_LOCATION = re.compile(r"\[namespace-uri\(\)='[^']*'\]")
 
+# One Saxon processor for the process (it starts in ~30 ms), made at import:
+# a document parsed by one processor cannot go through a stylesheet compiled
+# by another ("NodeInfo belongs to the wrong Configuration").
+_SAXON = PySaxonProcessor(license=False)
+_compiled = {}
 _compile_lock = threading.Lock()
 
 
@@ -41,18 +46,14 @@ def _schema():
     return etree.XMLSchema(etree.parse(str(XSD)))
 
 
-@functools.cache
-def _saxon():
-    # One Saxon processor per process: it owns the embedded runtime.
-    return PySaxonProcessor(license=False)
-
-
-@functools.cache
 def _stylesheet(name):
-    # Compiling these stylesheets takes seconds: once per process.
+    # Compiling takes about half a second each: once per process, even when
+    # the first documents arrive on several threads at once.
     with _compile_lock:
-        return _saxon().new_xslt30_processor().compile_stylesheet(
-            stylesheet_file=str(SCHEMATRONS[name]))
+        if name not in _compiled:
+            _compiled[name] = _SAXON.new_xslt30_processor().compile_stylesheet(
+                stylesheet_file=str(SCHEMATRONS[name]))
+        return _compiled[name]
 
 
 def compile_all():
@@ -77,7 +78,7 @@ def validate(xml_bytes):
 
 
 def _schematron(name, xml_bytes):
-    node = _saxon().parse_xml(xml_text=xml_bytes.decode("utf-8"))
+    node = _SAXON.parse_xml(xml_text=xml_bytes.decode("utf-8"))
     # An executable is not thread-safe; a clone per run is cheap and keeps it so.
     executable = _stylesheet(name).clone()
     try:
