@@ -9,8 +9,11 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_NO_CACHE_DIR=1
 
 # tini as PID 1 forwards signals and reaps zombies (gunicorn workers, subprocesses).
+# Pango, HarfBuzz, fontconfig and DejaVu: WeasyPrint renders billing's PDF invoices
+# with them (the same list as ensure_pdf_libraries in scripts/lib.sh).
 RUN apt-get update \
  && apt-get install -y --no-install-recommends tini \
+        libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b libharfbuzz-subset0 libfontconfig1 fonts-dejavu-core \
  && rm -rf /var/lib/apt/lists/* \
  && groupadd --system --gid 10001 relais \
  && useradd --system --uid 10001 --gid relais --no-create-home \

@@ -47,6 +47,19 @@ ensure_venv() {
   fi
 }
 
+ensure_pdf_libraries() {
+  # WeasyPrint (billing's PDF invoices) loads Pango, HarfBuzz and fontconfig
+  # from the system, and the page names DejaVu Sans, which PDF/A embeds.
+  # harfbuzz-subset is optional for WeasyPrint but subsets fonts much faster.
+  local packages="libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b libharfbuzz-subset0 libfontconfig1 fonts-dejavu-core"
+  # shellcheck disable=SC2086
+  if ! dpkg -s $packages >/dev/null 2>&1; then
+    say "installing WeasyPrint's libraries and fonts from Debian"
+    # shellcheck disable=SC2086
+    apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $packages >/dev/null
+  fi
+}
+
 ensure_docker_compose() {
   # Only the deployment tests need it: they validate docker-compose.yml statically.
   if ! command -v docker-compose >/dev/null 2>&1; then

@@ -26,6 +26,9 @@ class Party:
     siret: str | None = None          # 14 digits
     vat_number: str | None = None     # e.g. FR32123456789
     email: str | None = None
+    # The reform's electronic invoicing address (BT-34 / BT-49, scheme 0225), as
+    # registered in the directory; None means the SIREN alone, its default form.
+    electronic_address: str | None = None
 
 
 @dataclass(frozen=True)
