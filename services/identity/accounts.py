@@ -37,7 +37,7 @@ def create_organisation(uow, caller, data):
     organisation = Organisation(**data)
     uow.session.add(organisation)
     uow.session.flush()
-    uow.emit("identity.organisation_created", {
+    uow.publish("identity.organisation_created", {
         "organisation_id": organisation.id, "kind": organisation.kind,
         "name": organisation.name, "legal_name": organisation.legal_name,
         "siret": organisation.siret, "vat_number": organisation.vat_number,
@@ -110,7 +110,7 @@ def provision_user(uow, caller, organisation, via, email, full_name, roles=("mem
     data = user_event(user)
     if user.password_hash is None and user.active:
         data.update(invitations.event_data(invitations.issue(uow, user)))
-    uow.emit("identity.user_provisioned", data)
+    uow.publish("identity.user_provisioned", data)
     audit.record(uow, caller, organisation.id, "user.provisioned", "user", user.id,
                  {"email": user.email, "roles": user.roles, "via": via,
                   "external_id": external_id})
@@ -134,7 +134,7 @@ def change_user(uow, caller, user, changes, via):
         setattr(user, name, value)
     flush_unique(uow)
     if set(changed) & set(CONTACT_FIELDS):
-        uow.emit("identity.user_updated", dict(user_event(user), active=user.active))
+        uow.publish("identity.user_updated", dict(user_event(user), active=user.active))
     audit.record(uow, caller, user.organisation_id, "user.updated", "user", user.id,
                  {"fields": sorted(changed), "via": via})
     return sorted(changed)
@@ -168,13 +168,13 @@ def set_active(uow, caller, user, active, via):
         sessions.revoke_all_refresh_tokens(uow.session, user.id)
         invitations.revoke_pending(uow.session, user.id)
         uow.session.flush()
-        uow.emit("identity.user_deactivated", {
+        uow.publish("identity.user_deactivated", {
             "user_id": user.id, "organisation_id": user.organisation_id,
-            "deactivated_at": user.deactivated_at.isoformat()})
+            "deactivated_at": user.deactivated_at})
     else:
         user.deactivated_at = None
         uow.session.flush()
-        uow.emit("identity.user_reactivated", {
+        uow.publish("identity.user_reactivated", {
             "user_id": user.id, "organisation_id": user.organisation_id})
         if user.password_hash is None:
             # Provisioned inactive, or its invitation was revoked at deactivation.

@@ -92,7 +92,7 @@ def reinvite(uow, caller, user_id):
 def send_new(uow, user):
     """Issue an invitation and have notify mail it (``identity.invitation_issued``)."""
     invitation = issue(uow, user)
-    uow.emit("identity.invitation_issued", dict(
+    uow.publish("identity.invitation_issued", dict(
         {"user_id": user.id, "organisation_id": user.organisation_id, "email": user.email,
          "full_name": user.full_name}, **event_data(invitation)))
     return invitation.expires_at
