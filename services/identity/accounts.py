@@ -6,19 +6,18 @@ events and the audit entries are the same whichever way a company chose.
 """
 from datetime import datetime, timezone
 
-from argon2 import PasswordHasher
-from eventlet import tpool
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from common import errors
+from common.caller import Caller
 from services.identity import audit, invitations, passwords, sessions
+from services.identity.hashing import hash_password
 from services.identity.models import Organisation, User
 from services.identity.scope import (
     administered_organisation, administered_user, visible_organisation, visible_user,
 )
 
-password_hasher = PasswordHasher()
 # Which roles a user of each kind of organisation may hold: a company's people
 # never manage relays, a relay's people never administer a company.
 ROLES_BY_KIND = {
@@ -154,6 +153,14 @@ def set_password(uow, caller, user, password, via, end_sessions=False):
                  {"via": via})
 
 
+def accept_invitation(uow, token, password):
+    """Set the password of the user an invitation link was sent to. Returns the user."""
+    user = invitations.claim(uow.session, token)
+    set_password(uow, Caller(user.id, user.organisation_id, credential="invitation"), user,
+                 password, via="invitation")
+    return user
+
+
 def set_active(uow, caller, user, active, via):
     """Deactivate (or reactivate) a user. Deactivation closes every way in:
     log-in is refused, refresh tokens and pending invitations are revoked, and
@@ -235,11 +242,6 @@ def check_password(password, email):
     if problems:
         raise errors.InvalidInput("The password does not meet the policy.",
                                   code="weak-password", fields={"password": problems})
-
-
-def hash_password(password):
-    # argon2 is slow on purpose: run it in a real thread, not on the eventlet hub.
-    return tpool.execute(password_hasher.hash, password)
 
 
 def flush_unique(uow):

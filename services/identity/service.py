@@ -64,7 +64,7 @@ class IdentityService(RelaisService):
     def set_password(self, payload):
         data = load(PasswordSetSchema(), payload)
         with self.db.unit_of_work() as uow:
-            return user_schema.dump(invitations.accept(uow, data["token"], data["password"]))
+            return user_schema.dump(accounts.accept_invitation(uow, data["token"], data["password"]))
 
     @rpc
     def issue_invitation_link(self, invitation_id):

@@ -79,3 +79,45 @@ def test_the_walk_sees_imports():
     assert any(module.startswith("services.identity.bootstrap")
                for module in imported_modules(ROOT / "devtools" / "network.py"))
 
+
+def module_graph(package):
+    """``{module: modules of the same project it imports}`` for the .py files under ``package``."""
+    def module_of(path):
+        parts = path.relative_to(ROOT).with_suffix("").parts
+        return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+    modules = {module_of(path) for path in sources(package)}
+    graph = {}
+    for path in sources(package):
+        targets = set()
+        for name in imported_modules(path):
+            while name and name not in modules:  # from a.b import c: a.b.c, else a.b
+                name = name.rpartition(".")[0]
+            if name and name != module_of(path) and name.count(".") > 1:
+                targets.add(name)
+        graph[module_of(path)] = targets
+    return graph
+
+
+def cycles(graph):
+    found, done = [], set()
+
+    def visit(module, trail):
+        if module in trail:
+            found.append(trail[trail.index(module):] + [module])
+            return
+        if module in done:
+            return
+        for target in sorted(graph.get(module, ())):
+            visit(target, trail + [module])
+        done.add(module)
+
+    for module in sorted(graph):
+        visit(module, [])
+    return found
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_no_import_circle_inside_a_service(service):
+    """A circle (accounts <-> invitations once) hides behind imports inside functions."""
+    assert cycles(module_graph(f"services/{service}")) == []
