@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 from devtools.network import Network
 from services.booking import availability
 from services.booking.public_holidays import holiday_name
-from services.booking.schemas import AvailabilityQuerySchema
+from contracts.rpc.booking import AvailabilityQuerySchema
 
 SLOT = int(os.environ.get("RELAIS_TEST_SLOT", "0"))
 PASSWORD = "bench-password-123"

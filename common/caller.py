@@ -6,11 +6,7 @@ from marshmallow import EXCLUDE, Schema, ValidationError, fields, post_load, val
 
 from common import errors
 from common.validation import flatten_messages
-
-ROLES = ("network_admin", "network_ops", "relay_manager", "corporate_admin", "member")
-# How the caller proved who it is: a person's access token (``user_id`` is the
-# user), an API key or a SCIM token (``user_id`` is then the key's id).
-CREDENTIALS = ("access_token", "api_key", "scim_token")
+from contracts.vocabulary import CREDENTIALS, ROLES
 
 
 @dataclass(frozen=True)

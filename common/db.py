@@ -21,6 +21,7 @@ from sqlalchemy.orm import DeclarativeBase, Session
 
 from common import config, errors
 from common.events import make_envelope
+from contracts import events
 
 # The key of the HMAC that stands for a request in the idempotency table. A
 # request may hold a secret (a new user's password), so the table keeps a keyed
@@ -136,7 +137,7 @@ def _define_reliability_tables(metadata):
 
 
 class UnitOfWork:
-    """One transaction. ``emit`` queues an event in the outbox, ``mark_handled``
+    """One transaction. ``publish`` queues an event in the outbox, ``mark_handled``
     records a consumed event in the inbox; both commit with the state change."""
 
     def __init__(self, session, source_service, metadata):
@@ -147,8 +148,13 @@ class UnitOfWork:
         self._inbox = metadata.tables["inbox"]
         self._idempotency = metadata.tables["idempotency_keys"]
 
-    def emit(self, event_type, data):
-        envelope = make_envelope(self.source_service, event_type, data)
+    def publish(self, event_type, obj):
+        """Queue the event ``event_type`` about ``obj`` (a dict of its facts):
+        its data is dumped through the event's contract (contracts.events), the
+        schema its consumers load with, and the envelope carries its version."""
+        data = events.dump(event_type, obj)
+        envelope = make_envelope(self.source_service, event_type, data,
+                                 events.version_of(event_type))
         self.session.execute(self._outbox.insert().values(
             event_id=envelope["event_id"], event_type=event_type, envelope=envelope,
         ))

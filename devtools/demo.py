@@ -3,9 +3,8 @@ Every POST carries an Idempotency-Key, so running it again changes nothing."""
 import time
 from datetime import date, timedelta
 
+import holidays
 import requests
-
-from services.booking.public_holidays import holiday_name
 
 DEMO_PASSWORD = "demo-password-2026"
 
@@ -48,9 +47,11 @@ class Api:
 
 
 def next_weekday(today):
-    """The next weekday the demo relay (in the Creuse) is open."""
+    """The next weekday the demo relay (in the Creuse) is open. A client of the
+    API, the demo knows metropolitan France's public holidays from the library,
+    not from booking's code."""
     day = today + timedelta(days=1)
-    while day.weekday() >= 5 or holiday_name(day, "23"):
+    while day.weekday() >= 5 or day in holidays.France(years=day.year):
         day += timedelta(days=1)
     return day
 

@@ -25,7 +25,7 @@ from gateway.problems import Problem, from_remote_error
 from gateway.routes import ROUTES, SERVICES
 from gateway.rpc import RemoteError, RpcTimeout, RpcUnavailable, ThreadLocalRpc
 from gateway.scim import ScimApi
-from services.identity.tokens import secret_kind
+from contracts.tokens import secret_kind
 
 log = logging.getLogger("gateway")
 

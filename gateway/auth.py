@@ -19,7 +19,7 @@ import jwt
 from jwt import PyJWK
 
 from common import config
-from services.identity.tokens import ALGORITHM, AUDIENCE, ISSUER
+from contracts.tokens import ALGORITHM, AUDIENCE, ISSUER
 
 REFRESH_MIN_SECONDS = 10
 LEEWAY_SECONDS = 30

@@ -13,8 +13,8 @@ passes the body as ``{"csv": text}``. A route without a response schema answers
 """
 from dataclasses import dataclass, field
 
-from services.billing.schemas import RateCardSchema, UsageLineQuerySchema, UsageLineSchema
-from services.booking.schemas import (
+from contracts.rpc.billing import RateCardSchema, UsageLineQuerySchema, UsageLineSchema
+from contracts.rpc.booking import (
     AvailabilityQuerySchema, AvailableRelaySchema, BookingCreateSchema, BookingListQuerySchema,
     BookingSchema, CalendarFeedSchema, CancelSchema, CheckInSchema, ClosureQuerySchema,
     ClosureSchema, DayQuerySchema, OrganisationUsageQuerySchema, OrganisationUsageSchema,
@@ -22,14 +22,14 @@ from services.booking.schemas import (
     RelayWeekSchema, SeriesCancelledSchema, SeriesCancelSchema, SeriesCreateSchema, SeriesSchema,
     SpaceSchema, WeekQuerySchema,
 )
-from services.identity.schemas import (
+from contracts.rpc.identity import (
     ApiKeyCreateSchema, AuditEntrySchema, AuditQuerySchema, CsvImportQuerySchema,
     CsvImportReportSchema, CsvImportSchema, InvitationSchema, MachineCredentialSchema,
     OrganisationListQuerySchema, OrganisationSchema, PasswordSetSchema, PolicySchema, ProfileSchema, RefreshRequestSchema,
     ScimTokenCreateSchema, TokenRequestSchema, TokenSchema, UserCreateSchema,
     UserListQuerySchema, UserSchema,
 )
-from services.notify.schemas import DeliveryQuerySchema, DeliverySchema
+from contracts.rpc.notify import DeliveryQuerySchema, DeliverySchema
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from werkzeug.wrappers import Response
 
 from gateway.bodies import read_json, storable
 from gateway.problems import Problem
-from services.identity.scim_protocol import ERROR_SCHEMA, LIST_SCHEMA, USER_SCHEMA, project
+from contracts.scim import ERROR_SCHEMA, LIST_SCHEMA, USER_SCHEMA, project
 
 MEDIA_TYPE = "application/scim+json"
 DISCOVERY = ("ServiceProviderConfig", "ResourceTypes", "Schemas")

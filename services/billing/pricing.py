@@ -7,8 +7,6 @@ total including VAT is the sum of the two, so totals always add up.
 """
 from dataclasses import dataclass
 
-STANDARD_VAT_RATE_BP = 2000
-
 
 @dataclass(frozen=True)
 class LinePrice:

@@ -29,10 +29,10 @@ def set_rate_card(uow, caller, relay_id, data):
         raise errors.Conflict(
             "This relay already has a rate card for that kind of space from that date.",
             code="rate-card-exists", fields={"valid_from": ["Already has a rate card."]}) from None
-    uow.emit("billing.rate_card_set", {
+    uow.publish("billing.rate_card_set", {
         "rate_card_id": rate_card.id, "relay_id": relay_id, "space_kind": rate_card.space_kind,
         "half_day_price_cents": rate_card.half_day_price_cents,
-        "vat_rate_bp": rate_card.vat_rate_bp, "valid_from": rate_card.valid_from.isoformat(),
+        "vat_rate_bp": rate_card.vat_rate_bp, "valid_from": rate_card.valid_from,
     })
     return rate_card
 

@@ -14,10 +14,6 @@ from common.validation import is_uuid
 from services.booking import directory, lifecycle, slots
 from services.booking.models import Booking, Member, OrganisationPolicy, Relay, Space
 from services.booking.policy import Policy, PolicyRefused
-from services.booking.schemas import (
-    BookingCancelledSchema, BookingCheckedInSchema, BookingCompletedSchema,
-    BookingConfirmedSchema, BookingNoShowSchema,
-)
 
 # Which exclusion constraint refused a booking says what the member should hear.
 CONSTRAINT_CONFLICTS = {
@@ -29,13 +25,6 @@ CONSTRAINT_CONFLICTS = {
 # (each try that loses a race to another client moves on to the next desk).
 ANY_SPACE_ATTEMPTS = 8
 
-EVENT_SCHEMAS = {
-    "booking.confirmed": BookingConfirmedSchema(),
-    "booking.cancelled": BookingCancelledSchema(),
-    "booking.checked_in": BookingCheckedInSchema(),
-    "booking.no_show": BookingNoShowSchema(),
-    "booking.completed": BookingCompletedSchema(),
-}
 BOOKING_LOADS = (joinedload(Booking.space), joinedload(Booking.relay))
 
 
@@ -58,7 +47,7 @@ def facts(booking):
 
 
 def emit(uow, event_type, booking, **extra):
-    uow.emit(event_type, EVENT_SCHEMAS[event_type].dump(dict(facts(booking), **extra)))
+    uow.publish(event_type, dict(facts(booking), **extra))
 
 
 def refused(refusal):

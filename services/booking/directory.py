@@ -117,7 +117,7 @@ def create_relay(uow, caller, data):
     uow.session.add(relay)
     uow.session.flush()
     uow.session.refresh(relay)
-    uow.emit("booking.relay_created", relay_created_data(relay))
+    uow.publish("booking.relay_created", relay_created_data(relay))
     return relay
 
 
@@ -136,7 +136,7 @@ def update_relay(uow, caller, relay_id, data):
     apply_fields(relay, data)
     uow.session.flush()
     # Billing and notify know a relay by its name and time zone.
-    uow.emit("booking.relay_updated", relay_created_data(relay))
+    uow.publish("booking.relay_updated", relay_created_data(relay))
     return relay
 
 
@@ -209,7 +209,7 @@ def create_space(uow, caller, relay_id, data):
     space = Space(relay_id=relay.id, **data)
     uow.session.add(space)
     uow.session.flush()
-    uow.emit("booking.space_created", {
+    uow.publish("booking.space_created", {
         "space_id": space.id, "relay_id": relay.id, "kind": space.kind,
         "name": space.name, "capacity": space.capacity,
     })

@@ -7,31 +7,28 @@ JSON-native values.
 """
 from datetime import datetime, timezone
 
-from marshmallow import EXCLUDE
 from nameko.rpc import rpc
 from nameko.timer import timer
 
 from common import config, errors
 from common.caller import load_caller
-from common.consumer import consume_event
 from common.db import Database
+from common.entrypoints import consumes, idempotent
 from common.service import RelaisService
 from common.validation import load
+from contracts.rpc.booking import (
+    AvailabilityQuerySchema, AvailableRelaySchema, BookingCreateSchema, BookingListQuerySchema,
+    BookingSchema, CalendarFeedSchema, CancelSchema, CheckInSchema, ClosureQuerySchema,
+    ClosureSchema, DayQuerySchema, OrganisationUsageQuerySchema, OrganisationUsageSchema,
+    RelayCreateSchema, RelayDaySchema, RelayListQuerySchema, RelaySchema, RelayUpdateSchema,
+    RelayWeekSchema, SeriesCancelSchema, SeriesCancelledSchema, SeriesCreateSchema, SeriesSchema,
+    SpaceSchema, WeekQuerySchema,
+)
 from services.booking import (
     availability, bookings, calendar_feed, directory, projections, series, timers, views,
 )
 from services.booking.metrics import BookingMetrics
 from services.booking.models import Base
-from services.booking.schemas import (
-    AvailabilityQuerySchema, AvailableRelaySchema, BookingCreateSchema, BookingListQuerySchema,
-    BookingSchema, CalendarFeedSchema, CancelSchema, CheckInSchema, ClosureQuerySchema,
-    ClosureSchema, DayQuerySchema, OrganisationUsageQuerySchema, OrganisationUsageSchema,
-    PolicyChangedSchema, ProfileChangedSchema, RelayCreateSchema, RelayDaySchema,
-    RelayListQuerySchema, RelaySchema, RelayUpdateSchema, RelayWeekSchema, SeriesCancelSchema,
-    SeriesCancelledSchema, SeriesCreateSchema, SeriesSchema, SpaceSchema, UserDeactivatedSchema,
-    UserReactivatedSchema, WeekQuerySchema,
-)
-from services.identity.schemas import UserProvisionedSchema
 
 relay_schema = RelaySchema()
 space_schema = SpaceSchema()
@@ -54,13 +51,9 @@ class BookingService(RelaisService):
     # -- directory ----------------------------------------------------------------
 
     @rpc
-    def create_relay(self, caller, payload, idempotency_key=None):
-        caller = load_caller(caller)
-        data = load(RelayCreateSchema(), payload)
-        with self.db.unit_of_work() as uow:
-            return uow.idempotent(
-                f"create_relay:{caller.user_id}", idempotency_key, payload,
-                lambda: relay_schema.dump(directory.create_relay(uow, caller, data)))
+    @idempotent(RelayCreateSchema)
+    def create_relay(self, uow, caller, data):
+        return relay_schema.dump(directory.create_relay(uow, caller, data))
 
     @rpc
     def update_relay(self, caller, relay_id, payload):
@@ -79,26 +72,18 @@ class BookingService(RelaisService):
         return relay_schema.dump(directory.list_relays(self.db.session, query), many=True)
 
     @rpc
-    def create_space(self, caller, relay_id, payload, idempotency_key=None):
-        caller = load_caller(caller)
-        data = load(SpaceSchema(), payload)
-        with self.db.unit_of_work() as uow:
-            return uow.idempotent(
-                f"create_space:{caller.user_id}:{relay_id}", idempotency_key, payload,
-                lambda: space_schema.dump(directory.create_space(uow, caller, relay_id, data)))
+    @idempotent(SpaceSchema)
+    def create_space(self, uow, caller, data, relay_id):
+        return space_schema.dump(directory.create_space(uow, caller, relay_id, data))
 
     @rpc
-    def add_closure(self, caller, relay_id, payload, idempotency_key=None):
-        caller = load_caller(caller)
-        data = load(ClosureSchema(), payload)
+    @idempotent(ClosureSchema)
+    def add_closure(self, uow, caller, data, relay_id):
         now = utcnow()
-        with self.db.unit_of_work() as uow:
-            def cancel(booking, reason):
-                bookings.cancel_booking(uow, booking, "relay_manager", reason, now)
-            return uow.idempotent(
-                f"add_closure:{caller.user_id}:{relay_id}", idempotency_key, payload,
-                lambda: closure_schema.dump(
-                    directory.add_closure(uow, caller, relay_id, data, now, cancel)))
+
+        def cancel(booking, reason):
+            bookings.cancel_booking(uow, booking, "relay_manager", reason, now)
+        return closure_schema.dump(directory.add_closure(uow, caller, relay_id, data, now, cancel))
 
     @rpc
     def list_closures(self, relay_id, query=None):
@@ -122,19 +107,18 @@ class BookingService(RelaisService):
 
     @rpc
     def book(self, caller, payload, idempotency_key=None):
+        """Counts each outcome, a refusal by its rule, in the business metrics."""
         try:
-            caller = load_caller(caller)
-            data = load(BookingCreateSchema(), payload)
-            now = utcnow()
-            with self.db.unit_of_work() as uow:
-                booking = uow.idempotent(
-                    f"book:{caller.user_id}", idempotency_key, payload,
-                    lambda: booking_schema.dump(bookings.book(uow, caller, data, now)))
+            booking = self.book_once(caller, payload, idempotency_key)
         except errors.RelaisError as refusal:
             self.business_metrics.bookings.labels(refusal.code).inc()
             raise
         self.business_metrics.bookings.labels("confirmed").inc()
         return booking
+
+    @idempotent(BookingCreateSchema, operation="book")
+    def book_once(self, uow, caller, data):
+        return booking_schema.dump(bookings.book(uow, caller, data, utcnow()))
 
     @rpc
     def get_booking(self, caller, booking_id):
@@ -169,14 +153,9 @@ class BookingService(RelaisService):
         raise refusal
 
     @rpc
-    def book_series(self, caller, payload, idempotency_key=None):
-        caller = load_caller(caller)
-        data = load(SeriesCreateSchema(), payload)
-        with self.db.unit_of_work() as uow:
-            return uow.idempotent(
-                f"book_series:{caller.user_id}", idempotency_key, payload,
-                lambda: series_schema.dump(
-                    series.book_series(uow, caller, data, payload, utcnow())))
+    @idempotent(SeriesCreateSchema)
+    def book_series(self, uow, caller, data, payload):
+        return series_schema.dump(series.book_series(uow, caller, data, payload, utcnow()))
 
     @rpc
     def get_series(self, caller, series_id):
@@ -248,44 +227,26 @@ class BookingService(RelaisService):
 
     # -- identity's events ----------------------------------------------------------
 
-    @consume_event("identity", "identity.user_provisioned")
-    def on_user_provisioned(self, event):
-        data = UserProvisionedSchema().load(event["data"], unknown=EXCLUDE)
-        with self.db.unit_of_work() as uow:
-            if uow.mark_handled(event, "booking.on_user_provisioned"):
-                projections.remember_user(uow, data, event["occurred_at"])
+    @consumes("identity.user_provisioned")
+    def on_user_provisioned(self, uow, data, event):
+        projections.remember_user(uow, data, event["occurred_at"])
 
-    @consume_event("identity", "identity.user_updated")
-    def on_user_updated(self, event):
-        data = UserProvisionedSchema().load(event["data"], unknown=EXCLUDE)
-        with self.db.unit_of_work() as uow:
-            if uow.mark_handled(event, "booking.on_user_updated"):
-                projections.remember_user(uow, data, event["occurred_at"])
+    @consumes("identity.user_updated")
+    def on_user_updated(self, uow, data, event):
+        projections.remember_user(uow, data, event["occurred_at"])
 
-    @consume_event("identity", "identity.profile_changed")
-    def on_profile_changed(self, event):
-        data = ProfileChangedSchema().load(event["data"])
-        with self.db.unit_of_work() as uow:
-            if uow.mark_handled(event, "booking.on_profile_changed"):
-                projections.remember_profile(uow, data, event["occurred_at"])
+    @consumes("identity.profile_changed")
+    def on_profile_changed(self, uow, data, event):
+        projections.remember_profile(uow, data, event["occurred_at"])
 
-    @consume_event("identity", "identity.policy_changed")
-    def on_policy_changed(self, event):
-        data = PolicyChangedSchema().load(event["data"])
-        with self.db.unit_of_work() as uow:
-            if uow.mark_handled(event, "booking.on_policy_changed"):
-                projections.remember_policy(uow, data, event["occurred_at"])
+    @consumes("identity.policy_changed")
+    def on_policy_changed(self, uow, data, event):
+        projections.remember_policy(uow, data, event["occurred_at"])
 
-    @consume_event("identity", "identity.user_deactivated")
-    def on_user_deactivated(self, event):
-        data = UserDeactivatedSchema().load(event["data"])
-        with self.db.unit_of_work() as uow:
-            if uow.mark_handled(event, "booking.on_user_deactivated"):
-                projections.deactivate_member(uow, data, utcnow())
+    @consumes("identity.user_deactivated")
+    def on_user_deactivated(self, uow, data, event):
+        projections.deactivate_member(uow, data, utcnow())
 
-    @consume_event("identity", "identity.user_reactivated")
-    def on_user_reactivated(self, event):
-        data = UserReactivatedSchema().load(event["data"])
-        with self.db.unit_of_work() as uow:
-            if uow.mark_handled(event, "booking.on_user_reactivated"):
-                projections.reactivate_member(uow, data, event["occurred_at"])
+    @consumes("identity.user_reactivated")
+    def on_user_reactivated(self, uow, data, event):
+        projections.reactivate_member(uow, data, event["occurred_at"])

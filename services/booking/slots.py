@@ -11,12 +11,11 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
+from contracts.vocabulary import SLOTS, WEEKDAYS
 from services.booking.public_holidays import holiday_name
 
-SLOTS = ("morning", "afternoon", "day")
 HOURS = "hours"  # the slot of a booking made by the hour (rooms)
 HALF_DAYS = {"morning": 1, "afternoon": 1, "day": 2}
-WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 HALF_DAY_MINUTES = 240
 ROOM_STEP_MINUTES = 30
 ROOM_MIN_MINUTES = 60

@@ -6,19 +6,18 @@ events and the audit entries are the same whichever way a company chose.
 """
 from datetime import datetime, timezone
 
-from argon2 import PasswordHasher
-from eventlet import tpool
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from common import errors
+from common.caller import Caller
 from services.identity import audit, invitations, passwords, sessions
+from services.identity.hashing import hash_password
 from services.identity.models import Organisation, User
 from services.identity.scope import (
     administered_organisation, administered_user, visible_organisation, visible_user,
 )
 
-password_hasher = PasswordHasher()
 # Which roles a user of each kind of organisation may hold: a company's people
 # never manage relays, a relay's people never administer a company.
 ROLES_BY_KIND = {
@@ -37,7 +36,7 @@ def create_organisation(uow, caller, data):
     organisation = Organisation(**data)
     uow.session.add(organisation)
     uow.session.flush()
-    uow.emit("identity.organisation_created", {
+    uow.publish("identity.organisation_created", {
         "organisation_id": organisation.id, "kind": organisation.kind,
         "name": organisation.name, "legal_name": organisation.legal_name,
         "siret": organisation.siret, "vat_number": organisation.vat_number,
@@ -110,7 +109,7 @@ def provision_user(uow, caller, organisation, via, email, full_name, roles=("mem
     data = user_event(user)
     if user.password_hash is None and user.active:
         data.update(invitations.event_data(invitations.issue(uow, user)))
-    uow.emit("identity.user_provisioned", data)
+    uow.publish("identity.user_provisioned", data)
     audit.record(uow, caller, organisation.id, "user.provisioned", "user", user.id,
                  {"email": user.email, "roles": user.roles, "via": via,
                   "external_id": external_id})
@@ -134,7 +133,7 @@ def change_user(uow, caller, user, changes, via):
         setattr(user, name, value)
     flush_unique(uow)
     if set(changed) & set(CONTACT_FIELDS):
-        uow.emit("identity.user_updated", dict(user_event(user), active=user.active))
+        uow.publish("identity.user_updated", dict(user_event(user), active=user.active))
     audit.record(uow, caller, user.organisation_id, "user.updated", "user", user.id,
                  {"fields": sorted(changed), "via": via})
     return sorted(changed)
@@ -154,6 +153,14 @@ def set_password(uow, caller, user, password, via, end_sessions=False):
                  {"via": via})
 
 
+def accept_invitation(uow, token, password):
+    """Set the password of the user an invitation link was sent to. Returns the user."""
+    user = invitations.claim(uow.session, token)
+    set_password(uow, Caller(user.id, user.organisation_id, credential="invitation"), user,
+                 password, via="invitation")
+    return user
+
+
 def set_active(uow, caller, user, active, via):
     """Deactivate (or reactivate) a user. Deactivation closes every way in:
     log-in is refused, refresh tokens and pending invitations are revoked, and
@@ -168,13 +175,13 @@ def set_active(uow, caller, user, active, via):
         sessions.revoke_all_refresh_tokens(uow.session, user.id)
         invitations.revoke_pending(uow.session, user.id)
         uow.session.flush()
-        uow.emit("identity.user_deactivated", {
+        uow.publish("identity.user_deactivated", {
             "user_id": user.id, "organisation_id": user.organisation_id,
-            "deactivated_at": user.deactivated_at.isoformat()})
+            "deactivated_at": user.deactivated_at})
     else:
         user.deactivated_at = None
         uow.session.flush()
-        uow.emit("identity.user_reactivated", {
+        uow.publish("identity.user_reactivated", {
             "user_id": user.id, "organisation_id": user.organisation_id})
         if user.password_hash is None:
             # Provisioned inactive, or its invitation was revoked at deactivation.
@@ -235,11 +242,6 @@ def check_password(password, email):
     if problems:
         raise errors.InvalidInput("The password does not meet the policy.",
                                   code="weak-password", fields={"password": problems})
-
-
-def hash_password(password):
-    # argon2 is slow on purpose: run it in a real thread, not on the eventlet hub.
-    return tpool.execute(password_hasher.hash, password)
 
 
 def flush_unique(uow):

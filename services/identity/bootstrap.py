@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from common import config
 from common.db import make_engine
 from services.identity import tokens
-from services.identity.accounts import password_hasher
+from services.identity.hashing import hasher
 from services.identity.models import Organisation, SigningKey, User
 
 NETWORK_NAME = "Relais des Possibles"
@@ -63,7 +63,7 @@ def ensure_network_admin(session, email, password):
     if admin is None:
         session.add(User(organisation_id=network.id, email=email, full_name="Network admin",
                          roles=["network_admin"], relay_ids=[],
-                         password_hash=password_hasher.hash(password)))
+                         password_hash=hasher.hash(password)))
 
 
 def bootstrap(database_url, admin_email, admin_password, private_pem=None):

@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from common import errors
 from common.validation import is_uuid
+from contracts.tokens import secret_kind
 from services.identity import audit, tokens
 from services.identity.models import MachineCredential
 from services.identity.scope import administered_organisation
@@ -86,7 +87,7 @@ def revoke(uow, caller, organisation_id, kind, credential_id):
 def authenticate(session, secret, now=None):
     """The caller context of a live credential, or ``Unauthorized``."""
     now = now or datetime.now(timezone.utc)
-    kind = tokens.secret_kind(secret)
+    kind = secret_kind(secret)
     credential = session.execute(
         select(MachineCredential).where(MachineCredential.secret_hash == tokens.secret_hash(secret))
     ).scalar_one_or_none() if kind in ("api_key", "scim_token") else None

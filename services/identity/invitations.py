@@ -21,10 +21,10 @@ from datetime import datetime, timedelta, timezone
 from sqlalchemy import func, select, update
 
 from common import config, errors
-from common.caller import Caller
 from common.validation import is_uuid
 from services.identity import audit, tokens
 from services.identity.models import Invitation, User
+from services.identity.scope import administered_user
 
 INVITATION_LIFETIME = timedelta(days=7)
 
@@ -78,7 +78,6 @@ def _pending(invitation, user, now):
 def reinvite(uow, caller, user_id):
     """A new invitation for a user who has not set a password yet (the first one
     expired, or the mail was lost); the older links stop working."""
-    from services.identity.scope import administered_user
     user = administered_user(uow.session, caller, user_id)
     if not user.active:
         raise errors.Conflict("This user is deactivated.", code="user-deactivated")
@@ -92,27 +91,25 @@ def reinvite(uow, caller, user_id):
 def send_new(uow, user):
     """Issue an invitation and have notify mail it (``identity.invitation_issued``)."""
     invitation = issue(uow, user)
-    uow.emit("identity.invitation_issued", dict(
+    uow.publish("identity.invitation_issued", dict(
         {"user_id": user.id, "organisation_id": user.organisation_id, "email": user.email,
          "full_name": user.full_name}, **event_data(invitation)))
     return invitation.expires_at
 
 
-def accept(uow, token, password, now=None):
-    """Set the password of the invitation's user. Returns the user."""
-    from services.identity.accounts import set_password
+def claim(session, token, now=None):
+    """Use the invitation of this link (single use): its user, locked, who may
+    now set a password (``accounts.accept_invitation``)."""
     now = now or datetime.now(timezone.utc)
-    invitation = uow.session.execute(
+    invitation = session.execute(
         select(Invitation).where(Invitation.token_hash == tokens.secret_hash(token))
         .with_for_update()).scalar_one_or_none()
-    user = uow.session.get(User, invitation.user_id, with_for_update=True) \
+    user = session.get(User, invitation.user_id, with_for_update=True) \
         if invitation is not None else None
     if invitation is None or not _pending(invitation, user, now):
         raise errors.Unauthorized("This invitation link is not valid any more: ask your "
                                   "administrator for a new one.", code="invalid-invitation")
     invitation.used_at = now
-    set_password(uow, Caller(user.id, user.organisation_id, credential="invitation"), user,
-                 password, via="invitation")
     return user
 
 

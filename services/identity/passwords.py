@@ -12,8 +12,8 @@ account. A successful log-in clears it.
 """
 from datetime import timedelta
 
-MIN_LENGTH = 12
-MAX_LENGTH = 256
+from contracts.vocabulary import PASSWORD_MAX_LENGTH as MAX_LENGTH
+from contracts.vocabulary import PASSWORD_MIN_LENGTH as MIN_LENGTH
 MIN_DISTINCT_CHARACTERS = 5
 LOCK_AFTER = 5
 FIRST_DELAY = timedelta(seconds=30)

@@ -53,7 +53,7 @@ def set_policy(uow, caller, organisation_id, data):
                                set_=dict(values, updated_by=caller.user_id)))
     uow.session.expire_all()
     policy = uow.session.get(CorporatePolicy, organisation.id)
-    uow.emit("identity.policy_changed", dict(organisation_id=organisation.id, **values))
+    uow.publish("identity.policy_changed", dict(organisation_id=organisation.id, **values))
     audit.record(uow, caller, organisation.id, "policy.changed", "policy", organisation.id,
                  {"before": before, "after": values})
     return policy

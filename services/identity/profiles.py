@@ -38,7 +38,7 @@ def set_profile(uow, caller, user_id, data):
     for name, value in values.items():
         setattr(profile, name, value)
     uow.session.flush()
-    uow.emit("identity.profile_changed", dict(user_id=user.id,
+    uow.publish("identity.profile_changed", dict(user_id=user.id,
                                               organisation_id=user.organisation_id, **values))
     audit.record(uow, caller, user.organisation_id, "profile.changed", "user", user.id,
                  {"fields": sorted(name for name, value in values.items()

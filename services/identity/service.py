@@ -9,20 +9,21 @@ from nameko.rpc import rpc
 
 from common.caller import load_caller
 from common.db import Database
+from common.entrypoints import idempotent
 from common.service import RelaisService
 from common.validation import load
+from contracts.rpc.identity import (
+    ApiKeyCreateSchema, AuditEntrySchema, AuditQuerySchema, CsvImportQuerySchema,
+    CsvImportReportSchema, CsvImportSchema, InvitationSchema, MachineCredentialSchema,
+    OrganisationListQuerySchema, OrganisationSchema, PasswordSetSchema, PolicySchema,
+    ProfileSchema, RefreshRequestSchema, ScimTokenCreateSchema, TokenRequestSchema, TokenSchema,
+    UserCreateSchema, UserListQuerySchema, UserSchema,
+)
 from services.identity import (
     accounts, audit, credentials, csv_import, invitations, policies, profiles, scim,
     scim_protocol, sessions,
 )
 from services.identity.models import Base
-from services.identity.schemas import (
-    ApiKeyCreateSchema, AuditEntrySchema, AuditQuerySchema, CsvImportQuerySchema,
-    CsvImportReportSchema, CsvImportSchema, InvitationSchema, MachineCredentialSchema,
-    OrganisationListQuerySchema, OrganisationSchema, PasswordSetSchema, PolicySchema, ProfileSchema, RefreshRequestSchema,
-    ScimTokenCreateSchema, TokenRequestSchema, TokenSchema, UserCreateSchema,
-    UserListQuerySchema, UserSchema,
-)
 
 organisation_schema = OrganisationSchema()
 user_schema = UserSchema()
@@ -63,7 +64,7 @@ class IdentityService(RelaisService):
     def set_password(self, payload):
         data = load(PasswordSetSchema(), payload)
         with self.db.unit_of_work() as uow:
-            return user_schema.dump(invitations.accept(uow, data["token"], data["password"]))
+            return user_schema.dump(accounts.accept_invitation(uow, data["token"], data["password"]))
 
     @rpc
     def issue_invitation_link(self, invitation_id):
@@ -85,13 +86,9 @@ class IdentityService(RelaisService):
     # Organisations ------------------------------------------------------------
 
     @rpc
-    def create_organisation(self, caller, payload, idempotency_key=None):
-        caller = load_caller(caller)
-        data = load(OrganisationSchema(), payload)
-        with self.db.unit_of_work() as uow:
-            return uow.idempotent(
-                f"create_organisation:{caller.user_id}", idempotency_key, payload,
-                lambda: organisation_schema.dump(accounts.create_organisation(uow, caller, data)))
+    @idempotent(OrganisationSchema)
+    def create_organisation(self, uow, caller, data):
+        return organisation_schema.dump(accounts.create_organisation(uow, caller, data))
 
     @rpc
     def get_organisation(self, caller, organisation_id):
@@ -109,14 +106,10 @@ class IdentityService(RelaisService):
     # Users ----------------------------------------------------------------------
 
     @rpc
-    def create_user(self, caller, organisation_id, payload, idempotency_key=None):
-        caller = load_caller(caller)
-        data = load(UserCreateSchema(), payload)
+    @idempotent(UserCreateSchema)
+    def create_user(self, uow, caller, data, organisation_id):
         # The request (with its password) is kept only as a keyed hash (HMAC).
-        with self.db.unit_of_work() as uow:
-            return uow.idempotent(
-                f"create_user:{caller.user_id}:{organisation_id}", idempotency_key, payload,
-                lambda: user_schema.dump(accounts.create_user(uow, caller, organisation_id, data)))
+        return user_schema.dump(accounts.create_user(uow, caller, organisation_id, data))
 
     @rpc
     def get_user(self, caller, user_id):

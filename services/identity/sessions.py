@@ -13,21 +13,15 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerifyMismatchError
-from eventlet import tpool
 from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert
 
 from common import errors
 from services.identity import passwords, tokens
+from services.identity.hashing import password_matches
 from services.identity.models import LoginThrottle, RefreshToken, SigningKey, User
 
 REFRESH_TOKEN_LIFETIME = timedelta(days=30)
-_hasher = PasswordHasher()
-# Checked against when the e-mail is unknown, so that a wrong e-mail takes as
-# long as a wrong password and does not reveal who has an account.
-_DUMMY_HASH = _hasher.hash("not a real password, only for timing")
 
 
 @dataclass
@@ -52,7 +46,7 @@ def log_in(uow, email, password, now=None):
     user = uow.session.execute(
         select(User).where(func.lower(User.email) == email.strip().lower(),
                            User.deleted_at.is_(None))).scalar_one_or_none()
-    if not _password_matches(user, password) or not user.active:
+    if not password_matches(user and user.password_hash, password) or not user.active:
         throttle.failures += 1
         throttle.last_failure_at = now
         delay = passwords.lock_delay(throttle.failures)
@@ -127,15 +121,6 @@ def _throttle_row(session, email):
                     .on_conflict_do_nothing())
     return session.execute(select(LoginThrottle).where(LoginThrottle.email_key == key)
                            .with_for_update()).scalar_one()
-
-
-def _password_matches(user, password):
-    stored = user.password_hash if user is not None else None
-    try:
-        tpool.execute(_hasher.verify, stored or _DUMMY_HASH, password)
-    except (VerifyMismatchError, InvalidHashError):
-        return False
-    return stored is not None
 
 
 def current_signing_key(session):

@@ -15,10 +15,9 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-ISSUER = "relais-identity"
-AUDIENCE = "relais"
+from contracts.tokens import ALGORITHM, AUDIENCE, ISSUER, SECRET_PREFIXES
+
 ACCESS_TOKEN_SECONDS = 15 * 60
-ALGORITHM = "EdDSA"
 # Key rotation: a new key is published (JWKS) this long before it signs, and an
 # old key is kept published until every token it signed has expired.
 PUBLISH_BEFORE_SIGNING = timedelta(seconds=60)
@@ -62,12 +61,9 @@ def public_jwk(private_pem):
             "x": base64.urlsafe_b64encode(public).decode().rstrip("=")}
 
 
-# Opaque secrets: refresh tokens, API keys, SCIM tokens, invitation tokens.
+# Opaque secrets (refresh tokens, API keys, SCIM tokens, invitation tokens):
 # 256 random bits, so a plain SHA-256 at rest is enough (no brute force to slow
-# down, unlike a password); the prefix tells people and secret scanners what
-# a leaked one is.
-SECRET_PREFIXES = {"refresh": "rrt_", "api_key": "rlk_", "scim_token": "rls_",
-                   "invitation": "riv_"}
+# down, unlike a password). Their prefixes are in contracts.tokens.
 
 
 def new_secret(kind):
@@ -76,11 +72,3 @@ def new_secret(kind):
 
 def secret_hash(secret):
     return hashlib.sha256(secret.encode()).hexdigest()
-
-
-def secret_kind(secret):
-    """Which kind of opaque secret this looks like, or None."""
-    for kind, prefix in SECRET_PREFIXES.items():
-        if secret.startswith(prefix):
-            return kind
-    return None

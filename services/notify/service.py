@@ -4,20 +4,15 @@ from nameko.exceptions import RemoteError
 from nameko.rpc import RpcProxy, rpc
 
 from common.caller import load_caller
-from common.consumer import consume_event
 from common.db import Database
+from common.entrypoints import consumes
 from common.service import RelaisService
 from common.validation import load
-from services.booking.schemas import (
-    BookingCancelledSchema, BookingConfirmedSchema, BookingNoShowSchema,
-)
-from services.identity.schemas import (
-    InvitationIssuedSchema, UserDeactivatedSchema, UserProvisionedSchema,
-)
+from contracts import events
+from contracts.rpc.notify import DeliveryQuerySchema, DeliverySchema
 from services.notify import deliveries
 from services.notify.mailer import MailerProvider
 from services.notify.models import Base
-from services.notify.schemas import DeliveryQuerySchema, DeliverySchema
 
 
 class IdentityTimeout(Exception):
@@ -47,52 +42,38 @@ class NotifyService(RelaisService):
                 return None
             raise
 
-    @consume_event("identity", "identity.user_provisioned")
-    def on_user_provisioned(self, event):
-        data = UserProvisionedSchema().load(event["data"])
-        with self.db.unit_of_work() as uow:
-            if uow.mark_handled(event, "notify.on_user_provisioned"):
-                deliveries.remember_contact(uow, data)
-                deliveries.tell_invitation(uow, self.mailer, event, data, self.invitation_link)
+    @consumes("identity.user_provisioned")
+    def on_user_provisioned(self, uow, data, event):
+        deliveries.remember_contact(uow, data)
+        deliveries.tell_invitation(uow, self.mailer, event, data, self.invitation_link)
 
-    @consume_event("identity", "identity.invitation_issued")
-    def on_invitation_issued(self, event):
-        data = InvitationIssuedSchema().load(event["data"])
-        with self.db.unit_of_work() as uow:
-            if uow.mark_handled(event, "notify.on_invitation_issued"):
-                deliveries.tell_invitation(uow, self.mailer, event, data, self.invitation_link)
+    @consumes("identity.invitation_issued")
+    def on_invitation_issued(self, uow, data, event):
+        deliveries.tell_invitation(uow, self.mailer, event, data, self.invitation_link)
 
-    @consume_event("identity", "identity.user_updated")
-    def on_user_updated(self, event):
-        data = UserProvisionedSchema().load(event["data"])
-        with self.db.unit_of_work() as uow:
-            if uow.mark_handled(event, "notify.on_user_updated"):
-                deliveries.remember_contact(uow, data)
+    @consumes("identity.user_updated")
+    def on_user_updated(self, uow, data, event):
+        deliveries.remember_contact(uow, data)
 
-    @consume_event("identity", "identity.user_deactivated")
-    def on_user_deactivated(self, event):
-        data = UserDeactivatedSchema().load(event["data"])
-        with self.db.unit_of_work() as uow:
-            if uow.mark_handled(event, "notify.on_user_deactivated"):
-                deliveries.tell_deactivated(uow, self.mailer, event, data)
+    @consumes("identity.user_deactivated")
+    def on_user_deactivated(self, uow, data, event):
+        deliveries.tell_deactivated(uow, self.mailer, event, data)
 
-    @consume_event("booking", "booking.confirmed")
-    def on_booking_confirmed(self, event):
-        self.tell_member(event, BookingConfirmedSchema(), "notify.on_booking_confirmed")
+    @consumes("booking.confirmed")
+    def on_booking_confirmed(self, uow, booking, event):
+        self.tell_member(uow, booking, event)
 
-    @consume_event("booking", "booking.cancelled")
-    def on_booking_cancelled(self, event):
-        self.tell_member(event, BookingCancelledSchema(), "notify.on_booking_cancelled")
+    @consumes("booking.cancelled")
+    def on_booking_cancelled(self, uow, booking, event):
+        self.tell_member(uow, booking, event)
 
-    @consume_event("booking", "booking.no_show")
-    def on_booking_no_show(self, event):
-        self.tell_member(event, BookingNoShowSchema(), "notify.on_booking_no_show")
+    @consumes("booking.no_show")
+    def on_booking_no_show(self, uow, booking, event):
+        self.tell_member(uow, booking, event)
 
-    def tell_member(self, event, schema, consumer):
-        booking = schema.dump(schema.load(event["data"]))
-        with self.db.unit_of_work() as uow:
-            if uow.mark_handled(event, consumer):
-                deliveries.tell_member(uow, self.mailer, event, booking)
+    def tell_member(self, uow, booking, event):
+        """The mail speaks of the booking in JSON values (ISO instants)."""
+        deliveries.tell_member(uow, self.mailer, event, events.dump(event["type"], booking))
 
     @rpc
     def list_deliveries(self, caller, query=None):

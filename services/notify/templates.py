@@ -94,7 +94,7 @@ def invitation(contact, data):
 
 
 def deactivated(contact, data):
-    when = datetime.fromisoformat(data["deactivated_at"])
+    when = data["deactivated_at"]
     subject = "Votre accès au réseau Relais des Possibles est fermé"
     body = (
         f"Bonjour {contact.full_name},\n\n"

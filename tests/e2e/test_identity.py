@@ -267,6 +267,10 @@ def test_a_rotated_signing_key_is_picked_up_without_a_gateway_restart(network, a
     engine = create_engine(network.database_url("identity"))
     pem = tokens.generate_private_pem()
     with engine.begin() as conn:
+        # The network's first key is as old as the network (seconds or minutes):
+        # age it as a key in service would be, so the new key below is the newest
+        # published one whatever the time this test runs at.
+        conn.execute(text("UPDATE signing_keys SET created_at = created_at - interval '1 hour'"))
         # As --rotate-key would, published long enough ago that it signs now.
         conn.execute(text("INSERT INTO signing_keys (kid, private_pem, created_at) "
                           "VALUES (:kid, :pem, now() - interval '2 minutes')"),

@@ -6,6 +6,7 @@ import pytest
 from nameko.exceptions import RemoteError
 
 from common.events import EnvelopeSchema
+from contracts import events as contracts
 from services.booking.service import BookingService
 from tests import dates
 from tests.integration.booking_helpers import next_open_day
@@ -41,6 +42,8 @@ def test_every_change_reaches_the_broker_through_the_outbox(start_service, rpc, 
         "booking.relay_created", "booking.space_created", "booking.confirmed"]
     for event in events:
         EnvelopeSchema().load(event)  # raises if an envelope is malformed
+        assert event["version"] == contracts.version_of(event["type"])
+        contracts.load(event)  # its data is what the contract says consumers load
     confirmed = events[2]["data"]
     assert confirmed["booking_id"] == made["id"]
     assert confirmed["relay_name"] == RELAY["name"]

@@ -15,7 +15,7 @@ from common.events import EnvelopeSchema, event_exchange_name, make_envelope
 from common.validation import flatten_messages, is_uuid, load
 from gateway.problems import PROBLEM_BASE, REMOTE_STATUSES, Problem, from_remote_error
 from gateway.rpc import RemoteError
-from services.booking.schemas import BookingCreateSchema, RelayCreateSchema
+from contracts.rpc.booking import BookingCreateSchema, RelayCreateSchema
 
 # --- common.validation --------------------------------------------------------
 

@@ -5,6 +5,7 @@ from datetime import timedelta
 import pytest
 
 from common import errors
+from contracts import scim
 from services.identity import passwords, scim_protocol
 from services.identity.csv_import import Report, parse
 from services.identity.profiles import coarse
@@ -141,7 +142,7 @@ def test_a_resource_needs_the_user_schema_and_an_email():
         scim_protocol.state_from_resource({"userName": "a@example.org"})
     assert no_schema.value.code == "invalidSyntax"
     state = scim_protocol.state_from_resource({
-        "schemas": [scim_protocol.USER_SCHEMA], "USERNAME": "jdoe",
+        "schemas": [scim.USER_SCHEMA], "USERNAME": "jdoe",
         "Emails": [{"value": "other@example.org"}, {"value": "john@example.org", "primary": True}],
         "name": {"givenName": "John", "familyName": "Doe"}})
     assert (state["user_name"], state["email"], state["full_name"], state["active"]) == (
@@ -151,9 +152,9 @@ def test_a_resource_needs_the_user_schema_and_an_email():
 def test_attributes_and_excluded_attributes_project_a_resource():
     user = {"schemas": ["s"], "id": "1", "userName": "a@b.fr", "active": True,
             "name": {"givenName": "A", "familyName": "B"}, "meta": {"version": "v"}}
-    assert scim_protocol.project(user, attributes="userName,name.givenName") == {
+    assert scim.project(user, attributes="userName,name.givenName") == {
         "schemas": ["s"], "id": "1", "userName": "a@b.fr", "name": {"givenName": "A"}}
-    assert scim_protocol.project(user, excluded=["name.familyName", "ACTIVE", "id"]) == {
+    assert scim.project(user, excluded=["name.familyName", "ACTIVE", "id"]) == {
         "schemas": ["s"], "id": "1", "userName": "a@b.fr", "name": {"givenName": "A"},
         "meta": {"version": "v"}}
 
@@ -177,7 +178,7 @@ def test_deeply_nested_filters_are_invalid_filter_not_a_crash():
 
 
 def test_a_put_without_active_keeps_the_current_value():
-    body = {"schemas": [scim_protocol.USER_SCHEMA], "userName": "ana@example.org"}
+    body = {"schemas": [scim.USER_SCHEMA], "userName": "ana@example.org"}
     assert scim_protocol.state_from_resource(body, active=False)["active"] is False
     assert scim_protocol.state_from_resource(dict(body, active=True), active=False)["active"] \
         is True

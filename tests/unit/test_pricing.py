@@ -3,7 +3,8 @@ from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
 
-from services.billing.pricing import STANDARD_VAT_RATE_BP, price_line, vat_of
+from contracts.vocabulary import STANDARD_VAT_RATE_BP
+from services.billing.pricing import price_line, vat_of
 from services.booking.slots import HALF_DAYS
 
 

@@ -1,5 +1,6 @@
 from datetime import date
 
+import holidays
 import pytest
 
 from services.booking.public_holidays import (
@@ -49,3 +50,18 @@ def test_overseas_departments_have_their_abolition_of_slavery_day(department, da
 ])
 def test_department_of_postcode(postcode, department):
     assert department_of_postcode(postcode) == department
+
+
+# booking keeps its own calendar rather than the ``holidays`` library (see the
+# README's decisions). Their dates agree here, the demo data's Creuse included
+# (it reads the library); they differ in Guadeloupe, Martinique, Saint-Martin,
+# Wallis-et-Futuna and Polynésie.
+@pytest.mark.parametrize("year", [2024, 2026, 2027, 2038])
+@pytest.mark.parametrize("department, subdivision", [
+    ("23", None), ("57", "57"), ("67", "6AE"), ("68", "6AE"), ("973", "973"), ("974", "974"),
+    ("976", "976"), ("977", "BL"), ("988", "NC"),
+])
+def test_the_holidays_library_gives_the_same_dates_here(
+        year, department, subdivision):
+    assert set(public_holidays(year, department)) == set(
+        holidays.France(years=year, subdiv=subdivision))

@@ -1,6 +1,7 @@
 """Service entrypoints with nameko's worker_factory: dependencies (database,
 mailer, metrics) are mocks, so these check what an entrypoint does at its
 boundary: who may call, what input it refuses, and what it hands on."""
+import inspect
 import uuid
 from datetime import date, datetime, timedelta, timezone
 from types import SimpleNamespace
@@ -33,6 +34,42 @@ def run_idempotent_operation(uow):
     """Run the operation the entrypoint gave ``uow.idempotent`` (as a first call would)."""
     scope, key, request, operation = uow.idempotent.call_args.args
     return operation()
+
+
+# --- the idempotent RPCs' shape (common.entrypoints) ----------------------------
+
+
+@pytest.mark.parametrize("service_cls, method, signature", [
+    (BookingService, "create_relay", "(self, caller, payload, idempotency_key=None)"),
+    (BookingService, "create_space", "(self, caller, relay_id, payload, idempotency_key=None)"),
+    (BookingService, "add_closure", "(self, caller, relay_id, payload, idempotency_key=None)"),
+    (BookingService, "book", "(self, caller, payload, idempotency_key=None)"),
+    (BookingService, "book_series", "(self, caller, payload, idempotency_key=None)"),
+    (IdentityService, "create_organisation", "(self, caller, payload, idempotency_key=None)"),
+    (IdentityService, "create_user",
+     "(self, caller, organisation_id, payload, idempotency_key=None)"),
+    (BillingService, "set_rate_card", "(self, caller, relay_id, payload, idempotency_key=None)"),
+])
+def test_idempotent_rpcs_keep_the_signature_callers_use(service_cls, method, signature):
+    """nameko checks each call against it (``inspect.getcallargs``): a call the
+    old method refused is still refused, before any work."""
+    rpc = getattr(service_cls, method)
+    assert str(inspect.signature(rpc)) == signature
+    inspect.getcallargs(rpc, None, *[f"{name}-value" for name in inspect.signature(rpc)
+                                     .parameters if name not in ("self", "idempotency_key")])
+    with pytest.raises(TypeError):
+        inspect.getcallargs(rpc, None, caller=ADMIN)
+
+
+def test_idempotent_scopes_name_the_operation_the_caller_and_the_target():
+    service = worker_factory(BookingService)
+    uow = unit_of_work(service)
+
+    service.create_space(caller=ADMIN, relay_id="r-1", payload={"kind": "desk", "name": "B1"},
+                         idempotency_key="k-1")
+
+    uow.idempotent.assert_called_once_with(
+        "create_space:u-admin:r-1", "k-1", {"kind": "desk", "name": "B1"}, ANY)
 
 
 # --- booking ------------------------------------------------------------------

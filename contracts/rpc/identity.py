@@ -1,17 +1,19 @@
-"""Identity's contract: RPC payloads and event data."""
+"""identity's RPCs: what they accept and return. (Its event payloads are in
+``contracts.events.identity``.)"""
 from marshmallow import (
     EXCLUDE, Schema, ValidationError, fields, validate, validates_schema,
 )
 
-from common.caller import ROLES
 from common.schemas import PageQuerySchema
-from services.booking.schemas import SPACE_KINDS
-from services.identity import passwords
+from contracts.vocabulary import (
+    ALLOWED_RELAYS, COMMUTE_MODES, ORGANISATION_KINDS, PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH,
+    ROLES, SPACE_KINDS,
+)
 
-PASSWORD_MIN_LENGTH = passwords.MIN_LENGTH
-ORGANISATION_KINDS = ("network", "relay_operator", "corporate", "individual")
-COMMUTE_MODES = ("car", "carpool", "motorbike", "train", "bus", "bike", "walk", "other")
 MAX_CSV_BYTES = 1024 * 1024
+PASSWORD_LENGTH = validate.Length(
+    PASSWORD_MIN_LENGTH, PASSWORD_MAX_LENGTH,
+    error=f"A password has {PASSWORD_MIN_LENGTH} to {PASSWORD_MAX_LENGTH} characters.")
 
 
 # Organisations --------------------------------------------------------------
@@ -52,9 +54,7 @@ class UserCreateSchema(Schema):
                         validate=validate.Length(min=1))
     relay_ids = fields.List(fields.UUID(), load_default=list)
     external_id = fields.String(load_default=None, validate=validate.Length(1, 200))
-    password = fields.String(load_only=True, load_default=None, validate=validate.Length(
-        passwords.MIN_LENGTH, passwords.MAX_LENGTH,
-        error=f"A password has {passwords.MIN_LENGTH} to {passwords.MAX_LENGTH} characters."))
+    password = fields.String(load_only=True, load_default=None, validate=PASSWORD_LENGTH)
 
 
 class UserSchema(Schema):
@@ -105,9 +105,7 @@ class RefreshRequestSchema(Schema):
 class PasswordSetSchema(Schema):
     """Accept an invitation: its token and the new password."""
     token = fields.String(required=True, load_only=True, validate=validate.Length(1, 200))
-    password = fields.String(required=True, load_only=True, validate=validate.Length(
-        passwords.MIN_LENGTH, passwords.MAX_LENGTH,
-        error=f"A password has {passwords.MIN_LENGTH} to {passwords.MAX_LENGTH} characters."))
+    password = fields.String(required=True, load_only=True, validate=PASSWORD_LENGTH)
 
 
 # Corporate policy and employee profile ---------------------------------------
@@ -115,7 +113,7 @@ class PasswordSetSchema(Schema):
 class PolicySchema(Schema):
     organisation_id = fields.String(dump_only=True)
     allowed_relays = fields.String(load_default="all",
-                                   validate=validate.OneOf(("all", "list", "radius")))
+                                   validate=validate.OneOf(ALLOWED_RELAYS))
     relay_ids = fields.List(fields.UUID(), load_default=list)
     radius_km = fields.Integer(load_default=None, allow_none=True,
                                validate=validate.Range(1, 500))
@@ -249,46 +247,8 @@ class AuditQuerySchema(PageQuerySchema):
     action = fields.String(validate=validate.Length(1, 100))
 
 
-# Events -------------------------------------------------------------------------
-
-class UserProvisionedSchema(Schema):
-    """Data of ``identity.user_provisioned`` (and of ``identity.user_updated``)."""
-    class Meta:
-        unknown = EXCLUDE
-
-    user_id = fields.String(required=True)
-    organisation_id = fields.String(required=True)
-    email = fields.String(required=True)
-    full_name = fields.String(required=True)
-    roles = fields.List(fields.String(), required=True)
-    invitation_id = fields.String(load_default=None, allow_none=True)
-    invitation_expires_at = fields.String(load_default=None, allow_none=True)
-
-
-class InvitationIssuedSchema(Schema):
-    """Data of ``identity.invitation_issued`` (an admin sent a new invitation)."""
-    class Meta:
-        unknown = EXCLUDE
-
-    user_id = fields.String(required=True)
-    organisation_id = fields.String(required=True)
-    email = fields.String(required=True)
-    full_name = fields.String(required=True)
-    invitation_id = fields.String(required=True)
-    invitation_expires_at = fields.String(required=True)
-
-
 class InvitationSchema(Schema):
     """The answer to re-sending an invitation: never the link itself (it goes
     to the user's mailbox only)."""
     user_id = fields.String()
     invitation_expires_at = fields.String()
-
-
-class UserDeactivatedSchema(Schema):
-    class Meta:
-        unknown = EXCLUDE
-
-    user_id = fields.String(required=True)
-    organisation_id = fields.String(required=True)
-    deactivated_at = fields.String(required=True)

@@ -1,6 +1,6 @@
-"""Booking's contract: what its RPCs accept and return, its event payloads,
-and identity's events as booking reads them. The gateway validates HTTP bodies
-and query strings with the same schemas and documents them."""
+"""Booking's RPCs: what they accept and return. The gateway validates HTTP
+bodies and query strings with the same schemas and documents them. (Its event
+payloads are in ``contracts.events.booking``.)"""
 from datetime import timedelta
 from zoneinfo import ZoneInfo, available_timezones
 
@@ -9,15 +9,10 @@ from marshmallow import (
 )
 
 from common.schemas import LAST_DATE, PageQuerySchema, bounded_date, check_month
-from services.booking.slots import SLOTS, WEEKDAYS
+from contracts.vocabulary import (
+    ACCESSIBILITY, BOOKING_STATUSES, RELAY_SERVICES, SLOTS, SPACE_KINDS, WEEKDAYS,
+)
 
-SPACE_KINDS = ("desk", "meeting_room")
-RELAY_SERVICES = ("coworking", "meeting_room", "visio_room", "telemedicine", "distance_learning",
-                  "fablab", "repair_cafe", "cafe", "france_services", "printer", "parking",
-                  "ev_charging", "bike_parking", "childcare")
-ACCESSIBILITY = ("wheelchair", "step_free_access", "accessible_toilet", "hearing_loop",
-                 "disabled_parking", "guide_dogs_welcome")
-STATUSES = ("confirmed", "checked_in", "completed", "cancelled", "no_show")
 DEPARTMENT = validate.Regexp(r"^(0[1-9]|[1-8]\d|9[0-5]|2A|2B|97[1-8]|98[6-8])$",
                              error="A French department code: 01–95, 2A, 2B, 971–978, 986–988.")
 SLUG = validate.Regexp(r"^[a-z][a-z0-9_]{1,39}$", error="A lower-case word, e.g. dual_monitor.")
@@ -332,7 +327,7 @@ class BookingSchema(Schema):
     timezone = fields.Function(lambda b: b.relay.timezone)
     local_starts_at = fields.Method("dump_local_starts_at")
     local_ends_at = fields.Method("dump_local_ends_at")
-    status = fields.String(metadata={"description": ", ".join(STATUSES)})
+    status = fields.String(metadata={"description": ", ".join(BOOKING_STATUSES)})
     release_at = fields.AwareDateTime(attribute="no_show_at", allow_none=True, metadata={
         "description": "A desk not checked in to by then is released (no-show)."})
     checked_in_at = fields.AwareDateTime(allow_none=True)
@@ -355,7 +350,7 @@ class BookingListQuerySchema(PageQuerySchema):
     relay_id = fields.UUID()
     member_id = fields.UUID()
     series_id = fields.UUID()
-    status = CommaList(choices=STATUSES)
+    status = CommaList(choices=BOOKING_STATUSES)
     start = bounded_date(metadata={"description": "Bookings on or after this date."})
     end = bounded_date(metadata={"description": "Bookings on or before this date."})
 
@@ -475,102 +470,3 @@ class OrganisationUsageSchema(Schema):
     month = fields.String()
     max_days_per_month = fields.Integer(allow_none=True)
     members = fields.List(fields.Nested(MemberUsageSchema))
-
-
-# -- events published -------------------------------------------------------
-
-class BookingFactsSchema(Schema):
-    """What every booking.* event carries: all billing and notify need, no look-ups."""
-    booking_id = fields.String(required=True)
-    relay_id = fields.String(required=True)
-    relay_name = fields.String(required=True)
-    space_id = fields.String(required=True)
-    space_name = fields.String(required=True)
-    space_kind = fields.String(required=True)
-    member_id = fields.String(required=True)
-    organisation_id = fields.String(allow_none=True, required=True)
-    series_id = fields.String(allow_none=True, load_default=None)
-    date = fields.Date(required=True)
-    slot = fields.String(required=True)
-    half_days = fields.Integer(required=True)
-    timezone = fields.String(required=True)
-    starts_at = fields.AwareDateTime(required=True)
-    ends_at = fields.AwareDateTime(required=True)
-    local_starts_at = fields.String(required=True)
-    local_ends_at = fields.String(required=True)
-    duration_minutes = fields.Integer(required=True)
-
-
-class BookingConfirmedSchema(BookingFactsSchema):
-    """Data of ``booking.confirmed``."""
-
-
-class BookingCancelledSchema(BookingFactsSchema):
-    """Data of ``booking.cancelled``: ``late`` means billable (see lifecycle.py)."""
-    late = fields.Boolean(required=True)
-    cancelled_at = fields.AwareDateTime(required=True)
-    cancelled_by = fields.String(required=True, metadata={
-        "description": "member, corporate_admin, relay_manager, network_admin or system"})
-    reason = fields.String(allow_none=True, required=True)
-
-
-class BookingCheckedInSchema(BookingFactsSchema):
-    checked_in_at = fields.AwareDateTime(required=True)
-    checked_in_by = fields.String(required=True)
-
-
-class BookingNoShowSchema(BookingFactsSchema):
-    released_at = fields.AwareDateTime(required=True)
-
-
-class BookingCompletedSchema(BookingFactsSchema):
-    completed_at = fields.AwareDateTime(required=True)
-    checked_in = fields.Boolean(required=True)
-
-
-class RelayCreatedSchema(Schema):
-    """Data of ``booking.relay_created``."""
-    relay_id = fields.String(required=True)
-    name = fields.String(required=True)
-    commune = fields.String(required=True)
-    postcode = fields.String(required=True)
-    timezone = fields.String(required=True)
-    latitude = fields.Float(required=True)
-    longitude = fields.Float(required=True)
-
-
-# -- identity's events, as booking reads them (unknown fields ignored) --------
-
-class IdentityEventSchema(Schema):
-    class Meta:
-        unknown = EXCLUDE
-
-
-class UserDeactivatedSchema(IdentityEventSchema):
-    user_id = fields.String(required=True)
-    organisation_id = fields.String(allow_none=True, load_default=None)
-    deactivated_at = fields.AwareDateTime(required=True)
-
-
-class UserReactivatedSchema(IdentityEventSchema):
-    """``identity.user_reactivated``: when is the envelope's ``occurred_at``."""
-    user_id = fields.String(required=True)
-    organisation_id = fields.String(allow_none=True, load_default=None)
-
-
-class PolicyChangedSchema(IdentityEventSchema):
-    organisation_id = fields.String(required=True)
-    allowed_relays = fields.String(required=True, validate=validate.OneOf(("all", "list", "radius")))
-    relay_ids = fields.List(fields.String(), load_default=list, allow_none=True)
-    radius_km = fields.Integer(allow_none=True, load_default=None)
-    max_days_per_month = fields.Integer(allow_none=True, load_default=None)
-    booking_horizon_days = fields.Integer(allow_none=True, load_default=None)
-    space_kinds = fields.List(fields.String(), allow_none=True, load_default=None)
-
-
-class ProfileChangedSchema(IdentityEventSchema):
-    user_id = fields.String(required=True)
-    organisation_id = fields.String(allow_none=True, load_default=None)
-    home_commune = fields.String(allow_none=True, load_default=None)
-    home_latitude = fields.Float(allow_none=True, load_default=None)
-    home_longitude = fields.Float(allow_none=True, load_default=None)

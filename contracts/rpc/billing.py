@@ -1,10 +1,8 @@
-"""Billing's contract: RPC payloads and event data."""
+"""billing's RPCs: what they accept and return."""
 from marshmallow import Schema, fields, validate
 
 from common.schemas import PageQuerySchema
-from services.billing.pricing import STANDARD_VAT_RATE_BP
-
-SPACE_KINDS = ("desk", "meeting_room")
+from contracts.vocabulary import SPACE_KINDS, STANDARD_VAT_RATE_BP
 
 
 class RateCardSchema(Schema):

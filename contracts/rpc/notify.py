@@ -1,4 +1,4 @@
-"""Notify's contract."""
+"""notify's RPCs: what they accept and return."""
 from marshmallow import Schema, fields
 
 from common.schemas import PageQuerySchema

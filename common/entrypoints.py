@@ -1,0 +1,71 @@
+"""The two shapes that service entrypoints repeat, written once.
+
+``consumes(event_type)``: a reliable consumer (``common.consumer``) that loads
+the event's data through its contract (``contracts.events``) and runs
+``handler(self, uow, data, event)`` once per event id: the inbox mark commits
+with the handler's effect, so a redelivered event changes nothing.
+
+``idempotent(request_schema)``: an RPC that creates something. The decorated
+use case ``method(self, uow, caller, data, *targets)`` becomes the RPC
+``method(self, caller, *targets, payload, idempotency_key=None)``: it loads the
+caller and the payload, then in one unit of work runs the use case once per
+``Idempotency-Key``, scoped to the operation, the caller and the targets (the
+relay, the organisation...). A retry gets the first answer back; the same key
+with another payload is refused. A use case that also names ``payload`` gets
+the request as sent.
+"""
+import functools
+import inspect
+
+from common.caller import load_caller
+from common.consumer import consume_event
+from common.validation import load
+from contracts import events
+
+
+def consumes(event_type):
+    def decorate(handler):
+        @functools.wraps(handler)
+        def consume(self, event):
+            data = events.load(event)
+            with self.db.unit_of_work() as uow:
+                if uow.mark_handled(event, f"{self.name}.{handler.__name__}"):
+                    handler(self, uow, data, event)
+
+        del consume.__wrapped__  # nameko calls it as (self, event)
+        return consume_event(events.source_of(event_type), event_type)(consume)
+    return decorate
+
+
+def idempotent(request_schema, operation=None):
+    def decorate(use_case):
+        extra = list(inspect.signature(use_case).parameters)[4:]  # after self, uow, caller, data
+        targets = [name for name in extra if name != "payload"]
+        signature = _rpc_signature(targets)
+        scope_name = operation or use_case.__name__
+
+        @functools.wraps(use_case)
+        def entrypoint(self, *args, **kwargs):
+            call = signature.bind(self, *args, **kwargs)
+            call.apply_defaults()
+            given = call.arguments
+            caller = load_caller(given["caller"])
+            data = load(request_schema(), given["payload"])
+            named = {name: given[name] for name in extra}
+            scope = ":".join([scope_name, caller.user_id] + [str(given[name]) for name in targets])
+            with self.db.unit_of_work() as uow:
+                return uow.idempotent(scope, given["idempotency_key"], given["payload"],
+                                      lambda: use_case(self, uow, caller, data, **named))
+
+        del entrypoint.__wrapped__
+        entrypoint.__signature__ = signature  # what nameko checks a call against
+        return entrypoint
+    return decorate
+
+
+def _rpc_signature(targets):
+    def positional(name, **default):
+        return inspect.Parameter(name, inspect.Parameter.POSITIONAL_OR_KEYWORD, **default)
+    return inspect.Signature(
+        [positional("self"), positional("caller")] + [positional(name) for name in targets]
+        + [positional("payload"), positional("idempotency_key", default=None)])

@@ -1,0 +1,64 @@
+"""Every event Relais publishes: one payload schema per type, and its version.
+
+``EVENTS`` maps a type to ``(schema, version)``: the one place a publisher dumps
+with (``dump``) and a consumer loads with (``load``). Every payload schema
+ignores fields it does not know, so a producer may add a field (and raise the
+version) without breaking an older consumer; removing or retyping a field is a
+new event type, not a new version.
+"""
+from contracts.events import billing, booking, identity
+
+EVENTS = {
+    "identity.organisation_created": (identity.OrganisationCreatedSchema, 1),
+    "identity.user_provisioned": (identity.UserProvisionedSchema, 1),
+    "identity.user_updated": (identity.UserUpdatedSchema, 1),
+    "identity.user_deactivated": (identity.UserDeactivatedSchema, 1),
+    "identity.user_reactivated": (identity.UserReactivatedSchema, 1),
+    "identity.invitation_issued": (identity.InvitationIssuedSchema, 1),
+    "identity.policy_changed": (identity.PolicyChangedSchema, 1),
+    "identity.profile_changed": (identity.ProfileChangedSchema, 1),
+    "booking.relay_created": (booking.RelayCreatedSchema, 1),
+    "booking.relay_updated": (booking.RelayCreatedSchema, 1),
+    "booking.space_created": (booking.SpaceCreatedSchema, 1),
+    "booking.confirmed": (booking.BookingConfirmedSchema, 1),
+    "booking.cancelled": (booking.BookingCancelledSchema, 1),
+    "booking.checked_in": (booking.BookingCheckedInSchema, 1),
+    "booking.no_show": (booking.BookingNoShowSchema, 1),
+    "booking.completed": (booking.BookingCompletedSchema, 1),
+    "billing.rate_card_set": (billing.RateCardSetSchema, 1),
+}
+
+_schemas = {event_type: schema() for event_type, (schema, _) in EVENTS.items()}
+
+
+class UnknownEventType(KeyError):
+    """An event type that is not in the published language."""
+
+
+def schema_of(event_type):
+    try:
+        return _schemas[event_type]
+    except KeyError:
+        raise UnknownEventType(event_type) from None
+
+
+def version_of(event_type):
+    schema_of(event_type)
+    return EVENTS[event_type][1]
+
+
+def source_of(event_type):
+    """The service that publishes ``event_type``: ``booking`` for ``booking.confirmed``."""
+    return event_type.split(".", 1)[0]
+
+
+def dump(event_type, obj):
+    """The event's data as JSON-native values, through its contract (fields
+    the contract does not name are left out)."""
+    return schema_of(event_type).dump(obj)
+
+
+def load(envelope):
+    """The data of a received event, validated by its contract; unknown fields
+    (a newer producer's) are ignored. Raises marshmallow's ValidationError."""
+    return schema_of(envelope["type"]).load(envelope["data"])

@@ -1,0 +1,76 @@
+"""booking's events: its relays and spaces, and each step of a booking's life
+(``services/booking/lifecycle.py``)."""
+from marshmallow import fields
+
+from contracts.events.base import EventSchema
+from contracts.vocabulary import SPACE_KINDS
+
+
+class BookingFactsSchema(EventSchema):
+    """What every booking.* event carries: all billing and notify need, no look-ups."""
+    booking_id = fields.String(required=True)
+    relay_id = fields.String(required=True)
+    relay_name = fields.String(required=True)
+    space_id = fields.String(required=True)
+    space_name = fields.String(required=True)
+    space_kind = fields.String(required=True)
+    member_id = fields.String(required=True)
+    organisation_id = fields.String(allow_none=True, required=True)
+    series_id = fields.String(allow_none=True, load_default=None)
+    date = fields.Date(required=True)
+    slot = fields.String(required=True)
+    half_days = fields.Integer(required=True)
+    timezone = fields.String(required=True)
+    starts_at = fields.AwareDateTime(required=True)
+    ends_at = fields.AwareDateTime(required=True)
+    local_starts_at = fields.String(required=True)
+    local_ends_at = fields.String(required=True)
+    duration_minutes = fields.Integer(required=True)
+
+
+class BookingConfirmedSchema(BookingFactsSchema):
+    """Data of ``booking.confirmed``."""
+
+
+class BookingCancelledSchema(BookingFactsSchema):
+    """Data of ``booking.cancelled``: ``late`` means billable (see lifecycle.py)."""
+    late = fields.Boolean(required=True)
+    cancelled_at = fields.AwareDateTime(required=True)
+    cancelled_by = fields.String(required=True, metadata={
+        "description": "member, corporate_admin, relay_manager, network_admin or system"})
+    reason = fields.String(allow_none=True, required=True)
+
+
+class BookingCheckedInSchema(BookingFactsSchema):
+    checked_in_at = fields.AwareDateTime(required=True)
+    checked_in_by = fields.String(required=True)
+
+
+class BookingNoShowSchema(BookingFactsSchema):
+    released_at = fields.AwareDateTime(required=True)
+
+
+class BookingCompletedSchema(BookingFactsSchema):
+    completed_at = fields.AwareDateTime(required=True)
+    checked_in = fields.Boolean(required=True)
+
+
+class RelayCreatedSchema(EventSchema):
+    """``booking.relay_created`` and ``booking.relay_updated``: what billing and
+    notify know a relay by."""
+    relay_id = fields.String(required=True)
+    name = fields.String(required=True)
+    commune = fields.String(required=True)
+    postcode = fields.String(required=True)
+    timezone = fields.String(required=True)
+    latitude = fields.Float(required=True)
+    longitude = fields.Float(required=True)
+
+
+class SpaceCreatedSchema(EventSchema):
+    """``booking.space_created``."""
+    space_id = fields.String(required=True)
+    relay_id = fields.String(required=True)
+    kind = fields.String(required=True, metadata={"enum": SPACE_KINDS})
+    name = fields.String(required=True)
+    capacity = fields.Integer(required=True)

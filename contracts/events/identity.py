@@ -1,0 +1,88 @@
+"""identity's events: organisations, users, invitations, policies, profiles.
+(What each consumer does with them: the services' READMEs.)"""
+from marshmallow import fields, validate
+
+from contracts.events.base import EventSchema
+from contracts.vocabulary import ALLOWED_RELAYS, COMMUTE_MODES, ORGANISATION_KINDS
+
+
+class OrganisationCreatedSchema(EventSchema):
+    """``identity.organisation_created``."""
+    organisation_id = fields.String(required=True)
+    kind = fields.String(required=True, metadata={"enum": ORGANISATION_KINDS})
+    name = fields.String(required=True)
+    legal_name = fields.String(allow_none=True, load_default=None)
+    siret = fields.String(allow_none=True, load_default=None)
+    vat_number = fields.String(allow_none=True, load_default=None)
+    billing_email = fields.String(allow_none=True, load_default=None)
+
+
+class UserContactSchema(EventSchema):
+    """What other services keep of a user."""
+    user_id = fields.String(required=True)
+    organisation_id = fields.String(required=True)
+    email = fields.String(required=True)
+    full_name = fields.String(required=True)
+    roles = fields.List(fields.String(), required=True)
+
+
+class UserProvisionedSchema(UserContactSchema):
+    """``identity.user_provisioned``: a user without a password carries the
+    invitation's id (never its link: notify asks identity for it when it mails)."""
+    invitation_id = fields.String(load_default=None, allow_none=True)
+    invitation_expires_at = fields.String(load_default=None, allow_none=True)
+
+
+class UserUpdatedSchema(UserContactSchema):
+    """``identity.user_updated``: e-mail, name or roles changed."""
+    active = fields.Boolean(load_default=True)
+
+
+class UserDeactivatedSchema(EventSchema):
+    """``identity.user_deactivated``: booking cancels what the user booked,
+    notify tells them."""
+    user_id = fields.String(required=True)
+    organisation_id = fields.String(required=True)
+    deactivated_at = fields.AwareDateTime(required=True, format="iso")
+
+
+class UserReactivatedSchema(EventSchema):
+    """``identity.user_reactivated``: when is the envelope's ``occurred_at``."""
+    user_id = fields.String(required=True)
+    organisation_id = fields.String(required=True)
+
+
+class InvitationIssuedSchema(EventSchema):
+    """``identity.invitation_issued``: an admin sent a new invitation."""
+    user_id = fields.String(required=True)
+    organisation_id = fields.String(required=True)
+    email = fields.String(required=True)
+    full_name = fields.String(required=True)
+    invitation_id = fields.String(required=True)
+    invitation_expires_at = fields.String(required=True)
+
+
+class PolicyChangedSchema(EventSchema):
+    """``identity.policy_changed``: a corporate policy, whole."""
+    organisation_id = fields.String(required=True)
+    allowed_relays = fields.String(required=True, validate=validate.OneOf(ALLOWED_RELAYS))
+    relay_ids = fields.List(fields.String(), load_default=list, allow_none=True)
+    radius_km = fields.Integer(allow_none=True, load_default=None)
+    max_days_per_month = fields.Integer(allow_none=True, load_default=None)
+    booking_horizon_days = fields.Integer(allow_none=True, load_default=None)
+    space_kinds = fields.List(fields.String(), allow_none=True, load_default=None)
+    monthly_budget_cents = fields.Integer(allow_none=True, load_default=None)
+
+
+class ProfileChangedSchema(EventSchema):
+    """``identity.profile_changed``: an employee's profile, coordinates rounded
+    to about a kilometre."""
+    user_id = fields.String(required=True)
+    organisation_id = fields.String(allow_none=True, load_default=None)
+    home_commune = fields.String(allow_none=True, load_default=None)
+    home_latitude = fields.Float(allow_none=True, load_default=None)
+    home_longitude = fields.Float(allow_none=True, load_default=None)
+    usual_office = fields.String(allow_none=True, load_default=None)
+    commute_km = fields.Float(allow_none=True, load_default=None)
+    commute_mode = fields.String(allow_none=True, load_default=None,
+                                 metadata={"enum": COMMUTE_MODES})

@@ -1,0 +1,28 @@
+"""The words every side of Relais uses, defined once."""
+
+# Spaces and slots.
+SPACE_KINDS = ("desk", "meeting_room")
+SLOTS = ("morning", "afternoon", "day")             # desks; rooms book hours
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+BOOKING_STATUSES = ("confirmed", "checked_in", "completed", "cancelled", "no_show")
+RELAY_SERVICES = ("coworking", "meeting_room", "visio_room", "telemedicine", "distance_learning",
+                  "fablab", "repair_cafe", "cafe", "france_services", "printer", "parking",
+                  "ev_charging", "bike_parking", "childcare")
+ACCESSIBILITY = ("wheelchair", "step_free_access", "accessible_toilet", "hearing_loop",
+                 "disabled_parking", "guide_dogs_welcome")
+
+# People and organisations.
+ROLES = ("network_admin", "network_ops", "relay_manager", "corporate_admin", "member")
+# How the caller proved who it is: a person's access token (``user_id`` is the
+# user), an API key or a SCIM token (``user_id`` is then the key's id).
+CREDENTIALS = ("access_token", "api_key", "scim_token")
+ORGANISATION_KINDS = ("network", "relay_operator", "corporate", "individual")
+COMMUTE_MODES = ("car", "carpool", "motorbike", "train", "bus", "bike", "walk", "other")
+# A corporate policy's relays: any, a list, or those within a radius of home.
+ALLOWED_RELAYS = ("all", "list", "radius")
+# The password policy's lengths (the rest of the policy is identity's own).
+PASSWORD_MIN_LENGTH = 12
+PASSWORD_MAX_LENGTH = 256
+
+# Money.
+STANDARD_VAT_RATE_BP = 2000  # France's standard VAT rate, in basis points (20 %)

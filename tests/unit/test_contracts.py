@@ -1,0 +1,51 @@
+"""The published language: one contract per event type, with its version, that
+publishers dump with and consumers load with; consumers ignore what they do
+not know."""
+from datetime import datetime, timezone
+
+import pytest
+from marshmallow import EXCLUDE, ValidationError
+
+from common.events import make_envelope
+from contracts import events
+from contracts.events.identity import UserDeactivatedSchema
+
+
+@pytest.mark.parametrize("event_type", sorted(events.EVENTS))
+def test_every_event_has_a_version_and_ignores_unknown_fields(event_type):
+    assert events.version_of(event_type) >= 1
+    assert events.schema_of(event_type).unknown == EXCLUDE
+    assert events.source_of(event_type) in ("identity", "booking", "billing", "notify")
+
+
+def test_a_consumer_loads_a_newer_version_with_an_added_field():
+    data = {"user_id": "u-1", "organisation_id": "o-1",
+            "deactivated_at": "2026-12-01T09:00:00+00:00", "reason": "left the company"}
+    envelope = make_envelope("identity", "identity.user_deactivated", data, version=2)
+    assert events.load(envelope) == {
+        "user_id": "u-1", "organisation_id": "o-1",
+        "deactivated_at": datetime(2026, 12, 1, 9, tzinfo=timezone.utc)}
+
+
+def test_publishers_dump_through_the_contract_consumers_load_with():
+    """What the publisher writes in the outbox loads back to the same facts."""
+    at = datetime(2026, 12, 1, 9, 30, tzinfo=timezone.utc)
+    data = events.dump("identity.user_deactivated", {
+        "user_id": "u-1", "organisation_id": "o-1", "deactivated_at": at, "password_hash": "x"})
+    assert data == {"user_id": "u-1", "organisation_id": "o-1",
+                    "deactivated_at": "2026-12-01T09:30:00+00:00"}  # nothing beyond the contract
+    assert UserDeactivatedSchema().load(data)["deactivated_at"] == at
+
+
+def test_user_deactivated_is_one_contract_as_identity_publishes_it():
+    """It once had two schemas that disagreed: the organisation is always known
+    (a user belongs to one) and the instant is an ISO-8601 aware datetime."""
+    with pytest.raises(ValidationError) as refused:
+        UserDeactivatedSchema().load({"user_id": "u-1", "organisation_id": None,
+                                      "deactivated_at": "2026-12-01T09:00:00"})
+    assert set(refused.value.messages) == {"organisation_id", "deactivated_at"}
+
+
+def test_an_event_type_outside_the_published_language_is_refused():
+    with pytest.raises(events.UnknownEventType):
+        events.dump("booking.teleported", {})
