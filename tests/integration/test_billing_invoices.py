@@ -323,7 +323,7 @@ def test_an_invoice_needs_the_buyers_full_legal_identity(billing, publish_event,
                                              load_settings({})) == 0
 
 
-def test_a_tampered_document_is_named_by_verify(billing, publish_event, databases):
+def test_a_tampered_document_is_named_by_verify(billing, publish_event, databases, capsys):
     invoice = finalized_invoice(billing, publish_event, databases)
     billing.issue_credit_note(caller=ADMIN, document_id=invoice["id"],
                               payload={"amount_excl_vat_cents": 100, "reason": "geste"})
@@ -336,6 +336,9 @@ def test_a_tampered_document_is_named_by_verify(billing, publish_event, database
     with Session(databases["billing"]) as session:
         checked, broken = verify.verify(session)
     assert broken.number == invoice["number"]
+    url = databases["billing"].url.render_as_string(hide_password=False)
+    assert verify.main(["verify", url]) == 1
+    assert f"chain broken at {invoice['number']}" in capsys.readouterr().out
 
 
 def test_a_company_admin_sees_only_its_own_invoices(billing, publish_event, databases):
