@@ -204,9 +204,18 @@ class CreditNoteSchema(Schema):
 
 
 class ResolutionSchema(CreditNoteSchema):
-    resolution = fields.String(required=True,
-                               validate=validate.OneOf(("credit_note", "upheld")))
+    resolution = fields.String(required=True, validate=validate.OneOf(
+        ("credit_note", "corrected_statement", "upheld")))
     reason = fields.String(validate=validate.Length(1, 500), load_default="contestation résolue")
+    adjustment_excl_vat_cents = fields.Integer(
+        strict=True, validate=validate.Range(-1_000_000_000, 1_000_000_000), metadata={
+            "description": "corrected_statement: what the corrected statement adds to the "
+                           "contested one's net (negative: takes off), excl. VAT."})
+
+    @validates("adjustment_excl_vat_cents")
+    def not_zero(self, value, **kwargs):
+        if value == 0:
+            raise ValidationError("A correction changes the amount.")
 
 
 class FecQuerySchema(Schema):

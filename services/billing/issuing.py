@@ -155,7 +155,8 @@ def finalize(uow, row, now, settings):
         seller, buyer = organisation_party(uow.session, row.organisation_id), network
         notes = [SELF_BILLING_MENTION]
     if preceding is not None:
-        notes.append(f"Avoir sur la facture {preceding.number} du "
+        what = "Avoir sur" if row.kind == CREDIT_NOTE else "Rectifie"
+        notes.append(f"{what} la facture {preceding.number} du "
                      f"{preceding.issue_date.isoformat()}" + (f" : {row.reason}" if row.reason
                                                                 else "."))
     set_totals(row, lines)

@@ -12,7 +12,9 @@ from sqlalchemy import insert, text
 from common import errors
 from services.billing import calendar, issuing, pricing
 from services.billing.documents.model import SELF_BILLED_INVOICE
-from services.billing.invoicing import issue_credit_note, locked_document, start_month_run
+from services.billing.invoicing import (
+    issue_credit_note, line_copy, locked_document, start_month_run,
+)
 from services.billing.models import BillingDocument, DocumentLine, SettlementReview
 from services.billing.prices import commission_in_force
 from services.billing.scope import require_admin_over, visible_document
@@ -89,6 +91,30 @@ def settlement_lines(settlement, relays, commission_bp, month):
                  period_end=calendar.last_day(month)) for index, line in enumerate(lines, 1)]
 
 
+def corrected_statement(uow, settlement, data, now, settings):
+    """The contested statement's lines, and one adjustment line at its main
+    VAT rate (quantity -1 when it takes off: a net price is never negative)."""
+    lines = [line_copy(line) for line in issuing.lines_of(uow.session, settlement.id)]
+    adjustment = data["adjustment_excl_vat_cents"]
+    rate = max(lines, key=lambda line: line["net_cents"])["vat_rate_bp"]
+    lines.append({"description": f"Rectification : {data['reason']}",
+                  "quantity": Decimal(1 if adjustment > 0 else -1), "unit_code": "C62",
+                  "unit_price_cents": abs(adjustment), "vat_rate_bp": rate,
+                  "net_cents": adjustment, "period_start": settlement.period_start,
+                  "period_end": settlement.period_end})
+    corrected = BillingDocument(
+        kind=SELF_BILLED_INVOICE, status="draft", organisation_id=settlement.organisation_id,
+        month=settlement.month, period_start=settlement.period_start,
+        period_end=settlement.period_end, preceding_document_id=settlement.id,
+        reason=data["reason"], commission_bp=settlement.commission_bp)
+    uow.session.add(corrected)
+    uow.session.flush()
+    uow.session.execute(insert(DocumentLine), [
+        dict(line, document_id=corrected.id, position=index)
+        for index, line in enumerate(lines, 1)])
+    return issuing.finalize(uow, corrected, now, settings)
+
+
 def review_settlement(uow, caller, document_id, data, now, settings):
     """accept or contest, by one of the operator's relay managers, in time."""
     visible_document(uow.session, caller, document_id)  # another operator's: not found
@@ -115,7 +141,9 @@ def review_settlement(uow, caller, document_id, data, now, settings):
 
 def resolve_settlement(uow, caller, document_id, data, now, settings):
     """A network admin ends a dispute: a credit note on the statement
-    (partial by amount, or whole), or the statement upheld as it is."""
+    (partial by amount, or whole); a corrected statement (the contested one
+    credited whole, and a new one: its lines and an adjustment); or the
+    statement upheld as it is."""
     require_admin_over(uow.session, caller, document_id)
     settlement = locked_document(uow.session, document_id, kinds=(SELF_BILLED_INVOICE,))
     review = uow.session.get(SettlementReview, settlement.id, with_for_update=True)
@@ -125,6 +153,13 @@ def resolve_settlement(uow, caller, document_id, data, now, settings):
     note = None
     if data["resolution"] == "credit_note":
         note = issue_credit_note(uow, caller, settlement.id, data, now, settings)
+    elif data["resolution"] == "corrected_statement":
+        if not data.get("adjustment_excl_vat_cents"):
+            raise errors.InvalidInput("A corrected statement says what it changes.",
+                                      code="adjustment-required",
+                                      fields={"adjustment_excl_vat_cents": ["Required."]})
+        issue_credit_note(uow, caller, settlement.id, {"reason": data["reason"]}, now, settings)
+        note = corrected_statement(uow, settlement, data, now, settings)
     review.status, review.resolution = "resolved", data["resolution"]
     review.resolution_document_id = note.id if note else None
     review.resolved_by, review.resolved_at = caller.user_id, now

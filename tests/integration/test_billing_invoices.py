@@ -473,3 +473,33 @@ def test_a_statement_is_reviewed_within_the_review_period_only(billing, publish_
             uow, manager, settlement["id"], {"decision": "accepted"},
             datetime(2026, 11, 25, 22, tzinfo=timezone.utc), load_settings({}))
         assert review.status == "accepted"
+
+
+def test_a_contested_statement_resolved_by_a_corrected_one(billing, publish_event, databases):
+    billing.set_commission(caller=ADMIN, organisation_id=OPERATOR_ID, payload={
+        "commission_bp": 1000, "valid_from": "2026-01-01"})
+    confirm(publish_event, databases, booking_of(COMPANY_A), booking_of(COMPANY_B))
+    billing.run_settlements(caller=ADMIN, payload={"month": "2026-10"})
+    (settlement,) = billing.list_documents(caller=ADMIN, query={"kind": "self_billed_invoice"})
+    manager = {"user_id": str(uuid.uuid4()), "organisation_id": OPERATOR_ID,
+               "roles": ["relay_manager"], "relay_ids": [RELAY_ID]}
+    billing.review_settlement(caller=manager, document_id=settlement["id"],
+                              payload={"decision": "contested", "reason": "il manque une salle"})
+    _, detail = refusal(billing.resolve_settlement, caller=ADMIN, document_id=settlement["id"],
+                        payload={"resolution": "corrected_statement"})
+    assert "adjustment-required" in detail
+    resolved = billing.resolve_settlement(caller=ADMIN, document_id=settlement["id"], payload={
+        "resolution": "corrected_statement", "adjustment_excl_vat_cents": 4500,
+        "reason": "salle du 2 octobre"})
+    corrected = billing.get_document(caller=manager,
+                                     document_id=resolved["resolution_document_id"])
+    assert corrected["total_net_cents"] == settlement["total_net_cents"] + 4500
+    assert corrected["number"].endswith("-000002") and corrected["preceding_document_id"] == \
+        settlement["id"]
+    (credit,) = billing.list_documents(caller=ADMIN, query={"kind": "credit_note"})
+    assert credit["total_net_cents"] == settlement["total_net_cents"]
+    for document in (corrected, credit):
+        xml = billing.document_xml(caller=ADMIN, document_id=document["id"])
+        assert validation.validate(xml.encode()) == [], document["number"]
+    with Session(databases["billing"]) as session:
+        assert verify.verify(session) == (3, None)
