@@ -155,7 +155,10 @@ def finalize_draft_invoice(uow, invoice, now, settings):
     return issuing.finalize(uow, invoice, now, settings)
 
 
-def finalize_due_drafts(uow, now, settings, batch=50):
+DRAFTS_BATCH, OVERDUE_BATCH = 100, 100
+
+
+def finalize_due_drafts(uow, now, settings, batch=DRAFTS_BATCH):
     """The timer: drafts whose month's grace period is over are finalized
     (SKIP LOCKED: two replicas share the work); drafts left empty (every line
     voided) are dropped. A draft whose buyer billing has not heard of waits."""
@@ -326,7 +329,7 @@ def record_payment(uow, caller, document_id, data):
     return payment
 
 
-def announce_overdue(uow, now, batch=100):
+def announce_overdue(uow, now, settings=None, batch=OVERDUE_BATCH):
     """Final invoices past their due date with a balance: announced once each
     (the notice's primary key), replicas skip each other's rows."""
     candidates = uow.session.execute(
