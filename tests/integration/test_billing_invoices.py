@@ -503,3 +503,21 @@ def test_a_contested_statement_resolved_by_a_corrected_one(billing, publish_even
         assert validation.validate(xml.encode()) == [], document["number"]
     with Session(databases["billing"]) as session:
         assert verify.verify(session) == (3, None)
+
+
+def test_invoice_lines_per_booking_when_configured(start_service, rpc, publish_event, databases):
+    start_service(BillingService, FIXED_NOW=NOW, BILLING_INVOICE_LINES="booking")
+    publish_event("identity", "identity.organisation_created", organisation(COMPANY_A))
+    assert wait_for(lambda: rows(databases["billing"], "SELECT 1 FROM known_organisations"))
+    billing = rpc("billing")
+    with databases["billing"].begin() as conn:
+        conn.execute(text("INSERT INTO known_relays (relay_id, name, timezone) VALUES "
+                          "(:relay, 'Relais de Felletin', 'Europe/Paris')"), {"relay": RELAY_ID})
+    billing.set_rate_card(caller=ADMIN, relay_id=RELAY_ID, payload={
+        "space_kind": "desk", "half_day_price_cents": 1250, "valid_from": "2026-01-01"})
+    confirm(publish_event, databases, *[booking_of(COMPANY_A, f"2026-10-0{d}") for d in (5, 6, 7)])
+    billing.run_month(caller=ADMIN, payload={"month": "2026-10"})
+    invoice = billing.get_document(caller=ADMIN, document_id=invoice_of(billing, COMPANY_A)["id"])
+    assert [(line["period_start"], line["quantity"]) for line in invoice["lines"]] == [
+        ("2026-10-05", "1.00"), ("2026-10-06", "1.00"), ("2026-10-07", "1.00")]
+    assert invoice["total_net_cents"] == 3 * 2500
