@@ -19,8 +19,7 @@ from services.billing import amounts, calendar, issuing, pricing
 from services.billing.documents.model import CREDIT_NOTE, INVOICE, SELF_BILLED_INVOICE
 from services.billing.models import (
     DRAFT, FINAL, BillingDocument, CreditedUsage, DocumentLine, InvoicedUsage, KnownOrganisation,
-    OverdueNotice,
-    Payment,
+    OverdueNotice, Payment,
 )
 from services.billing.scope import require_admin_over
 
