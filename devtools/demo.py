@@ -1,10 +1,14 @@
 """A little demo data, created through the public API like any client would.
 Every POST carries an Idempotency-Key, so running it again changes nothing."""
 import time
+import uuid
 from datetime import date, timedelta
 
 import holidays
 import requests
+from sqlalchemy import text
+
+from common.db import make_engine
 
 DEMO_PASSWORD = "demo-password-2026"
 
@@ -33,6 +37,12 @@ class Api:
             raise RuntimeError(f"POST {path}: {response.status_code} {response.text[:300]}")
         return response.json()
 
+    def get(self, path, **params):
+        response = self.http.get(self.base_url + path, params=params, timeout=self.timeout)
+        if response.status_code >= 400:
+            raise RuntimeError(f"GET {path}: {response.status_code} {response.text[:300]}")
+        return response.json()
+
     def post_when_known(self, path, body, key, timeout=30):
         """POST to a service that learns of the resource by an event (billing
         hears of a new relay from booking): retry its 404 for a while."""
@@ -56,7 +66,7 @@ def next_weekday(today):
     return day
 
 
-def seed(base_url, admin_email, admin_password):
+def seed(base_url, admin_email, admin_password, billing_database_url=None):
     api = Api(base_url)
     api.login(admin_email, admin_password)
     relay = api.post("/v1/relays", {
@@ -84,4 +94,47 @@ def seed(base_url, admin_email, admin_password):
     booking = member.post("/v1/bookings", {
         "space_id": desks[0]["id"], "date": next_weekday(date.today()).isoformat(),
         "slot": "morning"}, key="demo-booking")
-    return {"relay": relay, "company": company, "employee": employee, "booking": booking}
+    api.post(f"/v1/organisations/{company['id']}/users", {
+        "email": "rh@mutuelle.example", "full_name": "Dominique RH",
+        "roles": ["corporate_admin"], "password": DEMO_PASSWORD}, key="demo-corporate-admin")
+    seeded = {"relay": relay, "company": company, "employee": employee, "booking": booking}
+    if billing_database_url:
+        seeded["invoice"] = seed_invoice(api, billing_database_url, seeded, date.today())
+    return seeded
+
+
+def seed_invoice(api, billing_database_url, seeded, today):
+    """Last month's desk days of the demo employee, then a network admin's
+    month run and finalization: a final invoice to look at. Bookings are never
+    in the past, so the month's usage lines are written into billing's
+    database directly (once: their booking ids are derived from the month)."""
+    month = (today.replace(day=1) - timedelta(days=1)).replace(day=1)
+    days = [month + timedelta(days=n) for n in range(28)]
+    days = [day for day in days if day.weekday() < 5
+            and day not in holidays.France(years=day.year)][:6]
+    engine = make_engine(billing_database_url)
+    with engine.begin() as conn:
+        for day in days:
+            conn.execute(text(
+                "INSERT INTO usage_lines (id, booking_id, relay_id, organisation_id, member_id, "
+                "space_kind, date, slot, half_days, duration_minutes, status, unit, quantity, "
+                "unit_price_cents, vat_rate_bp, amount_excl_vat_cents, vat_cents, "
+                "amount_incl_vat_cents) VALUES (gen_random_uuid(), :booking, :relay, :company, "
+                ":member, 'desk', :day, 'day', 2, 570, 'priced', 'day', 1, 2500, 2000, 2500, "
+                "500, 3000) ON CONFLICT (booking_id) DO NOTHING"), {
+                    "booking": str(uuid.uuid5(uuid.NAMESPACE_URL, f"relais-demo:{day}")),
+                    "relay": seeded["relay"]["id"], "company": seeded["company"]["id"],
+                    "member": seeded["employee"]["id"], "day": day})
+    engine.dispose()
+    api.post("/v1/billing-runs", {"month": f"{month:%Y-%m}"})
+    (invoice,) = api.get("/v1/documents", organisation_id=seeded["company"]["id"],
+                         kind="invoice", month=f"{month:%Y-%m}")
+    deadline = time.monotonic() + 30
+    while invoice["status"] == "draft":
+        try:  # billing learns the company's legal identity from identity's event
+            invoice = api.post(f"/v1/documents/{invoice['id']}/finalize", {})
+        except RuntimeError as exc:
+            if "legal-identity-unknown" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+    return invoice

@@ -16,7 +16,8 @@ def main():
           flush=True)
     try:
         network.start()
-        seeded = demo.seed(network.gateway_url, network.admin_email, network.admin_password)
+        seeded = demo.seed(network.gateway_url, network.admin_email, network.admin_password,
+                           network.database_url("billing"))
         metrics = "  ".join(f"{name} http://127.0.0.1:{port}/metrics"
                             for name, port in SERVICE_HTTP_PORTS.items())
         print(f"""
@@ -31,6 +32,8 @@ Relais is running.
   network admin     {network.admin_email} / {network.admin_password}
   demo member       {seeded['employee']['email']} / {demo.DEMO_PASSWORD}
   demo booking      {seeded['booking']['id']} ({seeded['booking']['date']}, {seeded['booking']['slot']})
+  demo invoice      {seeded['invoice']['number']} (corporate admin rh@mutuelle.example / {demo.DEMO_PASSWORD}:
+                    GET /v1/documents/{seeded['invoice']['id']}/lines.csv)
 Press Ctrl-C to stop.""", flush=True)
         signal.signal(signal.SIGTERM, lambda *args: (_ for _ in ()).throw(KeyboardInterrupt))
         while True:

@@ -66,7 +66,9 @@ def operation(route):
                              "content": {"application/json": {"schema": route.body}}}
     if route.authenticated:
         op["security"] = [{"bearer": []}]
-    if route.media_type != "application/json":
+    if route.binary:
+        answer = {"type": "string", "format": "binary"}
+    elif route.media_type != "application/json":
         answer = {"type": "string"}
     elif route.response is None:
         answer = {"type": "object"}

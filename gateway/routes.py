@@ -13,7 +13,12 @@ passes the body as ``{"csv": text}``. A route without a response schema answers
 """
 from dataclasses import dataclass, field
 
-from contracts.rpc.billing import RateCardSchema, UsageLineQuerySchema, UsageLineSchema
+from contracts.rpc.billing import (
+    CommissionSchema, ContractSchema, CreditNoteSchema, DocumentDetailSchema, DocumentQuerySchema,
+    DocumentSchema, FecQuerySchema, MonthRunResultSchema, MonthRunSchema, PaymentSchema,
+    RateCardSchema, RelayOperatorSchema, ResolutionSchema, SettlementReviewSchema,
+    UsageLineQuerySchema, UsageLineSchema,
+)
 from contracts.rpc.booking import (
     AvailabilityQuerySchema, AvailableRelaySchema, BookingCreateSchema, BookingListQuerySchema,
     BookingSchema, CalendarFeedSchema, CancelSchema, CheckInSchema, ClosureQuerySchema,
@@ -50,6 +55,7 @@ class Route:
     passes_caller: bool = True
     body_required: bool = True      # False: an empty body reads as {}
     media_type: str = "application/json"  # else the RPC returns the document as text
+    binary: bool = False            # ... or as base64 (a PDF), sent as bytes
     errors: tuple = field(default=(400, 401, 403, 404, 422))
     credentials: tuple = ("access_token", "api_key")
     body_media_type: str = "application/json"
@@ -181,7 +187,8 @@ ROUTES = [
           authenticated=False, passes_caller=False, errors=(400, 422)),
 
     Route("POST", "/v1/relays/{relay_id}/rate-cards", "billing", "set_rate_card",
-          "Set the half-day price of a kind of space at a relay", "Billing",
+          "Set the prices of a kind of space at a relay from a date (desks: half-day and day; "
+          "rooms: hour)", "Billing",
           response=RateCardSchema, status=201, body=RateCardSchema, idempotent_create=True,
           errors=(400, 401, 403, 404, 409, 422)),
     Route("GET", "/v1/relays/{relay_id}/rate-cards", "billing", "list_rate_cards",
@@ -190,6 +197,66 @@ ROUTES = [
     Route("GET", "/v1/usage-lines", "billing", "list_usage_lines",
           "Usage lines visible to the caller", "Billing", response=UsageLineSchema,
           many=True, query=UsageLineQuerySchema),
+    Route("PUT", "/v1/relays/{relay_id}/operator", "billing", "set_relay_operator",
+          "Say which relay operator runs a relay (it is settled for the relay's usage)",
+          "Billing", response=RelayOperatorSchema, body=RelayOperatorSchema),
+    Route("POST", "/v1/organisations/{organisation_id}/contracts", "billing", "set_contract",
+          "Add a company's contract: a discount or its own prices, for a period", "Billing",
+          response=ContractSchema, status=201, body=ContractSchema, idempotent_create=True,
+          errors=(400, 401, 403, 404, 409, 422)),
+    Route("GET", "/v1/organisations/{organisation_id}/contracts", "billing", "list_contracts",
+          "A company's contracts", "Billing", response=ContractSchema, many=True),
+    Route("POST", "/v1/organisations/{organisation_id}/commissions", "billing",
+          "set_commission", "Add a relay operator's commission rate, for a period", "Billing",
+          response=CommissionSchema, status=201, body=CommissionSchema, idempotent_create=True,
+          errors=(400, 401, 403, 404, 409, 422)),
+    Route("GET", "/v1/organisations/{organisation_id}/commissions", "billing",
+          "list_commissions", "A relay operator's commission rates", "Billing",
+          response=CommissionSchema, many=True),
+    Route("POST", "/v1/billing-runs", "billing", "run_month",
+          "Invoice a month: one draft invoice per company (run twice: nothing new)", "Invoices",
+          response=MonthRunResultSchema, body=MonthRunSchema,
+          errors=(400, 401, 403, 409, 422)),
+    Route("POST", "/v1/settlement-runs", "billing", "run_settlements",
+          "Settle a month: one self-billed invoice per relay operator", "Settlements",
+          response=MonthRunResultSchema, body=MonthRunSchema,
+          errors=(400, 401, 403, 409, 422)),
+    Route("GET", "/v1/documents", "billing", "list_documents",
+          "Invoices, credit notes and settlements visible to the caller", "Invoices",
+          response=DocumentSchema, many=True, query=DocumentQuerySchema),
+    Route("GET", "/v1/documents/{document_id}", "billing", "get_document",
+          "An invoice, credit note or settlement with its lines, payments and review",
+          "Invoices", response=DocumentDetailSchema),
+    Route("GET", "/v1/documents/{document_id}/lines.csv", "billing", "document_lines_csv",
+          "A document's lines as CSV, for expense systems", "Invoices", media_type="text/csv"),
+    Route("GET", "/v1/documents/{document_id}/factur-x.pdf", "billing", "document_pdf",
+          "A final document as Factur-X: the PDF/A-3 a person reads, the CII XML inside",
+          "Invoices", media_type="application/pdf", binary=True, errors=(401, 404, 409)),
+    Route("GET", "/v1/documents/{document_id}/factur-x.xml", "billing", "document_xml",
+          "A final document's Factur-X CII XML (EN 16931 profile)", "Invoices",
+          media_type="application/xml", errors=(401, 404, 409)),
+    Route("POST", "/v1/documents/{document_id}/finalize", "billing", "finalize_invoice",
+          "Finalize a draft invoice now: its number, its place in the hash chain", "Invoices",
+          response=DocumentDetailSchema, errors=(401, 403, 404, 409)),
+    Route("POST", "/v1/documents/{document_id}/credit-notes", "billing", "issue_credit_note",
+          "Credit a final invoice or settlement, whole or in part", "Invoices",
+          response=DocumentSchema, status=201, body=CreditNoteSchema, idempotent_create=True,
+          errors=(400, 401, 403, 404, 409, 422)),
+    Route("POST", "/v1/documents/{document_id}/payments", "billing", "record_payment",
+          "Record a payment (full or partial) of a final invoice", "Invoices",
+          response=PaymentSchema, status=201, body=PaymentSchema, idempotent_create=True,
+          errors=(400, 401, 403, 404, 409, 422)),
+    Route("POST", "/v1/documents/{document_id}/review", "billing", "review_settlement",
+          "Accept or contest a settlement (its relay managers, within the review period)",
+          "Settlements", response=SettlementReviewSchema, body=SettlementReviewSchema,
+          errors=(400, 401, 403, 404, 409, 422)),
+    Route("POST", "/v1/documents/{document_id}/resolve", "billing", "resolve_settlement",
+          "Resolve a contested settlement: a credit note, or upheld", "Settlements",
+          response=SettlementReviewSchema, body=ResolutionSchema,
+          errors=(400, 401, 403, 404, 409, 422)),
+    Route("GET", "/v1/fec", "billing", "fec_export",
+          "The FEC of a fiscal year: sales and purchase journals, 18 columns, tab-separated",
+          "Accounting", query=FecQuerySchema, media_type="text/tab-separated-values"),
 
     Route("POST", "/v1/bookings", "booking", "book",
           "Book a space, or any free desk or room at a relay, for a slot or hours", "Bookings",

@@ -9,7 +9,7 @@ new event type, not a new version.
 from contracts.events import billing, booking, identity
 
 EVENTS = {
-    "identity.organisation_created": (identity.OrganisationCreatedSchema, 1),
+    "identity.organisation_created": (identity.OrganisationCreatedSchema, 2),
     "identity.user_provisioned": (identity.UserProvisionedSchema, 1),
     "identity.user_updated": (identity.UserUpdatedSchema, 1),
     "identity.user_deactivated": (identity.UserDeactivatedSchema, 1),
@@ -25,7 +25,16 @@ EVENTS = {
     "booking.checked_in": (booking.BookingCheckedInSchema, 1),
     "booking.no_show": (booking.BookingNoShowSchema, 1),
     "booking.completed": (booking.BookingCompletedSchema, 1),
-    "billing.rate_card_set": (billing.RateCardSetSchema, 1),
+    "billing.rate_card_set": (billing.RateCardSetSchema, 2),
+    "billing.contract_set": (billing.ContractSetSchema, 1),
+    "billing.commission_set": (billing.CommissionSetSchema, 1),
+    "billing.invoice_finalized": (billing.DocumentIssuedSchema, 1),
+    "billing.credit_note_issued": (billing.DocumentIssuedSchema, 1),
+    "billing.settlement_issued": (billing.DocumentIssuedSchema, 1),
+    "billing.invoice_overdue": (billing.InvoiceOverdueSchema, 1),
+    "billing.payment_recorded": (billing.PaymentRecordedSchema, 1),
+    "billing.settlement_accepted": (billing.SettlementReviewedSchema, 1),
+    "billing.settlement_contested": (billing.SettlementReviewedSchema, 1),
 }
 
 _schemas = {event_type: schema() for event_type, (schema, _) in EVENTS.items()}

@@ -15,6 +15,7 @@ class OrganisationCreatedSchema(EventSchema):
     siret = fields.String(allow_none=True, load_default=None)
     vat_number = fields.String(allow_none=True, load_default=None)
     billing_email = fields.String(allow_none=True, load_default=None)
+    billing_address = fields.String(allow_none=True, load_default=None)  # version 2
 
 
 class UserContactSchema(EventSchema):

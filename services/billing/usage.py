@@ -1,12 +1,12 @@
-"""Use cases of billing: rate cards, and the usage line each booking leaves."""
+"""Use cases of usage: the usage line each booking leaves, priced by the rate
+card and the company's contract in force on its date; and billing's
+projections of relays and organisations."""
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.exc import IntegrityError
 
-from common import errors
-from common.validation import is_uuid
-from services.billing import pricing
-from services.billing.models import KnownRelay, RateCard, UsageLine
+from services.billing import invoicing, pricing
+from services.billing.prices import contract_in_force, rate_card_in_force
+from services.billing.models import KnownMember, KnownOrganisation, KnownRelay, UsageLine
 
 
 def remember_relay(uow, data):
@@ -17,42 +17,24 @@ def remember_relay(uow, data):
                                set_={"name": data["name"], "timezone": data["timezone"]}))
 
 
-def set_rate_card(uow, caller, relay_id, data):
-    caller.require("network_admin")
-    if not is_uuid(relay_id) or uow.session.get(KnownRelay, relay_id) is None:
-        raise errors.NotFound(f"No relay {relay_id}.")
-    rate_card = RateCard(relay_id=relay_id, **data)
-    uow.session.add(rate_card)
-    try:
-        uow.session.flush()
-    except IntegrityError:
-        raise errors.Conflict(
-            "This relay already has a rate card for that kind of space from that date.",
-            code="rate-card-exists", fields={"valid_from": ["Already has a rate card."]}) from None
-    uow.publish("billing.rate_card_set", {
-        "rate_card_id": rate_card.id, "relay_id": relay_id, "space_kind": rate_card.space_kind,
-        "half_day_price_cents": rate_card.half_day_price_cents,
-        "vat_rate_bp": rate_card.vat_rate_bp, "valid_from": rate_card.valid_from,
-    })
-    return rate_card
+ORGANISATION_FIELDS = ("kind", "name", "legal_name", "siret", "vat_number", "billing_email",
+                       "billing_address")
 
 
-def list_rate_cards(session, relay_id):
-    if not is_uuid(relay_id):
-        raise errors.NotFound(f"No relay {relay_id}.")
-    return session.execute(
-        select(RateCard).where(RateCard.relay_id == relay_id)
-        .order_by(RateCard.space_kind, RateCard.valid_from.desc())
-    ).scalars().all()
+def remember_organisation(uow, data):
+    """identity's organisation data: the legal identity printed on documents."""
+    values = {name: data.get(name) for name in ORGANISATION_FIELDS}
+    uow.session.execute(
+        insert(KnownOrganisation).values(organisation_id=data["organisation_id"], **values)
+        .on_conflict_do_update(index_elements=[KnownOrganisation.organisation_id], set_=values))
 
 
-def rate_card_in_force(session, relay_id, space_kind, day):
-    return session.execute(
-        select(RateCard)
-        .where(RateCard.relay_id == relay_id, RateCard.space_kind == space_kind,
-               RateCard.valid_from <= day)
-        .order_by(RateCard.valid_from.desc()).limit(1)
-    ).scalar_one_or_none()
+def remember_member(uow, data):
+    """identity's user data: the name an invoice line gives a member."""
+    values = {"organisation_id": data.get("organisation_id"), "full_name": data["full_name"]}
+    uow.session.execute(
+        insert(KnownMember).values(user_id=data["user_id"], **values)
+        .on_conflict_do_update(index_elements=[KnownMember.user_id], set_=values))
 
 
 def record_usage(uow, booking):
@@ -63,12 +45,13 @@ def record_usage(uow, booking):
     return existing or new_usage_line(uow, booking)
 
 
-def record_cancellation(uow, cancellation):
+def record_cancellation(uow, cancellation, now, settings):
     """A cancelled booking (``booking.cancelled`` data, loaded): in time, its
     line is void and billed nothing; late (by the member or their company, less
     than 24 h before the start), it stays billable and is flagged. The event
     carries every fact of the booking, so the line is made from it if the
-    confirmation has not arrived yet."""
+    confirmation has not arrived yet. A line voided after its invoice was
+    finalized is credited (``invoicing.credit_cancelled_usage``)."""
     line = uow.session.execute(
         select(UsageLine).where(UsageLine.booking_id == cancellation["booking_id"])
         .with_for_update()).scalar_one_or_none()
@@ -76,25 +59,44 @@ def record_cancellation(uow, cancellation):
         line = new_usage_line(uow, cancellation)
     line.cancelled_at = cancellation["cancelled_at"]
     line.late_cancellation = cancellation["late"]
-    if not cancellation["late"]:
+    if not cancellation["late"] and line.status != "void":
+        was_billable = line.status == "priced"
         line.status = "void"
+        uow.session.flush()
+        if was_billable:
+            invoicing.credit_cancelled_usage(uow, line, now, settings)
     uow.session.flush()
     return line
 
 
+def card_of(row):
+    return pricing.Card(row.half_day_price_cents, row.day_price_cents,
+                        row.hour_price_cents) if row is not None else None
+
+
 def new_usage_line(uow, booking):
+    """Priced by the prices in force on the booking's date: the company's
+    contract (own price or discount) over the relay's rate card (pricing.py)."""
     rate_card = rate_card_in_force(uow.session, booking["relay_id"], booking["space_kind"],
                                    booking["date"])
+    contract = contract_in_force(uow.session, booking["organisation_id"], booking["date"])
+    unit, quantity = pricing.unit_and_quantity(booking["space_kind"], booking["slot"],
+                                               booking["half_days"], booking["duration_minutes"])
     line = UsageLine(
         booking_id=booking["booking_id"], relay_id=booking["relay_id"],
         organisation_id=booking["organisation_id"], member_id=booking["member_id"],
         space_kind=booking["space_kind"], date=booking["date"], slot=booking["slot"],
-        half_days=booking["half_days"], status="unpriced")
-    if rate_card is not None:
-        price = pricing.price_line(booking["half_days"], rate_card.half_day_price_cents,
-                                   rate_card.vat_rate_bp)
+        half_days=booking["half_days"], duration_minutes=booking["duration_minutes"],
+        unit=unit, quantity=quantity, status="unpriced")
+    unit_price = pricing.unit_price(unit, card_of(rate_card), card_of(contract),
+                                    contract.discount_bp if contract else 0)
+    if unit_price is not None:
+        price = pricing.price_line(unit, quantity, unit_price,
+                                   rate_card.vat_rate_bp if rate_card else
+                                   pricing.STANDARD_VAT_RATE_BP)
         line.status = "priced"
-        line.rate_card_id = rate_card.id
+        line.rate_card_id = rate_card.id if rate_card else None
+        line.contract_id = contract.id if contract else None
         line.unit_price_cents = price.unit_price_cents
         line.vat_rate_bp = price.vat_rate_bp
         line.amount_excl_vat_cents = price.amount_excl_vat_cents

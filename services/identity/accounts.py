@@ -41,6 +41,7 @@ def create_organisation(uow, caller, data):
         "name": organisation.name, "legal_name": organisation.legal_name,
         "siret": organisation.siret, "vat_number": organisation.vat_number,
         "billing_email": organisation.billing_email,
+        "billing_address": organisation.billing_address,
     })
     audit.record(uow, caller, organisation.id, "organisation.created", "organisation",
                  organisation.id, {"kind": organisation.kind, "name": organisation.name})

@@ -1,5 +1,5 @@
 """Use cases of notify: keep contacts, send what events ask to be told."""
-from sqlalchemy import select
+from sqlalchemy import any_, select
 from sqlalchemy.dialects.postgresql import insert
 
 from services.notify import templates
@@ -12,14 +12,17 @@ class ContactUnknown(Exception):
 
 def remember_contact(uow, data):
     values = {"email": data["email"], "full_name": data["full_name"],
-              "organisation_id": data["organisation_id"]}
+              "organisation_id": data["organisation_id"], "roles": data.get("roles") or []}
     uow.session.execute(
         insert(Contact).values(user_id=data["user_id"], **values)
         .on_conflict_do_update(index_elements=[Contact.user_id], set_=values))
 
 
-def message_id_for(event):
-    return f"<{event['event_id']}@relais-des-possibles>"
+def message_id_for(event, index=0):
+    """Derived from the event (and the recipient's rank when one event mails
+    several people), so a re-sent mail has the same Message-ID."""
+    suffix = f".{index}" if index else ""
+    return f"<{event['event_id']}{suffix}@relais-des-possibles>"
 
 
 # What each booking event tells the member, in words (templates.py).
@@ -58,6 +61,35 @@ def tell_deactivated(uow, mailer, event, data):
     send(uow, mailer, event, templates.deactivated(_contact(uow, data["user_id"]), data))
 
 
+# What each billing event tells a company's billing contact (templates.py).
+BILLING_MAILS = {
+    "billing.invoice_finalized": templates.invoice_finalized,
+    "billing.credit_note_issued": templates.credit_note_issued,
+    "billing.invoice_overdue": templates.invoice_overdue,
+    "billing.payment_recorded": templates.payment_recorded,
+}
+
+
+def tell_billing_contact(uow, mailer, event, data):
+    """Mail the billing address the document was issued to (the buyer's
+    billing e-mail, as identity gave it to billing); none: nothing to send."""
+    if data.get("buyer_email"):
+        send(uow, mailer, event, BILLING_MAILS[event["type"]](data["buyer_email"], data))
+
+
+def tell_relay_managers(uow, mailer, event, data):
+    """Mail a settlement to each relay manager of the operator (else to the
+    operator's billing address)."""
+    managers = uow.session.execute(
+        select(Contact).where(Contact.organisation_id == data["organisation_id"],
+                              "relay_manager" == any_(Contact.roles))
+        .order_by(Contact.email)).scalars().all()
+    recipients = [m.email for m in managers] or [e for e in [data.get("seller_email")] if e]
+    for index, recipient in enumerate(recipients):
+        send(uow, mailer, event, templates.settlement_issued(recipient, data),
+             message_id_for(event, index))
+
+
 def _contact(uow, user_id):
     contact = uow.session.get(Contact, user_id)
     if contact is None:
@@ -65,14 +97,15 @@ def _contact(uow, user_id):
     return contact
 
 
-def send(uow, mailer, event, mail):
+def send(uow, mailer, event, mail, message_id=None):
     """Record the delivery, then send: inside the transaction, so that if sending
     fails the delivery row and the inbox mark roll back and the event is retried."""
+    message_id = message_id or message_id_for(event)
     uow.session.add(Delivery(event_id=event["event_id"], event_type=event["type"],
                              channel="email", recipient=mail.to, subject=mail.subject,
-                             message_id=message_id_for(event)))
+                             message_id=message_id))
     uow.session.flush()
-    mailer.send(mail, message_id_for(event))
+    mailer.send(mail, message_id)
 
 
 def list_deliveries(session, limit, offset):

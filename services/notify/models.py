@@ -1,8 +1,8 @@
 """Notify's tables: who to tell (contacts, from identity's events) and what was sent."""
 from datetime import datetime
 
-from sqlalchemy import DateTime, Text, UniqueConstraint, func
-from sqlalchemy.dialects.postgresql import UUID
+from sqlalchemy import DateTime, Text, UniqueConstraint, func, text
+from sqlalchemy.dialects.postgresql import ARRAY, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
 from common.db import new_id, service_base
@@ -18,6 +18,8 @@ class Contact(Base):
     email: Mapped[str] = mapped_column(Text)
     full_name: Mapped[str] = mapped_column(Text)
     organisation_id: Mapped[str] = mapped_column(UUID(as_uuid=False))
+    # A relay operator's relay managers are told of its settlements.
+    roles: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default=text("'{}'"))
 
 
 class Delivery(Base):

@@ -75,6 +75,31 @@ class NotifyService(RelaisService):
         """The mail speaks of the booking in JSON values (ISO instants)."""
         deliveries.tell_member(uow, self.mailer, event, events.dump(event["type"], booking))
 
+    @consumes("billing.invoice_finalized")
+    def on_invoice_finalized(self, uow, data, event):
+        self.tell_billing_contact(uow, data, event)
+
+    @consumes("billing.credit_note_issued")
+    def on_credit_note_issued(self, uow, data, event):
+        self.tell_billing_contact(uow, data, event)
+
+    @consumes("billing.invoice_overdue")
+    def on_invoice_overdue(self, uow, data, event):
+        self.tell_billing_contact(uow, data, event)
+
+    @consumes("billing.payment_recorded")
+    def on_payment_recorded(self, uow, data, event):
+        self.tell_billing_contact(uow, data, event)
+
+    @consumes("billing.settlement_issued")
+    def on_settlement_issued(self, uow, data, event):
+        deliveries.tell_relay_managers(uow, self.mailer, event,
+                                       events.dump(event["type"], data))
+
+    def tell_billing_contact(self, uow, data, event):
+        """The mail speaks of the document in JSON values (ISO dates)."""
+        deliveries.tell_billing_contact(uow, self.mailer, event, events.dump(event["type"], data))
+
     @rpc
     def list_deliveries(self, caller, query=None):
         load_caller(caller).require("network_admin", "network_ops")

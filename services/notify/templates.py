@@ -104,3 +104,81 @@ def deactivated(contact, data):
         "Relais des Possibles\n"
     )
     return Mail(contact.email, subject, body)
+
+
+# -- billing ------------------------------------------------------------------------
+
+def euros(cents):
+    """123456 -> "1 234,56 €" (French notation, a narrow no-break space for thousands)."""
+    whole, rest = divmod(abs(cents), 100)
+    thousands = format(whole, ",").replace(",", "\u202f")
+    return f"{'-' if cents < 0 else ''}{thousands},{rest:02d} €"
+
+
+def _day(iso):
+    return datetime.fromisoformat(iso).strftime("%d/%m/%Y")
+
+
+def invoice_finalized(to, data):
+    subject = f"Facture {data['number']} : {euros(data['total_gross_cents'])} TTC"
+    body = (
+        "Bonjour,\n\n"
+        f"Voici la facture {data['number']} du réseau Relais des Possibles, émise le "
+        f"{_day(data['issue_date'])} : {euros(data['total_net_cents'])} HT, "
+        f"{euros(data['total_vat_cents'])} de TVA, {euros(data['total_gross_cents'])} TTC, "
+        f"à régler avant le {_day(data['due_date'])}.\n\n"
+        "Elle est disponible, avec le détail des lignes en CSV, dans votre espace "
+        "entreprise.\n\nRelais des Possibles\n"
+    )
+    return Mail(to, subject, body)
+
+
+def credit_note_issued(to, data):
+    subject = f"Avoir {data['number']} : {euros(data['total_gross_cents'])} TTC"
+    body = (
+        "Bonjour,\n\n"
+        f"Un avoir {data['number']} de {euros(data['total_gross_cents'])} TTC a été émis le "
+        f"{_day(data['issue_date'])}. Il vient en déduction de la facture qu'il cite.\n\n"
+        "Relais des Possibles\n"
+    )
+    return Mail(to, subject, body)
+
+
+def invoice_overdue(to, data):
+    subject = f"Relance : facture {data['number']} échue le {_day(data['due_date'])}"
+    body = (
+        "Bonjour,\n\n"
+        f"Sauf erreur de notre part, la facture {data['number']} échue le "
+        f"{_day(data['due_date'])} reste à régler : {euros(data['balance_cents'])}.\n\n"
+        "En cas de retard de paiement, des pénalités au taux de trois fois le taux d'intérêt "
+        "légal et une indemnité forfaitaire pour frais de recouvrement de 40 € sont dues.\n\n"
+        "Si vous avez déjà payé, merci de ne pas tenir compte de ce message.\n\n"
+        "Relais des Possibles\n"
+    )
+    return Mail(to, subject, body)
+
+
+def payment_recorded(to, data):
+    subject = f"Paiement reçu : facture {data['number']}"
+    rest = (f"Il reste {euros(data['balance_cents'])} à régler." if data["balance_cents"]
+            else "La facture est soldée.")
+    body = (
+        "Bonjour,\n\n"
+        f"Nous avons bien reçu votre paiement de {euros(data['amount_cents'])} du "
+        f"{_day(data['paid_on'])} pour la facture {data['number']}. {rest}\n\n"
+        "Merci,\nRelais des Possibles\n"
+    )
+    return Mail(to, subject, body)
+
+
+def settlement_issued(to, data):
+    subject = f"Relevé de reversement {data['number']} : {euros(data['total_gross_cents'])} TTC"
+    body = (
+        "Bonjour,\n\n"
+        f"Le relevé {data['number']} (autofacturation) de ce que le réseau vous doit pour le "
+        f"mois de {data['month'][:7]} est disponible : {euros(data['total_net_cents'])} HT, "
+        f"{euros(data['total_gross_cents'])} TTC, commission du réseau déduite.\n\n"
+        "Vous pouvez l'accepter ou le contester dans votre espace relais, dans le délai prévu.\n\n"
+        "Relais des Possibles\n"
+    )
+    return Mail(to, subject, body)

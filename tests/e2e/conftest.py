@@ -27,7 +27,9 @@ def network(tmp_path_factory):
         gunicorn_workers=2, gunicorn_threads=4,
         extra_env={"RELAIS_RPC_TIMEOUT_SECONDS": "2", "RELAIS_RETRY_DELAYS_MS": "100,300,1000",
                    # revoked API keys must stop working within a test's patience
-                   "RELAIS_SECRET_CACHE_SECONDS": "1"},
+                   "RELAIS_SECRET_CACHE_SECONDS": "1",
+                   # drafts of long-past months stay drafts until a test finalizes them
+                   "RELAIS_BILLING_GRACE_DAYS": "36500"},
     )
     network.reset()
     network.prepare()
@@ -143,7 +145,8 @@ def corporate_account(admin, network, label="Assureur"):
     """A corporate account with its corporate admin logged in."""
     company = admin.post("/v1/organisations", json={
         "kind": "corporate", "name": unique(label), "legal_name": f"{label} SA",
-        "siret": "55208131766522", "billing_email": "compta@example.org"})
+        "siret": "55208131766522", "billing_email": "compta@example.org",
+        "billing_address": "17 boulevard Haussmann, 75009 Paris"})
     assert company.status_code == 201, company.text
     company = company.json()
     email = f"{unique('rh')}@example.org"
@@ -152,3 +155,25 @@ def corporate_account(admin, network, label="Assureur"):
         "password": PASSWORD})
     assert created.status_code == 201, created.text
     return company, Client(network.gateway_url).login(email, PASSWORD)
+
+
+def seed_billable_usage(network, organisation_id, day="2025-10-06", cents=2200, lines=1):
+    """Priced usage lines in a month long over, written straight into billing's
+    database: bookings are never in the past, and invoices are for past months."""
+    from sqlalchemy import create_engine, text
+    engine = create_engine(network.database_url("billing"))
+    relay_id = str(uuid.uuid4())
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO known_relays (relay_id, name, timezone) VALUES "
+                          "(:relay, 'Relais des tests', 'Europe/Paris')"), {"relay": relay_id})
+        for _ in range(lines):
+            conn.execute(text(
+                "INSERT INTO usage_lines (id, booking_id, relay_id, organisation_id, member_id, "
+                "space_kind, date, slot, half_days, status, unit, quantity, unit_price_cents, "
+                "vat_rate_bp, amount_excl_vat_cents, vat_cents, amount_incl_vat_cents) VALUES ("
+                "gen_random_uuid(), gen_random_uuid(), :relay, :org, gen_random_uuid(), 'desk', "
+                ":day, 'day', 2, 'priced', 'day', 1, :cents, 2000, :cents, :vat, :total)"),
+                {"relay": relay_id, "org": organisation_id, "day": day, "cents": cents,
+                 "vat": cents // 5, "total": cents + cents // 5})
+    engine.dispose()
+    return relay_id

@@ -1,14 +1,16 @@
 """Tenant isolation, enforced by identity itself: company A's corporate admin
 (by access token or by API key) and A's SCIM token get "not found" for every
 resource of company B, on reads, writes, lists and SCIM; and B is unchanged
-afterwards. A guard test fails when an identity endpoint is added without
-a cross-tenant case here."""
+afterwards. The same for billing: B's invoice and terms are "not found" to A.
+Guard tests fail when an identity endpoint, or a billing endpoint naming a
+document or an organisation, is added without a cross-tenant case here."""
 import pytest
 import requests
 
 from gateway.routes import ROUTES
 from tests.e2e.conftest import (
-    ADMIN_EMAIL, ADMIN_PASSWORD, PASSWORD, Client, assert_problem, corporate_account, unique,
+    ADMIN_EMAIL, ADMIN_PASSWORD, PASSWORD, Client, assert_problem, corporate_account,
+    seed_billable_usage, unique, wait_for,
 )
 
 # Not about any tenant's resources: they take a password or a one-time secret.
@@ -35,6 +37,16 @@ def tenants(network):
                       json={"home_commune": "Guéret", "commute_mode": "car"}).status_code == 200
         world[name] = {"company": company, "hr": hr, "member": member, "key": key,
                        "scim_token": scim_token, "member_email": member_email}
+        seed_billable_usage(network, company["id"], day="2025-09-15")
+    ran = admin.post("/v1/billing-runs", json={"month": "2025-09"})
+    assert ran.status_code == 200, ran.text
+    for name in ("a", "b"):
+        (invoice,) = admin.get("/v1/documents", params={
+            "organisation_id": world[name]["company"]["id"]}).json()
+        # billing learns the company's legal identity from identity's event
+        assert wait_for(lambda: admin.post(f"/v1/documents/{invoice['id']}/finalize")
+                        .status_code == 200)
+        world[name]["invoice"] = invoice
     return world
 
 
@@ -70,6 +82,37 @@ def cases(b):
          f"/v1/organisations/{org}/scim-tokens", None),
         ("DELETE", "/v1/organisations/{organisation_id}/scim-tokens/{token_id}",
          f"/v1/organisations/{org}/scim-tokens/{b['scim_token']['id']}", None),
+    ] + billing_cases(b)
+
+
+def billing_cases(b):
+    org, invoice = b["company"]["id"], b["invoice"]["id"]
+    return [
+        ("GET", "/v1/documents/{document_id}", f"/v1/documents/{invoice}", None),
+        ("GET", "/v1/documents/{document_id}/lines.csv", f"/v1/documents/{invoice}/lines.csv",
+         None),
+        ("GET", "/v1/documents/{document_id}/factur-x.pdf",
+         f"/v1/documents/{invoice}/factur-x.pdf", None),
+        ("GET", "/v1/documents/{document_id}/factur-x.xml",
+         f"/v1/documents/{invoice}/factur-x.xml", None),
+        ("POST", "/v1/documents/{document_id}/finalize", f"/v1/documents/{invoice}/finalize",
+         None),
+        ("POST", "/v1/documents/{document_id}/credit-notes",
+         f"/v1/documents/{invoice}/credit-notes", {"reason": "intrusion"}),
+        ("POST", "/v1/documents/{document_id}/payments", f"/v1/documents/{invoice}/payments",
+         {"amount_cents": 1, "paid_on": "2025-10-01"}),
+        ("POST", "/v1/documents/{document_id}/review", f"/v1/documents/{invoice}/review",
+         {"decision": "contested", "reason": "intrusion"}),
+        ("POST", "/v1/documents/{document_id}/resolve", f"/v1/documents/{invoice}/resolve",
+         {"resolution": "upheld"}),
+        ("GET", "/v1/organisations/{organisation_id}/contracts",
+         f"/v1/organisations/{org}/contracts", None),
+        ("POST", "/v1/organisations/{organisation_id}/contracts",
+         f"/v1/organisations/{org}/contracts", {"discount_bp": 9000, "valid_from": "2025-01-01"}),
+        ("GET", "/v1/organisations/{organisation_id}/commissions",
+         f"/v1/organisations/{org}/commissions", None),
+        ("POST", "/v1/organisations/{organisation_id}/commissions",
+         f"/v1/organisations/{org}/commissions", {"commission_bp": 1, "valid_from": "2025-01-01"}),
     ]
 
 
@@ -88,6 +131,13 @@ def test_every_identity_endpoint_has_a_cross_tenant_case(tenants):
     # test_only_network_admins_create_organisations.
     assert identity_routes - covered == {("GET", "/v1/organisations"),
                                          ("POST", "/v1/organisations")}
+
+
+def test_every_billing_endpoint_naming_a_document_or_an_organisation_has_a_case(tenants):
+    covered = {(method, template) for method, template, _, _ in cases(tenants["b"])}
+    scoped = {(route.method, route.path) for route in ROUTES if route.service == "billing"
+              and ("{document_id}" in route.path or "{organisation_id}" in route.path)}
+    assert scoped - covered == set()
 
 
 @pytest.mark.parametrize("credential", ["access_token", "api_key"])
@@ -135,6 +185,8 @@ def test_lists_show_only_ones_own(tenants):
     assert found == []
     audit = a["hr"].get(f"/v1/organisations/{a['company']['id']}/audit-log").json()
     assert {e["organisation_id"] for e in audit} == {a["company"]["id"]}
+    documents = a["hr"].get("/v1/documents").json()
+    assert [d["id"] for d in documents] == [a["invoice"]["id"]]
 
 
 def test_a_scim_token_of_a_finds_nothing_of_b(network, tenants):
@@ -171,4 +223,8 @@ def test_b_is_unchanged_after_all_of_that(network, tenants):
     assert [k["revoked_at"] for k in keys] == [None]
     users = b["hr"].get(f"/v1/organisations/{b['company']['id']}/users").json()
     assert len(users) == 2  # its admin and its member: no intruder was added
+    invoice = b["hr"].get(f"/v1/documents/{b['invoice']['id']}").json()
+    assert (invoice["status"], invoice["payments"], invoice["balance_cents"]) == (
+        "final", [], invoice["total_gross_cents"])
+    assert b["hr"].get(f"/v1/organisations/{b['company']['id']}/contracts").json() == []
     Client(network.gateway_url).login(b["member_email"], PASSWORD)

@@ -52,7 +52,7 @@ def test_a_cancellation_that_overtakes_its_confirmation_leaves_one_void_line(
     assert wait_for(lambda: rows(databases["billing"], "SELECT 1 FROM inbox WHERE consumer = "
                                  "'billing.on_booking_confirmed'"))
     (line,) = usage_lines(databases)
-    assert (line["status"], line["unit_price_cents"]) == ("void", 1250)
+    assert (line["status"], line["unit_price_cents"]) == ("void", 2500)
 
 
 @pytest.fixture

@@ -64,7 +64,9 @@ def test_usage_line_is_priced_from_the_rate_card(billing_with_rate_card, publish
 
     (line,) = wait_for(lambda: usage_lines(databases))
     assert str(line["booking_id"]) == booking["booking_id"]
-    assert (line["status"], line["half_days"], line["unit_price_cents"]) == ("priced", 2, 1250)
+    # a day on a card without a day price costs two half-days
+    assert (line["status"], line["unit"], line["quantity"], line["unit_price_cents"]) == (
+        "priced", "day", 1, 2500)
     assert (line["amount_excl_vat_cents"], line["vat_cents"], line["amount_incl_vat_cents"]) == (
         2500, 500, 3000)
 

@@ -1,6 +1,7 @@
 """The gateway's HTTP behaviour, with a fake RPC instead of RabbitMQ: request
 bodies, routing, what the RPC receives, how service errors show, and the
 operational endpoints (/openapi.json, /docs, /ready, /health)."""
+import base64
 import inspect
 import json
 import re
@@ -536,3 +537,14 @@ def test_not_ready_when_the_broker_is_unreachable(client, rpc):
     assert response.status_code == 503
     assert response.get_json() == {"status": "unavailable",
                                    "broker": "unreachable (ConnectionRefusedError)"}
+
+
+def test_a_binary_route_sends_the_services_base64_as_bytes(client, rpc, auth):
+    rpc.answer("billing", "document_pdf", base64.b64encode(b"%PDF-1.7 \x00\xff").decode())
+
+    response = client.get("/v1/documents/d-1/factur-x.pdf", headers=auth)
+
+    assert response.status_code == 200
+    assert response.headers["Content-Type"] == "application/pdf"
+    assert response.data == b"%PDF-1.7 \x00\xff"
+    assert rpc.calls[-1].kwargs["document_id"] == "d-1"

@@ -34,3 +34,16 @@ def test_a_room_by_the_hour_reads_well():
     mail = templates.booking_confirmed(LOU, dict(BOOKING, slot="hours", space_kind="meeting_room",
                                                  local_ends_at="2026-12-03T10:30:00+01:00"))
     assert "une salle (Bureau 1)" in mail.body and "créneau (08:30–10:30)" in mail.body
+
+
+def test_billing_mails_speak_euros_and_dates_the_french_way():
+    data = {"number": "F2026-000012", "issue_date": "2026-11-04", "due_date": "2026-12-04",
+            "total_net_cents": 4400, "total_vat_cents": 880, "total_gross_cents": 5280,
+            "balance_cents": 5280, "month": "2026-10-01"}
+    mail = templates.invoice_finalized("compta@example.org", data)
+    assert mail.subject == "Facture F2026-000012 : 52,80 € TTC"
+    assert "44,00 € HT" in mail.body and "avant le 04/12/2026" in mail.body
+    assert "40 €" in templates.invoice_overdue("compta@example.org", data).body
+    assert templates.euros(123456789) == "1\u202f234\u202f567,89 €"
+    assert templates.euros(-5) == "-0,05 €"
+    assert "autofacturation" in templates.settlement_issued("x@example.org", data).body

@@ -4,7 +4,10 @@ from decimal import ROUND_HALF_UP, Decimal
 import pytest
 
 from contracts.vocabulary import STANDARD_VAT_RATE_BP
-from services.billing.pricing import price_line, vat_of
+from services.billing.pricing import (
+    DAY, HALF_DAY, HOUR, Card, check_card, price_line, round_half_up, share_of,
+    unit_and_quantity, unit_price, vat_of,
+)
 from services.booking.slots import HALF_DAYS
 
 
@@ -41,9 +44,9 @@ def test_standard_rate_is_twenty_percent():
 
 
 def test_price_line_totals_add_up():
-    line = price_line(half_days=1, half_day_price_cents=1250, vat_rate_bp=2000)
+    line = price_line(HALF_DAY, 1, 1250, 2000)
 
-    assert line.unit_price_cents == 1250
+    assert (line.unit, line.quantity, line.unit_price_cents) == (HALF_DAY, 1, 1250)
     assert line.vat_rate_bp == 2000
     assert line.amount_excl_vat_cents == 1250
     assert line.vat_cents == 250
@@ -53,28 +56,47 @@ def test_price_line_totals_add_up():
 @pytest.mark.parametrize("price", [1, 3, 333, 1250, 1999, 4567])
 @pytest.mark.parametrize("rate_bp", [0, 550, 2000])
 def test_incl_vat_is_always_excl_plus_vat(price, rate_bp):
-    for half_days in (1, 2):
-        line = price_line(half_days, price, rate_bp)
+    for quantity in (Decimal(1), Decimal(2), Decimal("1.5")):
+        line = price_line(HOUR, quantity, price, rate_bp)
         assert line.amount_incl_vat_cents == line.amount_excl_vat_cents + line.vat_cents
-        assert line.amount_excl_vat_cents == half_days * price
+        assert line.amount_excl_vat_cents == int(
+            (quantity * price).quantize(Decimal("1"), rounding=ROUND_HALF_UP))
 
 
-def test_a_day_costs_two_half_days():
-    half_day = price_line(HALF_DAYS["morning"], 1250, 2000)
-    day = price_line(HALF_DAYS["day"], 1250, 2000)
-
-    assert HALF_DAYS["day"] == 2
-    assert day.amount_excl_vat_cents == 2500 == 2 * half_day.amount_excl_vat_cents
-    assert day.vat_cents == 500
-    assert day.amount_incl_vat_cents == 3000
-    assert day.unit_price_cents == 1250  # the unit stays the half-day price
+def test_a_desk_day_uses_the_day_price_or_two_half_days_on_an_older_card():
+    assert unit_and_quantity("desk", "day", HALF_DAYS["day"], 570) == (DAY, 1)
+    assert unit_and_quantity("desk", "morning", HALF_DAYS["morning"], 240) == (HALF_DAY, 1)
+    assert unit_price(DAY, Card(half_day_price_cents=1250, day_price_cents=2200)) == 2200
+    assert unit_price(DAY, Card(half_day_price_cents=1250)) == 2500
 
 
-def test_vat_is_computed_on_the_line_not_per_half_day():
-    """3 cents at 20 %: one half-day -> 1 cent VAT (0.6); a day (6 cents) ->
-    1 cent (1.2), not 2 x 1: rounding happens once, on the line."""
-    assert price_line(1, 3, 2000).vat_cents == 1
-    assert price_line(2, 3, 2000).vat_cents == 1
+def test_a_room_is_priced_by_the_hour_in_half_hour_steps():
+    unit, quantity = unit_and_quantity("meeting_room", "hours", 1, 90)
+    assert (unit, quantity) == (HOUR, Decimal("1.5"))
+    line = price_line(unit, quantity, unit_price(unit, Card(hour_price_cents=2501)), 2000)
+    assert line.amount_excl_vat_cents == 3752  # 3751.5 rounded half up
+    assert unit_price(HOUR, Card(half_day_price_cents=1250)) is None  # no hourly price: unpriced
+
+
+def test_a_contract_sets_its_own_price_or_a_discount_rounded_once_on_the_unit_price():
+    card = Card(half_day_price_cents=1255, day_price_cents=2000)
+    assert unit_price(HALF_DAY, card, Card(half_day_price_cents=900)) == 900
+    assert unit_price(DAY, card, Card(half_day_price_cents=900)) == 1800  # own half-day x 2
+    assert unit_price(HALF_DAY, card, None, discount_bp=1000) == 1129  # 1255 - 125.5 -> 126
+    assert unit_price(HALF_DAY, None, None, discount_bp=1000) is None
+
+
+def test_the_rounding_rule_is_half_away_from_zero_and_symmetric():
+    assert [round_half_up(n, 2) for n in (1, 3, -1, -3)] == [1, 2, -1, -2]
+    assert share_of(12345, 1500) == 1852  # 1851.75
+
+
+def test_check_card_names_the_missing_or_negative_price():
+    assert check_card("meeting_room", Card(half_day_price_cents=1)) == {
+        "hour_price_cents": ["A room is priced by the hour."]}
+    assert check_card("desk", Card(half_day_price_cents=-1)) == {
+        "half_day_price_cents": ["A price is never negative."]}
+    assert check_card("desk", Card(half_day_price_cents=1, day_price_cents=2)) == {}
 
 
 def test_vat_rounds_symmetrically_so_a_credit_note_cancels_its_invoice():

@@ -1,0 +1,42 @@
+"""The totals of a billing document, from its lines. Pure: standard library only.
+
+A line's net amount is its quantity times its unit price, rounded once by
+``pricing.amount_of``. VAT is computed per rate on the sum of the lines' nets
+at that rate and rounded by ``pricing.vat_of`` (EN 16931 BR-CO-17: the VAT of a
+category is its base times its rate), so the VAT of an invoice is not the sum
+of its usage lines' VAT, which may differ by a cent per line.
+"""
+from collections import defaultdict
+from dataclasses import dataclass
+
+from services.billing.pricing import vat_of
+
+
+@dataclass(frozen=True)
+class Totals:
+    vat_breakdown: tuple      # ((vat_rate_bp, base_cents, vat_cents), ...) by rate
+    net_cents: int
+    vat_cents: int
+
+    @property
+    def gross_cents(self):
+        return self.net_cents + self.vat_cents
+
+
+def totals_of(lines):
+    """``lines``: (vat_rate_bp, net_cents) pairs."""
+    bases = defaultdict(int)
+    for vat_rate_bp, net_cents in lines:
+        bases[vat_rate_bp] += net_cents
+    breakdown = tuple((rate, base, vat_of(base, rate)) for rate, base in sorted(bases.items()))
+    return Totals(breakdown, sum(b for _, b, _ in breakdown), sum(v for _, _, v in breakdown))
+
+
+def remaining_by_rate(invoiced, credited):
+    """What may still be credited per VAT rate: {rate: net invoiced - net credited}."""
+    remaining = defaultdict(int)
+    for rate, net in invoiced:
+        remaining[rate] += net
+    for rate, net in credited:
+        remaining[rate] -= net
+    return dict(remaining)
