@@ -122,7 +122,8 @@ class Gateway:
             kwargs["query"] = validated(route.query(), storable(request.args.to_dict()))
         if route.idempotent_create:
             kwargs["idempotency_key"] = idempotency_key(request)
-        result = self.call(route.service, route.rpc, call_id, **kwargs)
+        result = self.call(route.service, route.rpc, call_id, timeout=route.timeout_seconds,
+                           **kwargs)
         if route.status == 204:
             return Response(status=204)
         if route.binary:  # a PDF crosses AMQP as base64 (JSON-native)
@@ -134,11 +135,12 @@ class Gateway:
                             content_type=f"{route.media_type}; charset=utf-8")
         return Response(json.dumps(result), status=route.status, content_type="application/json")
 
-    def call(self, service, method, call_id, **kwargs):
+    def call(self, service, method, call_id, timeout=None, **kwargs):
         started = time.perf_counter()
         outcome = "ok"
         try:
-            return self.rpc.call(service, method, call_id_stack=[call_id], **kwargs)
+            return self.rpc.call(service, method, call_id_stack=[call_id], timeout=timeout,
+                                 **kwargs)
         except RpcTimeout as exc:
             outcome = "timeout"
             raise Problem(504, "service-timeout", f"The {service} service did not answer in "

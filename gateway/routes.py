@@ -59,6 +59,9 @@ class Route:
     errors: tuple = field(default=(400, 401, 403, 404, 422))
     credentials: tuple = ("access_token", "api_key")
     body_media_type: str = "application/json"
+    # A route whose answer is costly to make (a PDF rendered on demand) may wait
+    # longer than RELAIS_RPC_TIMEOUT_SECONDS; None keeps the gateway's default.
+    timeout_seconds: float | None = None
 
     @property
     def name(self):
@@ -231,10 +234,11 @@ ROUTES = [
           "A document's lines as CSV, for expense systems", "Invoices", media_type="text/csv"),
     Route("GET", "/v1/documents/{document_id}/factur-x.pdf", "billing", "document_pdf",
           "A final document as Factur-X: the PDF/A-3 a person reads, the CII XML inside",
-          "Invoices", media_type="application/pdf", binary=True, errors=(401, 404, 409)),
+          "Invoices", media_type="application/pdf", binary=True, errors=(401, 404, 409),
+          timeout_seconds=20),
     Route("GET", "/v1/documents/{document_id}/factur-x.xml", "billing", "document_xml",
           "A final document's Factur-X CII XML (EN 16931 profile)", "Invoices",
-          media_type="application/xml", errors=(401, 404, 409)),
+          media_type="application/xml", errors=(401, 404, 409), timeout_seconds=20),
     Route("POST", "/v1/documents/{document_id}/finalize", "billing", "finalize_invoice",
           "Finalize a draft invoice now: its number, its place in the hash chain", "Invoices",
           response=DocumentDetailSchema, errors=(401, 403, 404, 409)),

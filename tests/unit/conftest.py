@@ -41,19 +41,21 @@ class FakeRpc:
     jwks_fetches: int = 0
     jwks_error: Exception | None = None
     replies: dict = field(default_factory=dict)
+    timeouts: dict = field(default_factory=dict)  # (service, method) -> the timeout asked for
     client: FakeBrokerClient = field(default_factory=FakeBrokerClient)
 
     def answer(self, service, method, reply):
         """What ``service.method`` returns (or raises, if ``reply`` is an exception)."""
         self.replies[(service, method)] = reply
 
-    def call(self, service, method, call_id_stack=None, **kwargs):
+    def call(self, service, method, call_id_stack=None, timeout=None, **kwargs):
         if (service, method) == ("identity", "jwks"):
             self.jwks_fetches += 1
             if self.jwks_error is not None:
                 raise self.jwks_error
             return self.jwks
         self.calls.append(RecordedCall(service, method, call_id_stack, kwargs))
+        self.timeouts[(service, method)] = timeout
         reply = self.replies.get((service, method), {})
         if isinstance(reply, Exception):
             raise reply

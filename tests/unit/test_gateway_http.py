@@ -548,3 +548,10 @@ def test_a_binary_route_sends_the_services_base64_as_bytes(client, rpc, auth):
     assert response.headers["Content-Type"] == "application/pdf"
     assert response.data == b"%PDF-1.7 \x00\xff"
     assert rpc.calls[-1].kwargs["document_id"] == "d-1"
+    # Rendered on demand: the PDF may take longer than the default RPC timeout.
+    assert rpc.timeouts[("billing", "document_pdf")] == 20
+
+
+def test_ordinary_routes_keep_the_default_rpc_timeout(client, rpc, auth):
+    client.get("/v1/documents/d-1", headers=auth)
+    assert rpc.timeouts[("billing", "get_document")] is None
