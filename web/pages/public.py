@@ -29,4 +29,11 @@ def relays(visit):
 
 @page("/relays/<relay_id>")
 def relay(visit, relay_id):
-    return visit.render("relay.html", relay=visit.api.get(f"/v1/relays/{relay_id}"))
+    found = visit.api.get(f"/v1/relays/{relay_id}")
+    for day in found.get("week") or []:
+        desks = [s for s in day["spaces"] if s["kind"] == "desk"]
+        day["desks"] = len(desks)
+        day["free_desks"] = {slot: sum(slot in s["free_slots"] for s in desks)
+                             for slot in ("morning", "afternoon")}
+        day["rooms"] = [s for s in day["spaces"] if s["kind"] == "meeting_room"]
+    return visit.render("relay.html", relay=found)
