@@ -227,6 +227,7 @@ FR = {
     "Space": "Espace",
     "A member": "Un membre",
     "Check in {name}": "Enregistrer l'arrivée de {name}",
+    "Arrived": "Arrivé(e)",
     "Nobody is expected.": "Personne n'est attendu.",
     "{name} is checked in.": "L'arrivée de {name} est enregistrée.",
     "The member": "le membre",
