@@ -151,3 +151,34 @@ def test_the_next_page_after_log_in_stays_on_this_site(web, gateway):
     from web.pages.account import safe_next
     assert safe_next("//evil.example/x") == "/" and safe_next("https://evil.example") == "/"
     assert safe_next("/bookings") == "/bookings"
+
+
+def test_an_invitation_sets_the_password_with_the_token_from_the_link(web, gateway):
+    gateway.answers[("POST", "/v1/auth/password")] = (200, {"email": "new@example.org"})
+    page = web.get("/set-password")
+    assert 'data-from-fragment="token"' in page.get_data(as_text=True)
+    refused = web.post("/set-password", data={"csrf": csrf_of(page), "token": "riv_x",
+                                              "password": "a-long-password", "confirm": "other"})
+    assert refused.status_code == 200 and "Les deux mots de passe sont différents" in \
+        refused.get_data(as_text=True)
+    done = web.post("/set-password", data={"csrf": csrf_of(page), "token": "riv_x",
+                                           "password": "a-long-password",
+                                           "confirm": "a-long-password"})
+    assert done.status_code == 303 and done.headers["Location"].startswith("/login?email=")
+    assert ("POST", "/v1/auth/password", {"token": "riv_x", "password": "a-long-password"}) \
+        in [call[:3] for call in gateway.calls]
+
+
+def test_cancelling_within_24_hours_warns_that_it_is_billed(web, gateway):
+    from datetime import datetime, timedelta, timezone
+    log_in(web, gateway, ["member"])
+    soon = datetime.now(timezone.utc) + timedelta(hours=3)
+    booking = {"id": "b-1", "date": soon.date().isoformat(), "slot": "morning",
+               "starts_at": soon.isoformat(), "ends_at": (soon + timedelta(hours=4)).isoformat(),
+               "timezone": "Europe/Paris", "relay_id": "r-1", "relay_name": "Relais",
+               "space_name": "Poste 1", "status": "confirmed"}
+    gateway.answers[("GET", "/v1/bookings/b-1")] = (200, booking)
+    assert "Annulation tardive" in web.get("/bookings/b-1/cancel").get_data(as_text=True)
+    later = dict(booking, starts_at=(soon + timedelta(days=3)).isoformat())
+    gateway.answers[("GET", "/v1/bookings/b-1")] = (200, later)
+    assert "Annulation tardive" not in web.get("/bookings/b-1/cancel").get_data(as_text=True)

@@ -6,6 +6,7 @@ Every page a test opens can be checked with axe-core (npm, web/node_modules),
 which an init script puts into every document: ``accessible(page)`` fails on
 any serious or critical violation.
 """
+import asyncio
 import os
 from pathlib import Path
 
@@ -23,18 +24,21 @@ def launch(playwright):
     return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser():
     if not os.path.exists(CHROMIUM):
         pytest.fail("Debian's Chromium is missing: scripts/test installs it (ensure_browser)")
     from playwright.sync_api import sync_playwright
     # Not `with sync_playwright()`: its exit (stopping the driver) never returns
     # under eventlet's monkey patch (tests/conftest.py). The driver ends by itself
-    # when this process exits and closes its pipe.
+    # when this process exits and closes its pipe. Its asyncio loop, left marked
+    # as running in this thread, is unmarked when the package's tests are done,
+    # or every later test that runs a loop (aiosmtpd) would find it "running".
     playwright = sync_playwright().start()
     chromium = launch(playwright)
     yield chromium
     chromium.close()
+    asyncio.events._set_running_loop(None)
 
 
 @pytest.fixture
