@@ -62,6 +62,9 @@ def new_page(browser, network):
 
 def accessible(page):
     """No serious or critical axe-core violation on the page as it is now."""
+    # a click on a link returns once the navigation commits: wait for the page
+    # (a wait the browser does, not this process: see the browser fixture)
+    page.wait_for_function("document.readyState === 'complete' && !!window.axe")
     violations = page.evaluate("""async () => {
         const result = await axe.run(document, {resultTypes: ["violations"]});
         return result.violations.filter(v => v.impact === "serious" || v.impact === "critical")
