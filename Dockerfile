@@ -1,5 +1,15 @@
 # syntax=docker/dockerfile:1
-# One image for every Relais component (gateway, identity, booking, billing,
+# The web pages' browser files (Leaflet), from the npm registry at the versions
+# pinned in web/package-lock.json; only the built files reach the image.
+FROM node:20-slim AS web-assets
+WORKDIR /web
+COPY web/package.json web/package-lock.json ./
+RUN npm ci --omit=dev --no-audit --no-fund \
+ && mkdir -p /vendor/leaflet \
+ && cp -r node_modules/leaflet/dist/leaflet.js node_modules/leaflet/dist/leaflet.css \
+        node_modules/leaflet/dist/images /vendor/leaflet/
+
+# One image for every Relais component (gateway, web, identity, booking, billing,
 # notify); the command picks the component (see docker-compose.yml, deploy/k8s).
 FROM python:3.11-slim
 
@@ -34,6 +44,7 @@ RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml
 # gateway/gunicorn.conf.py and services/<name>/migrations relative to it.
 # Byte-code is compiled now, since the running containers cannot write it.
 COPY . .
+COPY --from=web-assets /vendor web/static/vendor
 RUN pip install --no-cache-dir . \
  && rm -rf build *.egg-info \
  && python -m compileall -q /app
@@ -41,6 +52,6 @@ RUN pip install --no-cache-dir . \
 # A numeric uid, so that Kubernetes can verify runAsNonRoot.
 USER 10001:10001
 
-EXPOSE 8080 8001 8002 8003 8004
+EXPOSE 8080 8090 8001 8002 8003 8004
 ENTRYPOINT ["/usr/bin/tini", "--"]
 CMD ["gunicorn", "-c", "gateway/gunicorn.conf.py", "--bind", "0.0.0.0:8080", "gateway.app:app"]

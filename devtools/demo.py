@@ -43,6 +43,12 @@ class Api:
             raise RuntimeError(f"GET {path}: {response.status_code} {response.text[:300]}")
         return response.json()
 
+    def put(self, path, body):
+        response = self.http.put(self.base_url + path, json=body, timeout=self.timeout)
+        if response.status_code >= 400:
+            raise RuntimeError(f"PUT {path}: {response.status_code} {response.text[:300]}")
+        return response.json()
+
     def post_when_known(self, path, body, key, timeout=30):
         """POST to a service that learns of the resource by an event (billing
         hears of a new relay from booking): retry its 404 for a while."""
@@ -91,13 +97,25 @@ def seed(base_url, admin_email, admin_password, billing_database_url=None):
         "roles": ["member"], "password": DEMO_PASSWORD}, key="demo-employee")
     member = Api(base_url)
     member.login(employee["email"], DEMO_PASSWORD)
+    member.put(f"/v1/users/{employee['id']}/profile", {
+        "home_commune": "Saint-Vaury", "home_latitude": 46.2036, "home_longitude": 1.7561,
+        "usual_office": "Limoges", "commute_km": 85, "commute_mode": "car"})
+    # Someone for the relay manager's web pages.
+    operator = api.post("/v1/organisations", {
+        "kind": "relay_operator", "name": "Association du Relais de Guéret"},
+        key="demo-operator")
+    manager = api.post(f"/v1/organisations/{operator['id']}/users", {
+        "email": "accueil@relais-gueret.example", "full_name": "Sacha Accueil",
+        "roles": ["relay_manager"], "relay_ids": [relay["id"]], "password": DEMO_PASSWORD},
+        key="demo-manager")
     booking = member.post("/v1/bookings", {
         "space_id": desks[0]["id"], "date": next_weekday(date.today()).isoformat(),
         "slot": "morning"}, key="demo-booking")
-    api.post(f"/v1/organisations/{company['id']}/users", {
+    hr = api.post(f"/v1/organisations/{company['id']}/users", {
         "email": "rh@mutuelle.example", "full_name": "Dominique RH",
         "roles": ["corporate_admin"], "password": DEMO_PASSWORD}, key="demo-corporate-admin")
-    seeded = {"relay": relay, "company": company, "employee": employee, "booking": booking}
+    seeded = {"relay": relay, "company": company, "employee": employee, "booking": booking,
+              "manager": manager, "corporate_admin": hr}
     if billing_database_url:
         seeded["invoice"] = seed_invoice(api, billing_database_url, seeded, date.today())
     return seeded

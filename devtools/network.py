@@ -1,5 +1,5 @@
 """Start the whole Relais network on this machine: an SMTP sink, the four
-services and the gateway under gunicorn, each service on its own database
+services, the gateway and the web pages under gunicorn, each service on its own database
 (created and migrated first). Used by ``scripts/run``, the end-to-end tests and
 the benchmarks, so that all three run the same network the same way.
 """
@@ -26,6 +26,8 @@ class Network:
     name: str = "relais"                 # database prefix: relais_booking...
     vhost: str = "/"
     gateway_port: int = 8080
+    web_port: int = 8090
+    web_env: dict = field(default_factory=dict)   # e.g. RELAIS_WEB_TILE_URL in tests
     service_port_base: int = 8000        # identity 8001 ... notify 8004
     smtp_port: int = 1025
     mail_web_port: int = 8025
@@ -40,6 +42,10 @@ class Network:
     @property
     def gateway_url(self):
         return f"http://127.0.0.1:{self.gateway_port}"
+
+    @property
+    def web_url(self):
+        return f"http://127.0.0.1:{self.web_port}"
 
     @property
     def mail_url(self):
@@ -76,7 +82,9 @@ class Network:
 
     def env(self, service=None):
         env = dict(os.environ, RELAIS_AMQP_URI=self.amqp_uri, PYTHONUNBUFFERED="1",
-                   RELAIS_SMTP_HOST="127.0.0.1", RELAIS_SMTP_PORT=str(self.smtp_port))
+                   RELAIS_SMTP_HOST="127.0.0.1", RELAIS_SMTP_PORT=str(self.smtp_port),
+                   # invitation links open the web pages' "choose your password"
+                   RELAIS_PUBLIC_URL=self.web_url)
         if service:
             env["RELAIS_DATABASE_URL"] = self.database_url(service)
             env["RELAIS_HTTP_ADDRESS"] = f"127.0.0.1:{self.service_port(service)}"
@@ -104,6 +112,10 @@ class Network:
                            PROMETHEUS_MULTIPROC_DIR=str(self.var_dir / "gateway-metrics"))
         self.spawn("gateway", [sys.executable, "-m", "gunicorn", "-c",
                                "gateway/gunicorn.conf.py", "gateway.app:app"], gateway_env)
+        web_env = dict(self.env(), WEB_BIND=f"127.0.0.1:{self.web_port}",
+                       RELAIS_GATEWAY_URL=self.gateway_url, **self.web_env)
+        self.spawn("web", [sys.executable, "-m", "gunicorn", "-c", "web/gunicorn.conf.py",
+                           "web.app:app"], web_env)
         self.wait_until_ready(ready_timeout)
 
     def start_service(self, service):
@@ -139,7 +151,8 @@ class Network:
                                        f"see {self.var_dir / 'log' / (name + '.log')}")
             try:
                 last = requests.get(f"{self.gateway_url}/ready", timeout=2)
-                if last.status_code == 200:
+                if last.status_code == 200 and requests.get(
+                        f"{self.web_url}/health", timeout=2).status_code == 200:
                     return
             except requests.RequestException as exc:
                 last = exc

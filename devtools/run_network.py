@@ -12,7 +12,7 @@ def main():
     network = Network()
     print("==> preparing databases and the first admin", flush=True)
     network.prepare()
-    print("==> starting the SMTP sink, identity, booking, billing, notify and the gateway",
+    print("==> starting the SMTP sink, identity, booking, billing, notify, the gateway and the web pages",
           flush=True)
     try:
         network.start()
@@ -22,6 +22,7 @@ def main():
                             for name, port in SERVICE_HTTP_PORTS.items())
         print(f"""
 Relais is running.
+  web pages         {network.web_url}/
   API docs          {network.gateway_url}/docs   (OpenAPI: {network.gateway_url}/openapi.json)
   readiness         {network.gateway_url}/ready
   mails sent        {network.mail_url}/   (files in {network.maildir}/new)
@@ -31,6 +32,8 @@ Relais is running.
   logs              {network.var_dir / 'log'}/
   network admin     {network.admin_email} / {network.admin_password}
   demo member       {seeded['employee']['email']} / {demo.DEMO_PASSWORD}
+  demo manager      {seeded['manager']['email']} / {demo.DEMO_PASSWORD}
+  demo HR admin     {seeded['corporate_admin']['email']} / {demo.DEMO_PASSWORD}
   demo booking      {seeded['booking']['id']} ({seeded['booking']['date']}, {seeded['booking']['slot']})
   demo invoice      {seeded['invoice']['number']} (corporate admin rh@mutuelle.example / {demo.DEMO_PASSWORD}:
                     GET /v1/documents/{seeded['invoice']['id']}/lines.csv)

@@ -67,3 +67,32 @@ ensure_docker_compose() {
     apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-compose >/dev/null
   fi
 }
+
+ensure_web_assets() {
+  # The web pages' browser files come from the npm registry at the versions
+  # pinned in web/package-lock.json; static/vendor is rebuilt from them (not committed).
+  local web="$ROOT/web" vendor="$ROOT/web/static/vendor"
+  if [ ! -d "$web/node_modules" ] || [ "$web/package-lock.json" -nt "$web/node_modules/.package-lock.json" ]; then
+    if ! command -v npm >/dev/null 2>&1; then
+      say "installing Debian's npm (for the web pages' Leaflet)"
+      apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null
+    fi
+    say "installing the web pages' browser files (npm ci)"
+    (cd "$web" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+  fi
+  if [ ! -f "$vendor/leaflet/leaflet.js" ] || [ "$web/package-lock.json" -nt "$vendor/leaflet/leaflet.js" ]; then
+    mkdir -p "$vendor/leaflet"
+    cp -r "$web/node_modules/leaflet/dist/leaflet.js" "$web/node_modules/leaflet/dist/leaflet.css" \
+          "$web/node_modules/leaflet/dist/images" "$vendor/leaflet/"
+    touch "$vendor/leaflet/leaflet.js"
+  fi
+}
+
+ensure_browser() {
+  # The browser tests drive Debian's Chromium through Playwright (never a
+  # browser download: Playwright's own builds are not fetched).
+  if [ ! -x /usr/bin/chromium ]; then
+    say "installing Debian's Chromium (for the browser tests)"
+    apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  fi
+}

@@ -23,6 +23,8 @@ COMPONENTS = {**SERVICES, "gateway": 8080}
 INFRASTRUCTURE = ("rabbitmq", "postgres", "mailpit")
 GATEWAY_COMMAND = "gunicorn -c gateway/gunicorn.conf.py"
 GATEWAY_APP = "gateway.app:app"
+WEB_PORT = 8090
+WEB_COMMAND = "gunicorn -c web/gunicorn.conf.py"
 
 
 def run_command(name):
@@ -118,6 +120,17 @@ def test_compose_gateway(compose):
         assert env.get(name), name
 
 
+def test_compose_web(compose):
+    web = compose["services"]["web"]
+    command = command_line(web)
+    assert WEB_COMMAND in command and command.rstrip().endswith("web.app:app")
+    assert (WEB_PORT, WEB_PORT) in published_ports(web)
+    assert web["environment"]["RELAIS_GATEWAY_URL"] == "http://gateway:8080"
+    assert web["environment"]["RELAIS_WEB_SECRET"]
+    assert web["depends_on"]["gateway"]["condition"] == "service_healthy"
+    assert f"127.0.0.1:{WEB_PORT}/health" in " ".join(web["healthcheck"]["test"])
+
+
 def test_compose_identity_and_notify_settings(compose):
     identity = compose["services"]["identity"]["environment"]
     for name in ("RELAIS_JWT_PRIVATE_KEY", "RELAIS_BOOTSTRAP_ADMIN_EMAIL",
@@ -138,7 +151,7 @@ def test_compose_component_has_a_healthcheck(compose, name):
     assert f"127.0.0.1:{COMPONENTS[name]}{path}" in " ".join(healthcheck["test"])
 
 
-@pytest.mark.parametrize("name", sorted(COMPONENTS))
+@pytest.mark.parametrize("name", sorted([*COMPONENTS, "web"]))
 def test_compose_component_is_hardened(compose, name):
     service = compose["services"][name]
     assert service["image"].startswith("relais:")
@@ -266,7 +279,7 @@ def test_namespace_enforces_restricted_pod_security():
     assert labels["pod-security.kubernetes.io/enforce"] == "restricted"
 
 
-@pytest.mark.parametrize("name", [*sorted(COMPONENTS), *INFRASTRUCTURE])
+@pytest.mark.parametrize("name", [*sorted(COMPONENTS), "web", *INFRASTRUCTURE])
 def test_each_component_has_workload_service_and_account_in_its_file(name):
     kinds = {obj["kind"]: obj for obj in load(K8S / f"{name}.yaml")}
     assert {"Service", "ServiceAccount"} <= set(kinds)
@@ -416,6 +429,20 @@ def test_k8s_gateway_command_and_metrics_directory():
     assert args.startswith(GATEWAY_COMMAND) and args.endswith(GATEWAY_APP)
     multiproc = env_of(main)["PROMETHEUS_MULTIPROC_DIR"]["value"]
     assert multiproc in {m["mountPath"] for m in main["volumeMounts"]}
+
+
+def test_k8s_web_runs_one_process_with_its_secret():
+    workload = k8s_workload("web")
+    (main,) = workload["spec"]["template"]["spec"]["containers"]
+    args = " ".join(main["args"])
+    assert args.startswith(WEB_COMMAND) and args.endswith("web.app:app")
+    assert [p["containerPort"] for p in main["ports"]] == [WEB_PORT]
+    assert main["readinessProbe"]["httpGet"]["path"] == "/health"
+    # sessions live in the process's memory: one replica until they are shared
+    assert workload["spec"]["replicas"] == 1
+    env = env_of(main)
+    assert env["RELAIS_WEB_SECRET"]["valueFrom"]["secretKeyRef"]
+    assert env["RELAIS_WEB_SECURE_COOKIES"]["value"] == "true"
 
 
 def test_k8s_identity_and_notify_settings():

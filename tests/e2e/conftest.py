@@ -22,6 +22,10 @@ def network(tmp_path_factory):
     network = Network(
         name=f"relais_e2e{slot or ''}", vhost=f"relais_e2e{slot or ''}", gateway_port=base + 80,
         service_port_base=base, smtp_port=base + 25, mail_web_port=base + 26,
+        web_port=base + 90,
+        # map tiles from a closed local port: no traffic leaves the machine, and
+        # the pages must still list the relays without them
+        web_env={"RELAIS_WEB_TILE_URL": "http://127.0.0.1:9/{z}/{x}/{y}.png"},
         var_dir=tmp_path_factory.mktemp("network"),
         admin_email=ADMIN_EMAIL, admin_password=ADMIN_PASSWORD,
         gunicorn_workers=2, gunicorn_threads=4,

@@ -60,6 +60,16 @@ def test_the_gateway_devtools_common_and_contracts_import_no_service(folder):
     assert violations(folder, lambda path, module: within(module, "services")) == []
 
 
+def test_the_web_pages_reach_the_platform_only_over_http():
+    """web/ is a client of the public API like any partner: no service, no
+    contract, no gateway code; only common's logging set-up."""
+    assert violations("web", lambda path, module: (
+        within(module, "services") or within(module, "contracts") or within(module, "gateway")
+        or within(module, "nameko") or (within(module, "common")
+                                        and not within(module, "common.logging"))
+    )) == []
+
+
 def test_contracts_import_neither_nameko_nor_the_service_plumbing():
     """Anyone can read the published language: marshmallow, the standard
     library and common's pure schema helpers, nothing that runs a service."""

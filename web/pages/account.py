@@ -1,0 +1,102 @@
+"""Logging in and out, accepting an invitation, choosing the language."""
+from web.api import ApiError
+from web.i18n import LOCALES
+from web.pages.forms import FormErrors, required
+from web.routing import page
+
+
+def safe_next(target):
+    """Only a path on this site: never an open redirect."""
+    return target if target and target.startswith("/") and not target.startswith("//") else "/"
+
+
+def landing(user):
+    roles = set(user["roles"])
+    if "relay_manager" in roles:
+        return "/manage"
+    if "corporate_admin" in roles:
+        return "/company/employees"
+    if roles & {"network_ops", "network_admin"}:
+        return "/ops"
+    return "/find"
+
+
+@page("/login", methods=("GET", "POST"))
+def login(visit):
+    _ = visit._
+    errors, email = FormErrors(), visit.request.args.get("email", "")
+    target = safe_next(visit.request.args.get("next"))
+    if visit.request.method == "POST":
+        email = visit.form.get("email", "").strip()
+        required(visit.form, errors, _, "email", "password")
+        if not errors:
+            try:
+                tokens, claims = visit.api.log_in(email, visit.form["password"])
+            except ApiError as error:
+                if error.status == 429:
+                    errors.add("email", _("Too many attempts: wait a little and try again."))
+                elif error.status in (400, 401, 422):
+                    errors.add("email", _("The e-mail address or the password is wrong."))
+                else:
+                    raise
+            else:
+                visit.log_in(tokens, claims, who(visit, tokens, claims, email))
+                return visit.redirect(target if target != "/" else landing(visit.user))
+    return visit.render("login.html", errors=errors, email=email, next=target)
+
+
+def who(visit, tokens, claims, email):
+    user = {"id": claims["sub"], "organisation_id": claims.get("org"),
+            "roles": claims.get("roles", []), "relay_ids": claims.get("relays", []),
+            "email": email, "name": email}
+    try:
+        visit.session["tokens"] = tokens   # the look-up below needs the new token
+        user["name"] = visit.api.get(f"/v1/users/{claims['sub']}")["full_name"]
+    except ApiError:
+        pass
+    return user
+
+
+@page("/logout", methods=("POST",))
+def logout(visit):
+    visit.api.log_out()
+    visit.session.log_out()
+    visit.flash(visit._("You are logged out."))
+    return visit.redirect("/")
+
+
+@page("/set-password", methods=("GET", "POST"))
+def set_password(visit):
+    """The invitation link ends in #token=...: the fragment never reaches a
+    server, so static/site.js copies it into the form; without JavaScript the
+    visitor pastes it into the same field."""
+    _ = visit._
+    errors = FormErrors()
+    if visit.request.method == "POST":
+        required(visit.form, errors, _, "token", "password")
+        if visit.form.get("password") != visit.form.get("confirm"):
+            errors.add("confirm", _("The two passwords differ."))
+        if not errors:
+            try:
+                user = visit.api.request("POST", "/v1/auth/password", auth=False, json_body={
+                    "token": visit.form["token"].strip(), "password": visit.form["password"]})
+            except ApiError as error:
+                if error.status == 401:
+                    errors.add("token", _("This invitation has expired or was already used. Ask your administrator for a new one."))
+                elif error.status in (400, 422):
+                    errors.add("password", error.fields.get("password") or error.detail)
+                else:
+                    raise
+            else:
+                visit.flash(_("Your password is set: log in with it."))
+                return visit.redirect("/login?email=" + user["email"])
+    return visit.render("set_password.html", errors=errors)
+
+
+@page("/language", methods=("POST",))
+def language(visit):
+    if visit.form.get("locale") in LOCALES:
+        visit.session["locale"] = visit.form["locale"]
+    return visit.redirect(safe_next(visit.form.get("next")))
+
+

@@ -1,0 +1,27 @@
+"""What every form page shares: the errors of a refused form, keyed by field,
+for the error summary and the message next to each field (GOV.UK pattern)."""
+from web.api import ApiError
+
+
+class FormErrors(dict):
+    """field name → message; ``summary`` lists them in the form's order."""
+
+    def add(self, field, message):
+        self.setdefault(field, message)
+        return self
+
+    @classmethod
+    def from_api(cls, error: ApiError, known_fields=(), fallback="form"):
+        errors = cls()
+        for field, message in error.fields.items():
+            name = field.split(".")[0]
+            errors.add(name if name in known_fields else fallback, message)
+        if not errors:
+            errors.add(fallback, error.detail)
+        return errors
+
+
+def required(form, errors, _, *names):
+    for name in names:
+        if not (form.get(name) or "").strip():
+            errors.add(name, _("Enter this information."))
