@@ -32,6 +32,17 @@ def corporate_admin_of(organisation):
             "organisation_id": organisation["id"], "roles": ["corporate_admin"]}
 
 
+def key_creator(identity, organisation, roles=("corporate_admin",), relay_ids=(),
+                email="admin@assureur.example"):
+    """A real admin of ``organisation`` as a caller: a key lives only as long as
+    its creator does (credentials.authenticate re-reads them)."""
+    user = identity.create_user(caller=ADMIN, organisation_id=organisation["id"], payload={
+        "email": email, "full_name": "Admin", "roles": list(roles),
+        "relay_ids": list(relay_ids)})
+    return {"user_id": user["id"], "organisation_id": organisation["id"], "roles": list(roles),
+            "relay_ids": list(relay_ids)}
+
+
 def employee(identity, company, email="dominique@assureur.example", password=PASSWORD):
     payload = {"email": email, "full_name": "Dominique Nomade"}
     if password:
@@ -189,8 +200,9 @@ def test_a_user_without_a_password_is_invited_once(identity, company, listen):
 
 
 def test_a_password_set_by_scim_kills_invitations_and_sessions(identity, company, listen):
+    creator = key_creator(identity, company)
     received = listen("identity", "identity.user_provisioned")
-    token = identity.create_scim_token(caller=corporate_admin_of(company),
+    token = identity.create_scim_token(caller=creator,
                                        organisation_id=company["id"], payload={"name": "IdP"})
     scim_caller = identity.authenticate_secret(secret=token["secret"])
     user = identity.scim_create_user(caller=scim_caller, body={
@@ -298,7 +310,7 @@ def test_a_profile_is_coarse_private_and_published(identity, company, listen):
 # API keys ---------------------------------------------------------------------------
 
 def test_an_api_key_is_shown_once_stored_hashed_and_revocable(identity, company):
-    admin = corporate_admin_of(company)
+    admin = key_creator(identity, company)
     created = identity.create_api_key(caller=admin, organisation_id=company["id"],
                                       payload={"name": "SIRH", "roles": ["corporate_admin"]})
     secret = created["secret"]
@@ -416,9 +428,8 @@ def test_a_relay_managers_key_reaches_only_their_relays(identity):
     operator = identity.create_organisation(caller=ADMIN, payload={
         "kind": "relay_operator", "name": "Association du Relais"})
     relay, other = "7b0b7d2c-3c52-4c4a-9d1e-0a4f0e0d3b11", "8c1c8e3d-4d63-4d5b-8e2f-1b5f1f1e4c22"
-    manager = {"user_id": "00000000-0000-4000-8000-0000000000e1",
-               "organisation_id": operator["id"], "roles": ["relay_manager"],
-               "relay_ids": [relay]}
+    manager = key_creator(identity, operator, ["relay_manager"], [relay],
+                          email="gerant@relais.example")
     key = identity.create_api_key(caller=manager, organisation_id=operator["id"], payload={
         "name": "Caisse du relais", "roles": ["relay_manager"], "relay_ids": [relay]})
     assert identity.authenticate_secret(secret=key["secret"])["relay_ids"] == [relay]
@@ -464,9 +475,10 @@ def test_a_new_key_signs_only_once_published_and_old_keys_retire(databases):
 
 
 def test_a_user_provisioned_inactive_is_invited_when_activated(identity, company, listen):
+    creator = key_creator(identity, company)
     invited = listen("identity", "identity.invitation_issued")
     provisioned = listen("identity", "identity.user_provisioned")
-    token = identity.create_scim_token(caller=corporate_admin_of(company),
+    token = identity.create_scim_token(caller=creator,
                                        organisation_id=company["id"], payload={"name": "IdP"})
     scim_caller = identity.authenticate_secret(secret=token["secret"])
     user = identity.scim_create_user(caller=scim_caller, body={
@@ -510,7 +522,7 @@ def test_a_csv_file_grants_only_roles_the_caller_may_grant(identity, company):
 
 
 def test_only_a_person_creates_api_keys_and_scim_tokens(identity, company):
-    key = identity.create_api_key(caller=corporate_admin_of(company),
+    key = identity.create_api_key(caller=key_creator(identity, company),
                                   organisation_id=company["id"],
                                   payload={"name": "SIRH", "roles": ["corporate_admin"]})
     as_key = identity.authenticate_secret(secret=key["secret"])

@@ -9,7 +9,7 @@ import time
 import eventlet
 
 from tests.integration.test_identity_service import (  # noqa: F401 (fixtures)
-    PASSWORD, company, corporate_admin_of, employee, identity,
+    PASSWORD, company, corporate_admin_of, employee, identity, key_creator,
 )
 
 WORST = "a@" + "." * (512 * 1024) + "@"
@@ -18,7 +18,7 @@ PATIENCE = 5  # seconds; a log-in costs ~0.1 s of argon2 here
 
 def test_worst_case_inputs_do_not_stall_log_ins(identity, company, rpc):
     employee(identity, company)
-    token = identity.create_scim_token(caller=corporate_admin_of(company),
+    token = identity.create_scim_token(caller=key_creator(identity, company),
                                        organisation_id=company["id"], payload={"name": "IdP"})
     scim_caller = identity.authenticate_secret(secret=token["secret"])
 
