@@ -31,6 +31,9 @@ from contracts.tokens import secret_kind
 log = logging.getLogger("gateway")
 
 KNOWN_METHODS = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
+# Path parameters that are secrets (a calendar feed's token): the access log
+# shows the route's placeholder instead. Query strings are never logged.
+SECRET_PATH_PARAMETERS = {"token"}
 MAX_IDEMPOTENCY_KEY_LENGTH = 255
 DOCS_HTML = (Path(__file__).parent / "docs.html").read_text()
 DOCS_ASSETS = {"swagger-ui.css": "text/css", "swagger-ui-bundle.js": "text/javascript",
@@ -67,18 +70,22 @@ class Gateway:
         relais_logging.set_call_id_stack([call_id])
         started = time.perf_counter()
         route_label = "unmatched"
+        logged_path = "(no such endpoint)"  # an unknown path may hold anything
         try:
             if request.path.startswith(ScimApi.PREFIX):
                 # SCIM has its own media type, errors and tokens: gateway/scim.py.
                 route_label = "scim"
+                logged_path = request.path  # ids only: SCIM tokens travel in a header
                 response = self.scim.respond(request, call_id)
             else:
                 endpoint, path_args = self.url_map.bind_to_environ(request.environ).match()
                 if isinstance(endpoint, str):
                     route_label = endpoint
+                    logged_path = request.path
                     response = getattr(self, "serve_" + endpoint)(request, **path_args)
                 else:
                     route_label = endpoint.name
+                    logged_path = loggable_path(endpoint, path_args)
                     response = self.handle(endpoint, request, path_args, call_id)
         except NotFound:
             response = Problem(404, "no-such-endpoint", "There is no such endpoint.").response(
@@ -100,7 +107,7 @@ class Gateway:
         elapsed = time.perf_counter() - started
         metrics.http_request_duration.labels(method, route_label, response.status_code
                                              ).observe(elapsed)
-        log.info("%s %s %s", request.method, request.path, response.status_code, extra={
+        log.info("%s %s %s", request.method, logged_path, response.status_code, extra={
             "route": route_label, "status": response.status_code, "call_id": call_id,
             "duration_ms": round(elapsed * 1000, 2)})
         return response
@@ -237,6 +244,15 @@ class Gateway:
         except (RpcUnavailable, RpcTimeout, RemoteError) as exc:
             raise Problem(503, "service-unavailable", f"identity cannot give its keys ({exc}).")
         return json_response(200, self.verifier.jwks)
+
+
+def loggable_path(route, path_args):
+    """The request's path as the access log may show it: secrets as placeholders."""
+    path = route.path
+    for name, value in path_args.items():
+        if name not in SECRET_PATH_PARAMETERS:
+            path = path.replace("{" + name + "}", str(value))
+    return path
 
 
 def json_response(status, body):
