@@ -21,6 +21,10 @@ from common.validation import load, unstorable_text
 from gateway import metrics
 from gateway.bodies import read_json, read_text, storable
 from gateway.auth import InvalidToken, SecretVerifier, TokenVerifier
+from gateway.limits import (
+    INVITATION_MAILS, INVITATION_MAILS_PER_CALLER, PASSWORD_SET_FAILURES, SCIM_REQUESTS, Limits,
+    LimitsUnavailable, digest,
+)
 from gateway.openapi import build_spec
 from gateway.problems import Problem, from_remote_error
 from gateway.routes import ROUTES, SERVICES
@@ -45,8 +49,9 @@ def werkzeug_rule(openapi_path):
 
 
 class Gateway:
-    def __init__(self, rpc):
+    def __init__(self, rpc, limits=None):
         self.rpc = rpc
+        self.limits = limits or Limits()
         self.verifier = TokenVerifier(lambda: self.rpc.call("identity", "jwks"))
         self.secrets = SecretVerifier(self.check_secret)
         self.scim = ScimApi(self)
@@ -129,8 +134,7 @@ class Gateway:
             kwargs["query"] = validated(route.query(), storable(request.args.to_dict()))
         if route.idempotent_create:
             kwargs["idempotency_key"] = idempotency_key(request)
-        result = self.call(route.service, route.rpc, call_id, timeout=route.timeout_seconds,
-                           **kwargs)
+        result = self.limited_call(route, request, call_id, kwargs)
         if route.status == 204:
             return Response(status=204)
         if route.binary:  # a PDF crosses AMQP as base64 (JSON-native)
@@ -141,6 +145,60 @@ class Gateway:
             return Response(result, status=route.status,
                             content_type=f"{route.media_type}; charset=utf-8")
         return Response(json.dumps(result), status=route.status, content_type="application/json")
+
+    def limited_call(self, route, request, call_id, kwargs):
+        """The RPC, under the attempt limits of gateway/limits.py where one
+        applies (log-in, password set, invitation mails): 429 before the call."""
+        call = lambda: self.call(route.service, route.rpc, call_id,  # noqa: E731
+                                 timeout=route.timeout_seconds, **kwargs)
+        client = client_address(request)
+        try:
+            if route.name == "identity.issue_token":
+                email = kwargs["payload"]["email"]
+                self.refuse_after(self.limits.login_wait(email, client))
+                try:
+                    result = call()
+                except Problem as problem:
+                    if problem.status == 401:
+                        self.limits.login_failed(email, client)
+                    raise
+                self.limits.login_succeeded(email, client)
+                return result
+            if route.name == "identity.set_password":
+                self.refuse_after(self.limits.wait(PASSWORD_SET_FAILURES, "password", client))
+                try:
+                    return call()
+                except Problem as problem:
+                    if problem.status == 401:
+                        self.limits.count(PASSWORD_SET_FAILURES, "password", client)
+                    raise
+            if route.name == "identity.invite_user":
+                keys = [(INVITATION_MAILS, "invite", kwargs["user_id"]),
+                        (INVITATION_MAILS_PER_CALLER, "inviter", kwargs["caller"]["user_id"])]
+                self.refuse_after(max(self.limits.wait(*key) for key in keys))
+                for key in keys:
+                    self.limits.count(*key)
+        except LimitsUnavailable:
+            raise Problem(503, "limits-unavailable", "Attempt limits cannot be checked now: "
+                          "try again shortly.", headers={"Retry-After": "5"}) from None
+        return call()
+
+    def limit_scim(self, request):
+        """A SCIM token's requests per minute (an identity provider in a loop)."""
+        token = request.headers.get("Authorization", "").partition(" ")[2].strip()
+        try:
+            self.refuse_after(self.limits.wait(SCIM_REQUESTS, "scim", digest(token)))
+            self.limits.count(SCIM_REQUESTS, "scim", digest(token))
+        except LimitsUnavailable:
+            raise Problem(503, "limits-unavailable", "Attempt limits cannot be checked now: "
+                          "try again shortly.", headers={"Retry-After": "5"}) from None
+
+    @staticmethod
+    def refuse_after(seconds):
+        if seconds:
+            raise Problem(429, "too-many-attempts", f"Too many attempts: try again in "
+                          f"{seconds} s.", fields={"retry_after_seconds": [seconds]},
+                          headers={"Retry-After": str(seconds)})
 
     def call(self, service, method, call_id, timeout=None, **kwargs):
         started = time.perf_counter()
@@ -267,6 +325,23 @@ def validated(schema, data):
     except errors.InvalidInput as exc:
         raise Problem(422, exc.code, exc.detail, exc.fields) from None
     return data
+
+
+# How many proxies in front of the gateway append to X-Forwarded-For (an
+# ingress: 1). 0 trusts no header: the client is the socket's peer.
+TRUSTED_PROXY_HOPS = int(config.env("TRUSTED_PROXY_HOPS", "0"))
+
+
+def client_address(request):
+    """The client's IP, as the limits count it: the peer, or the address the
+    nearest trusted proxy saw (a client can prepend anything to the header,
+    never append past our own proxies)."""
+    if TRUSTED_PROXY_HOPS:
+        hops = [hop.strip() for hop in request.headers.get("X-Forwarded-For", "").split(",")
+                if hop.strip()]
+        if len(hops) >= TRUSTED_PROXY_HOPS:
+            return hops[-TRUSTED_PROXY_HOPS][:64]
+    return request.remote_addr or "unknown"
 
 
 def idempotency_key(request):

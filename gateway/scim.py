@@ -95,6 +95,7 @@ class ScimApi:
         if not parts or parts[0] != "Users" or len(parts) > 2:
             raise ScimError(404, f"No SCIM endpoint {request.path} (only Users are provisioned).")
         caller = self.caller(request)
+        self.gateway.limit_scim(request)
         storable(request.args.to_dict(), "query")
         if len(parts) == 1 and method == "GET":
             return self.list_users(request, call_id, caller, request.args)

@@ -74,17 +74,6 @@ class User(Base):
     organisation: Mapped[Organisation] = relationship(back_populates="users")
 
 
-class LoginThrottle(Base):
-    """Consecutive failed log-ins per e-mail address, known or not (so that the
-    lock-out does not tell who has an account)."""
-    __tablename__ = "login_throttle"
-
-    email_key: Mapped[str] = mapped_column(Text, primary_key=True)
-    failures: Mapped[int] = mapped_column(Integer, server_default=text("0"))
-    locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    last_failure_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-
-
 class RefreshToken(Base):
     """An opaque refresh token, stored as its SHA-256. Each use rotates it within
     its family; presenting a used one again revokes the whole family."""

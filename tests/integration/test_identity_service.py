@@ -1,5 +1,5 @@
 """identity over real RPC and PostgreSQL: log-in, refresh-token rotation and
-reuse detection, lock-out, deactivation, invitations, policies, profiles, API
+reuse detection, deactivation, invitations, policies, profiles, API
 keys, CSV import, the audit log, and the events other services rely on."""
 import json
 
@@ -88,34 +88,9 @@ def test_log_out_revokes_the_session_and_is_harmless_twice(identity, company):
             "Unauthorized", "invalid-refresh-token")
 
 
-@pytest.mark.parametrize("email", ["dominique@assureur.example", "nobody@assureur.example"])
-def test_repeated_failures_lock_the_address_known_or_not(identity, company, email):
-    employee(identity, company)
-    for _ in range(5):
-        refused(lambda: identity.issue_token(payload={"email": email, "password": "wrong!"}),
-                "Unauthorized", "invalid-credentials")
-    # Locked now: even the right password waits, and the answer says how long.
-    error = refused(lambda: identity.issue_token(payload={"email": email, "password": PASSWORD}),
-                    "TooManyAttempts", "too-many-attempts")
-    assert "retry_after_seconds" in str(error)
-    (row,) = rows(identity_db(), "SELECT failures, locked_until FROM login_throttle")
-    assert row["failures"] == 5 and row["locked_until"] is not None
-
-
 def identity_db():
     from sqlalchemy import create_engine
     return create_engine(database_url("identity"))
-
-
-def test_a_success_clears_the_failure_count(identity, company):
-    employee(identity, company)
-    for _ in range(4):
-        refused(lambda: identity.issue_token(payload={"email": "dominique@assureur.example",
-                                                      "password": "wrong!"}),
-                "Unauthorized", "invalid-credentials")
-    identity.issue_token(payload={"email": "dominique@assureur.example", "password": PASSWORD})
-    (row,) = rows(identity_db(), "SELECT failures FROM login_throttle")
-    assert row["failures"] == 0
 
 
 def test_the_password_policy_is_enforced(identity, company):
