@@ -125,6 +125,32 @@ def check_bounds(schema, payload):
         raise errors.InvalidInput("The request has values that are too long.", fields=found)
 
 
+MAX_JSON_DEPTH = 32  # objects and arrays within each other; no contract nests half as deep
+
+
+def nesting_depth(value):
+    """How deep objects and arrays nest in ``value``, without recursion (a
+    recursive walk of a hostile body is what overflows the stack)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            item = list(item.values())
+        if isinstance(item, (list, tuple)):
+            deepest = max(deepest, depth)
+            if depth > MAX_JSON_DEPTH:
+                break
+            stack.extend((child, depth + 1) for child in item
+                         if isinstance(child, (dict, list, tuple)))
+    return deepest
+
+
+def check_depth(value):
+    if nesting_depth(value) > MAX_JSON_DEPTH:
+        raise errors.InvalidInput(f"The body nests objects and arrays more than "
+                                  f"{MAX_JSON_DEPTH} deep.", code="too-deep")
+
+
 def check_text(value, path=""):
     """Refuse NULs and lone surrogates, naming where they are: the one check,
     used by the gateway (bodies, query strings) and by every service's ``load``."""
@@ -140,6 +166,7 @@ def check_text(value, path=""):
 def load(schema, payload, **kwargs):
     if not isinstance(payload, dict):
         raise errors.InvalidInput("The request body must be a JSON object.")
+    check_depth(payload)
     check_text(payload)
     check_bounds(schema, payload)
     try:

@@ -147,7 +147,15 @@ class _FilterParser:
     def value(self):
         kind, raw = self.take()
         if kind == "string":
-            return json.loads(raw)
+            try:
+                text = json.loads(raw)
+            except ValueError:
+                raise scim_error("invalidFilter", f"{raw!r} is not a JSON string.") from None
+            # After decoding: "\u0000" is a NUL once decoded, which no text may hold.
+            if unstorable_text(text):
+                raise scim_error("invalidFilter",
+                                 "A filter may not hold a NUL or an unpaired surrogate.")
+            return text
         if kind == "word":
             lowered = raw.lower()
             if lowered in ("true", "false"):

@@ -2,9 +2,10 @@
 network over HTTP: no secret in the access log, the Host header never
 reflected, security headers on every response, SCIM's escaped NUL and deep
 JSON refused precisely, and what a relay manager may edit."""
+import json
 import time
 
-from tests.e2e.conftest import assert_problem
+from tests.e2e.conftest import Client, assert_problem, corporate_account
 
 
 def gateway_log(network):
@@ -24,3 +25,47 @@ def test_no_secret_reaches_the_access_log(relay_company_employee, anonymous, net
     log = gateway_log(network)
     assert "/v1/calendar/{token}.ics" in log
     assert token not in log and token[:-1] not in log
+
+
+def scim_client(admin, network):
+    company, hr = corporate_account(admin, network)
+    token = hr.post(f"/v1/organisations/{company['id']}/scim-tokens", json={"name": "IdP"})
+    assert token.status_code == 201, token.text
+    return Client(network.gateway_url).bearer(token.json()["secret"])
+
+
+def assert_scim_error(response, status, scim_type):
+    assert response.status_code == status, response.text
+    assert response.json()["scimType"] == scim_type, response.text
+
+
+def test_an_escaped_nul_in_a_scim_filter_is_refused_after_decoding(admin, network):
+    scim = scim_client(admin, network)
+    for value in ('"a\\u0000b"', '"\\ud800"', '"\\x"'):
+        assert_scim_error(scim.get("/scim/v2/Users", params={"filter": f"userName eq {value}"}),
+                          400, "invalidFilter")
+        assert_scim_error(scim.post("/scim/v2/Users/.search", data=json.dumps(
+            {"filter": f"userName eq {value}"}),
+            headers={"Content-Type": "application/scim+json"}), 400, "invalidFilter")
+
+
+def test_deep_json_is_a_400_not_a_500(admin, network, relay_company_employee):
+    scim = scim_client(admin, network)
+    _, _, _, member = relay_company_employee
+    for depth in (40, 200_000):
+        body = "[" * depth + "]" * depth
+        assert_problem(member.post("/v1/bookings", data=body,
+                                   headers={"Content-Type": "application/json"}),
+                       400, "malformed-json")
+        assert_scim_error(scim.post("/scim/v2/Users", data=body,
+                                    headers={"Content-Type": "application/scim+json"}),
+                          400, "invalidSyntax")
+    nested = {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+              "userName": "deep@example.org", "name": {}}
+    inner = nested["name"]
+    for _ in range(40):
+        inner["x"] = {}
+        inner = inner["x"]
+    assert_scim_error(scim.post("/scim/v2/Users", data=json.dumps(nested),
+                                headers={"Content-Type": "application/scim+json"}),
+                      400, "invalidSyntax")
