@@ -15,6 +15,13 @@ def env(name, default=None):
     return os.environ.get("RELAIS_" + name, default)
 
 
+def public_url():
+    """Where people and partners reach Relais (invitation links, calendar feeds,
+    SCIM locations). Always from configuration, never from a request's Host
+    header, which the client chooses."""
+    return env("PUBLIC_URL", "http://127.0.0.1:8080").rstrip("/")
+
+
 def amqp_uri():
     return env("AMQP_URI", DEFAULT_AMQP_URI)
 

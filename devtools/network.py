@@ -76,7 +76,9 @@ class Network:
 
     def env(self, service=None):
         env = dict(os.environ, RELAIS_AMQP_URI=self.amqp_uri, PYTHONUNBUFFERED="1",
-                   RELAIS_SMTP_HOST="127.0.0.1", RELAIS_SMTP_PORT=str(self.smtp_port))
+                   RELAIS_SMTP_HOST="127.0.0.1", RELAIS_SMTP_PORT=str(self.smtp_port),
+                   # public URLs (SCIM locations, links) come from here, never from Host
+                   RELAIS_PUBLIC_URL=self.gateway_url)
         if service:
             env["RELAIS_DATABASE_URL"] = self.database_url(service)
             env["RELAIS_HTTP_ADDRESS"] = f"127.0.0.1:{self.service_port(service)}"

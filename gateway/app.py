@@ -21,6 +21,7 @@ from common.validation import load, unstorable_text
 from gateway import metrics
 from gateway.bodies import read_json, read_text, storable
 from gateway.auth import InvalidToken, SecretVerifier, TokenVerifier
+from gateway.headers import secure
 from gateway.limits import (
     INVITATION_MAILS, INVITATION_MAILS_PER_CALLER, PASSWORD_SET_FAILURES, SCIM_REQUESTS, Limits,
     LimitsUnavailable, digest,
@@ -42,6 +43,7 @@ MAX_IDEMPOTENCY_KEY_LENGTH = 255
 DOCS_HTML = (Path(__file__).parent / "docs.html").read_text()
 DOCS_ASSETS = {"swagger-ui.css": "text/css", "swagger-ui-bundle.js": "text/javascript",
                "favicon-32x32.png": "image/png"}
+DOCS_SCRIPT = (Path(__file__).parent / "docs.js").read_bytes()
 
 
 def werkzeug_rule(openapi_path):
@@ -108,6 +110,7 @@ class Gateway:
         finally:
             relais_logging.set_call_id_stack(None)
         response.headers["X-Call-Id"] = call_id
+        secure(response, docs=route_label in ("docs", "docs_asset"))
         method = request.method if request.method in KNOWN_METHODS else "other"
         elapsed = time.perf_counter() - started
         metrics.http_request_duration.labels(method, route_label, response.status_code
@@ -290,6 +293,9 @@ class Gateway:
         return Response(DOCS_HTML, content_type="text/html; charset=utf-8")
 
     def serve_docs_asset(self, request, asset):
+        if asset == "relais-docs.js":
+            return Response(DOCS_SCRIPT, content_type="text/javascript",
+                            headers={"Cache-Control": "public, max-age=86400"})
         if asset not in DOCS_ASSETS:
             raise NotFound()
         return Response((Path(swagger_ui_path) / asset).read_bytes(),

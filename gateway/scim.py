@@ -10,6 +10,7 @@ import json
 
 from werkzeug.wrappers import Response
 
+from common import config
 from gateway.bodies import read_json, storable
 from gateway.problems import Problem
 from contracts.scim import ERROR_SCHEMA, LIST_SCHEMA, USER_SCHEMA, project
@@ -168,7 +169,8 @@ class ScimApi:
         return user["meta"]["location"]
 
     def base(self, request):
-        return request.host_url.rstrip("/") + self.PREFIX
+        """From RELAIS_PUBLIC_URL: a Host header is the client's to choose."""
+        return config.public_url() + self.PREFIX
 
     def discovery(self, parts, documents, kind):
         if len(parts) == 1:

@@ -69,3 +69,41 @@ def test_deep_json_is_a_400_not_a_500(admin, network, relay_company_employee):
     assert_scim_error(scim.post("/scim/v2/Users", data=json.dumps(nested),
                                 headers={"Content-Type": "application/scim+json"}),
                       400, "invalidSyntax")
+
+
+def test_public_urls_come_from_configuration_not_from_host(admin, network):
+    scim = scim_client(admin, network)
+    evil = {"Host": "evil.example", "X-Forwarded-Host": "evil.example",
+            "Content-Type": "application/scim+json"}
+    created = scim.post("/scim/v2/Users", headers=evil, data=json.dumps({
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+        "userName": f"host-{time.time_ns()}@example.org"}))
+    assert created.status_code == 201, created.text
+    expected = f"{network.gateway_url}/scim/v2/Users/{created.json()['id']}"
+    assert created.headers["Location"] == created.json()["meta"]["location"] == expected
+    listed = scim.get("/scim/v2/Users", headers=evil).json()
+    config = scim.get("/scim/v2/ServiceProviderConfig", headers=evil).json()
+    assert "evil.example" not in json.dumps(listed) + json.dumps(config)
+
+
+def test_every_response_carries_the_security_headers(network, anonymous, admin):
+    responses = {
+        "token": anonymous.post("/v1/auth/token", json={"email": "admin@e2e.example",
+                                                        "password": "e2e-admin-password"}),
+        "api": admin.get("/v1/organisations"), "problem": anonymous.get("/v1/nothing"),
+        "health": anonymous.get("/health"), "docs": anonymous.get("/docs"),
+        "docs asset": anonymous.get("/docs/static/relais-docs.js"),
+        "scim": anonymous.get("/scim/v2/ServiceProviderConfig"),
+    }
+    for name, response in responses.items():
+        headers = response.headers
+        assert headers["X-Content-Type-Options"] == "nosniff", name
+        assert "frame-ancestors 'none'" in headers["Content-Security-Policy"], name
+        assert headers["X-Frame-Options"] == "DENY", name
+        if name != "docs asset":
+            assert headers["Cache-Control"] == "no-store", name
+    assert responses["token"].status_code == 200 and responses["token"].headers["Pragma"] == \
+        "no-cache"
+    # /docs runs no inline script: its one script is a file of the gateway's.
+    assert "<script>" not in responses["docs"].text
+    assert "script-src 'self'" in responses["docs"].headers["Content-Security-Policy"]
