@@ -122,11 +122,17 @@ def relay_created_data(relay):
             "latitude": relay.latitude, "longitude": relay.longitude}
 
 
+# What says which relay it is and where (what members search and travel by,
+# what billing and settlements name): the network's, not the relay manager's.
+NETWORK_ADMIN_FIELDS = frozenset({"name", "address", "postcode", "commune", "department",
+                                  "latitude", "longitude", "timezone"})
+
+
 def update_relay(uow, caller, relay_id, data):
     relay = managed_relay(uow.session, caller, relay_id, for_update=True)
-    if not caller.is_network_admin and {"name", "latitude", "longitude", "timezone",
-                                         "department", "postcode"} & set(data):
-        raise errors.Forbidden("Only network admins move or rename a relay.",
+    if not caller.is_network_admin and NETWORK_ADMIN_FIELDS & set(data):
+        raise errors.Forbidden("Only network admins move or rename a relay: "
+                               f"{', '.join(sorted(NETWORK_ADMIN_FIELDS & set(data)))}.",
                                code="network-admin-only")
     apply_fields(relay, data)
     uow.session.flush()
