@@ -17,6 +17,7 @@ from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
 from common import config, errors, logging as relais_logging
+from common.production import refuse_development_secrets
 from common.validation import load, unstorable_text
 from gateway import metrics
 from gateway.bodies import read_json, read_text, storable
@@ -361,6 +362,7 @@ def idempotency_key(request):
 
 
 def create_app():
+    refuse_development_secrets("gateway")
     relais_logging.configure("gateway")
     timeout = float(os.environ.get("RELAIS_RPC_TIMEOUT_SECONDS", "5"))
     return Gateway(ThreadLocalRpc(config.amqp_uri(), timeout))
