@@ -275,7 +275,10 @@ def test_a_profile_is_coarse_private_and_published(identity, company, listen):
     assert event["data"] == {"user_id": user["id"], "organisation_id": company["id"],
                              "home_commune": "Aubusson", "home_latitude": 45.96,
                              "home_longitude": 2.17, "usual_office": "Limoges, siège",
-                             "commute_km": 88.5, "commute_mode": "car"}
+                             "commute_km": 88.5, "commute_mode": "car",
+                             # the employee's own edit: no home a policy may trust
+                             "policy_home_commune": None, "policy_home_latitude": None,
+                             "policy_home_longitude": None}
     assert identity.get_profile(caller=corporate_admin_of(company), user_id=user["id"]) == profile
     # Not even network staff read where an employee lives.
     refused(lambda: identity.get_profile(caller=ADMIN, user_id=user["id"]), "NotFound",
