@@ -57,6 +57,10 @@ def is_email(value):
             and _EMAIL.fullmatch(value) is not None)
 
 
+SCALAR_FIELDS = (fields.Number, fields.Boolean, fields.DateTime, fields.Date, fields.Time,
+                 fields.TimeDelta)
+
+
 def _declared_max(field, kind):
     for validator in field.validators:
         if isinstance(validator, validate.Length) and validator.max is not None:
@@ -67,11 +71,9 @@ def _declared_max(field, kind):
         return MAX_EMAIL_LENGTH
     if isinstance(field, fields.Url):
         return MAX_URL_LENGTH
-    if isinstance(field, (fields.String, fields.Raw)) and not isinstance(
-            field, (fields.Number, fields.Boolean, fields.DateTime, fields.Date, fields.Time,
-                    fields.TimeDelta)):
-        return MAX_TEXT_LENGTH
-    return MAX_SCALAR_LENGTH
+    if isinstance(field, SCALAR_FIELDS):
+        return MAX_SCALAR_LENGTH
+    return MAX_TEXT_LENGTH  # text, and fields of our own (a comma list...)
 
 
 def _too_long(schema, payload, path, found):
