@@ -50,3 +50,31 @@ def test_an_unreachable_redis_is_a_refusal_not_an_open_door():
     store = rules.Limits(url="redis://127.0.0.1:1/0", prefix="relais:test:down:")
     with pytest.raises(rules.LimitsUnavailable):
         store.login_wait("owner@example.org", "203.0.113.1")
+
+
+def request_from(peer, forwarded=None):
+    from werkzeug.test import EnvironBuilder
+    from werkzeug.wrappers import Request
+    headers = {"X-Forwarded-For": forwarded} if forwarded else {}
+    return Request(EnvironBuilder(headers=headers,
+                                  environ_base={"REMOTE_ADDR": peer}).get_environ())
+
+
+def test_the_client_is_the_peer_unless_a_trusted_proxy_says(monkeypatch):
+    from gateway import app
+    spoofed = request_from("198.51.100.7", "203.0.113.1")
+    assert app.client_address(spoofed) == "198.51.100.7"  # no proxy trusted: header ignored
+    monkeypatch.setattr(app, "TRUSTED_PROXY_HOPS", 1)
+    # Behind one ingress: the address it appended, whatever the client prepended.
+    assert app.client_address(request_from("10.0.0.2", "203.0.113.1, 198.51.100.7")) == \
+        "198.51.100.7"
+    assert app.client_address(request_from("10.0.0.2")) == "10.0.0.2"
+
+
+def test_json_nesting_is_measured_without_recursion():
+    from common.validation import MAX_JSON_DEPTH, nesting_depth
+    deep = []
+    for _ in range(100_000):
+        deep = [deep]
+    assert nesting_depth(deep) > MAX_JSON_DEPTH
+    assert nesting_depth({"a": [{"b": 1}], "c": "d"}) == 3
