@@ -10,14 +10,18 @@ import redis
 from tests.e2e.conftest import PASSWORD, assert_problem, corporate_account, unique
 
 
-def from_client(client, address):
-    client.http.headers["X-Forwarded-For"] = address
-    return client
-
-
 def log_in(anonymous, email, password, address):
     return anonymous.post("/v1/auth/token", json={"email": email, "password": password},
                           headers={"X-Forwarded-For": address})
+
+
+def fail(times, send):
+    """Send until ``times`` answers are 401 (a 504 of a loaded machine counts
+    nothing, at the gateway as here)."""
+    answers = []
+    while answers.count(401) < times and len(answers) < 3 * times:
+        answers.append(send().status_code)
+    assert answers.count(401) == times and set(answers) <= {401, 504}, answers
 
 
 def a_member(admin, network):
@@ -32,8 +36,7 @@ def a_member(admin, network):
 def test_an_attacker_locks_only_themself_out(admin, network, anonymous):
     _, _, owner = a_member(admin, network)
     attacker = f"203.0.113.{uuid.uuid4().int % 250}"
-    for _ in range(5):
-        assert log_in(anonymous, owner["email"], "wrong password!", attacker).status_code == 401
+    fail(5, lambda: log_in(anonymous, owner["email"], "wrong password!", attacker))
     locked = log_in(anonymous, owner["email"], PASSWORD, attacker)  # even the right one
     problem = assert_problem(locked, 429, "too-many-attempts")
     assert 1 <= int(locked.headers["Retry-After"]) <= 30
@@ -47,9 +50,8 @@ def test_an_attacker_locks_only_themself_out(admin, network, anonymous):
 
 def test_one_client_trying_many_accounts_is_stopped(network, anonymous):
     attacker = f"203.0.114.{uuid.uuid4().int % 250}"
-    for n in range(30):
-        assert log_in(anonymous, f"nobody{n}@example.org", "wrong password!",
-                      attacker).status_code == 401
+    addresses = iter(f"nobody{n}@example.org" for n in range(100))
+    fail(30, lambda: log_in(anonymous, next(addresses), "wrong password!", attacker))
     refused = log_in(anonymous, "nobody-else@example.org", "wrong password!", attacker)
     assert_problem(refused, 429, "too-many-attempts")
     assert int(refused.headers["Retry-After"]) > 0
@@ -63,9 +65,9 @@ def test_invitation_mails_and_invitation_guesses_are_limited(admin, network, ano
     assert answers[:3] == [200, 200, 200], answers
     assert answers[3] == 429
     guesser = f"203.0.115.{uuid.uuid4().int % 250}"
-    for _ in range(10):
-        assert anonymous.post("/v1/auth/password", headers={"X-Forwarded-For": guesser}, json={
-            "token": "riv_" + uuid.uuid4().hex, "password": PASSWORD}).status_code == 401
+    fail(10, lambda: anonymous.post("/v1/auth/password", headers={"X-Forwarded-For": guesser},
+                                    json={"token": "riv_" + uuid.uuid4().hex,
+                                          "password": PASSWORD}))
     refused = anonymous.post("/v1/auth/password", headers={"X-Forwarded-For": guesser},
                              json={"token": "riv_" + uuid.uuid4().hex, "password": PASSWORD})
     assert_problem(refused, 429, "too-many-attempts")
