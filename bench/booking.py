@@ -68,10 +68,10 @@ def generate(engine, relays, bookings, bench_day):
         conn.execute(text("SET LOCAL synchronous_commit = off"))
         conn.execute(text("""
             INSERT INTO relays (id, name, address, postcode, commune, department, latitude,
-                                longitude, timezone, check_in_code)
+                                longitude, timezone, check_in_secret)
             SELECT gen_random_uuid(), 'Relais ' || n, n || ' rue du Bench', '23000', 'Bench',
                    '23', :lat0 + random() * (:lat1 - :lat0), :lon0 + random() * (:lon1 - :lon0),
-                   'Europe/Paris', lpad(n::text, 6, '0')
+                   'Europe/Paris', md5(n::text)
             FROM generate_series(1, :relays) AS n"""),
             {"relays": relays, "lat0": FRANCE[0], "lat1": FRANCE[1], "lon0": FRANCE[2],
              "lon1": FRANCE[3]})

@@ -25,6 +25,12 @@ class Caller:
         return "network_admin" in self.roles
 
     @property
+    def is_machine(self):
+        """An API key or a SCIM token: a program acting for its organisation,
+        not a person (see services/identity/README.md, "machine credentials")."""
+        return self.credential in ("api_key", "scim_token")
+
+    @property
     def sees_whole_network(self):
         return self.has("network_admin", "network_ops")
 

@@ -15,6 +15,19 @@ def env(name, default=None):
     return os.environ.get("RELAIS_" + name, default)
 
 
+def public_url():
+    """Where people and partners reach Relais (invitation links, calendar feeds,
+    SCIM locations). Always from configuration, never from a request's Host
+    header, which the client chooses."""
+    return env("PUBLIC_URL", "http://127.0.0.1:8080").rstrip("/")
+
+
+def api_public_url():
+    """Where partners reach the HTTP API (SCIM locations, calendar feeds) when
+    it has an address of its own (RELAIS_GATEWAY_PUBLIC_URL); else public_url()."""
+    return (env("GATEWAY_PUBLIC_URL", "") or public_url()).rstrip("/")
+
+
 def amqp_uri():
     return env("AMQP_URI", DEFAULT_AMQP_URI)
 

@@ -21,6 +21,7 @@ from sqlalchemy.orm import DeclarativeBase, Session
 
 from common import config, errors
 from common.events import make_envelope
+from common.production import is_production
 from contracts import events
 
 # The key of the HMAC that stands for a request in the idempotency table. A
@@ -35,6 +36,8 @@ DEV_IDEMPOTENCY_HMAC_KEY = "relais-dev-idempotency-key-not-for-production"
 def hash_request(request):
     """HMAC-SHA256 of the request as canonical JSON."""
     key = config.env("IDEMPOTENCY_HMAC_KEY") or DEV_IDEMPOTENCY_HMAC_KEY
+    if key == DEV_IDEMPOTENCY_HMAC_KEY and is_production():  # the start-up check missed it
+        raise RuntimeError("RELAIS_IDEMPOTENCY_HMAC_KEY is not set in production")
     canonical = json.dumps(request, sort_keys=True, separators=(",", ":"), default=str)
     return hmac.new(key.encode(), canonical.encode(), hashlib.sha256).hexdigest()
 

@@ -10,6 +10,7 @@ from sqlalchemy.engine import make_url
 
 from common import config
 from common.db import make_engine
+from common.production import refuse_development_secrets
 
 SERVICES = ("identity", "booking", "billing", "notify")
 SERVICES_DIR = Path(__file__).resolve().parent.parent / "services"
@@ -44,6 +45,7 @@ def main(argv):
     names = SERVICES if argv[1:] == ["all"] else argv[1:]
     if not names or any(name not in SERVICES for name in names):
         raise SystemExit(f"usage: python -m common.migrate all|{'|'.join(SERVICES)}...")
+    refuse_development_secrets("migrate")
     for name in names:
         migrate(name)
         print(f"{name}: database migrated")

@@ -23,6 +23,7 @@ import sys  # noqa: E402
 from nameko.containers import ServiceContainer  # noqa: E402
 
 from common import config, logging as relais_logging  # noqa: E402
+from common.production import refuse_development_secrets  # noqa: E402
 
 
 def find_service_class(module):
@@ -37,6 +38,7 @@ def main(argv):
     if len(argv) != 2:
         raise SystemExit("usage: python -m common.run services.<name>.service")
     service_cls = find_service_class(importlib.import_module(argv[1]))
+    refuse_development_secrets(service_cls.name)
     relais_logging.configure(service_cls.name)
     container = ServiceContainer(service_cls, config.nameko_config(service_cls.name))
     container.start()

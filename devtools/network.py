@@ -83,8 +83,10 @@ class Network:
     def env(self, service=None):
         env = dict(os.environ, RELAIS_AMQP_URI=self.amqp_uri, PYTHONUNBUFFERED="1",
                    RELAIS_SMTP_HOST="127.0.0.1", RELAIS_SMTP_PORT=str(self.smtp_port),
-                   # invitation links open the web pages' "choose your password"
-                   RELAIS_PUBLIC_URL=self.web_url)
+                   # public URLs come from configuration, never from a Host header:
+                   # people's links (invitations) open the web pages, partners' URLs
+                   # (SCIM locations, calendar feeds) the API
+                   RELAIS_PUBLIC_URL=self.web_url, RELAIS_GATEWAY_PUBLIC_URL=self.gateway_url)
         if service:
             env["RELAIS_DATABASE_URL"] = self.database_url(service)
             env["RELAIS_HTTP_ADDRESS"] = f"127.0.0.1:{self.service_port(service)}"

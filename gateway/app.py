@@ -17,10 +17,16 @@ from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
 from common import config, errors, logging as relais_logging
+from common.production import refuse_development_secrets
 from common.validation import load, unstorable_text
 from gateway import metrics
 from gateway.bodies import read_json, read_text, storable
 from gateway.auth import InvalidToken, SecretVerifier, TokenVerifier
+from gateway.headers import secure
+from gateway.limits import (
+    INVITATION_MAILS, INVITATION_MAILS_PER_CALLER, PASSWORD_SET_FAILURES, SCIM_REQUESTS, Limits,
+    LimitsUnavailable, digest,
+)
 from gateway.openapi import build_spec
 from gateway.problems import Problem, from_remote_error
 from gateway.routes import ROUTES, SERVICES
@@ -31,10 +37,14 @@ from contracts.tokens import secret_kind
 log = logging.getLogger("gateway")
 
 KNOWN_METHODS = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
+# Path parameters that are secrets (a calendar feed's token): the access log
+# shows the route's placeholder instead. Query strings are never logged.
+SECRET_PATH_PARAMETERS = {"token"}
 MAX_IDEMPOTENCY_KEY_LENGTH = 255
 DOCS_HTML = (Path(__file__).parent / "docs.html").read_text()
 DOCS_ASSETS = {"swagger-ui.css": "text/css", "swagger-ui-bundle.js": "text/javascript",
                "favicon-32x32.png": "image/png"}
+DOCS_SCRIPT = (Path(__file__).parent / "docs.js").read_bytes()
 
 
 def werkzeug_rule(openapi_path):
@@ -42,8 +52,9 @@ def werkzeug_rule(openapi_path):
 
 
 class Gateway:
-    def __init__(self, rpc):
+    def __init__(self, rpc, limits=None):
         self.rpc = rpc
+        self.limits = limits or Limits()
         self.verifier = TokenVerifier(lambda: self.rpc.call("identity", "jwks"))
         self.secrets = SecretVerifier(self.check_secret)
         self.scim = ScimApi(self)
@@ -67,18 +78,22 @@ class Gateway:
         relais_logging.set_call_id_stack([call_id])
         started = time.perf_counter()
         route_label = "unmatched"
+        logged_path = "(no such endpoint)"  # an unknown path may hold anything
         try:
             if request.path.startswith(ScimApi.PREFIX):
                 # SCIM has its own media type, errors and tokens: gateway/scim.py.
                 route_label = "scim"
+                logged_path = request.path  # ids only: SCIM tokens travel in a header
                 response = self.scim.respond(request, call_id)
             else:
                 endpoint, path_args = self.url_map.bind_to_environ(request.environ).match()
                 if isinstance(endpoint, str):
                     route_label = endpoint
+                    logged_path = request.path
                     response = getattr(self, "serve_" + endpoint)(request, **path_args)
                 else:
                     route_label = endpoint.name
+                    logged_path = loggable_path(endpoint, path_args)
                     response = self.handle(endpoint, request, path_args, call_id)
         except NotFound:
             response = Problem(404, "no-such-endpoint", "There is no such endpoint.").response(
@@ -96,11 +111,12 @@ class Gateway:
         finally:
             relais_logging.set_call_id_stack(None)
         response.headers["X-Call-Id"] = call_id
+        secure(response, docs=route_label in ("docs", "docs_asset"))
         method = request.method if request.method in KNOWN_METHODS else "other"
         elapsed = time.perf_counter() - started
         metrics.http_request_duration.labels(method, route_label, response.status_code
                                              ).observe(elapsed)
-        log.info("%s %s %s", request.method, request.path, response.status_code, extra={
+        log.info("%s %s %s", request.method, logged_path, response.status_code, extra={
             "route": route_label, "status": response.status_code, "call_id": call_id,
             "duration_ms": round(elapsed * 1000, 2)})
         return response
@@ -122,8 +138,7 @@ class Gateway:
             kwargs["query"] = validated(route.query(), storable(request.args.to_dict()))
         if route.idempotent_create:
             kwargs["idempotency_key"] = idempotency_key(request)
-        result = self.call(route.service, route.rpc, call_id, timeout=route.timeout_seconds,
-                           **kwargs)
+        result = self.limited_call(route, request, call_id, kwargs)
         if route.status == 204:
             return Response(status=204)
         if route.binary:  # a PDF crosses AMQP as base64 (JSON-native)
@@ -134,6 +149,60 @@ class Gateway:
             return Response(result, status=route.status,
                             content_type=f"{route.media_type}; charset=utf-8")
         return Response(json.dumps(result), status=route.status, content_type="application/json")
+
+    def limited_call(self, route, request, call_id, kwargs):
+        """The RPC, under the attempt limits of gateway/limits.py where one
+        applies (log-in, password set, invitation mails): 429 before the call."""
+        call = lambda: self.call(route.service, route.rpc, call_id,  # noqa: E731
+                                 timeout=route.timeout_seconds, **kwargs)
+        client = client_address(request)
+        try:
+            if route.name == "identity.issue_token":
+                email = kwargs["payload"]["email"]
+                self.refuse_after(self.limits.login_wait(email, client))
+                try:
+                    result = call()
+                except Problem as problem:
+                    if problem.status == 401:
+                        self.limits.login_failed(email, client)
+                    raise
+                self.limits.login_succeeded(email, client)
+                return result
+            if route.name == "identity.set_password":
+                self.refuse_after(self.limits.wait(PASSWORD_SET_FAILURES, "password", client))
+                try:
+                    return call()
+                except Problem as problem:
+                    if problem.status == 401:
+                        self.limits.count(PASSWORD_SET_FAILURES, "password", client)
+                    raise
+            if route.name == "identity.invite_user":
+                keys = [(INVITATION_MAILS, "invite", kwargs["user_id"]),
+                        (INVITATION_MAILS_PER_CALLER, "inviter", kwargs["caller"]["user_id"])]
+                self.refuse_after(max(self.limits.wait(*key) for key in keys))
+                for key in keys:
+                    self.limits.count(*key)
+        except LimitsUnavailable:
+            raise Problem(503, "limits-unavailable", "Attempt limits cannot be checked now: "
+                          "try again shortly.", headers={"Retry-After": "5"}) from None
+        return call()
+
+    def limit_scim(self, request):
+        """A SCIM token's requests per minute (an identity provider in a loop)."""
+        token = request.headers.get("Authorization", "").partition(" ")[2].strip()
+        try:
+            self.refuse_after(self.limits.wait(SCIM_REQUESTS, "scim", digest(token)))
+            self.limits.count(SCIM_REQUESTS, "scim", digest(token))
+        except LimitsUnavailable:
+            raise Problem(503, "limits-unavailable", "Attempt limits cannot be checked now: "
+                          "try again shortly.", headers={"Retry-After": "5"}) from None
+
+    @staticmethod
+    def refuse_after(seconds):
+        if seconds:
+            raise Problem(429, "too-many-attempts", f"Too many attempts: try again in "
+                          f"{seconds} s.", fields={"retry_after_seconds": [seconds]},
+                          headers={"Retry-After": str(seconds)})
 
     def call(self, service, method, call_id, timeout=None, **kwargs):
         started = time.perf_counter()
@@ -225,6 +294,9 @@ class Gateway:
         return Response(DOCS_HTML, content_type="text/html; charset=utf-8")
 
     def serve_docs_asset(self, request, asset):
+        if asset == "relais-docs.js":
+            return Response(DOCS_SCRIPT, content_type="text/javascript",
+                            headers={"Cache-Control": "public, max-age=86400"})
         if asset not in DOCS_ASSETS:
             raise NotFound()
         return Response((Path(swagger_ui_path) / asset).read_bytes(),
@@ -237,6 +309,15 @@ class Gateway:
         except (RpcUnavailable, RpcTimeout, RemoteError) as exc:
             raise Problem(503, "service-unavailable", f"identity cannot give its keys ({exc}).")
         return json_response(200, self.verifier.jwks)
+
+
+def loggable_path(route, path_args):
+    """The request's path as the access log may show it: secrets as placeholders."""
+    path = route.path
+    for name, value in path_args.items():
+        if name not in SECRET_PATH_PARAMETERS:
+            path = path.replace("{" + name + "}", str(value))
+    return path
 
 
 def json_response(status, body):
@@ -253,6 +334,23 @@ def validated(schema, data):
     return data
 
 
+# How many proxies in front of the gateway append to X-Forwarded-For (an
+# ingress: 1). 0 trusts no header: the client is the socket's peer.
+TRUSTED_PROXY_HOPS = int(config.env("TRUSTED_PROXY_HOPS", "0"))
+
+
+def client_address(request):
+    """The client's IP, as the limits count it: the peer, or the address the
+    nearest trusted proxy saw (a client can prepend anything to the header,
+    never append past our own proxies)."""
+    if TRUSTED_PROXY_HOPS:
+        hops = [hop.strip() for hop in request.headers.get("X-Forwarded-For", "").split(",")
+                if hop.strip()]
+        if len(hops) >= TRUSTED_PROXY_HOPS:
+            return hops[-TRUSTED_PROXY_HOPS][:64]
+    return request.remote_addr or "unknown"
+
+
 def idempotency_key(request):
     key = request.headers.get("Idempotency-Key")
     if key is not None and (not 1 <= len(key) <= MAX_IDEMPOTENCY_KEY_LENGTH
@@ -264,6 +362,7 @@ def idempotency_key(request):
 
 
 def create_app():
+    refuse_development_secrets("gateway")
     relais_logging.configure("gateway")
     timeout = float(os.environ.get("RELAIS_RPC_TIMEOUT_SECONDS", "5"))
     return Gateway(ThreadLocalRpc(config.amqp_uri(), timeout))

@@ -3,7 +3,7 @@ Shared by the JSON API (app.py) and SCIM (scim.py)."""
 import json
 
 from common.errors import InvalidInput
-from common.validation import check_text
+from common.validation import MAX_JSON_DEPTH, check_depth, check_text
 from gateway.problems import Problem
 
 MAX_BODY_BYTES = 1024 * 1024
@@ -50,7 +50,14 @@ def read_json(request, required=True):
         body = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
         raise Problem(400, "malformed-json", f"The body is not valid JSON: {exc}.") from None
-    return storable(body)
+    except RecursionError:  # json's own guard, far deeper than check_depth allows
+        raise Problem(400, "malformed-json", f"The body nests objects and arrays more than "
+                      f"{MAX_JSON_DEPTH} deep.") from None
+    try:
+        check_depth(body)
+    except InvalidInput as exc:
+        raise Problem(400, "malformed-json", exc.detail) from None
+    return storable(body)  # text is checked after decoding: \u0000 is a NUL
 
 
 def read_text(request, media_type, field="body"):

@@ -84,7 +84,7 @@ ROUTES = [
     Route("POST", "/v1/auth/password", "identity", "set_password",
           "Set one's password with an invitation token (single use)", "Auth",
           response=UserSchema, body=PasswordSetSchema, authenticated=False,
-          passes_caller=False, errors=(400, 401, 422)),
+          passes_caller=False, errors=(400, 401, 422, 429)),
 
     Route("POST", "/v1/organisations", "identity", "create_organisation",
           "Create an organisation (network admins)", "Organisations",
@@ -122,7 +122,7 @@ ROUTES = [
           response=UserSchema),
     Route("POST", "/v1/users/{user_id}/invitation", "identity", "invite_user",
           "Mail a new invitation to a user who has not set a password (older links die)",
-          "Users", response=InvitationSchema, errors=(401, 403, 404, 409)),
+          "Users", response=InvitationSchema, errors=(401, 403, 404, 409, 429)),
     Route("GET", "/v1/users/{user_id}/profile", "identity", "get_profile",
           "An employee's commute profile (the employee and their corporate admins)", "Users",
           response=ProfileSchema),

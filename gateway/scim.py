@@ -10,6 +10,7 @@ import json
 
 from werkzeug.wrappers import Response
 
+from common import config
 from gateway.bodies import read_json, storable
 from gateway.problems import Problem
 from contracts.scim import ERROR_SCHEMA, LIST_SCHEMA, USER_SCHEMA, project
@@ -95,6 +96,7 @@ class ScimApi:
         if not parts or parts[0] != "Users" or len(parts) > 2:
             raise ScimError(404, f"No SCIM endpoint {request.path} (only Users are provisioned).")
         caller = self.caller(request)
+        self.gateway.limit_scim(request)
         storable(request.args.to_dict(), "query")
         if len(parts) == 1 and method == "GET":
             return self.list_users(request, call_id, caller, request.args)
@@ -167,7 +169,8 @@ class ScimApi:
         return user["meta"]["location"]
 
     def base(self, request):
-        return request.host_url.rstrip("/") + self.PREFIX
+        """From RELAIS_PUBLIC_URL: a Host header is the client's to choose."""
+        return config.api_public_url() + self.PREFIX
 
     def discovery(self, parts, documents, kind):
         if len(parts) == 1:

@@ -33,6 +33,16 @@ ensure_rabbitmq() {
   echo "RabbitMQ's management API did not come up" >&2; return 1
 }
 
+ensure_redis() {
+  # The gateway's attempt limits (log-in, invitations, SCIM) live in Redis,
+  # started on every machine of this kind; start it if it is not running.
+  if ! redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then
+    say "starting Redis"
+    redis-server --daemonize yes --bind 127.0.0.1 --port 6379 >/dev/null
+    for _ in $(seq 30); do redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 && break; sleep 1; done
+  fi
+}
+
 ensure_venv() {
   if [ ! -x "$PY" ]; then
     say "creating the virtualenv in .venv"

@@ -77,7 +77,7 @@ class PolicyChangedSchema(EventSchema):
 
 class ProfileChangedSchema(EventSchema):
     """``identity.profile_changed``: an employee's profile, coordinates rounded
-    to about a kilometre."""
+    to about a kilometre, and the policy home their organisation's admin set."""
     user_id = fields.String(required=True)
     organisation_id = fields.String(allow_none=True, load_default=None)
     home_commune = fields.String(allow_none=True, load_default=None)
@@ -87,3 +87,8 @@ class ProfileChangedSchema(EventSchema):
     commute_km = fields.Float(allow_none=True, load_default=None)
     commute_mode = fields.String(allow_none=True, load_default=None,
                                  metadata={"enum": COMMUTE_MODES})
+    # Version 2: the home a radius policy measures from, set only by the
+    # organisation's admin (booking projects these, never the home above).
+    policy_home_commune = fields.String(allow_none=True, load_default=None)
+    policy_home_latitude = fields.Float(allow_none=True, load_default=None)
+    policy_home_longitude = fields.Float(allow_none=True, load_default=None)

@@ -161,6 +161,13 @@ class ProfileSchema(Schema):
                               metadata={"description": "One way, home to usual office."})
     commute_mode = fields.String(load_default=None, allow_none=True,
                                  validate=validate.OneOf(COMMUTE_MODES))
+    policy_home_commune = fields.String(dump_only=True, metadata={
+        "description": "The home a radius policy measures from: set when the organisation's "
+                       "admin saves the profile, never by the employee."})
+    policy_home_latitude = fields.Float(dump_only=True)
+    policy_home_longitude = fields.Float(dump_only=True)
+    policy_home_set_by = fields.String(dump_only=True)
+    policy_home_set_at = fields.AwareDateTime(dump_only=True)
     updated_at = fields.AwareDateTime(dump_only=True)
 
     @validates_schema

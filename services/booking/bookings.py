@@ -1,18 +1,21 @@
 """Use cases of booking a space: book (a given space, or any free one at a
 relay), cancel, check in, read bookings. Every state change emits its event
 through the outbox in the same transaction."""
-import hmac
 from calendar import monthrange
+from datetime import timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, literal, or_, select, text
+from sqlalchemy import delete, func, literal, or_, select, text
+from sqlalchemy.dialects.postgresql import insert as upsert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import contains_eager, joinedload
 
 from common import errors
 from common.validation import is_uuid
-from services.booking import directory, lifecycle, slots
-from services.booking.models import Booking, Member, OrganisationPolicy, Relay, Space
+from services.booking import check_in_codes, directory, lifecycle, slots
+from services.booking.models import (
+    Booking, CheckInFailure, Member, OrganisationPolicy, Relay, Space,
+)
 from services.booking.policy import Policy, PolicyRefused
 
 # Which exclusion constraint refused a booking says what the member should hear.
@@ -286,28 +289,17 @@ class CountedRefusal(Exception):
 
 
 def check_in(uow, caller, booking_id, code, now):
-    """Check a booking in: its member with the relay's code (each wrong code
-    is counted and raised as a CountedRefusal; after MAX_CHECK_IN_ATTEMPTS
-    only the manager can), or the relay's manager without one."""
+    """Check a booking in: its member with the relay's code of the day, or the
+    relay's manager without one. The time window is checked first, so a code
+    is only ever compared inside it (outside, a right and a wrong code get the
+    same answer); every wrong or missing code gets one answer, and each wrong
+    one is counted per member, relay and day (a CountedRefusal: committed, then
+    raised). After MAX_WRONG_CODES_A_DAY only the manager checks them in."""
     booking = locked_booking(uow.session, caller, booking_id)
     if caller.has("relay_manager") and booking.relay_id in caller.relay_ids:
         by = "relay_manager"
     elif booking.member_id == caller.user_id:
         by = "member"
-        if not lifecycle.may_check_in_by_code(booking.check_in_attempts):
-            raise errors.TooManyAttempts(
-                "Too many wrong check-in codes for this booking: the relay's reception can "
-                "check you in.", code="check-in-attempts-exhausted")
-        if not code or not hmac.compare_digest(code.encode(), booking.relay.check_in_code.encode()):
-            refusal = errors.InvalidInput(
-                "That is not this relay's check-in code (it is shown at the relay's "
-                "reception).", code="wrong-check-in-code",
-                fields={"code": ["Wrong or missing check-in code."]})
-            if not code:
-                raise refusal
-            booking.check_in_attempts += 1
-            uow.session.flush()
-            raise CountedRefusal(refusal)
     else:
         raise errors.Forbidden("Only the member or the relay's manager checks in.")
     try:
@@ -315,12 +307,46 @@ def check_in(uow, caller, booking_id, code, now):
             return booking
     except lifecycle.TransitionRefused as refusal:
         raise errors.Conflict(refusal.detail, code=refusal.rule) from None
+    if by == "member":
+        _check_code(uow, booking, code, now)
     booking.status = "checked_in"
     booking.checked_in_at = booking.updated_at = now
     booking.checked_in_by = by
     uow.session.flush()
     emit(uow, "booking.checked_in", booking, checked_in_at=now, checked_in_by=by)
     return booking
+
+
+def _check_code(uow, booking, code, now):
+    relay = booking.relay
+    day = directory.local_today(relay, now)
+    failures = _failures_of_day(uow.session, booking.member_id, relay.id, day)
+    if not check_in_codes.may_try(failures.failures):
+        raise errors.TooManyAttempts(
+            "Too many wrong check-in codes at this relay today: the relay's reception can "
+            "check you in.", code="check-in-attempts-exhausted")
+    if check_in_codes.matches(code, relay.check_in_secret, day):
+        return
+    refusal = errors.InvalidInput(
+        "That is not this relay's check-in code of the day (it is shown at the relay's "
+        "reception).", code="wrong-check-in-code",
+        fields={"code": ["Wrong or missing check-in code."]})
+    if not code:
+        raise refusal  # nothing guessed: not counted, same answer
+    failures.failures += 1
+    uow.session.execute(delete(CheckInFailure).where(
+        CheckInFailure.day < day - timedelta(days=check_in_codes.KEEP_FAILURES_DAYS)))
+    uow.session.flush()
+    raise CountedRefusal(refusal)
+
+
+def _failures_of_day(session, member_id, relay_id, day):
+    """The member's count at this relay today, locked: concurrent guesses queue."""
+    session.execute(upsert(CheckInFailure).values(
+        member_id=member_id, relay_id=relay_id, day=day, failures=0).on_conflict_do_nothing())
+    return session.execute(select(CheckInFailure).where(
+        CheckInFailure.member_id == member_id, CheckInFailure.relay_id == relay_id,
+        CheckInFailure.day == day).with_for_update()).scalar_one()
 
 
 # -- read -------------------------------------------------------------------------

@@ -32,7 +32,7 @@ def create_feed(uow, caller, now):
     values = {"token_hash": token_hash(token), "created_at": now}
     uow.session.execute(insert(CalendarFeed).values(member_id=caller.user_id, **values)
                         .on_conflict_do_update(index_elements=[CalendarFeed.member_id], set_=values))
-    base = config.env("PUBLIC_URL", "http://127.0.0.1:8080").rstrip("/")
+    base = config.api_public_url()
     return {"url": base + feed_path(token), "created_at": now}
 
 

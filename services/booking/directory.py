@@ -1,6 +1,5 @@
 """Use cases of the relay directory: relays, their opening hours, closures and
 spaces; the public search by proximity, service and department; a relay's page."""
-import secrets
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
@@ -9,7 +8,7 @@ from sqlalchemy.orm import selectinload
 
 from common import errors
 from common.validation import is_uuid
-from services.booking import geo, lifecycle
+from services.booking import check_in_codes, geo, lifecycle
 from services.booking.models import Booking, Closure, OpeningHours, Relay, Space
 from services.booking.public_holidays import department_of_postcode, public_holidays
 from services.booking.slots import (
@@ -69,10 +68,6 @@ def default_opening_rows():
             for weekday, hours in DEFAULT_WEEK.items()]
 
 
-def new_check_in_code():
-    return f"{secrets.randbelow(1_000_000):06d}"
-
-
 # -- who may change a relay ---------------------------------------------------
 
 def can_manage(caller, relay_id):
@@ -104,7 +99,7 @@ def apply_fields(relay, data):
     if weekly is not None:
         relay.opening_hours = opening_rows(weekly)
     if data.pop("rotate_check_in_code", False):
-        relay.check_in_code = new_check_in_code()
+        relay.check_in_secret = check_in_codes.new_secret()
     for name, value in data.items():
         setattr(relay, name, value)
 
@@ -112,7 +107,7 @@ def apply_fields(relay, data):
 def create_relay(uow, caller, data):
     caller.require("network_admin")
     relay = Relay(department=data.pop("department", None) or department_of_postcode(data["postcode"]),
-                  check_in_code=new_check_in_code(), opening_hours=default_opening_rows())
+                  check_in_secret=check_in_codes.new_secret(), opening_hours=default_opening_rows())
     apply_fields(relay, data)
     uow.session.add(relay)
     uow.session.flush()
@@ -127,11 +122,17 @@ def relay_created_data(relay):
             "latitude": relay.latitude, "longitude": relay.longitude}
 
 
+# What says which relay it is and where (what members search and travel by,
+# what billing and settlements name): the network's, not the relay manager's.
+NETWORK_ADMIN_FIELDS = frozenset({"name", "address", "postcode", "commune", "department",
+                                  "latitude", "longitude", "timezone"})
+
+
 def update_relay(uow, caller, relay_id, data):
     relay = managed_relay(uow.session, caller, relay_id, for_update=True)
-    if not caller.is_network_admin and {"name", "latitude", "longitude", "timezone",
-                                         "department", "postcode"} & set(data):
-        raise errors.Forbidden("Only network admins move or rename a relay.",
+    if not caller.is_network_admin and NETWORK_ADMIN_FIELDS & set(data):
+        raise errors.Forbidden("Only network admins move or rename a relay: "
+                               f"{', '.join(sorted(NETWORK_ADMIN_FIELDS & set(data)))}.",
                                code="network-admin-only")
     apply_fields(relay, data)
     uow.session.flush()

@@ -15,9 +15,6 @@ STATUSES = ACTIVE_STATUSES + ("cancelled", "no_show")
 LATE_CANCELLATION_NOTICE = timedelta(hours=24)
 CHECK_IN_OPENS_BEFORE_START = timedelta(minutes=30)
 DEFAULT_NO_SHOW_AFTER_MINUTES = 30
-# A relay's check-in code has six digits: after this many wrong codes for one
-# booking the member may no longer check in by code (the relay's manager can).
-MAX_CHECK_IN_ATTEMPTS = 5
 # Who cancelled; only the customer's side can be billed for a late cancellation.
 CUSTOMER_SIDE = ("member", "corporate_admin")
 
@@ -58,10 +55,6 @@ def check_check_in(status, starts_at, ends_at, now):
     if now >= ends_at:
         raise TransitionRefused("booking-over", "This booking is over.")
     return True
-
-
-def may_check_in_by_code(wrong_attempts):
-    return wrong_attempts < MAX_CHECK_IN_ATTEMPTS
 
 
 def no_show_due_at(space_kind, starts_at, no_show_after_minutes):

@@ -51,7 +51,8 @@ class Relay(Base):
     website: Mapped[str | None] = mapped_column(Text)
     managers: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default=text("'{}'"))
     closed_on_public_holidays: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
-    check_in_code: Mapped[str] = mapped_column(Text)
+    # The secret the check-in code of each day is derived from (check_in_codes.py).
+    check_in_secret: Mapped[str] = mapped_column(Text)
     no_show_after_minutes: Mapped[int | None] = mapped_column(Integer, server_default=text("30"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
@@ -169,13 +170,22 @@ class Booking(Base):
     cancellation_reason: Mapped[str | None] = mapped_column(Text)
     late_cancellation: Mapped[bool | None] = mapped_column(Boolean)
     completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    # Wrong check-in codes a member gave for this booking (see lifecycle.py).
-    check_in_attempts: Mapped[int] = mapped_column(SmallInteger, server_default=text("0"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
     space: Mapped[Space] = relationship()
     relay: Mapped[Relay] = relationship()
+
+
+class CheckInFailure(Base):
+    """Wrong check-in codes a member gave at a relay on one (local) day: the
+    guessing limit, whatever booking they were given for."""
+    __tablename__ = "check_in_failures"
+
+    member_id: Mapped[str] = mapped_column(UUID(as_uuid=False), primary_key=True)
+    relay_id: Mapped[str] = mapped_column(ForeignKey("relays.id"), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True, index=True)
+    failures: Mapped[int] = mapped_column(SmallInteger, server_default=text("0"))
 
 
 class Member(Base):

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 
 from common import errors
-from services.booking import directory, occupancy
+from services.booking import check_in_codes, directory, occupancy
 from services.booking.lifecycle import ACTIVE_STATUSES
 from services.booking.bookings import BOOKING_LOADS
 from services.booking.models import Booking, Member
@@ -54,7 +54,8 @@ def relay_day(session, caller, relay_id, day, now):
         booking.member_email = member.email if member else None
     arrivals = sorted(bookings, key=lambda b: (b.starts_at, b.member_name is None,
                                               b.member_name or "", b.id))
-    return {"relay_id": relay.id, "date": day, "check_in_code": relay.check_in_code,
+    return {"relay_id": relay.id, "date": day,
+            "check_in_code": check_in_codes.code_of_day(relay.check_in_secret, day),
             "occupancy": summary, "arrivals": arrivals}
 
 

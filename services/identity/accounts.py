@@ -85,6 +85,9 @@ def check_grantable(caller, organisation, roles, relay_ids=()):
             f"A {organisation.kind.replace('_', ' ')} organisation's users hold only "
             f"{', '.join(sorted(allowed))}.",
             fields={"roles": [f"Not allowed here: {', '.join(sorted(roles - allowed))}."]})
+    if caller.is_machine and roles - {"member"}:
+        raise errors.Forbidden("An API key or a SCIM token grants only the member role: a "
+                               "person, logged in, grants the others.", code="person-required")
     if not caller.is_network_admin and not roles <= caller.roles | {"member"}:
         raise errors.Forbidden("An organisation's admin grants only the roles they hold.")
     if not caller.is_network_admin and not relay_ids <= caller.relay_ids:
@@ -98,6 +101,10 @@ def provision_user(uow, caller, organisation, via, email, full_name, roles=("mem
     single-use link to set one) in ``identity.user_provisioned``."""
     check_grantable(caller, organisation, roles, relay_ids)
     if password is not None:
+        if caller.credential == "api_key":
+            raise errors.Forbidden("An API key does not choose people's passwords: leave it "
+                                   "out and the user gets an invitation.",
+                                   code="person-required", fields={"password": ["Leave out."]})
         check_password(password, email)
     user = User(organisation_id=organisation.id, email=email.strip(), full_name=full_name,
                 given_name=given_name, family_name=family_name, external_id=external_id,
@@ -127,6 +134,8 @@ def change_user(uow, caller, user, changes, via):
         user.email = changed.pop("email")  # a change of case only: keep it quiet
     if not changed:
         return []
+    if {"email", "user_name"} & set(changed):
+        check_machine_reach(caller, user, "change the e-mail or userName")
     if "roles" in changed:
         check_grantable(caller, uow.session.get(Organisation, user.organisation_id),
                         set(changed["roles"]) - set(user.roles))
@@ -144,7 +153,9 @@ def set_password(uow, caller, user, password, via, end_sessions=False):
     """Set a user's password, whichever the way (an invitation, SCIM). Pending
     invitations die: a link must not set a password that is already set. A
     password set by someone else (an identity provider, ``end_sessions``) also
-    ends the user's sessions (refresh tokens), as a reset would."""
+    ends the user's sessions (refresh tokens), as a reset would. A SCIM token
+    sets only members' passwords (``check_machine_reach``)."""
+    check_machine_reach(caller, user, "set the password")
     check_password(password, user.email)
     user.password_hash = hash_password(password)
     invitations.revoke_pending(uow.session, user.id)
@@ -160,6 +171,19 @@ def accept_invitation(uow, token, password):
     set_password(uow, Caller(user.id, user.organisation_id, credential="invitation"), user,
                  password, via="invitation")
     return user
+
+
+def check_machine_reach(caller, user, what):
+    """A machine credential (API key, SCIM token) acts on members only where a
+    person's way in is at stake: it never sets the password, e-mail or
+    userName of a user who holds a role beyond ``member`` (otherwise a key
+    could take over its own creator, and keep that access after its
+    revocation). Deactivating them stays possible: offboarding is what an
+    identity provider is for."""
+    if caller.is_machine and set(user.roles) - {"member"}:
+        raise errors.Forbidden(f"An API key or a SCIM token cannot {what} of a user with an "
+                               "admin role: a person, logged in, does that.",
+                               code="person-required")
 
 
 def set_active(uow, caller, user, active, via):

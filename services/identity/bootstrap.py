@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from common import config
 from common.db import make_engine
+from common.production import refuse_development_secrets
 from services.identity import tokens
 from services.identity.hashing import hasher
 from services.identity.models import Organisation, SigningKey, User
@@ -76,6 +77,7 @@ def bootstrap(database_url, admin_email, admin_password, private_pem=None):
 
 
 def main():
+    refuse_development_secrets("identity-bootstrap")
     if sys.argv[1:] == ["--rotate-key"]:
         engine = make_engine(config.database_url("identity"))
         with Session(engine) as session, session.begin():

@@ -3,8 +3,13 @@ and SCIM tokens (a company's identity provider).
 
 Both are opaque secrets of 256 random bits, shown once in the answer that
 creates them and stored as their SHA-256. An API key acts with the roles (and
-relays) it was given, never more than its creator holds; a SCIM token does
-nothing but SCIM on its own organisation. The gateway checks a secret with
+relays) it was given, never more than its creator holds *now*: each
+authentication re-reads the creator, so a creator deactivated (or deleted)
+disables their keys and SCIM tokens, and a role or relay the creator lost is
+lost by their keys too. A SCIM token does nothing but SCIM on its own
+organisation, and only while its creator still administers it. Neither
+grants a role beyond ``member`` or sets an admin's password
+(``accounts.check_machine_reach``). The gateway checks a secret with
 ``authenticate`` and caches a positive answer briefly (see gateway/auth.py).
 """
 from datetime import datetime, timedelta, timezone
@@ -15,7 +20,7 @@ from common import errors
 from common.validation import is_uuid
 from contracts.tokens import secret_kind
 from services.identity import audit, tokens
-from services.identity.models import MachineCredential
+from services.identity.models import MachineCredential, User
 from services.identity.scope import administered_organisation
 
 # last_used_at is written at most this often per credential (a write per
@@ -93,8 +98,32 @@ def authenticate(session, secret, now=None):
     ).scalar_one_or_none() if kind in ("api_key", "scim_token") else None
     if credential is None or credential.revoked_at is not None or credential.kind != kind:
         raise errors.Unauthorized("This key is unknown or revoked.", code="invalid-token")
+    roles, relay_ids = _rights_left(session, credential)
     if credential.last_used_at is None or now - credential.last_used_at > LAST_USED_PRECISION:
         credential.last_used_at = now
     return {"user_id": credential.id, "organisation_id": credential.organisation_id,
-            "roles": list(credential.roles), "relay_ids": list(credential.relay_ids),
-            "credential": credential.kind}
+            "roles": roles, "relay_ids": relay_ids, "credential": credential.kind}
+
+
+def _rights_left(session, credential):
+    """The key's roles and relays that its creator still holds; ``Unauthorized``
+    when the creator is gone or holds none of them any more."""
+    creator = session.get(User, credential.created_by) if is_uuid(credential.created_by) \
+        else None
+    refused = errors.Unauthorized("This key's creator is deactivated or lost the rights it "
+                                  "gave: an admin creates a new one.", code="invalid-token")
+    if creator is None or not creator.active or creator.deleted_at is not None:
+        raise refused
+    creator_roles = set(creator.roles)
+    if credential.kind == "scim_token":
+        # Only an admin of this organisation (or the network's) creates one.
+        if not (creator_roles & {"corporate_admin", "network_admin"}):
+            raise refused
+        return [], []
+    if "network_admin" in creator_roles:
+        return list(credential.roles), list(credential.relay_ids)
+    roles = [role for role in credential.roles if role in creator_roles]
+    relay_ids = [relay for relay in credential.relay_ids if relay in set(creator.relay_ids)]
+    if not roles or ("relay_manager" in roles and not relay_ids):
+        raise refused
+    return roles, relay_ids

@@ -30,7 +30,7 @@ INVITATION_LIFETIME = timedelta(days=7)
 
 
 def public_url():
-    return config.env("PUBLIC_URL", "http://127.0.0.1:8080").rstrip("/")
+    return config.public_url()
 
 
 def issue(uow, user, now=None):

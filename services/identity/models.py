@@ -74,17 +74,6 @@ class User(Base):
     organisation: Mapped[Organisation] = relationship(back_populates="users")
 
 
-class LoginThrottle(Base):
-    """Consecutive failed log-ins per e-mail address, known or not (so that the
-    lock-out does not tell who has an account)."""
-    __tablename__ = "login_throttle"
-
-    email_key: Mapped[str] = mapped_column(Text, primary_key=True)
-    failures: Mapped[int] = mapped_column(Integer, server_default=text("0"))
-    locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    last_failure_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-
-
 class RefreshToken(Base):
     """An opaque refresh token, stored as its SHA-256. Each use rotates it within
     its family; presenting a used one again revokes the whole family."""
@@ -168,6 +157,14 @@ class EmployeeProfile(Base):
     usual_office: Mapped[str | None] = mapped_column(Text)
     commute_km: Mapped[float | None] = mapped_column(Double)
     commute_mode: Mapped[str | None] = mapped_column(Text)
+    # The home a radius policy measures from: set only by the organisation's
+    # admin (who, and when, kept here and in the audit log), never by the
+    # employee editing their own profile.
+    policy_home_commune: Mapped[str | None] = mapped_column(Text)
+    policy_home_latitude: Mapped[float | None] = mapped_column(Double)
+    policy_home_longitude: Mapped[float | None] = mapped_column(Double)
+    policy_home_set_by: Mapped[str | None] = mapped_column(Text)
+    policy_home_set_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(),
                                                  onupdate=func.now())
 

@@ -1,23 +1,14 @@
-"""The password policy and the log-in lock-out rule. Pure: no database, no clock
-of its own, so the unit tests can state the rules exactly.
+"""The password policy. Pure: no database, no clock of its own, so the unit
+tests can state the rules exactly. (Log-in limits live at the gateway, which
+knows the client: gateway/limits.py.)
 
 Policy (NIST SP 800-63B's advice rather than composition rules): 12 to 256
 characters, at least 5 different characters, not a well-known password, and not
 the account's own e-mail address or its local part.
-
-Lock-out: the first LOCK_AFTER failures in a row cost nothing; each further one
-locks the address for a delay that doubles from FIRST_DELAY up to MAX_DELAY. The
-count is per e-mail address, known or not, so answers never tell who has an
-account. A successful log-in clears it.
 """
-from datetime import timedelta
-
 from contracts.vocabulary import PASSWORD_MAX_LENGTH as MAX_LENGTH
 from contracts.vocabulary import PASSWORD_MIN_LENGTH as MIN_LENGTH
 MIN_DISTINCT_CHARACTERS = 5
-LOCK_AFTER = 5
-FIRST_DELAY = timedelta(seconds=30)
-MAX_DELAY = timedelta(minutes=15)
 
 # The most common passwords of at least 12 characters (public breach lists).
 COMMON_PASSWORDS = frozenset({
@@ -47,11 +38,3 @@ def policy_violations(password, email=None):
         if lowered == email or (len(local) >= 4 and local in lowered):
             problems.append("A password must not contain the e-mail address.")
     return problems
-
-
-def lock_delay(failures):
-    """How long an address stays locked after its ``failures``-th failure in a row."""
-    if failures < LOCK_AFTER:
-        return timedelta(0)
-    doubling = min(failures - LOCK_AFTER, 10)
-    return min(FIRST_DELAY * (2 ** doubling), MAX_DELAY)

@@ -14,7 +14,7 @@ import json
 import re
 
 from common import errors
-from common.validation import unstorable_text
+from common.validation import MAX_EMAIL_LENGTH, is_email, unstorable_text
 from contracts.scim import (
     ENTERPRISE_SCHEMA, LIST_SCHEMA, PATCH_SCHEMA, USER_SCHEMA, normalise_path,
 )
@@ -25,7 +25,9 @@ IGNORED_ATTRIBUTES = {
     "phonenumbers", "ims", "photos", "addresses", "groups", "entitlements", "roles",
     "x509certificates", "name.middlename", "name.honorificprefix", "name.honorificsuffix",
 }
-EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+# Every string of a User is bounded before anything else reads it (an e-mail's
+# bound: userName is often one); the e-mail check is linear (common.validation).
+MAX_VALUE_LENGTH = MAX_EMAIL_LENGTH
 MAX_FILTER_LENGTH = 1000
 # Parentheses, "not" and value paths nest at most this deep: deeper is not a
 # filter an identity provider sends, and it would exhaust Python's stack.
@@ -145,7 +147,15 @@ class _FilterParser:
     def value(self):
         kind, raw = self.take()
         if kind == "string":
-            return json.loads(raw)
+            try:
+                text = json.loads(raw)
+            except ValueError:
+                raise scim_error("invalidFilter", f"{raw!r} is not a JSON string.") from None
+            # After decoding: "\u0000" is a NUL once decoded, which no text may hold.
+            if unstorable_text(text):
+                raise scim_error("invalidFilter",
+                                 "A filter may not hold a NUL or an unpaired surrogate.")
+            return text
         if kind == "word":
             lowered = raw.lower()
             if lowered in ("true", "false"):
@@ -206,19 +216,16 @@ def complete(state):
     if not user_name:
         raise scim_error("invalidValue", "userName is required.")
     if not state.get("email"):
-        if EMAIL_PATTERN.match(user_name):
+        if is_email(user_name):
             state["email"] = user_name
         else:
             raise scim_error("invalidValue", "Give an e-mail: userName or emails[].value.")
-    if not EMAIL_PATTERN.match(state["email"]):
+    if not is_email(state["email"]):
         raise scim_error("invalidValue", f"{state['email']!r} is not an e-mail address.")
     if not state.get("full_name"):
         parts = [state.get("given_name"), state.get("family_name")]
-        state["full_name"] = " ".join(part for part in parts if part) or user_name
-    for name in ("user_name", "email", "full_name", "external_id", "given_name", "family_name"):
-        value = state.get(name)
-        if value is not None and len(value) > 320:
-            raise scim_error("invalidValue", f"{name} is too long (320 characters at most).")
+        state["full_name"] = " ".join(part for part in parts if part)[:MAX_VALUE_LENGTH] \
+            or user_name
     return state
 
 
@@ -227,6 +234,9 @@ def _string(path, value, required=False):
         return None
     if not isinstance(value, str) or (required and not value.strip()):
         raise scim_error("invalidValue", f"{path} must be a non-empty string.")
+    if len(value) > MAX_VALUE_LENGTH:  # before any pattern or rule reads it
+        raise scim_error("invalidValue",
+                         f"{path} is too long ({MAX_VALUE_LENGTH} characters at most).")
     return value.strip()
 
 

@@ -5,21 +5,20 @@ and an opaque refresh token. A refresh token is single use: each refresh
 returns a new one in the same *family*; presenting an already used one again
 means it was copied, so the whole family is revoked (RFC 9700, 4.14.2).
 
-A refusal must still commit what it learnt (a failed log-in counts towards the
-lock-out; a reused refresh token revokes its family), so the use cases return an
-``Outcome`` and the entrypoint raises its error only after the commit.
+A refusal must still commit what it learnt (a reused refresh token revokes its
+family), so the use cases return an ``Outcome`` and the entrypoint raises its
+error only after the commit. Guessing is limited at the gateway (gateway/limits.py).
 """
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import func, select, update
-from sqlalchemy.dialects.postgresql import insert
 
 from common import errors
-from services.identity import passwords, tokens
+from services.identity import tokens
 from services.identity.hashing import password_matches
-from services.identity.models import LoginThrottle, RefreshToken, SigningKey, User
+from services.identity.models import RefreshToken, SigningKey, User
 
 REFRESH_TOKEN_LIFETIME = timedelta(days=30)
 
@@ -36,24 +35,18 @@ class Outcome:
 
 
 def log_in(uow, email, password, now=None):
+    """Tokens for the right e-mail and password. Guessing is limited at the
+    gateway (gateway/limits.py: per address and client, per client, per
+    address from unknown clients, shared by every replica in Redis), where the
+    client is known: a lock-out here, per address only, let anyone who knew an
+    address keep its owner out."""
     now = now or datetime.now(timezone.utc)
-    throttle = _throttle_row(uow.session, email)
-    if throttle.locked_until and throttle.locked_until > now:
-        wait = int((throttle.locked_until - now).total_seconds()) + 1
-        return Outcome(error=errors.TooManyAttempts(
-            f"Too many failed log-ins for this address: try again in {wait} s.",
-            fields={"retry_after_seconds": [wait]}))
     user = uow.session.execute(
         select(User).where(func.lower(User.email) == email.strip().lower(),
                            User.deleted_at.is_(None))).scalar_one_or_none()
     if not password_matches(user and user.password_hash, password) or not user.active:
-        throttle.failures += 1
-        throttle.last_failure_at = now
-        delay = passwords.lock_delay(throttle.failures)
-        throttle.locked_until = now + delay if delay else None
         return Outcome(error=errors.Unauthorized("Wrong e-mail or password.",
                                                  code="invalid-credentials"))
-    throttle.failures, throttle.locked_until = 0, None
     return Outcome(result=_issue(uow.session, user, str(uuid.uuid4()), now))
 
 
@@ -113,14 +106,6 @@ def _issue(session, user, family_id, now):
     return issued
 
 
-def _throttle_row(session, email):
-    """The address's throttle row, locked: concurrent guesses for one address
-    queue up instead of all being checked against the same count."""
-    key = email.strip().lower()
-    session.execute(insert(LoginThrottle).values(email_key=key, failures=0)
-                    .on_conflict_do_nothing())
-    return session.execute(select(LoginThrottle).where(LoginThrottle.email_key == key)
-                           .with_for_update()).scalar_one()
 
 
 def current_signing_key(session):

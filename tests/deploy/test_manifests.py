@@ -20,7 +20,7 @@ APP_UID = 10001
 # The contract: every Python component, its HTTP port, and how it runs.
 SERVICES = {"identity": 8001, "booking": 8002, "billing": 8003, "notify": 8004}
 COMPONENTS = {**SERVICES, "gateway": 8080}
-INFRASTRUCTURE = ("rabbitmq", "postgres", "mailpit")
+INFRASTRUCTURE = ("rabbitmq", "postgres", "mailpit", "redis")
 GATEWAY_COMMAND = "gunicorn -c gateway/gunicorn.conf.py"
 GATEWAY_APP = "gateway.app:app"
 WEB_PORT = 8090

@@ -33,7 +33,11 @@ def network(tmp_path_factory):
                    # revoked API keys must stop working within a test's patience
                    "RELAIS_SECRET_CACHE_SECONDS": "1",
                    # drafts of long-past months stay drafts until a test finalizes them
-                   "RELAIS_BILLING_GRACE_DAYS": "36500"},
+                   "RELAIS_BILLING_GRACE_DAYS": "36500",
+                   # this run's own attempt limits in the machine's Redis
+                   "RELAIS_LIMITS_PREFIX": f"relais:e2e{slot}:{uuid.uuid4().hex}:",
+                   # tests play several clients with X-Forwarded-For (one proxy hop)
+                   "RELAIS_TRUSTED_PROXY_HOPS": "1"},
     )
     network.reset()
     network.prepare()

@@ -167,7 +167,8 @@ def test_policy_from_identity_is_enforced_and_names_the_rule(booking, publish_ev
     publish_event("identity", "identity.profile_changed", {
         "user_id": member(1)["user_id"], "organisation_id": ORG, "home_commune": "Guéret",
         "home_latitude": 46.17, "home_longitude": 1.87, "usual_office": "Limoges",
-        "commute_km": 90, "commute_mode": "car"})
+        "commute_km": 90, "commute_mode": "car", "policy_home_commune": "Guéret",
+        "policy_home_latitude": 46.17, "policy_home_longitude": 1.87})
     publish_event("identity", "identity.policy_changed", {
         "organisation_id": ORG, "allowed_relays": "radius", "relay_ids": [], "radius_km": 30,
         "max_days_per_month": 2, "booking_horizon_days": 60, "space_kinds": ["desk"],

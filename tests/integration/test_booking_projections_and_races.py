@@ -9,7 +9,7 @@ import eventlet
 from nameko.exceptions import RemoteError
 from sqlalchemy import text
 
-from services.booking.lifecycle import MAX_CHECK_IN_ATTEMPTS
+from services.booking.check_in_codes import MAX_WRONG_CODES_A_DAY
 from tests.integration.booking_helpers import (
     booked_for_now, manager_of, next_open_day, refusal, relay_with,
 )
@@ -163,15 +163,15 @@ def test_a_deactivation_revokes_the_calendar_feed(booking, publish_event, databa
 def test_after_five_wrong_check_in_codes_only_the_manager_checks_the_member_in(
         booking, databases, daytime):
     relay, made, code = booked_for_now(booking, member(1))
-    wrong = [f"{(int(code) + n) % 1_000_000:06d}" for n in range(1, MAX_CHECK_IN_ATTEMPTS + 1)]
+    wrong = [f"{(int(code) + n) % 1_000_000:06d}" for n in range(1, MAX_WRONG_CODES_A_DAY + 1)]
     assert "wrong-check-in-code" in refusal(booking.check_in, caller=member(1),
                                             booking_id=made["id"])[1]  # no code: not counted
     for guess in wrong:
         kind, detail = refusal(booking.check_in, caller=member(1), booking_id=made["id"],
                                payload={"code": guess})
         assert kind == "InvalidInput" and "wrong-check-in-code" in detail
-    assert rows(databases["booking"], "SELECT check_in_attempts FROM bookings")[0][
-        "check_in_attempts"] == MAX_CHECK_IN_ATTEMPTS
+    assert rows(databases["booking"], "SELECT failures FROM check_in_failures")[0][
+        "failures"] == MAX_WRONG_CODES_A_DAY
     # Even the right code is refused now.
     kind, detail = refusal(booking.check_in, caller=member(1), booking_id=made["id"],
                            payload={"code": code})

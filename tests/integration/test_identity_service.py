@@ -1,5 +1,5 @@
 """identity over real RPC and PostgreSQL: log-in, refresh-token rotation and
-reuse detection, lock-out, deactivation, invitations, policies, profiles, API
+reuse detection, deactivation, invitations, policies, profiles, API
 keys, CSV import, the audit log, and the events other services rely on."""
 import json
 
@@ -30,6 +30,17 @@ def company(identity):
 def corporate_admin_of(organisation):
     return {"user_id": "00000000-0000-4000-8000-0000000000c1",
             "organisation_id": organisation["id"], "roles": ["corporate_admin"]}
+
+
+def key_creator(identity, organisation, roles=("corporate_admin",), relay_ids=(),
+                email="admin@assureur.example"):
+    """A real admin of ``organisation`` as a caller: a key lives only as long as
+    its creator does (credentials.authenticate re-reads them)."""
+    user = identity.create_user(caller=ADMIN, organisation_id=organisation["id"], payload={
+        "email": email, "full_name": "Admin", "roles": list(roles),
+        "relay_ids": list(relay_ids)})
+    return {"user_id": user["id"], "organisation_id": organisation["id"], "roles": list(roles),
+            "relay_ids": list(relay_ids)}
 
 
 def employee(identity, company, email="dominique@assureur.example", password=PASSWORD):
@@ -77,34 +88,9 @@ def test_log_out_revokes_the_session_and_is_harmless_twice(identity, company):
             "Unauthorized", "invalid-refresh-token")
 
 
-@pytest.mark.parametrize("email", ["dominique@assureur.example", "nobody@assureur.example"])
-def test_repeated_failures_lock_the_address_known_or_not(identity, company, email):
-    employee(identity, company)
-    for _ in range(5):
-        refused(lambda: identity.issue_token(payload={"email": email, "password": "wrong!"}),
-                "Unauthorized", "invalid-credentials")
-    # Locked now: even the right password waits, and the answer says how long.
-    error = refused(lambda: identity.issue_token(payload={"email": email, "password": PASSWORD}),
-                    "TooManyAttempts", "too-many-attempts")
-    assert "retry_after_seconds" in str(error)
-    (row,) = rows(identity_db(), "SELECT failures, locked_until FROM login_throttle")
-    assert row["failures"] == 5 and row["locked_until"] is not None
-
-
 def identity_db():
     from sqlalchemy import create_engine
     return create_engine(database_url("identity"))
-
-
-def test_a_success_clears_the_failure_count(identity, company):
-    employee(identity, company)
-    for _ in range(4):
-        refused(lambda: identity.issue_token(payload={"email": "dominique@assureur.example",
-                                                      "password": "wrong!"}),
-                "Unauthorized", "invalid-credentials")
-    identity.issue_token(payload={"email": "dominique@assureur.example", "password": PASSWORD})
-    (row,) = rows(identity_db(), "SELECT failures FROM login_throttle")
-    assert row["failures"] == 0
 
 
 def test_the_password_policy_is_enforced(identity, company):
@@ -189,8 +175,9 @@ def test_a_user_without_a_password_is_invited_once(identity, company, listen):
 
 
 def test_a_password_set_by_scim_kills_invitations_and_sessions(identity, company, listen):
+    creator = key_creator(identity, company)
     received = listen("identity", "identity.user_provisioned")
-    token = identity.create_scim_token(caller=corporate_admin_of(company),
+    token = identity.create_scim_token(caller=creator,
                                        organisation_id=company["id"], payload={"name": "IdP"})
     scim_caller = identity.authenticate_secret(secret=token["secret"])
     user = identity.scim_create_user(caller=scim_caller, body={
@@ -288,7 +275,10 @@ def test_a_profile_is_coarse_private_and_published(identity, company, listen):
     assert event["data"] == {"user_id": user["id"], "organisation_id": company["id"],
                              "home_commune": "Aubusson", "home_latitude": 45.96,
                              "home_longitude": 2.17, "usual_office": "Limoges, siège",
-                             "commute_km": 88.5, "commute_mode": "car"}
+                             "commute_km": 88.5, "commute_mode": "car",
+                             # the employee's own edit: no home a policy may trust
+                             "policy_home_commune": None, "policy_home_latitude": None,
+                             "policy_home_longitude": None}
     assert identity.get_profile(caller=corporate_admin_of(company), user_id=user["id"]) == profile
     # Not even network staff read where an employee lives.
     refused(lambda: identity.get_profile(caller=ADMIN, user_id=user["id"]), "NotFound",
@@ -298,7 +288,7 @@ def test_a_profile_is_coarse_private_and_published(identity, company, listen):
 # API keys ---------------------------------------------------------------------------
 
 def test_an_api_key_is_shown_once_stored_hashed_and_revocable(identity, company):
-    admin = corporate_admin_of(company)
+    admin = key_creator(identity, company)
     created = identity.create_api_key(caller=admin, organisation_id=company["id"],
                                       payload={"name": "SIRH", "roles": ["corporate_admin"]})
     secret = created["secret"]
@@ -416,9 +406,8 @@ def test_a_relay_managers_key_reaches_only_their_relays(identity):
     operator = identity.create_organisation(caller=ADMIN, payload={
         "kind": "relay_operator", "name": "Association du Relais"})
     relay, other = "7b0b7d2c-3c52-4c4a-9d1e-0a4f0e0d3b11", "8c1c8e3d-4d63-4d5b-8e2f-1b5f1f1e4c22"
-    manager = {"user_id": "00000000-0000-4000-8000-0000000000e1",
-               "organisation_id": operator["id"], "roles": ["relay_manager"],
-               "relay_ids": [relay]}
+    manager = key_creator(identity, operator, ["relay_manager"], [relay],
+                          email="gerant@relais.example")
     key = identity.create_api_key(caller=manager, organisation_id=operator["id"], payload={
         "name": "Caisse du relais", "roles": ["relay_manager"], "relay_ids": [relay]})
     assert identity.authenticate_secret(secret=key["secret"])["relay_ids"] == [relay]
@@ -464,9 +453,10 @@ def test_a_new_key_signs_only_once_published_and_old_keys_retire(databases):
 
 
 def test_a_user_provisioned_inactive_is_invited_when_activated(identity, company, listen):
+    creator = key_creator(identity, company)
     invited = listen("identity", "identity.invitation_issued")
     provisioned = listen("identity", "identity.user_provisioned")
-    token = identity.create_scim_token(caller=corporate_admin_of(company),
+    token = identity.create_scim_token(caller=creator,
                                        organisation_id=company["id"], payload={"name": "IdP"})
     scim_caller = identity.authenticate_secret(secret=token["secret"])
     user = identity.scim_create_user(caller=scim_caller, body={
@@ -510,7 +500,7 @@ def test_a_csv_file_grants_only_roles_the_caller_may_grant(identity, company):
 
 
 def test_only_a_person_creates_api_keys_and_scim_tokens(identity, company):
-    key = identity.create_api_key(caller=corporate_admin_of(company),
+    key = identity.create_api_key(caller=key_creator(identity, company),
                                   organisation_id=company["id"],
                                   payload={"name": "SIRH", "roles": ["corporate_admin"]})
     as_key = identity.authenticate_secret(secret=key["secret"])

@@ -88,7 +88,15 @@ def rpc(private_pem):
 @pytest.fixture
 def gateway(rpc):
     from gateway.app import Gateway
-    return Gateway(rpc)
+    return Gateway(rpc, limits())
+
+
+def limits():
+    """Real Redis, keys of this test only (they expire by themselves)."""
+    import uuid
+
+    from gateway.limits import Limits
+    return Limits(prefix=f"relais:test:{uuid.uuid4().hex}:")
 
 
 @pytest.fixture

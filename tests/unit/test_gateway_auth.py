@@ -12,6 +12,7 @@ from nameko.exceptions import serialize
 from common import errors
 from gateway import auth as gateway_auth
 from gateway.app import Gateway
+from tests.unit.conftest import limits
 from gateway.problems import PROBLEM_BASE
 from gateway.rpc import RemoteError, RpcUnavailable
 from services.identity import tokens
@@ -215,7 +216,7 @@ def test_rotated_key_is_picked_up_after_the_refresh_interval(client, rpc, privat
 
 def test_first_request_fetches_keys_even_just_after_boot(rpc, token, monkeypatch):
     monkeypatch.setattr(gateway_auth, "time", SimpleNamespace(monotonic=lambda: 3.0))
-    client = Client(Gateway(rpc))
+    client = Client(Gateway(rpc, limits()))
 
     assert get(client, token).status_code == 200
 

@@ -1,6 +1,5 @@
-"""identity's pure rules: password policy, lock-out delays, CSV parsing, the
+"""identity's pure rules: password policy, CSV parsing, the
 SCIM filter grammar and PATCH semantics. No database, no broker."""
-from datetime import timedelta
 
 import pytest
 
@@ -24,13 +23,6 @@ def test_the_password_policy(password, problem):
 
 def test_a_good_password_passes():
     assert passwords.policy_violations("correct horse battery staple", "c@example.org") == []
-
-
-def test_lock_out_delays_double_from_the_fifth_failure_up_to_fifteen_minutes():
-    assert [passwords.lock_delay(n) for n in range(1, 5)] == [timedelta(0)] * 4
-    assert [passwords.lock_delay(n).total_seconds() for n in range(5, 11)] == [
-        30, 60, 120, 240, 480, 900]
-    assert passwords.lock_delay(100) == timedelta(minutes=15)
 
 
 def test_profile_coordinates_are_coarse():
