@@ -16,6 +16,7 @@ from sqlalchemy import create_engine, text
 
 from common.config import DEFAULT_AMQP_URI, DEFAULT_PG
 from common.migrate import SERVICES, migrate
+from devtools import prometheus
 
 ROOT = Path(__file__).resolve().parent.parent
 RABBIT_API = "http://guest:guest@127.0.0.1:15672/api"
@@ -34,6 +35,8 @@ class Network:
     admin_password: str = "change-me-admin-2026"
     gunicorn_workers: int = 2
     gunicorn_threads: int = 16
+    prometheus_port: int | None = None  # scripts/run: 9090; the e2e tests: their own
+    prometheus_scrape_interval: str = "15s"
     extra_env: dict = field(default_factory=dict)
     processes: dict = field(default_factory=dict)
 
@@ -44,6 +47,10 @@ class Network:
     @property
     def mail_url(self):
         return f"http://127.0.0.1:{self.mail_web_port}"
+
+    @property
+    def prometheus_url(self):
+        return f"http://127.0.0.1:{self.prometheus_port}"
 
     @property
     def maildir(self):
@@ -104,7 +111,12 @@ class Network:
                            PROMETHEUS_MULTIPROC_DIR=str(self.var_dir / "gateway-metrics"))
         self.spawn("gateway", [sys.executable, "-m", "gunicorn", "-c",
                                "gateway/gunicorn.conf.py", "gateway.app:app"], gateway_env)
+        if self.prometheus_port:
+            self.spawn("prometheus", prometheus.command(
+                self, self.prometheus_port, self.prometheus_scrape_interval), self.env())
         self.wait_until_ready(ready_timeout)
+        if self.prometheus_port:
+            prometheus.wait_until_ready(self.prometheus_url)
 
     def start_service(self, service):
         self.spawn(service, [sys.executable, "-m", "common.run", f"services.{service}.service"],

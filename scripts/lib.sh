@@ -26,6 +26,11 @@ ensure_rabbitmq() {
     say "enabling RabbitMQ's management plugin"
     rabbitmq-plugins enable rabbitmq_management >/dev/null
   fi
+  # Prometheus scrapes the broker's own metrics (queue depths, dead letters) on :15692.
+  if ! rabbitmq-plugins list -e -m 2>/dev/null | grep -qx rabbitmq_prometheus; then
+    say "enabling RabbitMQ's Prometheus plugin"
+    rabbitmq-plugins enable rabbitmq_prometheus >/dev/null
+  fi
   for _ in $(seq 30); do
     curl -fsS -u guest:guest http://127.0.0.1:15672/api/overview >/dev/null 2>&1 && return 0
     sleep 1
@@ -65,5 +70,15 @@ ensure_docker_compose() {
   if ! command -v docker-compose >/dev/null 2>&1; then
     say "installing Debian's docker-compose (for 'docker-compose config')"
     apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-compose >/dev/null
+  fi
+}
+
+ensure_prometheus() {
+  # scripts/run starts a Prometheus on the local network; the tests run
+  # promtool on the alert rules and a Prometheus against the test network.
+  if ! command -v prometheus >/dev/null 2>&1 || ! command -v promtool >/dev/null 2>&1; then
+    say "installing Debian's prometheus (prometheus and promtool)"
+    apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive \
+      apt-get install -y -qq --no-install-recommends prometheus >/dev/null
   fi
 }

@@ -25,6 +25,8 @@ def network(tmp_path_factory):
         var_dir=tmp_path_factory.mktemp("network"),
         admin_email=ADMIN_EMAIL, admin_password=ADMIN_PASSWORD,
         gunicorn_workers=2, gunicorn_threads=4,
+        # A real Prometheus on the test network (tests/e2e/test_monitoring.py).
+        prometheus_port=base + 90, prometheus_scrape_interval="1s",
         extra_env={"RELAIS_RPC_TIMEOUT_SECONDS": "2", "RELAIS_RETRY_DELAYS_MS": "100,300,1000",
                    # revoked API keys must stop working within a test's patience
                    "RELAIS_SECRET_CACHE_SECONDS": "1",
