@@ -262,6 +262,7 @@ class Database(DependencyProvider):
                                  self._outbox_news)
         self.container.spawn_managed_thread(self.relay.run, identifier="outbox-relay")
         metrics.watch_outbox(self.container, self.engine, self.metadata.tables["outbox"])
+        metrics.watch_database(self.container, self.engine)
 
     def stop(self):
         self.relay.stop()

@@ -46,6 +46,10 @@ class ServiceMetrics:
             Gauge, "relais_outbox_oldest_unpublished_age_seconds",
             "Age of the oldest event written to the outbox and not yet published "
             "(0 when none waits).", ("service",)).labels(**labels)
+        self.database_up = metric(
+            Gauge, "relais_database_up",
+            "1 when the service's database answers (what /ready checks), else 0.",
+            ("service",)).labels(**labels)
         self.service_name = service_name
 
     def gauge(self, name, doc, labelnames=()):
@@ -73,6 +77,18 @@ def watch_outbox(container, engine, outbox):
                 .where(outbox.c.published_at.is_(None))).scalar()
         return max(float(oldest or 0), 0.0)
     for_container(container).outbox_oldest_age.set_function(oldest_age)
+
+
+def watch_database(container, engine):
+    """What ``/ready`` answers, as a metric: alerts can tell "up but unready"."""
+    def answers():
+        try:
+            with engine.connect() as connection:
+                connection.exec_driver_sql("SELECT 1")
+            return 1
+        except Exception:
+            return 0
+    for_container(container).database_up.set_function(answers)
 
 
 class ScrapeCache:
