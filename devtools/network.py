@@ -37,6 +37,7 @@ class Network:
     gunicorn_threads: int = 16
     prometheus_port: int | None = None  # scripts/run: 9090; the e2e tests: their own
     prometheus_scrape_interval: str = "15s"
+    postgres_exporter_port: int | None = None  # started with Prometheus
     extra_env: dict = field(default_factory=dict)
     processes: dict = field(default_factory=dict)
 
@@ -111,6 +112,10 @@ class Network:
                            PROMETHEUS_MULTIPROC_DIR=str(self.var_dir / "gateway-metrics"))
         self.spawn("gateway", [sys.executable, "-m", "gunicorn", "-c",
                                "gateway/gunicorn.conf.py", "gateway.app:app"], gateway_env)
+        if self.postgres_exporter_port:
+            self.spawn("postgres-exporter",
+                       prometheus.postgres_exporter_command(self.postgres_exporter_port),
+                       dict(self.env(), DATA_SOURCE_NAME=prometheus.POSTGRES_DSN))
         if self.prometheus_port:
             self.spawn("prometheus", prometheus.command(
                 self, self.prometheus_port, self.prometheus_scrape_interval), self.env())

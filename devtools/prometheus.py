@@ -20,6 +20,9 @@ from common.migrate import SERVICES
 ROOT = Path(__file__).resolve().parent.parent
 RULES = "deploy/prometheus/rules.yml"
 RABBITMQ_PROMETHEUS = "127.0.0.1:15692"
+# The local cluster (trust authentication); the exporter reads every database's
+# statistics from the postgres database.
+POSTGRES_DSN = "postgresql://postgres@127.0.0.1:5432/postgres?sslmode=disable"
 
 
 def scrape_config(network, scrape_interval="15s"):
@@ -38,6 +41,9 @@ def scrape_config(network, scrape_interval="15s"):
                     "vhost": [network.vhost]},
          "static_configs": [{"targets": [RABBITMQ_PROMETHEUS]}]},
     ]
+    if network.postgres_exporter_port:
+        jobs.append({"job_name": "postgres", "static_configs": [
+            {"targets": [f"127.0.0.1:{network.postgres_exporter_port}"]}]})
     return {
         "global": {"scrape_interval": scrape_interval, "evaluation_interval": scrape_interval,
                    "external_labels": {"system": "relais"}},
@@ -63,6 +69,14 @@ def command(network, port, scrape_interval="15s"):
     return [binary(), f"--config.file={config}", f"--storage.tsdb.path={folder / 'data'}",
             f"--web.listen-address=127.0.0.1:{port}", "--storage.tsdb.retention.time=15d",
             "--web.enable-lifecycle"]
+
+
+def postgres_exporter_command(port):
+    found = shutil.which("prometheus-postgres-exporter")
+    if found is None:
+        raise RuntimeError("prometheus-postgres-exporter is not installed (ensure_prometheus "
+                           "in scripts/lib.sh installs Debian's package)")
+    return [found, f"--web.listen-address=127.0.0.1:{port}"]
 
 
 def wait_until_ready(url, timeout=60):

@@ -9,7 +9,7 @@ from common.config import SERVICE_HTTP_PORTS
 
 
 def main():
-    network = Network(prometheus_port=9090)
+    network = Network(prometheus_port=9090, postgres_exporter_port=9187)
     print("==> preparing databases and the first admin", flush=True)
     network.prepare()
     print("==> starting the SMTP sink, identity, booking, billing, notify, the gateway "

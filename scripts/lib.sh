@@ -74,11 +74,15 @@ ensure_docker_compose() {
 }
 
 ensure_prometheus() {
-  # scripts/run starts a Prometheus on the local network; the tests run
-  # promtool on the alert rules and a Prometheus against the test network.
-  if ! command -v prometheus >/dev/null 2>&1 || ! command -v promtool >/dev/null 2>&1; then
-    say "installing Debian's prometheus (prometheus and promtool)"
+  # scripts/run starts a Prometheus (and PostgreSQL's exporter) on the local
+  # network; the tests run promtool on the alert rules and a Prometheus
+  # against the test network.
+  local packages="prometheus prometheus-postgres-exporter"
+  # shellcheck disable=SC2086
+  if ! dpkg -s $packages >/dev/null 2>&1; then
+    say "installing Debian's prometheus (prometheus, promtool) and prometheus-postgres-exporter"
+    # shellcheck disable=SC2086
     apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive \
-      apt-get install -y -qq --no-install-recommends prometheus >/dev/null
+      apt-get install -y -qq --no-install-recommends $packages >/dev/null
   fi
 }

@@ -2,6 +2,7 @@
 deploy/prometheus. They read the files and run `docker-compose config`; nothing
 is built or started, so no Docker engine or cluster is needed.
 """
+import json
 import re
 import shutil
 import subprocess
@@ -14,6 +15,7 @@ from kubernetes_validate import validate
 ROOT = Path(__file__).resolve().parents[2]
 K8S = ROOT / "deploy" / "k8s"
 PROMETHEUS = ROOT / "deploy" / "prometheus"
+GRAFANA = ROOT / "deploy" / "grafana"
 K8S_VERSION = "1.30"
 APP_UID = 10001
 
@@ -80,7 +82,8 @@ def published_ports(service):
 
 
 def test_compose_runs_the_whole_network(compose):
-    expected = set(COMPONENTS) | set(INFRASTRUCTURE) | {"prometheus"}
+    expected = set(COMPONENTS) | set(INFRASTRUCTURE) | {"prometheus", "postgres-exporter",
+                                                         "grafana"}
     assert expected <= set(compose["services"])
 
 
@@ -170,6 +173,27 @@ def test_compose_infrastructure_images(compose):
     assert services["prometheus"]["image"].startswith("prom/prometheus")
     assert {(1025, 1025), (8025, 8025)} <= published_ports(services["mailpit"])
     assert {(5672, 5672), (15672, 15672)} <= published_ports(services["rabbitmq"])
+
+
+def test_compose_grafana_is_provisioned_with_the_dashboards(compose):
+    volumes = compose["services"]["grafana"]["volumes"]
+    sources = [v["source"] if isinstance(v, dict) else v.split(":")[0] for v in volumes]
+    targets = [v["target"] if isinstance(v, dict) else v.split(":")[1] for v in volumes]
+    assert targets[sources.index(str(GRAFANA / "provisioning"))] == "/etc/grafana/provisioning"
+    assert targets[sources.index(str(GRAFANA / "dashboards"))] == "/var/lib/grafana/dashboards"
+
+
+def test_dashboards_use_the_provisioned_data_source():
+    (source,) = yaml.safe_load(
+        (GRAFANA / "provisioning" / "datasources" / "prometheus.yml").read_text())["datasources"]
+    dashboards = sorted((GRAFANA / "dashboards").glob("*.json"))
+    assert {path.stem for path in dashboards} >= {"platform", "network"}
+    for path in dashboards:
+        dashboard = json.loads(path.read_text())
+        assert dashboard["uid"] and dashboard["title"]
+        for panel in dashboard["panels"]:
+            for target in panel.get("targets", []):
+                assert target["datasource"]["uid"] == source["uid"], (path.name, panel["title"])
 
 
 def test_compose_prometheus_reads_deploy_prometheus(compose):
