@@ -11,7 +11,8 @@ import requests
 import yaml
 
 from tests.e2e.conftest import (
-    ADMIN_EMAIL, ADMIN_PASSWORD, PASSWORD, Client, next_weekday, unique, wait_for,
+    ADMIN_EMAIL, ADMIN_PASSWORD, Client, corporate_account, new_member, next_weekday, unique,
+    wait_for,
 )
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -69,7 +70,8 @@ def scraped(network):
     relay_id = relay.json()["id"]
     desk = admin.post(f"/v1/relays/{relay_id}/spaces", json={"kind": "desk", "name": "A1"})
     assert desk.status_code == 201, desk.text
-    member = member_of_a_new_company(admin, network)
+    company, _ = corporate_account(admin, network, "Mutuelle")
+    _, member = new_member(admin, network, company["id"], "mutuelle.example")
     day = next_weekday(5)
     booking = {"space_id": desk.json()["id"], "date": day, "slot": "morning"}
     assert member.post("/v1/bookings", json=booking).status_code == 201
@@ -86,19 +88,6 @@ def scraped(network):
                                                f'and up{{job="{job}"}} == 1') for job in JOBS),
                     timeout=60), "Prometheus did not scrape every job"
     return network
-
-
-def member_of_a_new_company(admin, network):
-    company = admin.post("/v1/organisations", json={
-        "kind": "corporate", "name": unique("Mutuelle"), "legal_name": "Mutuelle SA",
-        "siret": "55208131766522", "billing_email": "compta@mutuelle.example"})
-    assert company.status_code == 201, company.text
-    email = f"{unique('nomade')}@mutuelle.example"
-    employee = admin.post(f"/v1/organisations/{company.json()['id']}/users", json={
-        "email": email, "full_name": "Camille Nomade", "roles": ["member"],
-        "password": PASSWORD})
-    assert employee.status_code == 201, employee.text
-    return Client(network.gateway_url).login(email, PASSWORD)
 
 
 def test_prometheus_scrapes_every_component_the_broker_and_postgres(scraped):
