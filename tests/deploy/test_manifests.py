@@ -532,3 +532,25 @@ def test_alert_rules_are_well_formed():
 def test_an_alert_watches(metric):
     exprs = [rule.get("expr", "") for group in load_rules()["groups"] for rule in group["rules"]]
     assert any(re.search(rf"\b{metric}(_bucket|_count)?\b", expr) for expr in exprs)
+
+
+def test_monitoring_builds_with_its_generated_config_maps():
+    """deploy/kustomization.yaml = deploy/k8s + the ConfigMaps generated from
+    deploy/prometheus and deploy/grafana: every ConfigMap a pod mounts exists."""
+    kubectl = shutil.which("kubectl")
+    if kubectl is None:
+        pytest.skip("kubectl is not installed: `kubectl kustomize deploy` cannot be checked")
+    built = subprocess.run([kubectl, "kustomize", str(ROOT / "deploy")],
+                           capture_output=True, text=True, timeout=120)
+    assert built.returncode == 0, built.stderr
+    objects = [obj for obj in yaml.safe_load_all(built.stdout) if obj]
+    config_maps = {obj["metadata"]["name"] for obj in objects if obj["kind"] == "ConfigMap"}
+    mounted = {volume["configMap"]["name"] for obj in objects if obj["kind"] == "Deployment"
+               for volume in obj["spec"]["template"]["spec"].get("volumes", [])
+               if "configMap" in volume}
+    assert {"prometheus", "grafana", "postgres-exporter"} <= {
+        obj["metadata"]["name"] for obj in objects if obj["kind"] == "Deployment"}
+    assert len(mounted) == 4 and mounted <= config_maps
+    rules = next(obj for obj in objects if obj["kind"] == "ConfigMap"
+                 and obj["metadata"]["name"].startswith("prometheus-config"))
+    assert rules["data"]["rules.yml"] == (PROMETHEUS / "rules.yml").read_text()

@@ -21,8 +21,9 @@ def alerts():
 def test_rules_and_compose_config_are_valid():
     checked = promtool("check", "rules", str(PROMETHEUS / "rules.yml"))
     assert checked.returncode == 0, checked.stdout + checked.stderr
-    config = promtool("check", "config", "--syntax-only", str(PROMETHEUS / "prometheus.yml"))
-    assert config.returncode == 0, config.stdout + config.stderr
+    for name in ("prometheus.yml", "prometheus.k8s.yml"):  # compose, Kubernetes
+        config = promtool("check", "config", "--syntax-only", str(PROMETHEUS / name))
+        assert config.returncode == 0, config.stdout + config.stderr
 
 
 @pytest.mark.parametrize("path", TEST_FILES, ids=lambda path: path.name)
