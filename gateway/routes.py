@@ -25,7 +25,7 @@ from contracts.rpc.booking import (
     ClosureSchema, DayQuerySchema, OrganisationUsageQuerySchema, OrganisationUsageSchema,
     RelayCreateSchema, RelayDaySchema, RelayListQuerySchema, RelaySchema, RelayUpdateSchema,
     RelayWeekSchema, SeriesCancelledSchema, SeriesCancelSchema, SeriesCreateSchema, SeriesSchema,
-    SpaceSchema, WeekQuerySchema,
+    SpaceSchema, WeekQuerySchema, NetworkHealthSchema, UnmetDemandQuerySchema, UnmetDemandSchema,
 )
 from contracts.rpc.identity import (
     ApiKeyCreateSchema, AuditEntrySchema, AuditQuerySchema, CsvImportQuerySchema,
@@ -292,6 +292,15 @@ ROUTES = [
     Route("GET", "/v1/organisation-usage", "booking", "organisation_usage",
           "A corporate admin's month: each employee's bookings and days", "Bookings",
           response=OrganisationUsageSchema, query=OrganisationUsageQuerySchema),
+    Route("GET", "/v1/network-health", "booking", "network_health",
+          "Per relay: bookings and occupancy over 7 and 30 days, no-show and late-cancellation "
+          "rates, members, last booking, open closures, relays inactive 14 days (network "
+          "staff: every relay; relay managers: theirs; corporate admins: their employees' use)",
+          "Network", response=NetworkHealthSchema),
+    Route("GET", "/v1/unmet-demand", "booking", "unmet_demand",
+          "Searches that found no free space and bookings refused for lack of one, by "
+          "department, month and kind of space (network staff)", "Network",
+          response=UnmetDemandSchema, query=UnmetDemandQuerySchema),
     Route("POST", "/v1/calendar-feed", "booking", "create_calendar_feed",
           "A new private iCalendar URL for my bookings (replaces the previous one)",
           "Calendar", response=CalendarFeedSchema, status=201),

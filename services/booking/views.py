@@ -77,6 +77,11 @@ def billing_month(now):
     return now.astimezone(BILLING_TIMEZONE).strftime("%Y-%m")
 
 
+def billing_day(now):
+    """The day ``now`` falls on in the network's calendar (Paris time)."""
+    return now.astimezone(BILLING_TIMEZONE).date()
+
+
 def organisation_usage(session, caller, month, policy, now):
     """A corporate admin's month (default: the current billing month): each
     employee's days, half-days, late cancellations and no-shows, with their
