@@ -38,6 +38,7 @@ class Network:
     prometheus_port: int | None = None  # scripts/run: 9090; the e2e tests: their own
     prometheus_scrape_interval: str = "15s"
     postgres_exporter_port: int | None = None  # started with Prometheus
+    monitoring_on_start: bool = True   # False: start_monitoring() when needed
     extra_env: dict = field(default_factory=dict)
     processes: dict = field(default_factory=dict)
 
@@ -112,23 +113,36 @@ class Network:
                            PROMETHEUS_MULTIPROC_DIR=str(self.var_dir / "gateway-metrics"))
         self.spawn("gateway", [sys.executable, "-m", "gunicorn", "-c",
                                "gateway/gunicorn.conf.py", "gateway.app:app"], gateway_env)
+        self.wait_until_ready(ready_timeout)
+        if self.prometheus_port and self.monitoring_on_start:
+            self.start_monitoring()
+
+    def start_monitoring(self):
+        """Prometheus (and PostgreSQL's exporter) on this network. The e2e
+        tests start it only for the tests that need it: scraping every second
+        costs the other tests CPU on a 2-core machine."""
         if self.postgres_exporter_port:
             self.spawn("postgres-exporter",
                        prometheus.postgres_exporter_command(self.postgres_exporter_port),
                        dict(self.env(), DATA_SOURCE_NAME=prometheus.POSTGRES_DSN))
-        if self.prometheus_port:
-            self.spawn("prometheus", prometheus.command(
-                self, self.prometheus_port, self.prometheus_scrape_interval), self.env())
-        self.wait_until_ready(ready_timeout)
-        if self.prometheus_port:
-            prometheus.wait_until_ready(self.prometheus_url)
+        self.spawn("prometheus", prometheus.command(
+            self, self.prometheus_port, self.prometheus_scrape_interval), self.env())
+        prometheus.wait_until_ready(self.prometheus_url)
+
+    def stop_monitoring(self):
+        for name in ("prometheus", "postgres-exporter"):
+            if name in self.processes:
+                self.stop_process(name)
 
     def start_service(self, service):
         self.spawn(service, [sys.executable, "-m", "common.run", f"services.{service}.service"],
                    self.env(service))
 
     def stop_service(self, service):
-        process = self.processes.pop(service)
+        self.stop_process(service)
+
+    def stop_process(self, name):
+        process = self.processes.pop(name)
         process.terminate()
         process.wait(timeout=15)
 

@@ -25,9 +25,10 @@ def network(tmp_path_factory):
         var_dir=tmp_path_factory.mktemp("network"),
         admin_email=ADMIN_EMAIL, admin_password=ADMIN_PASSWORD,
         gunicorn_workers=2, gunicorn_threads=4,
-        # A real Prometheus on the test network (tests/e2e/test_monitoring.py).
+        # A real Prometheus on the test network, started by the tests that
+        # need it (tests/e2e/test_monitoring.py).
         prometheus_port=base + 90, prometheus_scrape_interval="1s",
-        postgres_exporter_port=base + 87,
+        postgres_exporter_port=base + 87, monitoring_on_start=False,
         extra_env={"RELAIS_RPC_TIMEOUT_SECONDS": "2", "RELAIS_RETRY_DELAYS_MS": "100,300,1000",
                    # revoked API keys must stop working within a test's patience
                    "RELAIS_SECRET_CACHE_SECONDS": "1",

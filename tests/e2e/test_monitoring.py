@@ -59,7 +59,16 @@ def alert_rules():
 def scraped(network):
     """Some of everything to measure: a relay open round the clock (so today
     has an occupancy whatever the day), a booking, a refusal and a
-    cancellation; then wait until Prometheus has scraped it all a few times."""
+    cancellation; then wait until Prometheus has scraped it all a few times.
+    Prometheus runs for this module only."""
+    network.start_monitoring()
+    try:
+        yield measured(network)
+    finally:
+        network.stop_monitoring()
+
+
+def measured(network):
     admin = Client(network.gateway_url).login(ADMIN_EMAIL, ADMIN_PASSWORD)
     relay = admin.post("/v1/relays", json={
         "name": unique("Relais de Royère"), "address": "1 place de l'Église", "postcode": "23460",
