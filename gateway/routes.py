@@ -26,6 +26,7 @@ from contracts.rpc.booking import (
     RelayCreateSchema, RelayDaySchema, RelayListQuerySchema, RelaySchema, RelayUpdateSchema,
     RelayWeekSchema, SeriesCancelledSchema, SeriesCancelSchema, SeriesCreateSchema, SeriesSchema,
     SpaceSchema, WeekQuerySchema, NetworkHealthSchema, UnmetDemandQuerySchema, UnmetDemandSchema,
+    ImpactAuditQuerySchema, ImpactQuerySchema, ImpactReportSchema,
 )
 from contracts.rpc.identity import (
     ApiKeyCreateSchema, AuditEntrySchema, AuditQuerySchema, CsvImportQuerySchema,
@@ -301,6 +302,16 @@ ROUTES = [
           "Searches that found no free space and bookings refused for lack of one, by "
           "department, month and kind of space (network staff)", "Network",
           response=UnmetDemandSchema, query=UnmetDemandQuerySchema),
+    Route("GET", "/v1/impact", "booking", "impact_report",
+          "A month's kilometres and CO2e avoided by completed bookings, per relay, "
+          "department, organisation or (corporate admins) member; small cells blanked",
+          "Impact", response=ImpactReportSchema, query=ImpactQuerySchema),
+    Route("GET", "/v1/impact.csv", "booking", "impact_report_csv",
+          "The same report as CSV", "Impact", query=ImpactQuerySchema, media_type="text/csv"),
+    Route("GET", "/v1/impact/bookings.csv", "booking", "impact_audit_csv",
+          "One line per completed booking of the month: the trip avoided, the factor and its "
+          "version, to recompute every figure (network staff, corporate admins)", "Impact",
+          query=ImpactAuditQuerySchema, media_type="text/csv"),
     Route("POST", "/v1/calendar-feed", "booking", "create_calendar_feed",
           "A new private iCalendar URL for my bookings (replaces the previous one)",
           "Calendar", response=CalendarFeedSchema, status=201),

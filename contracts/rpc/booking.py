@@ -533,3 +533,30 @@ class UnmetDemandSchema(Schema):
     from_month = fields.String()
     to_month = fields.String()
     rows = fields.List(fields.Nested(UnmetDemandRowSchema))
+
+
+class ImpactQuerySchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    month = fields.String(required=True, validate=check_month, metadata={"example": "2026-11"})
+    by = fields.String(load_default="relay", validate=validate.OneOf(
+        ("relay", "department", "organisation", "member")), metadata={
+        "description": "member: a corporate admin's own employees only."})
+
+
+class ImpactAuditQuerySchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    month = fields.String(required=True, validate=check_month, metadata={"example": "2026-11"})
+
+
+class ImpactReportSchema(Schema):
+    month = fields.String()
+    by = fields.String()
+    factors_version = fields.String()
+    rows = fields.List(fields.Dict(), metadata={
+        "description": "The group's label, then people, days, bookings, "
+                       "bookings_without_profile, km_avoided, kg_co2e_avoided; cells of "
+                       "fewer than 5 people are blanked (suppressed: true), except per member."})

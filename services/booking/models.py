@@ -190,6 +190,9 @@ class Member(Base):
     home_commune: Mapped[str | None] = mapped_column(Text)
     home_latitude: Mapped[float | None] = mapped_column(Float)
     home_longitude: Mapped[float | None] = mapped_column(Float)
+    # Declared commute, one way, home to usual office: the impact figures.
+    commute_km: Mapped[float | None] = mapped_column(Float)
+    commute_mode: Mapped[str | None] = mapped_column(Text)
     profile_as_of: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # When the name and e-mail kept were true (the event's occurred_at).
     contact_as_of: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

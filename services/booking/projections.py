@@ -25,6 +25,7 @@ def remember_user(uow, data, as_of):
 def remember_profile(uow, data, as_of):
     values = {"organisation_id": data["organisation_id"], "home_commune": data["home_commune"],
               "home_latitude": data["home_latitude"], "home_longitude": data["home_longitude"],
+              "commute_km": data["commute_km"], "commute_mode": data["commute_mode"],
               "profile_as_of": as_of}
     uow.session.execute(
         insert(Member).values(user_id=data["user_id"], **values)

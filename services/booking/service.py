@@ -23,10 +23,11 @@ from contracts.rpc.booking import (
     RelayCreateSchema, RelayDaySchema, RelayListQuerySchema, RelaySchema, RelayUpdateSchema,
     RelayWeekSchema, SeriesCancelSchema, SeriesCancelledSchema, SeriesCreateSchema, SeriesSchema,
     SpaceSchema, WeekQuerySchema, NetworkHealthSchema, UnmetDemandQuerySchema, UnmetDemandSchema,
+    ImpactAuditQuerySchema, ImpactQuerySchema, ImpactReportSchema,
 )
 from services.booking import (
-    availability, bookings, calendar_feed, demand, directory, network_health, projections,
-    series, timers, views,
+    availability, bookings, calendar_feed, demand, directory, impact, impact_report,
+    network_health, projections, series, timers, views,
 )
 from services.booking.metrics import BookingMetrics
 from services.booking.models import Base
@@ -37,6 +38,7 @@ booking_schema = BookingSchema()
 closure_schema = ClosureSchema()
 series_schema = SeriesSchema()
 TIMER_SECONDS = float(config.env("BOOKING_TIMER_SECONDS", "15"))
+EMISSION_FACTORS = impact.load_factors()
 
 
 def utcnow():
@@ -207,6 +209,26 @@ class BookingService(RelaisService):
         query = load(UnmetDemandQuerySchema(), query or {})
         return UnmetDemandSchema().dump(demand.report(
             self.db.session, caller, query["from_month"], query["to_month"]))
+
+    @rpc
+    def impact_report(self, caller, query=None):
+        caller = load_caller(caller)
+        query = load(ImpactQuerySchema(), query or {})
+        return ImpactReportSchema().dump(impact_report.report(
+            self.db.session, caller, query["month"], query["by"], EMISSION_FACTORS))
+
+    @rpc
+    def impact_report_csv(self, caller, query=None):
+        caller = load_caller(caller)
+        query = load(ImpactQuerySchema(), query or {})
+        return impact_report.report_csv(
+            self.db.session, caller, query["month"], query["by"], EMISSION_FACTORS)
+
+    @rpc
+    def impact_audit_csv(self, caller, query=None):
+        caller = load_caller(caller)
+        query = load(ImpactAuditQuerySchema(), query or {})
+        return impact_report.audit_csv(self.db.session, caller, query["month"], EMISSION_FACTORS)
 
     @rpc
     def organisation_usage(self, caller, query=None):

@@ -88,3 +88,22 @@ def company_admin_of(admin, network, organisation_id):
         "password": PASSWORD})
     assert created.status_code == 201, created.text
     return Client(network.gateway_url).login(email, PASSWORD)
+
+
+def test_impact_reports_over_http(admin, network, relay_company_employee):
+    relay, desk, employee, member = relay_company_employee
+    month = {"month": next_weekday(1)[:7]}
+    report = admin.get("/v1/impact", params=dict(month, by="department"))
+    assert report.status_code == 200, report.text
+    assert report.json()["by"] == "department" and report.json()["factors_version"]
+    as_csv = admin.get("/v1/impact.csv", params=month)
+    assert as_csv.status_code == 200 and as_csv.headers["Content-Type"].startswith("text/csv")
+    assert as_csv.text.startswith(f"# month={month['month']} by=relay factors=")
+    audit = admin.get("/v1/impact/bookings.csv", params=month)
+    assert audit.status_code == 200 and "booking_id,date,relay_id" in audit.text
+    company_admin = company_admin_of(admin, network, employee["organisation_id"])
+    assert company_admin.get("/v1/impact", params=dict(month, by="member")).status_code == 200
+    assert_problem(admin.get("/v1/impact", params=dict(month, by="member")), 403, "forbidden")
+    assert_problem(member.get("/v1/impact", params=month), 403, "forbidden")
+    assert_problem(relay_operator(admin, network, relay["id"]).get(
+        "/v1/impact/bookings.csv", params=month), 403, "forbidden")

@@ -1,5 +1,5 @@
 """unmet demand: searches that found no free space and bookings refused for
-lack of one, without personal data
+lack of one, without personal data; members' declared commute (impact)
 
 Revision ID: booking_0004
 Revises: booking_0003
@@ -32,8 +32,12 @@ def upgrade():
         sa.PrimaryKeyConstraint('id', name=op.f('pk_unmet_demand')),
     )
     op.create_index('ix_unmet_demand_wanted_on', 'unmet_demand', ['wanted_on'], unique=False)
+    op.add_column('members', sa.Column('commute_km', sa.Float(), nullable=True))
+    op.add_column('members', sa.Column('commute_mode', sa.Text(), nullable=True))
 
 
 def downgrade():
+    op.drop_column('members', 'commute_mode')
+    op.drop_column('members', 'commute_km')
     op.drop_index('ix_unmet_demand_wanted_on', table_name='unmet_demand')
     op.drop_table('unmet_demand')
