@@ -495,6 +495,9 @@ class RelayHealthSchema(Schema):
     distinct_members_7d = fields.Integer()
     distinct_members_30d = fields.Integer()
     last_booking_at = fields.AwareDateTime(allow_none=True)
+    last_manager_action_at = fields.AwareDateTime(allow_none=True, metadata={
+        "description": "A closure or space added, a booking checked in or cancelled by a "
+                       "relay manager; absent for corporate admins."})
     open_closures = fields.List(fields.Nested(OpenClosureSchema))
     inactive_14_days = fields.Boolean(metadata={
         "description": "No booking made or held in the last 14 days."})

@@ -1,14 +1,15 @@
 """The network's health, per relay, for the people who run it: bookings and
 occupancy over the last 7 and 30 days, no-show and late-cancellation rates,
-distinct members, the last booking, open closures, and relays without activity
-for 14 days flagged. Plain queries, no state change (the read side).
+distinct members, the last booking, the last manager action (a closure or a
+space added, a booking checked in or cancelled by a relay manager), open
+closures, and relays without activity for 14 days flagged. Plain queries, no state change (the read side).
 
 Who sees what (a wrong scope is an empty list, never someone else's figures):
 - network staff (``network_admin``, ``network_ops``): every relay, every booking;
 - a relay manager: their relays, every booking there;
 - a corporate admin: the relays their employees used, counting only their
-  employees' bookings; occupancy is left out (it would reveal other customers'
-  use of the relay).
+  employees' bookings; occupancy and the manager's last action are left out
+  (they would reveal other customers' use of the relay and its staff's work).
 
 Days are the network's calendar days (Europe/Paris, as billing's months): the
 window of N days ends today and counts bookings dated within it.
@@ -16,7 +17,7 @@ window of N days ends today and counts bookings dated within it.
 from collections import defaultdict
 from datetime import timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, union_all
 
 from common import errors
 from services.booking import directory, occupancy, views
@@ -64,6 +65,7 @@ def report(session, caller, now):
                                               Booking.date.between(first, today))):
         per_relay[row.relay_id].append(row)
     closures = directory.closures_between(session, ids, first, today)
+    managed = last_manager_actions(session, ids) if with_occupancy else {}
     open_closures = defaultdict(list)
     for closure in session.execute(select(Closure).where(
             Closure.relay_id.in_(ids), Closure.ends_on >= today).order_by(Closure.starts_on)
@@ -75,6 +77,7 @@ def report(session, caller, now):
         rows = per_relay[relay.id]
         figures = {"relay_id": relay.id, "name": relay.name, "department": relay.department,
                    "last_booking_at": last_booking.get(relay.id),
+                   "last_manager_action_at": managed.get(relay.id),
                    "open_closures": open_closures[relay.id]}
         for days in WINDOWS:
             since = today - timedelta(days=days - 1)
@@ -88,6 +91,21 @@ def report(session, caller, now):
         figures["inactive_14_days"] = not (recent or held)
         result.append(figures)
     return {"as_of": today, "relays": result}
+
+
+def last_manager_actions(session, relay_ids):
+    """{relay_id: when someone last looked after the relay}."""
+    actions = union_all(
+        select(Closure.relay_id, Closure.created_at.label("at")),
+        select(Space.relay_id, Space.created_at),
+        select(Booking.relay_id, Booking.checked_in_at).where(
+            Booking.checked_in_by == "relay_manager"),
+        select(Booking.relay_id, Booking.cancelled_at).where(
+            Booking.cancelled_by == "relay_manager"),
+    ).subquery()
+    return dict(session.execute(
+        select(actions.c.relay_id, func.max(actions.c.at))
+        .where(actions.c.relay_id.in_(relay_ids)).group_by(actions.c.relay_id)).all())
 
 
 def window_figures(rows, days, desk_occupancy):

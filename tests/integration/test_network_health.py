@@ -85,6 +85,9 @@ def test_network_staff_see_every_relay_with_hand_computed_figures(network_of_two
     assert busy["last_booking_at"] == datetime(2026, 3, 15, 9, tzinfo=timezone.utc)
     assert busy["open_closures"] == [
         {"starts_on": date(2026, 3, 20), "ends_on": date(2026, 3, 22), "reason": "Travaux"}]
+    # Its desk was added when the test ran, and a closure written above.
+    assert busy["last_manager_action_at"] is not None
+    assert by_id[b["id"]]["last_manager_action_at"] is not None
     quiet = by_id[b["id"]]
     assert (quiet["bookings_7d"], quiet["bookings_30d"], quiet["inactive_14_days"]) == (0, 1, True)
     assert quiet["no_show_rate_7d"] is None and quiet["desk_occupancy_30d"] == 0.023
@@ -105,6 +108,7 @@ def test_a_company_sees_its_employees_use_only(network_of_two, databases):
     assert (relay["bookings_30d"], relay["distinct_members_30d"],
             relay["late_cancellation_rate_30d"]) == (3, 2, 0.0)
     assert relay["desk_occupancy_7d"] is None  # it would reveal other customers' use
+    assert relay["last_manager_action_at"] is None
     assert report(databases, corporate_admin("00000000-0000-4000-8000-0000000000ee"))[
         "relays"] == []
 
