@@ -312,6 +312,11 @@ ROUTES = [
           "One line per completed booking of the month: the trip avoided, the factor and its "
           "version, to recompute every figure (network staff, corporate admins)", "Impact",
           query=ImpactAuditQuerySchema, media_type="text/csv"),
+    Route("GET", "/v1/open-data/relay-use.csv", "booking", "open_data_relay_use",
+          "Open data (Licence Ouverte 2.0): per relay in a month, people served, share on a "
+          "first visit, median distance from home; cells under 5 people blanked", "Impact",
+          query=ImpactAuditQuerySchema, media_type="text/csv", authenticated=False,
+          passes_caller=False, errors=(400, 422)),
     Route("POST", "/v1/calendar-feed", "booking", "create_calendar_feed",
           "A new private iCalendar URL for my bookings (replaces the previous one)",
           "Calendar", response=CalendarFeedSchema, status=201),

@@ -27,7 +27,7 @@ from contracts.rpc.booking import (
 )
 from services.booking import (
     availability, bookings, calendar_feed, demand, directory, impact, impact_report,
-    network_health, projections, series, timers, views,
+    network_health, open_data, projections, series, timers, views,
 )
 from services.booking.metrics import BookingMetrics
 from services.booking.models import Base
@@ -229,6 +229,12 @@ class BookingService(RelaisService):
         caller = load_caller(caller)
         query = load(ImpactAuditQuerySchema(), query or {})
         return impact_report.audit_csv(self.db.session, caller, query["month"], EMISSION_FACTORS)
+
+    @rpc
+    def open_data_relay_use(self, query=None):
+        """Public: per relay, people served in a month, no one in it."""
+        query = load(ImpactAuditQuerySchema(), query or {})
+        return open_data.relay_use_csv(self.db.session, query["month"])
 
     @rpc
     def organisation_usage(self, caller, query=None):

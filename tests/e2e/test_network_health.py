@@ -107,3 +107,12 @@ def test_impact_reports_over_http(admin, network, relay_company_employee):
     assert_problem(member.get("/v1/impact", params=month), 403, "forbidden")
     assert_problem(relay_operator(admin, network, relay["id"]).get(
         "/v1/impact/bookings.csv", params=month), 403, "forbidden")
+
+
+def test_the_open_data_export_is_public(anonymous):
+    response = anonymous.get("/v1/open-data/relay-use.csv", params={"month": "2026-03"})
+    assert response.status_code == 200, response.text
+    assert response.headers["Content-Type"].startswith("text/csv")
+    assert response.text.startswith("# Licence Ouverte / Open Licence 2.0")
+    assert_problem(anonymous.get("/v1/open-data/relay-use.csv", params={"month": "March"}),
+                   422, "validation-error")

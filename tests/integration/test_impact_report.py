@@ -5,10 +5,12 @@ import csv
 import io
 from datetime import date
 
+import pytest
 from sqlalchemy.orm import Session
 
 from common.caller import load_caller
 from services.booking import impact_report
+from services.booking.geo import haversine_km
 from services.booking.impact import EmissionFactors
 from services.booking.models import Member
 from tests.integration.booking_helpers import corporate_admin, manager_of, refusal, relay_with
@@ -104,4 +106,30 @@ def test_the_audit_file_recomputes_each_booking_without_naming_anyone(booking, d
         ("2026-03-17", "1", "True", "-5.0", "0.03", ""),
         ("2026-03-18", "1", "False", "", "", "no-commute-declared")]
     for personal in ("Personne", "@example.org", "Aubusson", member(1)["user_id"]):
+        assert personal not in text
+
+
+def test_the_open_data_export_has_a_licence_blanks_small_cells_and_names_no_one(
+        booking, databases):
+    small = seeded(booking, databases)          # 3 people in March
+    big, (desk,) = relay_with(booking, name="Relais de Guéret", postcode="23000",
+                              latitude=46.17, longitude=1.87)
+    with Session(databases["booking"]) as session, session.begin():
+        session.add_all([profile(n, 30, "car") for n in range(10, 16)])
+        # Six people in March; member 10 came in February already.
+        session.add(booking_row(big, desk, member(10), date(2026, 2, 20), "day", "completed"))
+        session.add_all([booking_row(big, desk, member(n), date(2026, 3, n - 7), "day",
+                                     "completed") for n in range(10, 16)])
+    text = booking.open_data_relay_use(query={"month": "2026-03"})
+    assert text.startswith("# Licence Ouverte / Open Licence 2.0")
+    rows = list(csv.DictReader(io.StringIO(text.split("\n", 1)[1])))
+    by_relay = {row["relay_name"]: row for row in rows}
+    assert by_relay[small["name"]]["people"] == "" and by_relay[small["name"]]["suppressed"] == "True"
+    shown = by_relay["Relais de Guéret"]
+    # Everyone's home is 10 km south of Felletin: the median is that distance to Guéret.
+    assert (shown["people"], shown["first_visit_share"], shown["suppressed"]) == (
+        "6", "0.83", "False")
+    assert float(shown["median_distance_km"]) == pytest.approx(
+        haversine_km(*HOME, 46.17, 1.87), abs=0.1)
+    for personal in ("Personne", "@example.org", "Aubusson", member(10)["user_id"], ORG):
         assert personal not in text
