@@ -19,7 +19,7 @@ from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.dialects.postgresql import JSONB, UUID, insert
 from sqlalchemy.orm import DeclarativeBase, Session
 
-from common import config, errors
+from common import config, errors, metrics
 from common.events import make_envelope
 from common.production import is_production
 from contracts import events
@@ -264,6 +264,8 @@ class Database(DependencyProvider):
         self.relay = OutboxRelay(self.engine, self.metadata.tables["outbox"], self.container,
                                  self._outbox_news)
         self.container.spawn_managed_thread(self.relay.run, identifier="outbox-relay")
+        metrics.watch_outbox(self.container, self.engine, self.metadata.tables["outbox"])
+        metrics.watch_database(self.container, self.engine)
 
     def stop(self):
         self.relay.stop()

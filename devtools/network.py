@@ -16,6 +16,7 @@ from sqlalchemy import create_engine, text
 
 from common.config import DEFAULT_AMQP_URI, DEFAULT_PG
 from common.migrate import SERVICES, migrate
+from devtools import prometheus
 
 ROOT = Path(__file__).resolve().parent.parent
 RABBIT_API = "http://guest:guest@127.0.0.1:15672/api"
@@ -36,6 +37,10 @@ class Network:
     admin_password: str = "change-me-admin-2026"
     gunicorn_workers: int = 2
     gunicorn_threads: int = 16
+    prometheus_port: int | None = None  # scripts/run: 9090; the e2e tests: their own
+    prometheus_scrape_interval: str = "15s"
+    postgres_exporter_port: int | None = None  # started with Prometheus
+    monitoring_on_start: bool = True   # False: start_monitoring() when needed
     extra_env: dict = field(default_factory=dict)
     processes: dict = field(default_factory=dict)
 
@@ -50,6 +55,10 @@ class Network:
     @property
     def mail_url(self):
         return f"http://127.0.0.1:{self.mail_web_port}"
+
+    @property
+    def prometheus_url(self):
+        return f"http://127.0.0.1:{self.prometheus_port}"
 
     @property
     def maildir(self):
@@ -119,13 +128,35 @@ class Network:
         self.spawn("web", [sys.executable, "-m", "gunicorn", "-c", "web/gunicorn.conf.py",
                            "web.app:app"], web_env)
         self.wait_until_ready(ready_timeout)
+        if self.prometheus_port and self.monitoring_on_start:
+            self.start_monitoring()
+
+    def start_monitoring(self):
+        """Prometheus (and PostgreSQL's exporter) on this network. The e2e
+        tests start it only for the tests that need it: scraping every second
+        costs the other tests CPU on a 2-core machine."""
+        if self.postgres_exporter_port:
+            self.spawn("postgres-exporter",
+                       prometheus.postgres_exporter_command(self.postgres_exporter_port),
+                       dict(self.env(), DATA_SOURCE_NAME=prometheus.POSTGRES_DSN))
+        self.spawn("prometheus", prometheus.command(
+            self, self.prometheus_port, self.prometheus_scrape_interval), self.env())
+        prometheus.wait_until_ready(self.prometheus_url)
+
+    def stop_monitoring(self):
+        for name in ("prometheus", "postgres-exporter"):
+            if name in self.processes:
+                self.stop_process(name)
 
     def start_service(self, service):
         self.spawn(service, [sys.executable, "-m", "common.run", f"services.{service}.service"],
                    self.env(service))
 
     def stop_service(self, service):
-        process = self.processes.pop(service)
+        self.stop_process(service)
+
+    def stop_process(self, name):
+        process = self.processes.pop(name)
         process.terminate()
         process.wait(timeout=15)
 

@@ -9,10 +9,11 @@ from common.config import SERVICE_HTTP_PORTS
 
 
 def main():
-    network = Network()
+    network = Network(prometheus_port=9090, postgres_exporter_port=9187)
     print("==> preparing databases and the first admin", flush=True)
     network.prepare()
-    print("==> starting the SMTP sink, identity, booking, billing, notify, the gateway and the web pages",
+    print("==> starting the SMTP sink, identity, booking, billing, notify, the gateway, "
+          "the web pages and Prometheus",
           flush=True)
     try:
         network.start()
@@ -29,6 +30,7 @@ Relais is running.
   RabbitMQ          http://127.0.0.1:15672/   (guest / guest)
   metrics           gateway {network.gateway_url}/metrics
                     {metrics}
+  Prometheus        {network.prometheus_url}/   (alerts: {network.prometheus_url}/alerts)
   logs              {network.var_dir / 'log'}/
   network admin     {network.admin_email} / {network.admin_password}
   demo member       {seeded['employee']['email']} / {demo.DEMO_PASSWORD}

@@ -25,7 +25,8 @@ from contracts.rpc.booking import (
     ClosureSchema, DayQuerySchema, OrganisationUsageQuerySchema, OrganisationUsageSchema,
     RelayCreateSchema, RelayDaySchema, RelayListQuerySchema, RelaySchema, RelayUpdateSchema,
     RelayWeekSchema, SeriesCancelledSchema, SeriesCancelSchema, SeriesCreateSchema, SeriesSchema,
-    SpaceSchema, WeekQuerySchema,
+    SpaceSchema, WeekQuerySchema, NetworkHealthSchema, UnmetDemandQuerySchema, UnmetDemandSchema,
+    ImpactAuditQuerySchema, ImpactQuerySchema, ImpactReportSchema,
 )
 from contracts.rpc.identity import (
     ApiKeyCreateSchema, AuditEntrySchema, AuditQuerySchema, CsvImportQuerySchema,
@@ -292,6 +293,30 @@ ROUTES = [
     Route("GET", "/v1/organisation-usage", "booking", "organisation_usage",
           "A corporate admin's month: each employee's bookings and days", "Bookings",
           response=OrganisationUsageSchema, query=OrganisationUsageQuerySchema),
+    Route("GET", "/v1/network-health", "booking", "network_health",
+          "Per relay: bookings and occupancy over 7 and 30 days, no-show and late-cancellation "
+          "rates, members, last booking, open closures, relays inactive 14 days (network "
+          "staff: every relay; relay managers: theirs; corporate admins: their employees' use)",
+          "Network", response=NetworkHealthSchema),
+    Route("GET", "/v1/unmet-demand", "booking", "unmet_demand",
+          "Searches that found no free space and bookings refused for lack of one, by "
+          "department, month and kind of space (network staff)", "Network",
+          response=UnmetDemandSchema, query=UnmetDemandQuerySchema),
+    Route("GET", "/v1/impact", "booking", "impact_report",
+          "A month's kilometres and CO2e avoided by completed bookings, per relay, "
+          "department, organisation or (corporate admins) member; small cells blanked",
+          "Impact", response=ImpactReportSchema, query=ImpactQuerySchema),
+    Route("GET", "/v1/impact.csv", "booking", "impact_report_csv",
+          "The same report as CSV", "Impact", query=ImpactQuerySchema, media_type="text/csv"),
+    Route("GET", "/v1/impact/bookings.csv", "booking", "impact_audit_csv",
+          "One line per completed booking of the month: the trip avoided, the factor and its "
+          "version, to recompute every figure (network staff, corporate admins)", "Impact",
+          query=ImpactAuditQuerySchema, media_type="text/csv"),
+    Route("GET", "/v1/open-data/relay-use.csv", "booking", "open_data_relay_use",
+          "Open data (Licence Ouverte 2.0): per relay in a month, people served, share on a "
+          "first visit, median distance from home; cells under 5 people blanked", "Impact",
+          query=ImpactAuditQuerySchema, media_type="text/csv", authenticated=False,
+          passes_caller=False, errors=(400, 422)),
     Route("POST", "/v1/calendar-feed", "booking", "create_calendar_feed",
           "A new private iCalendar URL for my bookings (replaces the previous one)",
           "Calendar", response=CalendarFeedSchema, status=201),

@@ -26,6 +26,11 @@ ensure_rabbitmq() {
     say "enabling RabbitMQ's management plugin"
     rabbitmq-plugins enable rabbitmq_management >/dev/null
   fi
+  # Prometheus scrapes the broker's own metrics (queue depths, dead letters) on :15692.
+  if ! rabbitmq-plugins list -e -m 2>/dev/null | grep -qx rabbitmq_prometheus; then
+    say "enabling RabbitMQ's Prometheus plugin"
+    rabbitmq-plugins enable rabbitmq_prometheus >/dev/null
+  fi
   for _ in $(seq 30); do
     curl -fsS -u guest:guest http://127.0.0.1:15672/api/overview >/dev/null 2>&1 && return 0
     sleep 1
@@ -104,5 +109,19 @@ ensure_browser() {
   if [ ! -x /usr/bin/chromium ]; then
     say "installing Debian's Chromium (for the browser tests)"
     apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  fi
+}
+
+ensure_prometheus() {
+  # scripts/run starts a Prometheus (and PostgreSQL's exporter) on the local
+  # network; the tests run promtool on the alert rules and a Prometheus
+  # against the test network.
+  local packages="prometheus prometheus-postgres-exporter"
+  # shellcheck disable=SC2086
+  if ! dpkg -s $packages >/dev/null 2>&1; then
+    say "installing Debian's prometheus (prometheus, promtool) and prometheus-postgres-exporter"
+    # shellcheck disable=SC2086
+    apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive \
+      apt-get install -y -qq --no-install-recommends $packages >/dev/null
   fi
 }

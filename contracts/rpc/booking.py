@@ -470,3 +470,96 @@ class OrganisationUsageSchema(Schema):
     month = fields.String()
     max_days_per_month = fields.Integer(allow_none=True)
     members = fields.List(fields.Nested(MemberUsageSchema))
+
+
+class OpenClosureSchema(Schema):
+    starts_on = fields.Date()
+    ends_on = fields.Date()
+    reason = fields.String()
+
+
+class RelayHealthSchema(Schema):
+    """One relay's figures over the last 7 and 30 days (network_health.py)."""
+    relay_id = fields.String()
+    name = fields.String()
+    department = fields.String(allow_none=True)
+    bookings_7d = fields.Integer()
+    bookings_30d = fields.Integer()
+    desk_occupancy_7d = fields.Float(allow_none=True, metadata={
+        "description": "Desk half-days booked over open; absent for corporate admins."})
+    desk_occupancy_30d = fields.Float(allow_none=True)
+    no_show_rate_7d = fields.Float(allow_none=True)
+    no_show_rate_30d = fields.Float(allow_none=True)
+    late_cancellation_rate_7d = fields.Float(allow_none=True)
+    late_cancellation_rate_30d = fields.Float(allow_none=True)
+    distinct_members_7d = fields.Integer()
+    distinct_members_30d = fields.Integer()
+    last_booking_at = fields.AwareDateTime(allow_none=True)
+    last_manager_action_at = fields.AwareDateTime(allow_none=True, metadata={
+        "description": "A closure or space added, a booking checked in or cancelled by a "
+                       "relay manager; absent for corporate admins."})
+    open_closures = fields.List(fields.Nested(OpenClosureSchema))
+    inactive_14_days = fields.Boolean(metadata={
+        "description": "No booking made or held in the last 14 days."})
+
+
+class NetworkHealthSchema(Schema):
+    as_of = fields.Date()
+    relays = fields.List(fields.Nested(RelayHealthSchema))
+
+
+class UnmetDemandQuerySchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    from_month = fields.String(required=True, validate=check_month,
+                               metadata={"example": "2026-09"})
+    to_month = fields.String(required=True, validate=check_month,
+                             metadata={"example": "2026-12"})
+
+    @validates_schema
+    def in_order(self, data, **kwargs):
+        if data.get("from_month", "") > data.get("to_month", "9999"):
+            raise ValidationError("from_month comes after to_month.", "to_month")
+
+
+class UnmetDemandRowSchema(Schema):
+    department = fields.String(allow_none=True)
+    month = fields.String()
+    kind = fields.String()
+    searches = fields.Integer(metadata={"description": "Searches that found no free space."})
+    refused_bookings = fields.Integer(metadata={
+        "description": "Bookings refused because no space was free."})
+
+
+class UnmetDemandSchema(Schema):
+    from_month = fields.String()
+    to_month = fields.String()
+    rows = fields.List(fields.Nested(UnmetDemandRowSchema))
+
+
+class ImpactQuerySchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    month = fields.String(required=True, validate=check_month, metadata={"example": "2026-11"})
+    by = fields.String(load_default="relay", validate=validate.OneOf(
+        ("relay", "department", "organisation", "member")), metadata={
+        "description": "member: a corporate admin's own employees only."})
+
+
+class ImpactAuditQuerySchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    month = fields.String(required=True, validate=check_month, metadata={"example": "2026-11"})
+
+
+class ImpactReportSchema(Schema):
+    month = fields.String()
+    by = fields.String()
+    factors_version = fields.String()
+    rows = fields.List(fields.Dict(), metadata={
+        "description": "The group's label, then people, days, bookings, "
+                       "bookings_without_profile, km_avoided, kg_co2e_avoided; cells of "
+                       "fewer than 5 people are blanked (suppressed: true), except per member."})

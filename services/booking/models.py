@@ -200,6 +200,9 @@ class Member(Base):
     home_commune: Mapped[str | None] = mapped_column(Text)
     home_latitude: Mapped[float | None] = mapped_column(Float)
     home_longitude: Mapped[float | None] = mapped_column(Float)
+    # Declared commute, one way, home to usual office: the impact figures.
+    commute_km: Mapped[float | None] = mapped_column(Float)
+    commute_mode: Mapped[str | None] = mapped_column(Text)
     profile_as_of: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # When the name and e-mail kept were true (the event's occurred_at).
     contact_as_of: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
@@ -232,3 +235,26 @@ class CalendarFeed(Base):
     member_id: Mapped[str] = mapped_column(UUID(as_uuid=False), primary_key=True)
     token_hash: Mapped[str] = mapped_column(Text, unique=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class UnmetDemand(Base):
+    """A search that found no free space, or a booking refused because none
+    was free: where the network should open or grow a relay. No personal
+    data: no member, no time of day, the place rounded to 0.1 degree (about
+    11 km by 8 km in metropolitan France)."""
+    __tablename__ = "unmet_demand"
+    __table_args__ = (
+        CheckConstraint("source IN ('search', 'booking')", name="source"),
+        Index("ix_unmet_demand_wanted_on", "wanted_on"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    source: Mapped[str] = mapped_column(Text)
+    wanted_on: Mapped[date] = mapped_column(Date)     # the day asked for
+    kind: Mapped[str] = mapped_column(Text)           # desk, meeting_room...
+    # The nearest relay's department: where the demand would be served.
+    department: Mapped[str | None] = mapped_column(Text)
+    latitude: Mapped[float] = mapped_column(Float)    # rounded
+    longitude: Mapped[float] = mapped_column(Float)   # rounded
+    relay_id: Mapped[str | None] = mapped_column(UUID(as_uuid=False))  # a refused booking's
+    recorded_on: Mapped[date] = mapped_column(Date)

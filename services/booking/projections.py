@@ -23,12 +23,15 @@ def remember_user(uow, data, as_of):
 
 
 def remember_profile(uow, data, as_of):
-    """The home a radius policy measures from: the one the organisation's admin
-    set (``policy_home_*``), never the one the employee declares."""
+    """The home a radius policy measures from (and impact counts the trip from):
+    the one the organisation's admin set (``policy_home_*``), never the one the
+    employee declares; the declared commute is the trip a booking avoids."""
     values = {"organisation_id": data["organisation_id"],
               "home_commune": data["policy_home_commune"],
               "home_latitude": data["policy_home_latitude"],
-              "home_longitude": data["policy_home_longitude"], "profile_as_of": as_of}
+              "home_longitude": data["policy_home_longitude"],
+              "commute_km": data["commute_km"], "commute_mode": data["commute_mode"],
+              "profile_as_of": as_of}
     uow.session.execute(
         insert(Member).values(user_id=data["user_id"], **values)
         .on_conflict_do_update(index_elements=[Member.user_id], set_=values,

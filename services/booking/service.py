@@ -22,10 +22,12 @@ from contracts.rpc.booking import (
     ClosureSchema, DayQuerySchema, OrganisationUsageQuerySchema, OrganisationUsageSchema,
     RelayCreateSchema, RelayDaySchema, RelayListQuerySchema, RelaySchema, RelayUpdateSchema,
     RelayWeekSchema, SeriesCancelSchema, SeriesCancelledSchema, SeriesCreateSchema, SeriesSchema,
-    SpaceSchema, WeekQuerySchema,
+    SpaceSchema, WeekQuerySchema, NetworkHealthSchema, UnmetDemandQuerySchema, UnmetDemandSchema,
+    ImpactAuditQuerySchema, ImpactQuerySchema, ImpactReportSchema,
 )
 from services.booking import (
-    availability, bookings, calendar_feed, directory, projections, series, timers, views,
+    availability, bookings, calendar_feed, demand, directory, impact, impact_report,
+    network_health, open_data, projections, series, timers, views,
 )
 from services.booking.metrics import BookingMetrics
 from services.booking.models import Base
@@ -36,6 +38,7 @@ booking_schema = BookingSchema()
 closure_schema = ClosureSchema()
 series_schema = SeriesSchema()
 TIMER_SECONDS = float(config.env("BOOKING_TIMER_SECONDS", "15"))
+EMISSION_FACTORS = impact.load_factors()
 
 
 def utcnow():
@@ -100,8 +103,12 @@ class BookingService(RelaisService):
     @rpc
     def search_availability(self, query=None):
         query = load(AvailabilityQuerySchema(), query or {})
-        return AvailableRelaySchema().dump(
-            availability.search(self.db.session, query, utcnow()), many=True)
+        now = utcnow()
+        found = availability.search(self.db.session, query, now)
+        if not found:
+            with self.db.unit_of_work() as uow:
+                demand.record_search(uow.session, query, now)
+        return AvailableRelaySchema().dump(found, many=True)
 
     # -- bookings -------------------------------------------------------------------
 
@@ -112,6 +119,10 @@ class BookingService(RelaisService):
             booking = self.book_once(caller, payload, idempotency_key)
         except errors.RelaisError as refusal:
             self.business_metrics.bookings.labels(refusal.code).inc()
+            if refusal.code in demand.NO_SPACE_CODES:  # the request was valid: unmet demand
+                with self.db.unit_of_work() as uow:
+                    demand.record_refused_booking(
+                        uow.session, load(BookingCreateSchema(), payload), utcnow())
             raise
         self.business_metrics.bookings.labels("confirmed").inc()
         return booking
@@ -185,6 +196,45 @@ class BookingService(RelaisService):
         query = load(WeekQuerySchema(), query or {})
         return RelayWeekSchema().dump(views.relay_week(
             self.db.session, caller, relay_id, query.get("start"), utcnow()))
+
+    @rpc
+    def network_health(self, caller):
+        caller = load_caller(caller)
+        return NetworkHealthSchema().dump(
+            network_health.report(self.db.session, caller, utcnow()))
+
+    @rpc
+    def unmet_demand(self, caller, query=None):
+        caller = load_caller(caller)
+        query = load(UnmetDemandQuerySchema(), query or {})
+        return UnmetDemandSchema().dump(demand.report(
+            self.db.session, caller, query["from_month"], query["to_month"]))
+
+    @rpc
+    def impact_report(self, caller, query=None):
+        caller = load_caller(caller)
+        query = load(ImpactQuerySchema(), query or {})
+        return ImpactReportSchema().dump(impact_report.report(
+            self.db.session, caller, query["month"], query["by"], EMISSION_FACTORS))
+
+    @rpc
+    def impact_report_csv(self, caller, query=None):
+        caller = load_caller(caller)
+        query = load(ImpactQuerySchema(), query or {})
+        return impact_report.report_csv(
+            self.db.session, caller, query["month"], query["by"], EMISSION_FACTORS)
+
+    @rpc
+    def impact_audit_csv(self, caller, query=None):
+        caller = load_caller(caller)
+        query = load(ImpactAuditQuerySchema(), query or {})
+        return impact_report.audit_csv(self.db.session, caller, query["month"], EMISSION_FACTORS)
+
+    @rpc
+    def open_data_relay_use(self, query=None):
+        """Public: per relay, people served in a month, no one in it."""
+        query = load(ImpactAuditQuerySchema(), query or {})
+        return open_data.relay_use_csv(self.db.session, query["month"])
 
     @rpc
     def organisation_usage(self, caller, query=None):

@@ -31,15 +31,20 @@ def _occupancy_of_days(session, relay, days):
         .where(Booking.relay_id == relay.id, Booking.date.between(days[0], days[-1]),
                Booking.status != "cancelled")
         .order_by(Booking.starts_at, Booking.id)).unique().scalars().all()
-    result = []
-    for day in days:
-        closed = calendar.closed_because(day)
-        day_hours = calendar.weekly.get(day.weekday(), DayHours())
-        todays = [occupancy.DayBooking(b.space.kind, b.slot, minutes(b), b.status)
-                  for b in rows if b.date == day]
-        result.append(occupancy.day_occupancy(day, closed[1] if closed else None, day_hours,
-                                              desks, rooms, todays))
+    result = [day_occupancy(calendar, desks, rooms, day,
+                            [occupancy.DayBooking(b.space.kind, b.slot, minutes(b), b.status)
+                             for b in rows if b.date == day])
+              for day in days]
     return result, rows
+
+
+def day_occupancy(calendar, desks, rooms, day, day_bookings):
+    """One relay's occupancy on ``day`` from its calendar and that day's
+    bookings (occupancy.DayBooking); the metrics read it the same way."""
+    closed = calendar.closed_because(day)
+    day_hours = calendar.weekly.get(day.weekday(), DayHours())
+    return occupancy.day_occupancy(day, closed[1] if closed else None, day_hours,
+                                   desks, rooms, day_bookings)
 
 
 def relay_day(session, caller, relay_id, day, now):
@@ -71,6 +76,11 @@ def billing_month(now):
     time, whatever the relays' time zones): 23:30 UTC on 30 November is
     already December there."""
     return now.astimezone(BILLING_TIMEZONE).strftime("%Y-%m")
+
+
+def billing_day(now):
+    """The day ``now`` falls on in the network's calendar (Paris time)."""
+    return now.astimezone(BILLING_TIMEZONE).date()
 
 
 def organisation_usage(session, caller, month, policy, now):

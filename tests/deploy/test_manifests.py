@@ -2,6 +2,7 @@
 deploy/prometheus. They read the files and run `docker-compose config`; nothing
 is built or started, so no Docker engine or cluster is needed.
 """
+import json
 import re
 import shutil
 import subprocess
@@ -14,6 +15,7 @@ from kubernetes_validate import validate
 ROOT = Path(__file__).resolve().parents[2]
 K8S = ROOT / "deploy" / "k8s"
 PROMETHEUS = ROOT / "deploy" / "prometheus"
+GRAFANA = ROOT / "deploy" / "grafana"
 K8S_VERSION = "1.30"
 APP_UID = 10001
 
@@ -82,7 +84,8 @@ def published_ports(service):
 
 
 def test_compose_runs_the_whole_network(compose):
-    expected = set(COMPONENTS) | set(INFRASTRUCTURE) | {"prometheus"}
+    expected = set(COMPONENTS) | set(INFRASTRUCTURE) | {"prometheus", "postgres-exporter",
+                                                         "grafana"}
     assert expected <= set(compose["services"])
 
 
@@ -183,6 +186,27 @@ def test_compose_infrastructure_images(compose):
     assert services["prometheus"]["image"].startswith("prom/prometheus")
     assert {(1025, 1025), (8025, 8025)} <= published_ports(services["mailpit"])
     assert {(5672, 5672), (15672, 15672)} <= published_ports(services["rabbitmq"])
+
+
+def test_compose_grafana_is_provisioned_with_the_dashboards(compose):
+    volumes = compose["services"]["grafana"]["volumes"]
+    sources = [v["source"] if isinstance(v, dict) else v.split(":")[0] for v in volumes]
+    targets = [v["target"] if isinstance(v, dict) else v.split(":")[1] for v in volumes]
+    assert targets[sources.index(str(GRAFANA / "provisioning"))] == "/etc/grafana/provisioning"
+    assert targets[sources.index(str(GRAFANA / "dashboards"))] == "/var/lib/grafana/dashboards"
+
+
+def test_dashboards_use_the_provisioned_data_source():
+    (source,) = yaml.safe_load(
+        (GRAFANA / "provisioning" / "datasources" / "prometheus.yml").read_text())["datasources"]
+    dashboards = sorted((GRAFANA / "dashboards").glob("*.json"))
+    assert {path.stem for path in dashboards} >= {"platform", "network"}
+    for path in dashboards:
+        dashboard = json.loads(path.read_text())
+        assert dashboard["uid"] and dashboard["title"]
+        for panel in dashboard["panels"]:
+            for target in panel.get("targets", []):
+                assert target["datasource"]["uid"] == source["uid"], (path.name, panel["title"])
 
 
 def test_compose_prometheus_reads_deploy_prometheus(compose):
@@ -535,3 +559,25 @@ def test_alert_rules_are_well_formed():
 def test_an_alert_watches(metric):
     exprs = [rule.get("expr", "") for group in load_rules()["groups"] for rule in group["rules"]]
     assert any(re.search(rf"\b{metric}(_bucket|_count)?\b", expr) for expr in exprs)
+
+
+def test_monitoring_builds_with_its_generated_config_maps():
+    """deploy/kustomization.yaml = deploy/k8s + the ConfigMaps generated from
+    deploy/prometheus and deploy/grafana: every ConfigMap a pod mounts exists."""
+    kubectl = shutil.which("kubectl")
+    if kubectl is None:
+        pytest.skip("kubectl is not installed: `kubectl kustomize deploy` cannot be checked")
+    built = subprocess.run([kubectl, "kustomize", str(ROOT / "deploy")],
+                           capture_output=True, text=True, timeout=120)
+    assert built.returncode == 0, built.stderr
+    objects = [obj for obj in yaml.safe_load_all(built.stdout) if obj]
+    config_maps = {obj["metadata"]["name"] for obj in objects if obj["kind"] == "ConfigMap"}
+    mounted = {volume["configMap"]["name"] for obj in objects if obj["kind"] == "Deployment"
+               for volume in obj["spec"]["template"]["spec"].get("volumes", [])
+               if "configMap" in volume}
+    assert {"prometheus", "grafana", "postgres-exporter"} <= {
+        obj["metadata"]["name"] for obj in objects if obj["kind"] == "Deployment"}
+    assert len(mounted) == 4 and mounted <= config_maps
+    rules = next(obj for obj in objects if obj["kind"] == "ConfigMap"
+                 and obj["metadata"]["name"].startswith("prometheus-config"))
+    assert rules["data"]["rules.yml"] == (PROMETHEUS / "rules.yml").read_text()

@@ -29,6 +29,10 @@ def network(tmp_path_factory):
         var_dir=tmp_path_factory.mktemp("network"),
         admin_email=ADMIN_EMAIL, admin_password=ADMIN_PASSWORD,
         gunicorn_workers=2, gunicorn_threads=4,
+        # A real Prometheus on the test network, started by the tests that
+        # need it (tests/e2e/test_monitoring.py).
+        prometheus_port=base + 90, prometheus_scrape_interval="1s",
+        postgres_exporter_port=base + 87, monitoring_on_start=False,
         extra_env={"RELAIS_RPC_TIMEOUT_SECONDS": "2", "RELAIS_RETRY_DELAYS_MS": "100,300,1000",
                    # revoked API keys must stop working within a test's patience
                    "RELAIS_SECRET_CACHE_SECONDS": "1",
@@ -131,17 +135,22 @@ def relay_company_employee(admin, network):
         "kind": "corporate", "name": unique("Assureur"), "legal_name": "Assureur SA",
         "siret": "55208131766522", "billing_email": "compta@assureur.example"})
     assert company.status_code == 201, company.text
-    email = f"{unique('nomade')}@assureur.example"
-    employee = admin.post(f"/v1/organisations/{company.json()['id']}/users", json={
-        "email": email, "full_name": "Dominique Nomade", "roles": ["member"],
-        "password": PASSWORD})
-    assert employee.status_code == 201, employee.text
+    employee, member = new_member(admin, network, company.json()["id"], "assureur.example")
     rate_card = admin.post(f"/v1/relays/{relay['id']}/rate-cards", json={
         "space_kind": "desk", "half_day_price_cents": 1490, "valid_from": "2026-01-01"})
     assert rate_card.status_code == 201, rate_card.text
     assert rate_card.json()["vat_rate_bp"] == 2000
-    member = Client(network.gateway_url).login(email, PASSWORD)
-    return relay, desk.json(), employee.json(), member
+    return relay, desk.json(), employee, member
+
+
+def new_member(admin, network, organisation_id, domain):
+    """A member of the organisation, created by the admin: (user, logged-in client)."""
+    email = f"{unique('nomade')}@{domain}"
+    employee = admin.post(f"/v1/organisations/{organisation_id}/users", json={
+        "email": email, "full_name": "Dominique Nomade", "roles": ["member"],
+        "password": PASSWORD})
+    assert employee.status_code == 201, employee.text
+    return employee.json(), Client(network.gateway_url).login(email, PASSWORD)
 
 
 def mails_to(network, address):
