@@ -76,7 +76,9 @@ class Network:
 
     def env(self, service=None):
         env = dict(os.environ, RELAIS_AMQP_URI=self.amqp_uri, PYTHONUNBUFFERED="1",
-                   RELAIS_SMTP_HOST="127.0.0.1", RELAIS_SMTP_PORT=str(self.smtp_port))
+                   RELAIS_SMTP_HOST="127.0.0.1", RELAIS_SMTP_PORT=str(self.smtp_port),
+                   # the local network's webhooks may call a receiver on this machine
+                   RELAIS_WEBHOOKS_ALLOW_LOOPBACK="1")
         if service:
             env["RELAIS_DATABASE_URL"] = self.database_url(service)
             env["RELAIS_HTTP_ADDRESS"] = f"127.0.0.1:{self.service_port(service)}"

@@ -1,0 +1,73 @@
+"""Sends claimed webhook deliveries concurrently, off the timer's worker: each
+call runs in its own green thread with its own database session, so one slow
+endpoint holds one slot of the pool, not the others' deliveries."""
+import logging
+import uuid
+
+import eventlet
+from nameko.extensions import DependencyProvider
+from sqlalchemy.orm import Session
+
+from common.db import make_engine
+from services.notify import templates, webhook_sender, webhooks
+from services.notify.mailer import Mailer
+from services.notify.models import Contact, Delivery
+
+log = logging.getLogger(__name__)
+
+
+class WebhookDispatcher(DependencyProvider):
+    POOL_SIZE = 100
+
+    def setup(self):
+        config = self.container.config
+        self.settings = webhooks.settings_from(config)
+        self.engine = make_engine(config["DATABASE_URL"], pool_size=5, max_overflow=10)
+        self.mailer = Mailer(config["SMTP_HOST"], config["SMTP_PORT"], config["MAIL_FROM"])
+        self.pool = eventlet.GreenPool(self.POOL_SIZE)
+
+    def stop(self):
+        self.pool.waitall()
+        self.engine.dispose()
+
+    def kill(self):
+        for thread in list(self.pool.coroutines_running):
+            thread.kill()
+        self.engine.dispose()
+
+    def get_dependency(self, worker_ctx):
+        return self
+
+    def free_slots(self):
+        return self.pool.free()
+
+    def dispatch(self, deliveries):
+        for delivery in deliveries:
+            self.pool.spawn_n(self._deliver, delivery)
+
+    def _deliver(self, delivery):
+        outcome = webhook_sender.send(delivery, self.settings)
+        try:
+            with Session(self.engine) as session, session.begin():
+                disabled = webhooks.record_attempt(session, delivery["id"], outcome,
+                                                   self.settings)
+                if disabled is not None:
+                    self._tell_owner(session, disabled)
+        except Exception:  # the lease expires and the delivery is tried again
+            log.exception("could not record webhook attempt %s", delivery["id"])
+
+    def _tell_owner(self, session, endpoint):
+        contact = session.get(Contact, endpoint.created_by)
+        if contact is None:
+            log.warning("webhook endpoint %s disabled; its creator has no contact", endpoint.id)
+            return
+        mail = templates.webhook_disabled(contact, {
+            "id": endpoint.id, "url": endpoint.url, "description": endpoint.description,
+            "failing_since": endpoint.failing_since})
+        event_id = str(uuid.uuid5(uuid.UUID(endpoint.id), endpoint.failing_since.isoformat()))
+        message_id = f"<{event_id}@relais-des-possibles>"
+        session.add(Delivery(event_id=event_id, event_type="webhook.endpoint_disabled",
+                             channel="email", recipient=mail.to, subject=mail.subject,
+                             message_id=message_id))
+        session.flush()
+        self.mailer.send(mail, message_id)
