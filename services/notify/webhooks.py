@@ -90,8 +90,8 @@ def create_endpoint(session, caller, data, settings):
     if scope is None or caller.organisation_id is None:
         raise errors.Forbidden("Webhooks are for network admins, relay managers and "
                                "corporate admins.")
+    check_patterns(data["event_types"])  # before the URL: no DNS look-up for a bad request
     check_url(data["url"], settings)
-    check_patterns(data["event_types"])
     endpoint = WebhookEndpoint(
         organisation_id=caller.organisation_id, scope=scope, created_by=caller.user_id,
         relay_ids=sorted(caller.relay_ids) if scope == "relay_operator" else [],
@@ -140,10 +140,10 @@ def _uuid(value):
 
 def update_endpoint(session, caller, endpoint_id, data, settings):
     endpoint = get_endpoint(session, caller, endpoint_id, lock=True)
-    if "url" in data:
-        check_url(data["url"], settings)
     if "event_types" in data:
         check_patterns(data["event_types"])
+    if "url" in data:
+        check_url(data["url"], settings)
     for name, value in data.items():
         setattr(endpoint, name, value)
     if data.get("enabled"):
