@@ -34,6 +34,7 @@ class Receiver:
     def __init__(self, answers=()):
         self.answers = list(answers)
         self.received = []       # (headers, body, verified payload or None)
+        self.answer_bytes = {500: 100_000}
         self.secrets = []
         receiver = self
 
@@ -46,8 +47,10 @@ class Receiver:
                     eventlet.sleep(delay)
                 receiver.received.append((headers, body, receiver.verify(body, headers)))
                 self.send_response(status)
+                if status == 302:
+                    self.send_header("Location", "http://127.0.0.1:1/elsewhere")
                 self.end_headers()
-                self.wfile.write(b"x" * 100_000 if status == 500 else b"ok")
+                self.wfile.write(b"x" * receiver.answer_bytes.get(status, 2))
 
             def log_message(self, *args):
                 pass
@@ -260,3 +263,24 @@ def test_cross_tenant_access_is_not_found(notify, receiver):
     with pytest.raises(RemoteError) as refused:
         rpc.get_webhook_endpoint(member, endpoint["id"])
     assert refused.value.exc_type == "NotFound"
+
+
+def test_a_redirect_is_a_failed_attempt_and_a_10_mb_answer_is_cut(notify, receiver):
+    rpc = notify()
+    admin = admin_of(ORGANISATION_ID)
+    moved = receiver([(302, 0)])
+    endpoint = register(rpc, moved, admin)
+    rpc.send_webhook_test(admin, endpoint["id"])
+    (delivery,) = wait_for(lambda: [d for d in rpc.list_webhook_deliveries(admin, endpoint["id"])
+                                    if d["status"] == "succeeded"])
+    first, second = delivery["attempt_log"]
+    assert (first["status_code"], first["error"]) == (302, "redirect not followed")
+    assert second["status_code"] == 200 and len(moved.received) == 2  # no call to Location
+
+    huge = receiver()
+    huge.answer_bytes[200] = 10 * 1024 * 1024
+    endpoint = register(rpc, huge, admin)
+    rpc.send_webhook_test(admin, endpoint["id"])
+    (delivery,) = wait_for(lambda: [d for d in rpc.list_webhook_deliveries(admin, endpoint["id"])
+                                    if d["status"] == "succeeded"])
+    assert len(delivery["attempt_log"][0]["response_excerpt"]) == 1000
