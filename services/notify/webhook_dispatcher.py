@@ -6,12 +6,15 @@ import uuid
 
 import eventlet
 from nameko.extensions import DependencyProvider
+from prometheus_client import Counter
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from common import metrics
 from common.db import make_engine
-from services.notify import templates, webhook_sender, webhooks
+from services.notify import templates, webhook_rules as rules, webhook_sender, webhooks
 from services.notify.mailer import Mailer
-from services.notify.models import Contact, Delivery
+from services.notify.models import Contact, Delivery, WebhookDelivery
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +28,22 @@ class WebhookDispatcher(DependencyProvider):
         self.engine = make_engine(config["DATABASE_URL"], pool_size=5, max_overflow=10)
         self.mailer = Mailer(config["SMTP_HOST"], config["SMTP_PORT"], config["MAIL_FROM"])
         self.pool = eventlet.GreenPool(self.POOL_SIZE)
+        registry = metrics.for_container(self.container)
+        self.attempts = Counter(
+            "relais_webhook_attempts_total", "Webhook calls, by outcome (succeeded, failed).",
+            ("outcome",), registry=registry.registry)
+        registry.gauge("relais_webhook_deliveries_pending",
+                       "Webhook deliveries not yet succeeded nor given up.").set_function(
+            self.pending)
+
+    def pending(self):
+        """Read at scrape time; -1 when the database cannot tell."""
+        try:
+            with Session(self.engine) as session:
+                return session.execute(select(func.count()).select_from(WebhookDelivery)
+                                       .where(WebhookDelivery.status == "pending")).scalar()
+        except Exception:
+            return -1
 
     def stop(self):
         self.pool.waitall()
@@ -47,6 +66,8 @@ class WebhookDispatcher(DependencyProvider):
 
     def _deliver(self, delivery):
         outcome = webhook_sender.send(delivery, self.settings)
+        self.attempts.labels("succeeded" if rules.succeeded(outcome["status_code"])
+                             else "failed").inc()
         try:
             with Session(self.engine) as session, session.begin():
                 disabled = webhooks.record_attempt(session, delivery["id"], outcome,

@@ -13,6 +13,7 @@ import pytest
 from nameko.exceptions import RemoteError
 from standardwebhooks.webhooks import Webhook
 
+from common import metrics
 from services.notify.service import NotifyService
 from tests.integration.conftest import rows, wait_for
 from tests.integration.test_reliable_events import (  # noqa: F401 (fixture)
@@ -284,3 +285,31 @@ def test_a_redirect_is_a_failed_attempt_and_a_10_mb_answer_is_cut(notify, receiv
     (delivery,) = wait_for(lambda: [d for d in rpc.list_webhook_deliveries(admin, endpoint["id"])
                                     if d["status"] == "succeeded"])
     assert len(delivery["attempt_log"][0]["response_excerpt"]) == 1000
+
+
+def test_two_replicas_send_each_delivery_once(notify, start_service, receiver, publish_event):
+    rpc = notify()
+    start_service(NotifyService, WEBHOOKS_ALLOW_LOOPBACK=True)  # a second replica
+    both = receiver()
+    register(rpc, both, admin_of(ORGANISATION_ID))
+    for _ in range(30):
+        publish_event("booking", "booking.confirmed", confirmed_booking())
+    assert wait_for(lambda: len(both.verified()) >= 30, timeout=15)
+    eventlet.sleep(0.5)
+    ids = [headers["webhook-id"] for headers, _, _ in both.received]
+    assert len(ids) == len(set(ids)) == 30
+
+
+
+def test_attempts_and_the_backlog_are_metrics(start_service, rpc, receiver):
+    container = start_service(NotifyService, WEBHOOKS_ALLOW_LOOPBACK=True)
+    notify_rpc = rpc("notify")
+    admin = admin_of(ORGANISATION_ID)
+    endpoint = register(notify_rpc, receiver(), admin)
+    notify_rpc.send_webhook_test(admin, endpoint["id"])
+    assert wait_for(lambda: [d for d in notify_rpc.list_webhook_deliveries(admin, endpoint["id"])
+                             if d["status"] == "succeeded"])
+    registry = metrics.for_container(container).registry
+    assert registry.get_sample_value("relais_webhook_attempts_total",
+                                     {"outcome": "succeeded"}) == 1
+    assert registry.get_sample_value("relais_webhook_deliveries_pending") == 0
