@@ -25,7 +25,10 @@ class WebhookDispatcher(DependencyProvider):
     def setup(self):
         config = self.container.config
         self.settings = webhooks.settings_from(config)
-        self.engine = make_engine(config["DATABASE_URL"], pool_size=5, max_overflow=10)
+        # Few connections: a send holds one only to record its attempt, and
+        # PostgreSQL's connections are shared by every replica of every service.
+        self.engine = make_engine(config["DATABASE_URL"], pool_size=2, max_overflow=6,
+                                  pool_timeout=30)
         self.mailer = Mailer(config["SMTP_HOST"], config["SMTP_PORT"], config["MAIL_FROM"])
         self.pool = eventlet.GreenPool(self.POOL_SIZE)
         registry = metrics.for_container(self.container)
