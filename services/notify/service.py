@@ -193,6 +193,42 @@ class NotifyService(RelaisService):
     def webhooks_billing_rate_card_set(self, uow, data, event):
         webhooks.fan_out(uow, event, data)
 
+    @consumes("billing.contract_set")
+    def webhooks_billing_contract_set(self, uow, data, event):
+        webhooks.fan_out(uow, event, data)
+
+    @consumes("billing.commission_set")
+    def webhooks_billing_commission_set(self, uow, data, event):
+        webhooks.fan_out(uow, event, data)
+
+    @consumes("billing.invoice_finalized")
+    def webhooks_billing_invoice_finalized(self, uow, data, event):
+        webhooks.fan_out(uow, event, data)
+
+    @consumes("billing.credit_note_issued")
+    def webhooks_billing_credit_note_issued(self, uow, data, event):
+        webhooks.fan_out(uow, event, data)
+
+    @consumes("billing.invoice_overdue")
+    def webhooks_billing_invoice_overdue(self, uow, data, event):
+        webhooks.fan_out(uow, event, data)
+
+    @consumes("billing.payment_recorded")
+    def webhooks_billing_payment_recorded(self, uow, data, event):
+        webhooks.fan_out(uow, event, data)
+
+    @consumes("billing.settlement_issued")
+    def webhooks_billing_settlement_issued(self, uow, data, event):
+        webhooks.fan_out(uow, event, data)
+
+    @consumes("billing.settlement_accepted")
+    def webhooks_billing_settlement_accepted(self, uow, data, event):
+        webhooks.fan_out(uow, event, data)
+
+    @consumes("billing.settlement_contested")
+    def webhooks_billing_settlement_contested(self, uow, data, event):
+        webhooks.fan_out(uow, event, data)
+
     @timer(interval=WEBHOOK_TIMER_SECONDS)
     def send_webhooks(self):
         """Claim due deliveries (SKIP LOCKED, leased) and hand them to the

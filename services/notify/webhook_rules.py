@@ -9,7 +9,8 @@ from its creator's role:
 - ``company`` (a corporate admin): events about its own organisation, its
   members' bookings (``organisation_id`` of the booking) included;
 - ``relay_operator`` (a relay manager): events about the relays the manager
-  ran when the endpoint was made (``relay_ids``, kept on the endpoint).
+  ran when the endpoint was made (``relay_ids``, kept on the endpoint), and
+  the operator's own settlements and commission (``OPERATOR_RULES``).
 
 ``SCOPE_RULES`` names, for every event type of the published language, the
 field that decides; a new event type without a rule fails a unit test, so an
@@ -47,6 +48,24 @@ SCOPE_RULES = {
     "booking.no_show": ("organisation_id", "relay_id"),
     "booking.completed": ("organisation_id", "relay_id"),
     "billing.rate_card_set": (None, "relay_id"),
+    "billing.contract_set": ("organisation_id", None),
+    "billing.commission_set": (None, None),
+    "billing.invoice_finalized": ("organisation_id", None),
+    "billing.credit_note_issued": ("organisation_id", None),
+    "billing.invoice_overdue": ("organisation_id", None),
+    "billing.payment_recorded": ("organisation_id", None),
+    "billing.settlement_issued": (None, None),
+    "billing.settlement_accepted": (None, None),
+    "billing.settlement_contested": (None, None),
+}
+
+# Events about a relay operator as an organisation (its settlements, its
+# commission), not about one of its relays: the field naming the operator.
+OPERATOR_RULES = {
+    "billing.commission_set": "operator_organisation_id",
+    "billing.settlement_issued": "organisation_id",
+    "billing.settlement_accepted": "organisation_id",
+    "billing.settlement_contested": "organisation_id",
 }
 
 # Fields never sent to a subscriber: a handle on something it must not use.
@@ -85,6 +104,8 @@ def may_see(scope, organisation_id, relay_ids, event_type, data):
     if scope == "company":
         return company_field is not None and data.get(company_field) == organisation_id
     if scope == "relay_operator":
+        if event_type in OPERATOR_RULES:
+            return data.get(OPERATOR_RULES[event_type]) == organisation_id
         return relay_field is not None and data.get(relay_field) in set(relay_ids or ())
     return False
 

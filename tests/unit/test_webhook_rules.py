@@ -24,6 +24,8 @@ def test_every_event_type_has_a_scope_rule():
         schema_fields = set(events.schema_of(event_type).fields)
         assert company_field is None or company_field in schema_fields, event_type
         assert relay_field is None or relay_field in schema_fields, event_type
+    for event_type, operator_field in rules.OPERATOR_RULES.items():
+        assert operator_field in events.schema_of(event_type).fields, event_type
 
 
 def test_every_event_type_is_offered_to_webhooks():
@@ -49,6 +51,16 @@ def test_a_company_sees_its_members_bookings_and_a_relay_operator_its_relays():
     assert not rules.may_see("company", COMPANY, [], "billing.rate_card_set", {"relay_id": RELAY})
     assert rules.may_see("relay_operator", OTHER, [RELAY], "billing.rate_card_set",
                          {"relay_id": RELAY})
+
+
+def test_a_relay_operator_gets_its_settlements_and_a_company_its_invoices():
+    settlement = {"organisation_id": OTHER}
+    assert rules.may_see("relay_operator", OTHER, [], "billing.settlement_issued", settlement)
+    assert not rules.may_see("company", OTHER, [], "billing.settlement_issued", settlement)
+    invoice = {"organisation_id": COMPANY}
+    assert rules.may_see("company", COMPANY, [], "billing.invoice_finalized", invoice)
+    assert not rules.may_see("relay_operator", COMPANY, [RELAY], "billing.invoice_finalized",
+                             invoice)
 
 
 def test_patterns_and_wildcards():
