@@ -95,7 +95,9 @@ class Network:
                    # public URLs come from configuration, never from a Host header:
                    # people's links (invitations) open the web pages, partners' URLs
                    # (SCIM locations, calendar feeds) the API
-                   RELAIS_PUBLIC_URL=self.web_url, RELAIS_GATEWAY_PUBLIC_URL=self.gateway_url)
+                   RELAIS_PUBLIC_URL=self.web_url, RELAIS_GATEWAY_PUBLIC_URL=self.gateway_url,
+                   # the local network's webhooks may call a receiver on this machine
+                   RELAIS_WEBHOOKS_ALLOW_LOOPBACK="1")
         if service:
             env["RELAIS_DATABASE_URL"] = self.database_url(service)
             env["RELAIS_HTTP_ADDRESS"] = f"127.0.0.1:{self.service_port(service)}"

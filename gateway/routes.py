@@ -35,7 +35,12 @@ from contracts.rpc.identity import (
     ScimTokenCreateSchema, TokenRequestSchema, TokenSchema, UserCreateSchema,
     UserListQuerySchema, UserSchema,
 )
-from contracts.rpc.notify import DeliveryQuerySchema, DeliverySchema
+from contracts.rpc.notify import (
+    DeliveryQuerySchema, DeliverySchema, WebhookDeliveryQuerySchema, WebhookDeliverySchema,
+    WebhookEndpointCreateSchema, WebhookEndpointSchema, WebhookEndpointUpdateSchema,
+    WebhookReplayedSchema, WebhookReplaySchema, WebhookRotateSchema,
+)
+from common.schemas import PageQuerySchema
 
 
 @dataclass(frozen=True)
@@ -330,6 +335,41 @@ ROUTES = [
     Route("GET", "/v1/deliveries", "notify", "list_deliveries",
           "Messages sent (network admins and ops)", "Notifications",
           response=DeliverySchema, many=True, query=DeliveryQuerySchema),
+
+    Route("POST", "/v1/webhook-endpoints", "notify", "create_webhook_endpoint",
+          "Register a webhook endpoint for the caller's organisation (its secret is shown once)",
+          "Webhooks", response=WebhookEndpointSchema, status=201,
+          body=WebhookEndpointCreateSchema),
+    Route("GET", "/v1/webhook-endpoints", "notify", "list_webhook_endpoints",
+          "The webhook endpoints of the caller's organisation", "Webhooks",
+          response=WebhookEndpointSchema, many=True, query=PageQuerySchema),
+    Route("GET", "/v1/webhook-endpoints/{endpoint_id}", "notify", "get_webhook_endpoint",
+          "A webhook endpoint", "Webhooks", response=WebhookEndpointSchema),
+    Route("PATCH", "/v1/webhook-endpoints/{endpoint_id}", "notify", "update_webhook_endpoint",
+          "Change a webhook endpoint's URL, event types, description, or enable it again",
+          "Webhooks", response=WebhookEndpointSchema, body=WebhookEndpointUpdateSchema),
+    Route("DELETE", "/v1/webhook-endpoints/{endpoint_id}", "notify", "delete_webhook_endpoint",
+          "Delete a webhook endpoint and its delivery log", "Webhooks", status=204),
+    Route("POST", "/v1/webhook-endpoints/{endpoint_id}/rotate-secret", "notify",
+          "rotate_webhook_secret",
+          "A new signing secret (shown once); the old one keeps signing for grace_seconds",
+          "Webhooks", response=WebhookEndpointSchema, body=WebhookRotateSchema,
+          body_required=False),
+    Route("GET", "/v1/webhook-endpoints/{endpoint_id}/deliveries", "notify",
+          "list_webhook_deliveries", "An endpoint's deliveries and their attempts, newest first",
+          "Webhooks", response=WebhookDeliverySchema, many=True,
+          query=WebhookDeliveryQuerySchema),
+    Route("POST", "/v1/webhook-endpoints/{endpoint_id}/deliveries/{delivery_id}/replay",
+          "notify", "replay_webhook_delivery",
+          "Send a delivery again (same webhook-id)", "Webhooks",
+          response=WebhookDeliverySchema, body_required=False),
+    Route("POST", "/v1/webhook-endpoints/{endpoint_id}/replay", "notify",
+          "replay_webhook_deliveries",
+          "Send again every delivery whose event happened in [since, until)", "Webhooks",
+          response=WebhookReplayedSchema, body=WebhookReplaySchema),
+    Route("POST", "/v1/webhook-endpoints/{endpoint_id}/test", "notify", "send_webhook_test",
+          "Send a webhook.test event to this endpoint", "Webhooks",
+          response=WebhookDeliverySchema, status=202, body_required=False, errors=(401, 403, 404)),
 ]
 
 SERVICES = ("identity", "booking", "billing", "notify")

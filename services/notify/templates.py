@@ -182,3 +182,18 @@ def settlement_issued(to, data):
         "Relais des Possibles\n"
     )
     return Mail(to, subject, body)
+
+
+def webhook_disabled(contact, endpoint):
+    subject = "Un webhook de Relais des Possibles a été désactivé"
+    body = (
+        f"Bonjour {contact.full_name},\n\n"
+        f"Le webhook {endpoint['url']} ({endpoint['description'] or 'sans description'}) "
+        f"ne répond plus correctement depuis le {endpoint['failing_since']:%d/%m/%Y %H:%M} UTC : "
+        "nous l'avons désactivé. Les événements suivants ne lui sont plus envoyés.\n\n"
+        "Une fois le problème corrigé, réactivez-le (PATCH /v1/webhook-endpoints/"
+        f"{endpoint['id']} avec enabled=true) et rejouez les livraisons manquées "
+        "(POST .../replay).\n\n"
+        "Relais des Possibles\n"
+    )
+    return Mail(contact.email, subject, body)

@@ -1,0 +1,97 @@
+"""Sends claimed webhook deliveries concurrently, off the timer's worker: each
+call runs in its own green thread with its own database session, so one slow
+endpoint holds one slot of the pool, not the others' deliveries."""
+import logging
+import uuid
+
+import eventlet
+from nameko.extensions import DependencyProvider
+from prometheus_client import Counter
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from common import metrics
+from common.db import make_engine
+from services.notify import templates, webhook_rules as rules, webhook_sender, webhooks
+from services.notify.mailer import Mailer
+from services.notify.models import Contact, Delivery, WebhookDelivery
+
+log = logging.getLogger(__name__)
+
+
+class WebhookDispatcher(DependencyProvider):
+    POOL_SIZE = 100
+
+    def setup(self):
+        config = self.container.config
+        self.settings = webhooks.settings_from(config)
+        # Few connections: a send holds one only to record its attempt, and
+        # PostgreSQL's connections are shared by every replica of every service.
+        self.engine = make_engine(config["DATABASE_URL"], pool_size=2, max_overflow=6,
+                                  pool_timeout=30)
+        self.mailer = Mailer(config["SMTP_HOST"], config["SMTP_PORT"], config["MAIL_FROM"])
+        self.pool = eventlet.GreenPool(self.POOL_SIZE)
+        registry = metrics.for_container(self.container)
+        self.attempts = Counter(
+            "relais_webhook_attempts_total", "Webhook calls, by outcome (succeeded, failed).",
+            ("outcome",), registry=registry.registry)
+        registry.gauge("relais_webhook_deliveries_pending",
+                       "Webhook deliveries not yet succeeded nor given up.").set_function(
+            self.pending)
+
+    def pending(self):
+        """Read at scrape time; -1 when the database cannot tell."""
+        try:
+            with Session(self.engine) as session:
+                return session.execute(select(func.count()).select_from(WebhookDelivery)
+                                       .where(WebhookDelivery.status == "pending")).scalar()
+        except Exception:
+            return -1
+
+    def stop(self):
+        self.pool.waitall()
+        self.engine.dispose()
+
+    def kill(self):
+        for thread in list(self.pool.coroutines_running):
+            thread.kill()
+        self.engine.dispose()
+
+    def get_dependency(self, worker_ctx):
+        return self
+
+    def free_slots(self):
+        return self.pool.free()
+
+    def dispatch(self, deliveries):
+        for delivery in deliveries:
+            self.pool.spawn_n(self._deliver, delivery)
+
+    def _deliver(self, delivery):
+        outcome = webhook_sender.send(delivery, self.settings)
+        self.attempts.labels("succeeded" if rules.succeeded(outcome["status_code"])
+                             else "failed").inc()
+        try:
+            with Session(self.engine) as session, session.begin():
+                disabled = webhooks.record_attempt(session, delivery["id"], outcome,
+                                                   self.settings)
+                if disabled is not None:
+                    self._tell_owner(session, disabled)
+        except Exception:  # the lease expires and the delivery is tried again
+            log.exception("could not record webhook attempt %s", delivery["id"])
+
+    def _tell_owner(self, session, endpoint):
+        contact = session.get(Contact, endpoint.created_by)
+        if contact is None:
+            log.warning("webhook endpoint %s disabled; its creator has no contact", endpoint.id)
+            return
+        mail = templates.webhook_disabled(contact, {
+            "id": endpoint.id, "url": endpoint.url, "description": endpoint.description,
+            "failing_since": endpoint.failing_since})
+        event_id = str(uuid.uuid5(uuid.UUID(endpoint.id), endpoint.failing_since.isoformat()))
+        message_id = f"<{event_id}@relais-des-possibles>"
+        session.add(Delivery(event_id=event_id, event_type="webhook.endpoint_disabled",
+                             channel="email", recipient=mail.to, subject=mail.subject,
+                             message_id=message_id))
+        session.flush()
+        self.mailer.send(mail, message_id)

@@ -1,0 +1,324 @@
+"""Use cases of webhooks: endpoints (owned by an organisation), the deliveries
+an event makes (in the consumer's unit of work, with its inbox mark), and the
+bookkeeping of attempts. Sending over HTTP is ``webhook_sender.py``; the rules
+are ``webhook_rules.py``."""
+import socket
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.dialects.postgresql import insert
+
+from common import config as env_config
+from common import errors
+from contracts import events
+from services.notify import webhook_rules as rules
+from services.notify.models import (
+    WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookSecret,
+)
+
+
+@dataclass(frozen=True)
+class Settings:
+    allow_loopback: bool = False
+    retry_schedule_ms: tuple = rules.DEFAULT_RETRY_SCHEDULE_MS
+    timeout_seconds: float = 10.0
+    disable_after: timedelta = timedelta(days=5)
+    lease: timedelta = timedelta(minutes=2)
+    max_response_bytes: int = 64 * 1024
+    excerpt_chars: int = 1000
+
+
+def settings_from(config):
+    """From the container config (tests) or the environment (RELAIS_WEBHOOKS_*)."""
+    def get(name, default):
+        value = config.get("WEBHOOKS_" + name)
+        return value if value is not None else env_config.env("WEBHOOKS_" + name, default)
+
+    schedule = get("RETRY_SCHEDULE_MS", None)
+    if isinstance(schedule, str):
+        schedule = [int(part) for part in schedule.split(",") if part.strip()]
+    loopback = get("ALLOW_LOOPBACK", False)
+    return Settings(
+        allow_loopback=loopback if isinstance(loopback, bool)
+        else str(loopback).lower() in ("1", "true", "yes", "on"),
+        retry_schedule_ms=tuple(schedule) if schedule else rules.DEFAULT_RETRY_SCHEDULE_MS,
+        timeout_seconds=float(get("TIMEOUT_SECONDS", 10)),
+        disable_after=timedelta(seconds=float(get("DISABLE_AFTER_SECONDS", 5 * 86400))),
+        lease=timedelta(seconds=float(get("LEASE_SECONDS", 120))),
+    )
+
+
+def utcnow():
+    return datetime.now(timezone.utc)
+
+
+# -- endpoints ------------------------------------------------------------------
+
+def check_url(url, settings, resolve=socket.getaddrinfo):
+    """The URL's form, then every address its host resolves to; InvalidInput if unsafe."""
+    try:
+        parts = rules.check_url_form(url, settings.allow_loopback)
+        for address in resolved_addresses(parts, resolve):
+            rules.check_address(address, settings.allow_loopback)
+    except rules.UnsafeUrl as exc:
+        raise errors.InvalidInput(str(exc), code="unsafe-webhook-url",
+                                  fields={"url": [str(exc)]}) from None
+
+
+def resolved_addresses(parts, resolve=socket.getaddrinfo):
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        infos = resolve(parts.hostname, port, proto=socket.IPPROTO_TCP)
+    except (OSError, ValueError) as exc:
+        raise rules.UnsafeUrl(f"The URL's host does not resolve ({exc}).") from None
+    return sorted({info[4][0] for info in infos})
+
+
+def check_patterns(patterns):
+    known = list(events.EVENTS)
+    wrong = [p for p in patterns if not rules.valid_pattern(p, known)]
+    if wrong:
+        raise errors.InvalidInput("Unknown event types.", code="unknown-event-type",
+                                  fields={"event_types": [f"Unknown: {', '.join(wrong)}."]})
+
+
+def create_endpoint(session, caller, data, settings):
+    """A new endpoint of the caller's organisation; returns it and its secret."""
+    scope = rules.roles_scope(caller.roles)
+    if scope is None or caller.organisation_id is None:
+        raise errors.Forbidden("Webhooks are for network admins, relay managers and "
+                               "corporate admins.")
+    check_patterns(data["event_types"])  # before the URL: no DNS look-up for a bad request
+    check_url(data["url"], settings)
+    endpoint = WebhookEndpoint(
+        organisation_id=caller.organisation_id, scope=scope, created_by=caller.user_id,
+        relay_ids=sorted(caller.relay_ids) if scope == "relay_operator" else [],
+        url=data["url"], event_types=data["event_types"], description=data["description"],
+        enabled=data["enabled"])
+    session.add(endpoint)
+    session.flush()
+    secret = rules.new_secret()
+    session.add(WebhookSecret(endpoint_id=endpoint.id, secret=secret))
+    session.flush()
+    return endpoint, secret
+
+
+def _visible(caller):
+    """Endpoints the caller manages: its organisation's (if an admin of it), or all for
+    the network's admins."""
+    if caller.is_network_admin:
+        return True
+    if rules.roles_scope(caller.roles) is None or caller.organisation_id is None:
+        return False
+    return WebhookEndpoint.organisation_id == caller.organisation_id
+
+
+def list_endpoints(session, caller, limit, offset):
+    return session.execute(
+        select(WebhookEndpoint).where(_visible(caller))
+        .order_by(WebhookEndpoint.created_at, WebhookEndpoint.id).limit(limit).offset(offset)
+    ).scalars().all()
+
+
+def get_endpoint(session, caller, endpoint_id, lock=False):
+    query = select(WebhookEndpoint).where(
+        WebhookEndpoint.id == _uuid(endpoint_id), _visible(caller))
+    endpoint = session.execute(query.with_for_update() if lock else query).scalar_one_or_none()
+    if endpoint is None:
+        raise errors.NotFound("No such webhook endpoint.")
+    return endpoint
+
+
+def _uuid(value):
+    try:
+        return str(uuid.UUID(str(value)))
+    except ValueError:
+        return "00000000-0000-0000-0000-000000000000"  # matches nothing: a 404
+
+
+def update_endpoint(session, caller, endpoint_id, data, settings):
+    endpoint = get_endpoint(session, caller, endpoint_id, lock=True)
+    if "event_types" in data:
+        check_patterns(data["event_types"])
+    if "url" in data:
+        check_url(data["url"], settings)
+    for name, value in data.items():
+        setattr(endpoint, name, value)
+    if data.get("enabled"):
+        endpoint.disabled_reason, endpoint.failing_since = None, None
+    session.flush()
+    return endpoint
+
+
+def delete_endpoint(session, caller, endpoint_id):
+    session.delete(get_endpoint(session, caller, endpoint_id, lock=True))
+    session.flush()
+
+
+def rotate_secret(session, caller, endpoint_id, grace_seconds, now):
+    """A new secret; the current ones stay valid ``grace_seconds`` more."""
+    endpoint = get_endpoint(session, caller, endpoint_id, lock=True)
+    until = now + timedelta(seconds=grace_seconds)
+    session.execute(update(WebhookSecret).where(
+        WebhookSecret.endpoint_id == endpoint.id,
+        or_(WebhookSecret.expires_at.is_(None), WebhookSecret.expires_at > until))
+        .values(expires_at=until))
+    secret = rules.new_secret()
+    session.add(WebhookSecret(endpoint_id=endpoint.id, secret=secret))
+    session.flush()
+    return endpoint, secret
+
+
+def valid_secrets(session, endpoint_id, now):
+    """Newest first: the current secret, then any still in their grace period."""
+    return session.execute(
+        select(WebhookSecret.secret).where(
+            WebhookSecret.endpoint_id == endpoint_id,
+            or_(WebhookSecret.expires_at.is_(None), WebhookSecret.expires_at > now))
+        .order_by(WebhookSecret.created_at.desc())).scalars().all()
+
+
+# -- deliveries -----------------------------------------------------------------
+
+def delivery_id_for(endpoint_id, event_id):
+    """``msg_`` and a UUID derived from endpoint and event: the same event for the
+    same endpoint always has the same webhook-id."""
+    return "msg_" + uuid.uuid5(uuid.UUID(endpoint_id), str(event_id)).hex
+
+
+def fan_out(uow, event, data):
+    """A delivery row for every enabled endpoint that wants and may see this
+    event; in the consumer's unit of work, so it commits with the inbox mark."""
+    data = events.dump(event["type"], data)
+    endpoints = uow.session.execute(
+        select(WebhookEndpoint).where(WebhookEndpoint.enabled.is_(True))).scalars().all()
+    count = 0
+    for endpoint in endpoints:
+        if rules.wants(endpoint.event_types, event["type"]) and rules.may_see(
+                endpoint.scope, endpoint.organisation_id, endpoint.relay_ids, event["type"], data):
+            _add_delivery(uow.session, endpoint, event, rules.payload(event, data))
+            count += 1
+    return count
+
+
+def _add_delivery(session, endpoint, event, body):
+    session.execute(insert(WebhookDelivery).values(
+        id=delivery_id_for(endpoint.id, event["event_id"]), endpoint_id=endpoint.id,
+        event_id=event["event_id"], event_type=event["type"],
+        occurred_at=event["occurred_at"], payload=body, status="pending", attempts=0,
+        next_attempt_at=func.now(),
+    ).on_conflict_do_nothing())
+
+
+def send_test_event(session, caller, endpoint_id, now):
+    """A ``webhook.test`` delivery to this endpoint only, sent like any other."""
+    endpoint = get_endpoint(session, caller, endpoint_id)
+    event = {"event_id": str(uuid.uuid4()), "type": rules.TEST_EVENT_TYPE,
+             "occurred_at": now.isoformat()}
+    _add_delivery(session, endpoint, event, rules.payload(
+        event, {"endpoint_id": endpoint.id, "message": "A test event from Relais."}))
+    session.flush()
+    return get_delivery(session, delivery_id_for(endpoint.id, event["event_id"]))
+
+
+def claim_due(session, now, settings, limit):
+    """Due deliveries of enabled endpoints, leased for ``settings.lease`` so
+    that another replica (SKIP LOCKED) or a later pass does not send them too;
+    a crash mid-send leaves them to be retried when the lease ends."""
+    due = select(WebhookDelivery.id).join(WebhookEndpoint).where(
+        WebhookDelivery.status == "pending", WebhookDelivery.next_attempt_at <= now,
+        WebhookEndpoint.enabled.is_(True),
+    ).order_by(WebhookDelivery.next_attempt_at).limit(limit) \
+        .with_for_update(of=WebhookDelivery, skip_locked=True)
+    claimed = session.execute(
+        update(WebhookDelivery).where(WebhookDelivery.id.in_(due.scalar_subquery()))
+        .values(next_attempt_at=now + settings.lease)
+        .returning(WebhookDelivery.id, WebhookDelivery.endpoint_id, WebhookDelivery.payload)
+    ).all()
+    urls = dict(session.execute(select(WebhookEndpoint.id, WebhookEndpoint.url).where(
+        WebhookEndpoint.id.in_({row.endpoint_id for row in claimed}))).all())
+    return [{"id": row.id, "endpoint_id": row.endpoint_id, "url": urls[row.endpoint_id],
+             "payload": row.payload, "secrets": valid_secrets(session, row.endpoint_id, now)}
+            for row in claimed]
+
+
+def record_attempt(session, delivery_id, outcome, settings):
+    """Log one attempt and schedule what follows. Returns the endpoint if this
+    failure disabled it (its owner is then mailed), else None."""
+    delivery = session.get(WebhookDelivery, delivery_id, with_for_update=True)
+    if delivery is None:  # its endpoint was deleted meanwhile
+        return None
+    endpoint = session.get(WebhookEndpoint, delivery.endpoint_id, with_for_update=True)
+    at = outcome["attempted_at"]
+    session.add(WebhookAttempt(
+        delivery_id=delivery.id, attempted_at=at, status_code=outcome["status_code"],
+        latency_ms=outcome["latency_ms"],
+        response_excerpt=outcome["excerpt"][:settings.excerpt_chars], error=outcome["error"]))
+    delivery.attempts += 1
+    delivery.last_status_code = outcome["status_code"]
+    if rules.succeeded(outcome["status_code"]):
+        delivery.status = "succeeded"
+        endpoint.failing_since = None
+        return None
+    delay = rules.next_attempt_delay(delivery.attempts, settings.retry_schedule_ms)
+    if delay is None:
+        delivery.status = "failed"
+    else:
+        delivery.next_attempt_at = at + delay
+    endpoint.failing_since = endpoint.failing_since or at
+    if endpoint.enabled and at - endpoint.failing_since >= settings.disable_after:
+        endpoint.enabled = False
+        endpoint.disabled_reason = (f"Every delivery failed since "
+                                    f"{endpoint.failing_since.isoformat()}.")
+        return endpoint
+    return None
+
+
+def replay_one(session, caller, endpoint_id, delivery_id, now):
+    """Send the delivery again, with the same webhook-id, whatever its status."""
+    endpoint = get_endpoint(session, caller, endpoint_id)
+    delivery = session.execute(select(WebhookDelivery).where(
+        WebhookDelivery.id == delivery_id, WebhookDelivery.endpoint_id == endpoint.id)
+        .with_for_update()).scalar_one_or_none()
+    if delivery is None:
+        raise errors.NotFound("No such delivery.")
+    delivery.status, delivery.next_attempt_at = "pending", now
+    session.flush()
+    return delivery
+
+
+def replay_range(session, caller, endpoint_id, since, until, now):
+    endpoint = get_endpoint(session, caller, endpoint_id)
+    if until <= since:
+        raise errors.InvalidInput("until must come after since.",
+                                  fields={"until": ["Must come after since."]})
+    result = session.execute(update(WebhookDelivery).where(
+        WebhookDelivery.endpoint_id == endpoint.id,
+        WebhookDelivery.occurred_at >= since, WebhookDelivery.occurred_at < until)
+        .values(status="pending", next_attempt_at=now))
+    return result.rowcount
+
+
+def list_deliveries(session, caller, endpoint_id, query):
+    endpoint = get_endpoint(session, caller, endpoint_id)
+    select_ = select(WebhookDelivery).where(WebhookDelivery.endpoint_id == endpoint.id)
+    if query.get("status"):
+        select_ = select_.where(WebhookDelivery.status == query["status"])
+    found = session.execute(
+        select_.order_by(WebhookDelivery.created_at.desc(), WebhookDelivery.id)
+        .limit(query["limit"]).offset(query["offset"])).scalars().all()
+    return [_with_attempts(session, delivery) for delivery in found]
+
+
+def get_delivery(session, delivery_id):
+    return _with_attempts(session, session.get(WebhookDelivery, delivery_id))
+
+
+def _with_attempts(session, delivery):
+    attempts = session.execute(
+        select(WebhookAttempt).where(WebhookAttempt.delivery_id == delivery.id)
+        .order_by(WebhookAttempt.id)).scalars().all()
+    return {**{c.name: getattr(delivery, c.name) for c in WebhookDelivery.__table__.columns},
+            "attempt_log": attempts}
