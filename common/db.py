@@ -138,7 +138,18 @@ def _define_reliability_tables(metadata):
 
 class UnitOfWork:
     """One transaction. ``publish`` queues an event in the outbox, ``mark_handled``
-    records a consumed event in the inbox; both commit with the state change."""
+    records a consumed event in the inbox; both commit with the state change.
+
+    The outbox rows and the idempotency record's response are written by one
+    statement just before the commit (``write_pending``), not one round trip
+    each as they come: an ``INSERT`` of every event of the transaction, in a
+    data-modifying CTE of the ``UPDATE`` of the response when there is one.
+    They are still in the transaction of the state change, so a crash or a
+    rollback keeps or drops them together. One published inside a savepoint is
+    written at once, so that rolling back to the savepoint drops it too; it
+    may then precede in the outbox an event the transaction published earlier
+    (consumers never rely on the order of events: a retry reorders them
+    anyway)."""
 
     def __init__(self, session, source_service, metadata):
         self.session = session
@@ -147,6 +158,8 @@ class UnitOfWork:
         self._outbox = metadata.tables["outbox"]
         self._inbox = metadata.tables["inbox"]
         self._idempotency = metadata.tables["idempotency_keys"]
+        self._events = []
+        self._responses = []
 
     def publish(self, event_type, obj):
         """Queue the event ``event_type`` about ``obj`` (a dict of its facts):
@@ -155,11 +168,37 @@ class UnitOfWork:
         data = events.dump(event_type, obj)
         envelope = make_envelope(self.source_service, event_type, data,
                                  events.version_of(event_type))
-        self.session.execute(self._outbox.insert().values(
-            event_id=envelope["event_id"], event_type=event_type, envelope=envelope,
-        ))
         self.emitted += 1
+        if self.session.in_nested_transaction():
+            self._write([envelope], [])  # at once: it must roll back with its savepoint
+        else:
+            self._events.append(envelope)
         return envelope
+
+    def write_pending(self):
+        """Write the queued outbox rows and idempotency responses (called by
+        ``DatabaseSession.unit_of_work`` right before it commits)."""
+        envelopes, responses, self._events, self._responses = (
+            self._events, self._responses, [], [])
+        self._write(envelopes, responses)
+
+    def _write(self, envelopes, responses):
+        statements = []
+        if envelopes:
+            statements.append(self._outbox.insert().values([
+                {"event_id": envelope["event_id"], "event_type": envelope["type"],
+                 "envelope": envelope} for envelope in envelopes]))
+        for scope, key, response in responses:
+            statements.append(
+                self._idempotency.update()
+                .where(self._idempotency.c.scope == scope, self._idempotency.c.key == key)
+                .values(response=response))
+        if not statements:
+            return
+        last = statements.pop()
+        for number, statement in enumerate(statements):
+            last = last.add_cte(statement.cte(f"pending_{number}"))
+        self.session.execute(last)
 
     def mark_handled(self, envelope, consumer):
         """Record that ``consumer`` handled this event. False when it already had:
@@ -198,11 +237,10 @@ class UnitOfWork:
                 )
             return previous.response
         result = operation()
-        self.session.execute(
-            self._idempotency.update()
-            .where(self._idempotency.c.scope == scope, self._idempotency.c.key == key)
-            .values(response=result)
-        )
+        if self.session.in_nested_transaction():
+            self._write([], [(scope, key, result)])
+        else:
+            self._responses.append((scope, key, result))   # written with the outbox, at commit
         return result
 
 
@@ -226,6 +264,7 @@ class DatabaseSession:
                          self._provider.metadata)
         try:
             yield uow
+            uow.write_pending()
             self.session.commit()
         except BaseException:
             self.session.rollback()

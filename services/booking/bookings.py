@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import contains_eager, joinedload
 
 from common import errors
+from common.db import new_id
 from common.validation import is_uuid
 from services.booking import directory, lifecycle, slots
 from services.booking.models import Booking, Member, OrganisationPolicy, Relay, Space
@@ -132,18 +133,22 @@ def book(uow, caller, data, now, series_id=None):
                              policy.horizon_detail())
         home = (member.home_latitude, member.home_longitude) \
             if member is not None and member.home_latitude is not None else None
+        # The month's days are read only when the policy caps them.
+        days_booked = (frozenset() if policy.max_days_per_month is None
+                       else days_booked_in_month(session, caller.user_id, data["date"]))
         policy.check(relay_id=relay.id, relay_point=(relay.latitude, relay.longitude),
                      home_point=home, space_kind=kind, day=data["date"],
-                     days_booked=days_booked_in_month(session, caller.user_id, data["date"]))
+                     days_booked=days_booked)
     except (slots.SlotRefused, PolicyRefused) as refusal:
         raise refused(refusal) from None
-    booking = Booking(relay_id=relay.id, member_id=caller.user_id, series_id=series_id,
-                      organisation_id=caller.organisation_id, date=data["date"],
-                      slot=data.get("slot", slots.HOURS), starts_at=times.starts_at,
-                      ends_at=times.ends_at, status="confirmed",
+    booking = Booking(id=new_id(), relay_id=relay.id, member_id=caller.user_id,
+                      series_id=series_id, organisation_id=caller.organisation_id,
+                      date=data["date"], slot=data.get("slot", slots.HOURS),
+                      starts_at=times.starts_at, ends_at=times.ends_at, status="confirmed",
                       no_show_at=lifecycle.no_show_due_at(kind, times.starts_at,
                                                           relay.no_show_after_minutes),
-                      created_at=now, updated_at=now)
+                      check_in_attempts=0, created_at=now, updated_at=now)
+    booking.relay = relay
     if space is not None:
         insert(session, booking, space)
     else:
@@ -178,14 +183,22 @@ def target_of(session, data):
     return relay, None, kind
 
 
+# Every column of a new booking, in the order of the table.
+BOOKING_COLUMNS = tuple(column.key for column in Booking.__table__.columns)
+
+
 def insert(session, booking, space):
     """Insert; the database's exclusion constraints are what refuse a double
     booking. A refusal leaves the transaction failed: the caller rolls back
-    (the unit of work, or the savepoint of a try that may move on)."""
+    (the unit of work, or the savepoint of a try that may move on).
+
+    The row is written by a Core INSERT of the values ``book`` already holds
+    (the ORM's flush cost more than the statement): the ``booking`` object
+    stays out of the session, a plain record of what was written."""
     booking.space_id, booking.space = space.id, space
+    values = {name: getattr(booking, name) for name in BOOKING_COLUMNS}
     try:
-        session.add(booking)
-        session.flush()
+        session.execute(Booking.__table__.insert().values(values))
     except IntegrityError as exc:
         constraint = getattr(exc.orig.diag, "constraint_name", None)
         if constraint not in CONSTRAINT_CONFLICTS:
@@ -216,8 +229,6 @@ def insert_into_any_free_space(session, booking, relay, kind, times):
         except errors.Conflict as conflict:
             if conflict.code != "space-taken":
                 raise
-            if booking in session:
-                session.expunge(booking)
     label = "desk" if kind == "desk" else "room"
     raise errors.Conflict(f"No {label} is free at this relay for that time.",
                           code="no-space-free")
