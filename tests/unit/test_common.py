@@ -314,3 +314,15 @@ def test_nul_and_lone_surrogates_are_refused_at_load_naming_the_field():
     assert refused.value.code == "invalid-characters"
     assert list(refused.value.fields) == ["name"]
     assert load(Named(), {"name": "Zoé"}) == {"name": "Zoé"}
+
+
+def test_rpc_replies_are_published_without_waiting_for_a_confirm():
+    """A reply goes to the caller's exclusive, non-durable queue: a confirm
+    cost a broker round trip per call and protected nothing (common.service)."""
+    from nameko import rpc as nameko_rpc
+    from nameko.amqp.publish import Publisher
+
+    from common.service import ReplyPublisher
+    assert nameko_rpc.Responder.publisher_cls is ReplyPublisher
+    assert ReplyPublisher("amqp://unused/").use_confirms is False
+    assert Publisher.use_confirms is True  # events and parked messages keep theirs
