@@ -368,15 +368,29 @@ def seed(network, desks, members):
     def make_member(n):
         api = Api(base, admin_token)
         email = f"bench.member{n:03d}@bench.example"
-        api.post(f"/v1/organisations/{company['id']}/users", {
+        # argon2 (hash, then verify) on a machine busy with other work can
+        # outlast the gateway's 5 s: both calls are safe to repeat (the
+        # creation has an Idempotency-Key).
+        patiently(lambda: api.post(f"/v1/organisations/{company['id']}/users", {
             "email": email, "full_name": f"Membre {n:03d}", "roles": ["member"],
-            "password": MEMBER_PASSWORD}, key=f"bench-member-{n}")
-        return Api(base).token(email, MEMBER_PASSWORD)
+            "password": MEMBER_PASSWORD}, key=f"bench-member-{n}"))
+        return patiently(lambda: Api(base).token(email, MEMBER_PASSWORD))
 
     with ThreadPoolExecutor(4) as pool:
         desk_ids = list(pool.map(make_desk, range(desks)))
         tokens = list(pool.map(make_member, range(members)))
     return desk_ids, tokens
+
+
+def patiently(call, attempts=5):
+    """``call()``, again after a gateway timeout (504)."""
+    for attempt in range(1, attempts + 1):
+        try:
+            return call()
+        except RuntimeError as exc:
+            if " 504 " not in str(exc) or attempt == attempts:
+                raise
+            time.sleep(1)
 
 
 def half_days(today):
