@@ -122,7 +122,7 @@ class OutboxRelay:
         self.engine = engine
         self.outbox = outbox
         self.service_name = container.service_name
-        self.interval = container.config.get("OUTBOX_INTERVAL_SECONDS", 0.1)
+        self.interval = container.config.get("OUTBOX_INTERVAL_SECONDS", 1.0)
         self.min_gap = container.config.get("OUTBOX_MIN_GAP_SECONDS", 0.05)
         self.news = news
         self.running = True
