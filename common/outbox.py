@@ -128,6 +128,12 @@ class OutboxRelay:
         self.running = True
         self.publisher = BatchPublisher(container.config["AMQP_URI"],
                                         event_exchange_name(self.service_name))
+        claimed = (select(outbox.c.id).where(outbox.c.published_at.is_(None))
+                   .order_by(outbox.c.id).limit(BATCH_SIZE)
+                   .with_for_update(skip_locked=True).scalar_subquery())
+        self.claim = (outbox.update().where(outbox.c.id.in_(claimed))
+                      .values(published_at=func.now())
+                      .returning(outbox.c.id, outbox.c.event_type, outbox.c.envelope))
         self.metrics = metrics.for_container(container)
         self.metrics.outbox_backlog.set_function(self.backlog)
         self._last_prune = 0.0
@@ -159,16 +165,8 @@ class OutboxRelay:
     def publish_batch(self):
         """Claim, mark, publish and confirm up to BATCH_SIZE rows in one
         transaction: the marks commit only once the broker confirmed them all."""
-        outbox = self.outbox
-        claimed = (select(outbox.c.id).where(outbox.c.published_at.is_(None))
-                   .order_by(outbox.c.id).limit(BATCH_SIZE)
-                   .with_for_update(skip_locked=True).scalar_subquery())
         with Session(self.engine) as session, session.begin():
-            rows = sorted(session.execute(
-                outbox.update().where(outbox.c.id.in_(claimed))
-                .values(published_at=func.now())
-                .returning(outbox.c.id, outbox.c.event_type, outbox.c.envelope)
-            ).all())
+            rows = sorted(session.execute(self.claim).all())
             self.publisher.publish_all([
                 (row.envelope, row.event_type, row.envelope["event_id"],
                  {"relais.event_type": row.event_type}) for row in rows])

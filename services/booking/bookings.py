@@ -5,7 +5,7 @@ import hmac
 from calendar import monthrange
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, literal, or_, select, text
+from sqlalchemy import bindparam, func, literal, or_, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import contains_eager, joinedload
 
@@ -75,16 +75,27 @@ def policy_from(row):
                   frozenset(row.space_kinds) if row.space_kinds is not None else None)
 
 
+def _member_and_policy_statement(with_organisation):
+    one = select(literal(1).label("one")).subquery()
+    return (select(Member, OrganisationPolicy).select_from(one)
+            .outerjoin(Member, Member.user_id == bindparam("user_id"))
+            .outerjoin(OrganisationPolicy,
+                       OrganisationPolicy.organisation_id == bindparam("organisation_id")
+                       if with_organisation else literal(False)))
+
+
+# The booking path's statements are built once, with bound parameters: building
+# a statement and its cache key cost about as much CPU as running it.
+MEMBER_AND_POLICY = {True: _member_and_policy_statement(True),
+                     False: _member_and_policy_statement(False)}
+
+
 def member_and_policy(session, user_id, organisation_id):
     """(Member or None, Policy) in one round trip: both rows are outer-joined
     to a single constant row, so a missing one comes back as None."""
-    one = select(literal(1).label("one")).subquery()
     member, policy = session.execute(
-        select(Member, OrganisationPolicy).select_from(one)
-        .outerjoin(Member, Member.user_id == user_id)
-        .outerjoin(OrganisationPolicy,
-                   OrganisationPolicy.organisation_id == organisation_id
-                   if organisation_id else literal(False))).one()
+        MEMBER_AND_POLICY[bool(organisation_id)],
+        {"user_id": user_id, "organisation_id": organisation_id}).one()
     return member, policy_from(policy)
 
 
@@ -97,11 +108,13 @@ def days_booked_in_month(session, member_id, day):
                Booking.status.in_(lifecycle.ACTIVE_STATUSES))).scalars())
 
 
+LOCK_MEMBER = text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))")
+
+
 def lock_member(session, member_id):
     """One member's bookings are made one at a time, so that two concurrent
     requests cannot both take the last day the policy allows."""
-    session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
-                    {"key": f"booking-member:{member_id}"})
+    session.execute(LOCK_MEMBER, {"key": f"booking-member:{member_id}"})
 
 
 # -- book ---------------------------------------------------------------------------
@@ -157,15 +170,19 @@ def book(uow, caller, data, now, series_id=None):
     return booking
 
 
+SPACE_WITH_RELAY_FOR_SHARE = (
+    select(Space).join(Space.relay)
+    .options(contains_eager(Space.relay).joinedload(Relay.opening_hours))
+    .where(Space.id == bindparam("space_id"))
+    .with_for_update(read=True, of=Relay))
+
+
 def target_of(session, data):
     """(relay, space or None, kind) of a booking request; the relay's row is
     locked FOR SHARE until the booking commits (see ``book``)."""
     if "space_id" in data:
-        space = session.execute(
-            select(Space).join(Space.relay)
-            .options(contains_eager(Space.relay).joinedload(Relay.opening_hours))
-            .where(Space.id == str(data["space_id"]))
-            .with_for_update(read=True, of=Relay)).unique().scalar_one_or_none()
+        space = session.execute(SPACE_WITH_RELAY_FOR_SHARE, {"space_id": str(data["space_id"])}
+                                ).unique().scalar_one_or_none()
         if space is None:
             raise errors.NotFound(f"No space {data['space_id']}.",
                                   fields={"space_id": ["Unknown space."]})
@@ -185,6 +202,7 @@ def target_of(session, data):
 
 # Every column of a new booking, in the order of the table.
 BOOKING_COLUMNS = tuple(column.key for column in Booking.__table__.columns)
+INSERT_BOOKING = Booking.__table__.insert()
 
 
 def insert(session, booking, space):
@@ -198,7 +216,7 @@ def insert(session, booking, space):
     booking.space_id, booking.space = space.id, space
     values = {name: getattr(booking, name) for name in BOOKING_COLUMNS}
     try:
-        session.execute(Booking.__table__.insert().values(values))
+        session.execute(INSERT_BOOKING, values)
     except IntegrityError as exc:
         constraint = getattr(exc.orig.diag, "constraint_name", None)
         if constraint not in CONSTRAINT_CONFLICTS:
