@@ -5,7 +5,8 @@ nameko RPC ceiling of this machine.
 
 In one run it starts its own network (databases ``relais_bench_*``, RabbitMQ
 vhost ``relais_bench``, gateway on 127.0.0.1:18180, services on 18101-18104,
-SMTP sink on 18125/18126) plus a one-method echo service, then measures:
+SMTP sink on 18125/18126; with ``RELAIS_TEST_SLOT=N``: ``relais_benchN``, ports
++1000 x N) plus a one-method echo service, then measures:
 
 (a) echo: ``bench_echo.echo`` called with the gateway's own pika RPC client,
     one client (and connection) per thread, at 1, 8 and 32 concurrent clients;
@@ -56,8 +57,12 @@ warnings.filterwarnings("ignore", message="\nEventlet is deprecated")
 
 BENCH_DIR = Path(__file__).resolve().parent
 RESULTS_DIR = BENCH_DIR / "results"
-NAME = "relais_bench"
-ECHO_HTTP_ADDRESS = "127.0.0.1:18990"
+# RELAIS_TEST_SLOT keeps two checkouts' runs apart, as for the tests: slot 0 is
+# relais_bench_* on 18xxx, slot 2 relais_bench2_* on 20xxx.
+SLOT = int(os.environ.get("RELAIS_TEST_SLOT", "0"))
+NAME = f"relais_bench{SLOT or ''}"
+PORT = 18000 + 1000 * SLOT        # gateway PORT+180, services PORT+101.., SMTP PORT+125
+ECHO_HTTP_ADDRESS = f"127.0.0.1:{PORT + 990}"
 MEMBER_PASSWORD = "bench-member-password-2026"
 RPC_TIMEOUT = 5.0
 HTTP_TIMEOUT = 10.0
@@ -363,15 +368,29 @@ def seed(network, desks, members):
     def make_member(n):
         api = Api(base, admin_token)
         email = f"bench.member{n:03d}@bench.example"
-        api.post(f"/v1/organisations/{company['id']}/users", {
+        # argon2 (hash, then verify) on a machine busy with other work can
+        # outlast the gateway's 5 s: both calls are safe to repeat (the
+        # creation has an Idempotency-Key).
+        patiently(lambda: api.post(f"/v1/organisations/{company['id']}/users", {
             "email": email, "full_name": f"Membre {n:03d}", "roles": ["member"],
-            "password": MEMBER_PASSWORD}, key=f"bench-member-{n}")
-        return Api(base).token(email, MEMBER_PASSWORD)
+            "password": MEMBER_PASSWORD}, key=f"bench-member-{n}"))
+        return patiently(lambda: Api(base).token(email, MEMBER_PASSWORD))
 
     with ThreadPoolExecutor(4) as pool:
         desk_ids = list(pool.map(make_desk, range(desks)))
         tokens = list(pool.map(make_member, range(members)))
     return desk_ids, tokens
+
+
+def patiently(call, attempts=5):
+    """``call()``, again after a gateway timeout (504)."""
+    for attempt in range(1, attempts + 1):
+        try:
+            return call()
+        except RuntimeError as exc:
+            if " 504 " not in str(exc) or attempt == attempts:
+                raise
+            time.sleep(1)
 
 
 def half_days(today):
@@ -595,9 +614,11 @@ def main(argv=None):
     stamp = started_at.strftime("%Y%m%dT%H%M%SZ")
     var_dir = RESULTS_DIR / "var"
     shutil.rmtree(var_dir, ignore_errors=True)
-    network = Network(name=NAME, vhost=NAME, gateway_port=18180, service_port_base=18100,
-                      smtp_port=18125, mail_web_port=18126, var_dir=var_dir)
-    check_ports_free([18180, 18125, 18126, 18990] + [18101 + i for i in range(len(SERVICES))])
+    network = Network(name=NAME, vhost=NAME, gateway_port=PORT + 180,
+                      service_port_base=PORT + 100, smtp_port=PORT + 125,
+                      mail_web_port=PORT + 126, var_dir=var_dir)
+    check_ports_free([PORT + 180, PORT + 125, PORT + 126, PORT + 990]
+                     + [PORT + 101 + i for i in range(len(SERVICES))])
     probe = CpuProbe(network)
 
     # Lanes: each level gets its own members and desks, so levels never collide.

@@ -62,7 +62,12 @@ def nameko_config(service):
         "WEB_SERVER_ADDRESS": env("HTTP_ADDRESS", f"127.0.0.1:{port}"),
         "DATABASE_URL": database_url(service),
         "RETRY_DELAYS_MS": retry_delays_ms(),
-        "OUTBOX_INTERVAL_SECONDS": float(env("OUTBOX_INTERVAL_SECONDS", "0.1")),
+        # The relay is woken by every commit that emitted; the poll is only a
+        # safety net (a wake-up lost to a crash, a pass that failed).
+        "OUTBOX_INTERVAL_SECONDS": float(env("OUTBOX_INTERVAL_SECONDS", "1.0")),
+        # Passes of the outbox relay are at least this far apart: under load
+        # one pass (one transaction, one confirm) carries several commits' events.
+        "OUTBOX_MIN_GAP_SECONDS": float(env("OUTBOX_MIN_GAP_SECONDS", "0.05")),
         # RELAIS_<SERVICE>_MAX_WORKERS overrides RELAIS_MAX_WORKERS for one service.
         "max_workers": int(env(service.upper() + "_MAX_WORKERS") or env("MAX_WORKERS", "10")),
         "SMTP_HOST": env("SMTP_HOST", "127.0.0.1"),

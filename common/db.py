@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from nameko.extensions import DependencyProvider
 from sqlalchemy import (
     BigInteger, Column, DateTime, Index, MetaData, PrimaryKeyConstraint, Table,
-    Text, create_engine, event, func, select, text,
+    Text, bindparam, create_engine, event, func, select, text,
 )
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.dialects.postgresql import JSONB, UUID, insert
@@ -139,9 +139,54 @@ def _define_reliability_tables(metadata):
     )
 
 
+class _Statements:
+    """The reliability tables' statements, built once per metadata with bound
+    parameters: building a statement and its cache key cost ~90 us of CPU a
+    call, as much as executing it (the inbox insert: ~170 -> ~85 us)."""
+
+    def __init__(self, metadata):
+        outbox, inbox = metadata.tables["outbox"], metadata.tables["inbox"]
+        keys = metadata.tables["idempotency_keys"]
+        self.mark_handled = (
+            insert(inbox).values(event_id=bindparam("event_id"), consumer=bindparam("consumer"))
+            .on_conflict_do_nothing().returning(inbox.c.event_id))
+        self.claim = (
+            insert(keys).values(scope=bindparam("scope"), key=bindparam("key"),
+                                request_hash=bindparam("request_hash"))
+            .on_conflict_do_nothing().returning(keys.c.key))
+        self.previous = select(keys.c.request_hash, keys.c.response).where(
+            keys.c.scope == bindparam("b_scope"), keys.c.key == bindparam("b_key"))
+        self.one_event = outbox.insert().values(
+            event_id=bindparam("event_id"), event_type=bindparam("event_type"),
+            envelope=bindparam("envelope"))
+        self.response = (
+            keys.update().where(keys.c.scope == bindparam("b_scope"),
+                                keys.c.key == bindparam("b_key"))
+            .values(response=bindparam("response")))
+        self.one_event_and_response = self.response.add_cte(self.one_event.cte("pending_0"))
+
+
+def _statements(metadata):
+    statements = metadata.info.get("relais_statements")
+    if statements is None:
+        statements = metadata.info["relais_statements"] = _Statements(metadata)
+    return statements
+
+
 class UnitOfWork:
     """One transaction. ``publish`` queues an event in the outbox, ``mark_handled``
-    records a consumed event in the inbox; both commit with the state change."""
+    records a consumed event in the inbox; both commit with the state change.
+
+    The outbox rows and the idempotency record's response are written by one
+    statement just before the commit (``write_pending``), not one round trip
+    each as they come: an ``INSERT`` of every event of the transaction, in a
+    data-modifying CTE of the ``UPDATE`` of the response when there is one.
+    They are still in the transaction of the state change, so a crash or a
+    rollback keeps or drops them together. One published inside a savepoint is
+    written at once, so that rolling back to the savepoint drops it too; it
+    may then precede in the outbox an event the transaction published earlier
+    (consumers never rely on the order of events: a retry reorders them
+    anyway)."""
 
     def __init__(self, session, source_service, metadata):
         self.session = session
@@ -150,6 +195,9 @@ class UnitOfWork:
         self._outbox = metadata.tables["outbox"]
         self._inbox = metadata.tables["inbox"]
         self._idempotency = metadata.tables["idempotency_keys"]
+        self._statements = _statements(metadata)
+        self._events = []
+        self._responses = []
 
     def publish(self, event_type, obj):
         """Queue the event ``event_type`` about ``obj`` (a dict of its facts):
@@ -158,21 +206,59 @@ class UnitOfWork:
         data = events.dump(event_type, obj)
         envelope = make_envelope(self.source_service, event_type, data,
                                  events.version_of(event_type))
-        self.session.execute(self._outbox.insert().values(
-            event_id=envelope["event_id"], event_type=event_type, envelope=envelope,
-        ))
         self.emitted += 1
+        if self.session.in_nested_transaction():
+            self._write([envelope], [])  # at once: it must roll back with its savepoint
+        else:
+            self._events.append(envelope)
         return envelope
+
+    def write_pending(self):
+        """Write the queued outbox rows and idempotency responses (called by
+        ``DatabaseSession.unit_of_work`` right before it commits)."""
+        envelopes, responses, self._events, self._responses = (
+            self._events, self._responses, [], [])
+        self._write(envelopes, responses)
+
+    def _write(self, envelopes, responses):
+        if len(envelopes) == 1 and len(responses) <= 1:  # a booking: one of each
+            (envelope,) = envelopes
+            params = {"event_id": envelope["event_id"], "event_type": envelope["type"],
+                      "envelope": envelope}
+            if responses:
+                (scope, key, response), = responses
+                params.update(b_scope=scope, b_key=key, response=response)
+                self.session.execute(self._statements.one_event_and_response, params)
+            else:
+                self.session.execute(self._statements.one_event, params)
+            return
+        if not envelopes and len(responses) == 1:
+            (scope, key, response), = responses
+            self.session.execute(self._statements.response,
+                                 {"b_scope": scope, "b_key": key, "response": response})
+            return
+        statements = []
+        if envelopes:
+            statements.append(self._outbox.insert().values([
+                {"event_id": envelope["event_id"], "event_type": envelope["type"],
+                 "envelope": envelope} for envelope in envelopes]))
+        for scope, key, response in responses:
+            statements.append(
+                self._idempotency.update()
+                .where(self._idempotency.c.scope == scope, self._idempotency.c.key == key)
+                .values(response=response))
+        if not statements:
+            return
+        last = statements.pop()
+        for number, statement in enumerate(statements):
+            last = last.add_cte(statement.cte(f"pending_{number}"))
+        self.session.execute(last)
 
     def mark_handled(self, envelope, consumer):
         """Record that ``consumer`` handled this event. False when it already had:
         the caller then does nothing (at-least-once delivery, exactly-once effect)."""
-        inserted = self.session.execute(
-            insert(self._inbox)
-            .values(event_id=str(envelope["event_id"]), consumer=consumer)
-            .on_conflict_do_nothing()
-            .returning(self._inbox.c.event_id)
-        ).first()
+        inserted = self.session.execute(self._statements.mark_handled, {
+            "event_id": str(envelope["event_id"]), "consumer": consumer}).first()
         return inserted is not None
 
     def idempotent(self, scope, key, request, operation):
@@ -183,17 +269,11 @@ class UnitOfWork:
         if not key:
             return operation()
         request_hash = hash_request(request)
-        claimed = self.session.execute(
-            insert(self._idempotency)
-            .values(scope=scope, key=key, request_hash=request_hash)
-            .on_conflict_do_nothing()
-            .returning(self._idempotency.c.key)
-        ).first()
+        claimed = self.session.execute(self._statements.claim, {
+            "scope": scope, "key": key, "request_hash": request_hash}).first()
         if claimed is None:
-            previous = self.session.execute(
-                select(self._idempotency.c.request_hash, self._idempotency.c.response)
-                .where(self._idempotency.c.scope == scope, self._idempotency.c.key == key)
-            ).one()
+            previous = self.session.execute(self._statements.previous,
+                                            {"b_scope": scope, "b_key": key}).one()
             if previous.request_hash != request_hash:
                 raise errors.InvalidInput(
                     "This Idempotency-Key was already used for a different request.",
@@ -201,11 +281,10 @@ class UnitOfWork:
                 )
             return previous.response
         result = operation()
-        self.session.execute(
-            self._idempotency.update()
-            .where(self._idempotency.c.scope == scope, self._idempotency.c.key == key)
-            .values(response=result)
-        )
+        if self.session.in_nested_transaction():
+            self._write([], [(scope, key, result)])
+        else:
+            self._responses.append((scope, key, result))   # written with the outbox, at commit
         return result
 
 
@@ -229,6 +308,7 @@ class DatabaseSession:
                          self._provider.metadata)
         try:
             yield uow
+            uow.write_pending()
             self.session.commit()
         except BaseException:
             self.session.rollback()

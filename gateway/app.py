@@ -130,12 +130,13 @@ class Gateway:
             if route.passes_caller:
                 kwargs["caller"] = caller
         if route.body is not None and route.body_media_type == "text/csv":
-            kwargs["payload"] = validated(route.body(),
+            kwargs["payload"] = validated(schema_of(route.body),
                                           {"csv": read_text(request, "text/csv", "csv")})
         elif route.body is not None:
-            kwargs["payload"] = validated(route.body(), read_json(request, route.body_required))
+            kwargs["payload"] = validated(schema_of(route.body),
+                                          read_json(request, route.body_required))
         if route.query is not None:
-            kwargs["query"] = validated(route.query(), storable(request.args.to_dict()))
+            kwargs["query"] = validated(schema_of(route.query), storable(request.args.to_dict()))
         if route.idempotent_create:
             kwargs["idempotency_key"] = idempotency_key(request)
         result = self.limited_call(route, request, call_id, kwargs)
@@ -322,6 +323,19 @@ def loggable_path(route, path_args):
 
 def json_response(status, body):
     return Response(json.dumps(body), status=status, content_type="application/json")
+
+
+_schemas = {}
+
+
+def schema_of(schema_class):
+    """One instance of each request schema per process: building one deep-copies
+    its fields (~0.1-0.3 ms, more than the validation), and a marshmallow
+    schema keeps no state between ``load`` calls, so threads share it."""
+    schema = _schemas.get(schema_class)
+    if schema is None:
+        schema = _schemas[schema_class] = schema_class()
+    return schema
 
 
 def validated(schema, data):

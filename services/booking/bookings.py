@@ -5,12 +5,13 @@ from calendar import monthrange
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, func, literal, or_, select, text
+from sqlalchemy import bindparam, delete, func, literal, or_, select, text
 from sqlalchemy.dialects.postgresql import insert as upsert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import contains_eager, joinedload
 
 from common import errors
+from common.db import new_id
 from common.validation import is_uuid
 from services.booking import check_in_codes, directory, lifecycle, slots
 from services.booking.models import (
@@ -77,16 +78,27 @@ def policy_from(row):
                   frozenset(row.space_kinds) if row.space_kinds is not None else None)
 
 
+def _member_and_policy_statement(with_organisation):
+    one = select(literal(1).label("one")).subquery()
+    return (select(Member, OrganisationPolicy).select_from(one)
+            .outerjoin(Member, Member.user_id == bindparam("user_id"))
+            .outerjoin(OrganisationPolicy,
+                       OrganisationPolicy.organisation_id == bindparam("organisation_id")
+                       if with_organisation else literal(False)))
+
+
+# The booking path's statements are built once, with bound parameters: building
+# a statement and its cache key cost about as much CPU as running it.
+MEMBER_AND_POLICY = {True: _member_and_policy_statement(True),
+                     False: _member_and_policy_statement(False)}
+
+
 def member_and_policy(session, user_id, organisation_id):
     """(Member or None, Policy) in one round trip: both rows are outer-joined
     to a single constant row, so a missing one comes back as None."""
-    one = select(literal(1).label("one")).subquery()
     member, policy = session.execute(
-        select(Member, OrganisationPolicy).select_from(one)
-        .outerjoin(Member, Member.user_id == user_id)
-        .outerjoin(OrganisationPolicy,
-                   OrganisationPolicy.organisation_id == organisation_id
-                   if organisation_id else literal(False))).one()
+        MEMBER_AND_POLICY[bool(organisation_id)],
+        {"user_id": user_id, "organisation_id": organisation_id}).one()
     return member, policy_from(policy)
 
 
@@ -99,11 +111,13 @@ def days_booked_in_month(session, member_id, day):
                Booking.status.in_(lifecycle.ACTIVE_STATUSES))).scalars())
 
 
+LOCK_MEMBER = text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))")
+
+
 def lock_member(session, member_id):
     """One member's bookings are made one at a time, so that two concurrent
     requests cannot both take the last day the policy allows."""
-    session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
-                    {"key": f"booking-member:{member_id}"})
+    session.execute(LOCK_MEMBER, {"key": f"booking-member:{member_id}"})
 
 
 # -- book ---------------------------------------------------------------------------
@@ -135,18 +149,22 @@ def book(uow, caller, data, now, series_id=None):
                              policy.horizon_detail())
         home = (member.home_latitude, member.home_longitude) \
             if member is not None and member.home_latitude is not None else None
+        # The month's days are read only when the policy caps them.
+        days_booked = (frozenset() if policy.max_days_per_month is None
+                       else days_booked_in_month(session, caller.user_id, data["date"]))
         policy.check(relay_id=relay.id, relay_point=(relay.latitude, relay.longitude),
                      home_point=home, space_kind=kind, day=data["date"],
-                     days_booked=days_booked_in_month(session, caller.user_id, data["date"]))
+                     days_booked=days_booked)
     except (slots.SlotRefused, PolicyRefused) as refusal:
         raise refused(refusal) from None
-    booking = Booking(relay_id=relay.id, member_id=caller.user_id, series_id=series_id,
-                      organisation_id=caller.organisation_id, date=data["date"],
-                      slot=data.get("slot", slots.HOURS), starts_at=times.starts_at,
-                      ends_at=times.ends_at, status="confirmed",
+    booking = Booking(id=new_id(), relay_id=relay.id, member_id=caller.user_id,
+                      series_id=series_id, organisation_id=caller.organisation_id,
+                      date=data["date"], slot=data.get("slot", slots.HOURS),
+                      starts_at=times.starts_at, ends_at=times.ends_at, status="confirmed",
                       no_show_at=lifecycle.no_show_due_at(kind, times.starts_at,
                                                           relay.no_show_after_minutes),
-                      created_at=now, updated_at=now)
+                      check_in_attempts=0, created_at=now, updated_at=now)
+    booking.relay = relay
     if space is not None:
         insert(session, booking, space)
     else:
@@ -155,15 +173,19 @@ def book(uow, caller, data, now, series_id=None):
     return booking
 
 
+SPACE_WITH_RELAY_FOR_SHARE = (
+    select(Space).join(Space.relay)
+    .options(contains_eager(Space.relay).joinedload(Relay.opening_hours))
+    .where(Space.id == bindparam("space_id"))
+    .with_for_update(read=True, of=Relay))
+
+
 def target_of(session, data):
     """(relay, space or None, kind) of a booking request; the relay's row is
     locked FOR SHARE until the booking commits (see ``book``)."""
     if "space_id" in data:
-        space = session.execute(
-            select(Space).join(Space.relay)
-            .options(contains_eager(Space.relay).joinedload(Relay.opening_hours))
-            .where(Space.id == str(data["space_id"]))
-            .with_for_update(read=True, of=Relay)).unique().scalar_one_or_none()
+        space = session.execute(SPACE_WITH_RELAY_FOR_SHARE, {"space_id": str(data["space_id"])}
+                                ).unique().scalar_one_or_none()
         if space is None:
             raise errors.NotFound(f"No space {data['space_id']}.",
                                   fields={"space_id": ["Unknown space."]})
@@ -181,14 +203,23 @@ def target_of(session, data):
     return relay, None, kind
 
 
+# Every column of a new booking, in the order of the table.
+BOOKING_COLUMNS = tuple(column.key for column in Booking.__table__.columns)
+INSERT_BOOKING = Booking.__table__.insert()
+
+
 def insert(session, booking, space):
     """Insert; the database's exclusion constraints are what refuse a double
     booking. A refusal leaves the transaction failed: the caller rolls back
-    (the unit of work, or the savepoint of a try that may move on)."""
+    (the unit of work, or the savepoint of a try that may move on).
+
+    The row is written by a Core INSERT of the values ``book`` already holds
+    (the ORM's flush cost more than the statement): the ``booking`` object
+    stays out of the session, a plain record of what was written."""
     booking.space_id, booking.space = space.id, space
+    values = {name: getattr(booking, name) for name in BOOKING_COLUMNS}
     try:
-        session.add(booking)
-        session.flush()
+        session.execute(INSERT_BOOKING, values)
     except IntegrityError as exc:
         constraint = getattr(exc.orig.diag, "constraint_name", None)
         if constraint not in CONSTRAINT_CONFLICTS:
@@ -219,8 +250,6 @@ def insert_into_any_free_space(session, booking, relay, kind, times):
         except errors.Conflict as conflict:
             if conflict.code != "space-taken":
                 raise
-            if booking in session:
-                session.expunge(booking)
     label = "desk" if kind == "desk" else "room"
     raise errors.Conflict(f"No {label} is free at this relay for that time.",
                           code="no-space-free")

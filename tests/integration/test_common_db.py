@@ -3,12 +3,12 @@ and how they notice a connection PostgreSQL dropped."""
 import types
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import event, text
 from sqlalchemy.exc import DataError
 
-from common.db import Database, make_engine, ping_after_idle
+from common.db import Database, DatabaseSession, make_engine, ping_after_idle
 from services.identity.models import Base
-from tests.integration.conftest import database_url
+from tests.integration.conftest import database_url, rows
 
 
 def test_a_failing_statement_does_not_show_its_parameters(databases):
@@ -63,3 +63,63 @@ def test_an_idle_connection_postgresql_dropped_is_replaced_before_use(databases,
         assert pings
     finally:
         engine.dispose()
+
+
+@pytest.fixture
+def identity_db(databases):
+    """A worker's view of identity's database, as a nameko service gets it."""
+    provider = Database(Base)
+    provider.container = types.SimpleNamespace(
+        config={"DATABASE_URL": database_url("identity")}, service_name="identity")
+    provider.setup()
+    provider.outbox_has_news = lambda: None
+    yield DatabaseSession(provider)
+    provider.engine.dispose()
+
+
+def _statements(engine):
+    seen = []
+    event.listen(engine, "before_cursor_execute",
+                 lambda conn, cursor, statement, *args: seen.append(statement.split()[0]))
+    return seen
+
+
+def test_events_and_the_idempotent_response_are_written_by_one_statement_at_commit(
+        identity_db, databases):
+    seen = _statements(identity_db._provider.engine)
+    with identity_db.unit_of_work() as uow:
+        def operation():
+            uow.publish("identity.user_deactivated", {"user_id": "u1"})
+            uow.publish("identity.user_deactivated", {"user_id": "u2"})
+            return {"done": True}
+        assert uow.idempotent("scope", "key-1", {"a": 1}, operation) == {"done": True}
+        assert rows(databases["identity"], "SELECT id FROM outbox") == []  # not yet
+    # claim the key, then one WITH ... INSERT INTO outbox ... UPDATE idempotency_keys
+    assert [s for s in seen if s not in ("BEGIN", "COMMIT")] == ["INSERT", "WITH"]
+    written = rows(databases["identity"], "SELECT envelope FROM outbox ORDER BY id")
+    assert [r["envelope"]["data"]["user_id"] for r in written] == ["u1", "u2"]
+    (key,) = rows(databases["identity"], "SELECT response FROM idempotency_keys")
+    assert key["response"] == {"done": True}
+    with identity_db.unit_of_work() as uow:  # a retry gets the first answer back
+        assert uow.idempotent("scope", "key-1", {"a": 1}, lambda: 1 / 0) == {"done": True}
+
+
+def test_an_event_emitted_in_a_savepoint_rolled_back_is_not_written(identity_db, databases):
+    with identity_db.unit_of_work() as uow:
+        uow.publish("identity.user_deactivated", {"user_id": "kept"})
+        with pytest.raises(ValueError):
+            with uow.session.begin_nested():
+                uow.publish("identity.user_deactivated", {"user_id": "dropped"})
+                raise ValueError("this try is abandoned")
+        with uow.session.begin_nested():
+            uow.publish("identity.user_deactivated", {"user_id": "kept too"})
+    written = rows(databases["identity"], "SELECT envelope FROM outbox ORDER BY id")
+    assert sorted(r["envelope"]["data"]["user_id"] for r in written) == ["kept", "kept too"]
+
+
+def test_a_unit_of_work_that_fails_writes_no_event(identity_db, databases):
+    with pytest.raises(RuntimeError):
+        with identity_db.unit_of_work() as uow:
+            uow.publish("identity.user_deactivated", {"user_id": "u1"})
+            raise RuntimeError("the state change failed")
+    assert rows(databases["identity"], "SELECT id FROM outbox") == []

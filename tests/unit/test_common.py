@@ -314,3 +314,31 @@ def test_nul_and_lone_surrogates_are_refused_at_load_naming_the_field():
     assert refused.value.code == "invalid-characters"
     assert list(refused.value.fields) == ["name"]
     assert load(Named(), {"name": "Zoé"}) == {"name": "Zoé"}
+
+
+def test_rpc_replies_are_published_without_waiting_for_a_confirm():
+    """A reply goes to the caller's exclusive, non-durable queue: a confirm
+    cost a broker round trip per call and protected nothing (common.service)."""
+    from nameko import rpc as nameko_rpc
+    from nameko.amqp.publish import Publisher
+
+    from common.service import ReplyPublisher
+    assert nameko_rpc.Responder.publisher_cls is ReplyPublisher
+    assert ReplyPublisher("amqp://unused/").use_confirms is False
+    assert Publisher.use_confirms is True  # events and parked messages keep theirs
+
+
+def test_the_consumers_quick_envelope_check_never_accepts_what_the_schema_refuses():
+    """common.consumer checks an envelope made by make_envelope in microseconds;
+    anything unusual goes to EnvelopeSchema, which decides."""
+    from common.consumer import plainly_an_envelope
+    good = make_envelope("booking", "booking.confirmed", {"booking_id": "b"})
+    assert plainly_an_envelope(good)
+    EnvelopeSchema().load(good)
+    odd = [dict(good, version="1"), dict(good, version=True), dict(good, version=0),
+           dict(good, type="Booking.confirmed"), dict(good, type="booking.confirmed\n"),
+           dict(good, event_id="not-a-uuid"), dict(good, occurred_at="2026-12-01T10:00:00"),
+           dict(good, occurred_at="yesterday"), dict(good, data=[]), dict(good, source=None),
+           {key: value for key, value in good.items() if key != "source"}, [], None, "text"]
+    for body in odd:
+        assert not plainly_an_envelope(body), body
