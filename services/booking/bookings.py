@@ -163,7 +163,7 @@ def book(uow, caller, data, now, series_id=None):
                       starts_at=times.starts_at, ends_at=times.ends_at, status="confirmed",
                       no_show_at=lifecycle.no_show_due_at(kind, times.starts_at,
                                                           relay.no_show_after_minutes),
-                      check_in_attempts=0, created_at=now, updated_at=now)
+                      created_at=now, updated_at=now)
     booking.relay = relay
     if space is not None:
         insert(session, booking, space)

@@ -11,6 +11,7 @@ import os
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import Error as PlaywrightError
 
 from tests.e2e.conftest import PASSWORD, unique
 
@@ -64,7 +65,19 @@ def accessible(page):
     """No serious or critical axe-core violation on the page as it is now."""
     # a click on a link returns once the navigation commits: wait for the page
     # (a wait the browser does, not this process: see the browser fixture)
-    page.wait_for_function("document.readyState === 'complete' && !!window.axe")
+    # (a promise evaluated in the page, not wait_for_function: its string
+    # predicate is an eval, which the pages' CSP rightly refuses)
+    for _ in range(20):
+        try:
+            page.evaluate("""() => new Promise(resolve => {
+                const ready = () => document.readyState === "complete" && window.axe
+                    ? resolve(true) : setTimeout(ready, 50);
+                ready();
+            })""")
+            break
+        except PlaywrightError as error:  # the page navigated while we waited
+            if "context was destroyed" not in str(error):
+                raise
     violations = page.evaluate("""async () => {
         const result = await axe.run(document, {resultTypes: ["violations"]});
         return result.violations.filter(v => v.impact === "serious" || v.impact === "critical")
