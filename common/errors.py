@@ -55,3 +55,8 @@ class Unauthorized(RelaisError):
 class TooManyAttempts(RelaisError):
     """Too many failures in a row: wait ``fields["retry_after_seconds"]`` (HTTP 429)."""
     default_code = "too-many-attempts"
+
+
+class Unavailable(RelaisError):
+    """Another service this request needs did not answer in time (HTTP 503)."""
+    default_code = "service-unavailable"

@@ -20,6 +20,7 @@ ORGANISATION_KINDS = ("network", "relay_operator", "corporate", "individual")
 COMMUTE_MODES = ("car", "carpool", "motorbike", "train", "bus", "bike", "walk", "other")
 # A corporate policy's relays: any, a list, or those within a radius of home.
 ALLOWED_RELAYS = ("all", "list", "radius")
+BUDGET_PER = ("organisation", "member")  # whom a monthly budget caps
 # The password policy's lengths (the rest of the policy is identity's own).
 PASSWORD_MIN_LENGTH = 12
 PASSWORD_MAX_LENGTH = 256

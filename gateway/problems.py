@@ -18,6 +18,7 @@ REMOTE_STATUSES = {
     "common.errors.Forbidden": 403,
     "common.errors.Unauthorized": 401,
     "common.errors.TooManyAttempts": 429,
+    "common.errors.Unavailable": 503,
 }
 
 

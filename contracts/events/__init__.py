@@ -15,7 +15,7 @@ EVENTS = {
     "identity.user_deactivated": (identity.UserDeactivatedSchema, 1),
     "identity.user_reactivated": (identity.UserReactivatedSchema, 1),
     "identity.invitation_issued": (identity.InvitationIssuedSchema, 1),
-    "identity.policy_changed": (identity.PolicyChangedSchema, 1),
+    "identity.policy_changed": (identity.PolicyChangedSchema, 2),
     "identity.profile_changed": (identity.ProfileChangedSchema, 2),
     "booking.relay_created": (booking.RelayCreatedSchema, 1),
     "booking.relay_updated": (booking.RelayCreatedSchema, 1),

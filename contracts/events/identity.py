@@ -3,7 +3,7 @@
 from marshmallow import fields, validate
 
 from contracts.events.base import EventSchema
-from contracts.vocabulary import ALLOWED_RELAYS, COMMUTE_MODES, ORGANISATION_KINDS
+from contracts.vocabulary import ALLOWED_RELAYS, BUDGET_PER, COMMUTE_MODES, ORGANISATION_KINDS
 
 
 class OrganisationCreatedSchema(EventSchema):
@@ -73,6 +73,8 @@ class PolicyChangedSchema(EventSchema):
     booking_horizon_days = fields.Integer(allow_none=True, load_default=None)
     space_kinds = fields.List(fields.String(), allow_none=True, load_default=None)
     monthly_budget_cents = fields.Integer(allow_none=True, load_default=None)
+    # version 2: whom the budget caps (an older event means the organisation)
+    budget_per = fields.String(load_default="organisation", validate=validate.OneOf(BUDGET_PER))
 
 
 class ProfileChangedSchema(EventSchema):

@@ -220,3 +220,24 @@ class ResolutionSchema(CreditNoteSchema):
 
 class FecQuerySchema(Schema):
     year = fields.Integer(required=True, validate=validate.Range(2000, 2100))
+
+
+class QuoteRequestSchema(Schema):
+    """``billing.quote``: the price of a booking not made yet (booking asks it
+    to hold a monthly budget). Read-only."""
+    organisation_id = fields.String(allow_none=True, load_default=None)
+    relay_id = fields.String(required=True)
+    space_kind = fields.String(required=True, validate=validate.OneOf(SPACE_KINDS))
+    date = bounded_date(required=True)
+    slot = fields.String(required=True, validate=validate.OneOf(
+        ("morning", "afternoon", "day", "hours")))
+    duration_minutes = fields.Integer(required=True, strict=True,
+                                      validate=validate.Range(1, 24 * 60))
+
+
+class QuoteSchema(Schema):
+    """The price in force on the booking's date, excluding VAT (what a usage
+    line of that booking would be); ``priced`` false (and 0) when no rate card
+    or contract prices it yet."""
+    priced = fields.Boolean()
+    price_cents = fields.Integer()

@@ -6,8 +6,8 @@ from marshmallow import (
 
 from common.schemas import PageQuerySchema
 from contracts.vocabulary import (
-    ALLOWED_RELAYS, COMMUTE_MODES, ORGANISATION_KINDS, PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH,
-    ROLES, SPACE_KINDS,
+    ALLOWED_RELAYS, BUDGET_PER, COMMUTE_MODES, ORGANISATION_KINDS, PASSWORD_MAX_LENGTH,
+    PASSWORD_MIN_LENGTH, ROLES, SPACE_KINDS,
 )
 
 MAX_CSV_BYTES = 1024 * 1024
@@ -125,7 +125,12 @@ class PolicySchema(Schema):
                               load_default=None, allow_none=True,
                               metadata={"description": "null: every kind of space."})
     monthly_budget_cents = fields.Integer(load_default=None, allow_none=True,
-                                          validate=validate.Range(0, 10**12))
+                                          validate=validate.Range(0, 10**12),
+                                          metadata={"description": "Excluding VAT, in cents; "
+                                                    "null: no budget."})
+    budget_per = fields.String(load_default="organisation", validate=validate.OneOf(BUDGET_PER),
+                               metadata={"description": "Whom the monthly budget caps: the "
+                                         "whole organisation, or each member."})
     updated_by = fields.String(dump_only=True)
     updated_at = fields.AwareDateTime(dump_only=True)
 

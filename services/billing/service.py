@@ -18,8 +18,8 @@ from common.validation import load
 from contracts.rpc.billing import (
     CommissionSchema, ContractSchema, CreditNoteSchema, DocumentDetailSchema,
     DocumentQuerySchema, DocumentSchema, FecQuerySchema, MonthRunResultSchema, MonthRunSchema,
-    PaymentSchema, RateCardSchema, RelayOperatorSchema, ResolutionSchema,
-    SettlementReviewSchema, UsageLineQuerySchema, UsageLineSchema,
+    PaymentSchema, QuoteRequestSchema, QuoteSchema, RateCardSchema, RelayOperatorSchema,
+    ResolutionSchema, SettlementReviewSchema, UsageLineQuerySchema, UsageLineSchema,
 )
 from services.billing import (
     calendar, invoicing, prices, settlements, usage, views,
@@ -102,6 +102,13 @@ class BillingService(RelaisService):
         with self.db.unit_of_work() as uow:
             return RelayOperatorSchema().dump(prices.set_relay_operator(uow, caller, relay_id,
                                                                         data))
+
+    @rpc
+    def quote(self, payload):
+        """The price of a booking not made yet, excl. VAT (booking holds a
+        monthly budget with it). Read-only: no caller, nothing written."""
+        request = load(QuoteRequestSchema(), payload)
+        return QuoteSchema().dump(usage.quote(self.db.session, request))
 
     @rpc
     def list_usage_lines(self, caller, query=None):

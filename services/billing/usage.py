@@ -74,26 +74,47 @@ def card_of(row):
                         row.hour_price_cents) if row is not None else None
 
 
-def new_usage_line(uow, booking):
-    """Priced by the prices in force on the booking's date: the company's
-    contract (own price or discount) over the relay's rate card (pricing.py)."""
-    rate_card = rate_card_in_force(uow.session, booking["relay_id"], booking["space_kind"],
+def price_of(session, booking):
+    """(rate card, contract, unit, quantity, LinePrice or None) of a booking
+    (its event's facts, or a quote's request): the company's contract (own
+    price or discount) over the relay's rate card in force on the booking's
+    date (pricing.py). None: nothing prices it yet."""
+    rate_card = rate_card_in_force(session, booking["relay_id"], booking["space_kind"],
                                    booking["date"])
-    contract = contract_in_force(uow.session, booking["organisation_id"], booking["date"])
+    contract = contract_in_force(session, booking["organisation_id"], booking["date"])
     unit, quantity = pricing.unit_and_quantity(booking["space_kind"], booking["slot"],
                                                booking["half_days"], booking["duration_minutes"])
+    unit_price = pricing.unit_price(unit, card_of(rate_card), card_of(contract),
+                                    contract.discount_bp if contract else 0)
+    price = None
+    if unit_price is not None:
+        price = pricing.price_line(unit, quantity, unit_price,
+                                   rate_card.vat_rate_bp if rate_card else
+                                   pricing.STANDARD_VAT_RATE_BP)
+    return rate_card, contract, unit, quantity, price
+
+
+def quote(session, request):
+    """``billing.quote``: what a usage line of this booking would cost,
+    excluding VAT, by the same rule as ``new_usage_line``; writes nothing."""
+    half_days = {"morning": 1, "afternoon": 1, "day": 2}.get(
+        request["slot"], max(1, -(-request["duration_minutes"] // 240)))
+    *_, price = price_of(session, dict(request, half_days=half_days))
+    if price is None:
+        return {"priced": False, "price_cents": 0}
+    return {"priced": True, "price_cents": price.amount_excl_vat_cents}
+
+
+def new_usage_line(uow, booking):
+    """Priced by the prices in force on the booking's date (``price_of``)."""
+    rate_card, contract, unit, quantity, price = price_of(uow.session, booking)
     line = UsageLine(
         booking_id=booking["booking_id"], relay_id=booking["relay_id"],
         organisation_id=booking["organisation_id"], member_id=booking["member_id"],
         space_kind=booking["space_kind"], date=booking["date"], slot=booking["slot"],
         half_days=booking["half_days"], duration_minutes=booking["duration_minutes"],
         unit=unit, quantity=quantity, status="unpriced")
-    unit_price = pricing.unit_price(unit, card_of(rate_card), card_of(contract),
-                                    contract.discount_bp if contract else 0)
-    if unit_price is not None:
-        price = pricing.price_line(unit, quantity, unit_price,
-                                   rate_card.vat_rate_bp if rate_card else
-                                   pricing.STANDARD_VAT_RATE_BP)
+    if price is not None:
         line.status = "priced"
         line.rate_card_id = rate_card.id if rate_card else None
         line.contract_id = contract.id if contract else None

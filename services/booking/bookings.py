@@ -75,7 +75,8 @@ def policy_from(row):
         return Policy()
     return Policy(row.allowed_relays, frozenset(row.relay_ids or ()), row.radius_km,
                   row.max_days_per_month, row.booking_horizon_days,
-                  frozenset(row.space_kinds) if row.space_kinds is not None else None)
+                  frozenset(row.space_kinds) if row.space_kinds is not None else None,
+                  row.monthly_budget_cents, row.budget_per or "organisation")
 
 
 def _member_and_policy_statement(with_organisation):
@@ -111,22 +112,74 @@ def days_booked_in_month(session, member_id, day):
                Booking.status.in_(lifecycle.ACTIVE_STATUSES))).scalars())
 
 
-LOCK_MEMBER = text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))")
+ADVISORY_LOCK = text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))")
 
 
 def lock_member(session, member_id):
     """One member's bookings are made one at a time, so that two concurrent
     requests cannot both take the last day the policy allows."""
-    session.execute(LOCK_MEMBER, {"key": f"booking-member:{member_id}"})
+    advisory_lock(session, f"booking-member:{member_id}")
+
+
+def advisory_lock(session, key):
+    """A lock on ``key`` held until the transaction ends."""
+    session.execute(ADVISORY_LOCK, {"key": key})
+
+
+# Bookings that spend a monthly budget: those that happen or were paid for
+# anyway (a late cancellation is billed); an in-time cancellation gives it back.
+SPENDING = or_(Booking.status.in_(("confirmed", "checked_in", "completed", "no_show")),
+               (Booking.status == "cancelled") & Booking.late_cancellation.is_(True))
+
+
+def lock_budget(session, policy, organisation_id):
+    """Bookings against one budget are checked one at a time, so that two
+    concurrent ones cannot both pass the last euro. A member's budget is
+    already serialised by the member's lock (``book`` holds it)."""
+    if policy.budget_per != "member":
+        advisory_lock(session, f"booking-budget:{organisation_id}")
+
+
+def spent_in_month(session, policy, organisation_id, member_id, day):
+    """What the budget has spent in ``day``'s month: the prices stored on its
+    bookings (a booking made when no budget applied counts 0)."""
+    first = day.replace(day=1)
+    last = day.replace(day=monthrange(day.year, day.month)[1])
+    whose = Booking.member_id == member_id if policy.budget_per == "member" \
+        else Booking.organisation_id == organisation_id
+    return session.execute(
+        select(func.coalesce(func.sum(Booking.price_cents), 0))
+        .where(whose, Booking.date.between(first, last), SPENDING)).scalar_one()
+
+
+def check_budget(session, caller, policy, quote, relay, kind, data, times):
+    """The price of the booking (billing's quote; an unpriced booking costs 0)
+    if the policy has a monthly budget and it fits, else PolicyRefused; None
+    when there is no budget (and billing is not asked). Called after every
+    other check; takes the budget's lock after the quote, so it is held only
+    for the sum and the insert."""
+    if policy.monthly_budget_cents is None or not caller.organisation_id:
+        return None
+    price = quote({"organisation_id": caller.organisation_id, "relay_id": relay.id,
+                   "space_kind": kind, "date": data["date"].isoformat(),
+                   "slot": data.get("slot", slots.HOURS),
+                   "duration_minutes": times.duration_minutes})
+    price_cents = price["price_cents"] if price["priced"] else 0
+    lock_budget(session, policy, caller.organisation_id)
+    policy.check_budget(data["date"], price_cents, spent_in_month(
+        session, policy, caller.organisation_id, caller.user_id, data["date"]))
+    return price_cents
 
 
 # -- book ---------------------------------------------------------------------------
 
-def book(uow, caller, data, now, series_id=None):
+def book(uow, caller, data, now, series_id=None, quote=None):
     """Book under two locks, so nothing committed meanwhile is missed: the
     member's (a deactivation, or another booking against the policy), then
     the relay's row FOR SHARE (a closure or a change of opening hours, which
-    lock it FOR UPDATE, waits for this booking or is seen by it)."""
+    lock it FOR UPDATE, waits for this booking or is seen by it); and under a
+    monthly budget, the budget's (``check_budget``). ``quote(request)`` is
+    billing's price of a booking (asked only when a budget applies)."""
     caller.require("member")
     session = uow.session
     lock_member(session, caller.user_id)
@@ -155,6 +208,8 @@ def book(uow, caller, data, now, series_id=None):
         policy.check(relay_id=relay.id, relay_point=(relay.latitude, relay.longitude),
                      home_point=home, space_kind=kind, day=data["date"],
                      days_booked=days_booked)
+        price_cents = check_budget(session, caller, policy, quote or no_quote, relay, kind,
+                                   data, times)
     except (slots.SlotRefused, PolicyRefused) as refusal:
         raise refused(refusal) from None
     booking = Booking(id=new_id(), relay_id=relay.id, member_id=caller.user_id,
@@ -163,7 +218,7 @@ def book(uow, caller, data, now, series_id=None):
                       starts_at=times.starts_at, ends_at=times.ends_at, status="confirmed",
                       no_show_at=lifecycle.no_show_due_at(kind, times.starts_at,
                                                           relay.no_show_after_minutes),
-                      created_at=now, updated_at=now)
+                      price_cents=price_cents, created_at=now, updated_at=now)
     booking.relay = relay
     if space is not None:
         insert(session, booking, space)
@@ -178,6 +233,11 @@ SPACE_WITH_RELAY_FOR_SHARE = (
     .options(contains_eager(Space.relay).joinedload(Relay.opening_hours))
     .where(Space.id == bindparam("space_id"))
     .with_for_update(read=True, of=Relay))
+
+
+def no_quote(request):
+    raise errors.Unavailable("Prices cannot be checked against the monthly budget now.",
+                             code="budget-unavailable")
 
 
 def target_of(session, data):

@@ -9,7 +9,7 @@ space, and of one member. A cancelled or no-show booking frees the space.
 from datetime import date, datetime, time
 
 from sqlalchemy import (
-    Boolean, CheckConstraint, Date, DateTime, Float, ForeignKey, Index, Integer,
+    BigInteger, Boolean, CheckConstraint, Date, DateTime, Float, ForeignKey, Index, Integer,
     SmallInteger, Text, Time, UniqueConstraint, func, text,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, ExcludeConstraint, UUID
@@ -170,6 +170,9 @@ class Booking(Base):
     cancellation_reason: Mapped[str | None] = mapped_column(Text)
     late_cancellation: Mapped[bool | None] = mapped_column(Boolean)
     completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # billing's quote (excl. VAT) when booked under a monthly budget; 0 when unpriced,
+    # NULL when no budget applied (it then counts 0 against a budget set later).
+    price_cents: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
@@ -225,6 +228,8 @@ class OrganisationPolicy(Base):
     max_days_per_month: Mapped[int | None] = mapped_column(Integer)
     booking_horizon_days: Mapped[int | None] = mapped_column(Integer)
     space_kinds: Mapped[list[str] | None] = mapped_column(ARRAY(Text))
+    monthly_budget_cents: Mapped[int | None] = mapped_column(BigInteger)
+    budget_per: Mapped[str] = mapped_column(Text, server_default=text("'organisation'"))
     as_of: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 

@@ -3,7 +3,8 @@
 The policy is identity's (``identity.policy_changed``); booking keeps a
 projection of it and checks every booking against it. A member without a
 policy (an individual, or an organisation that set none) books anywhere, any
-kind of space, within the network's horizon. The monthly budget cap is billing's.
+kind of space, within the network's horizon. The monthly budget is held
+here too (``check_budget``), with prices that billing quotes (bookings.py).
 """
 from dataclasses import dataclass
 
@@ -29,6 +30,8 @@ class Policy:
     max_days_per_month: int | None = None
     booking_horizon_days: int | None = None
     space_kinds: frozenset | None = None  # None: every kind
+    monthly_budget_cents: int | None = None  # excl. VAT; None: no budget
+    budget_per: str = "organisation"       # organisation | member
 
     @property
     def horizon_days(self):
@@ -75,3 +78,20 @@ class Policy:
         self.check_relay(relay_id, relay_point, home_point)
         self.check_space_kind(space_kind)
         self.check_days_in_month(day, days_booked)
+
+    def check_budget(self, day, price_cents, spent_cents):
+        """``spent_cents``: what the organisation (or the member, per the
+        policy) has already spent in ``day``'s month."""
+        if self.monthly_budget_cents is None:
+            return
+        if spent_cents + price_cents > self.monthly_budget_cents:
+            whose = "your" if self.budget_per == "member" else "your organisation's"
+            left = max(0, self.monthly_budget_cents - spent_cents)
+            raise PolicyRefused(
+                "policy-monthly-budget", f"This booking costs {euros(price_cents)}; "
+                f"{whose} monthly budget of {euros(self.monthly_budget_cents)} has "
+                f"{euros(left)} left in {day:%m/%Y}.")
+
+
+def euros(cents):
+    return f"{cents // 100},{cents % 100:02d} €"

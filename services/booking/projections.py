@@ -40,7 +40,8 @@ def remember_profile(uow, data, as_of):
 
 def remember_policy(uow, data, as_of):
     values = {key: data[key] for key in ("allowed_relays", "radius_km", "max_days_per_month",
-                                         "booking_horizon_days", "space_kinds")}
+                                         "booking_horizon_days", "space_kinds",
+                                         "monthly_budget_cents", "budget_per")}
     values.update(relay_ids=list(data["relay_ids"] or []), as_of=as_of)
     uow.session.execute(
         insert(OrganisationPolicy).values(organisation_id=data["organisation_id"], **values)

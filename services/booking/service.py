@@ -7,7 +7,9 @@ JSON-native values.
 """
 from datetime import datetime, timezone
 
-from nameko.rpc import rpc
+import eventlet
+from nameko.exceptions import UnknownService
+from nameko.rpc import RpcProxy, rpc
 from nameko.timer import timer
 
 from common import config, errors
@@ -39,6 +41,7 @@ closure_schema = ClosureSchema()
 series_schema = SeriesSchema()
 TIMER_SECONDS = float(config.env("BOOKING_TIMER_SECONDS", "15"))
 EMISSION_FACTORS = impact.load_factors()
+QUOTE_TIMEOUT_SECONDS = float(config.env("BOOKING_QUOTE_TIMEOUT_SECONDS", "3"))
 
 
 def utcnow():
@@ -50,6 +53,7 @@ class BookingService(RelaisService):
 
     db = Database(Base)
     business_metrics = BookingMetrics()
+    billing = RpcProxy("billing")
 
     # -- directory ----------------------------------------------------------------
 
@@ -129,7 +133,19 @@ class BookingService(RelaisService):
 
     @idempotent(BookingCreateSchema, operation="book")
     def book_once(self, uow, caller, data):
-        return booking_schema.dump(bookings.book(uow, caller, data, utcnow()))
+        return booking_schema.dump(bookings.book(uow, caller, data, utcnow(), quote=self.quote))
+
+    def quote(self, request):
+        """billing's price of a booking (only asked under a monthly budget);
+        billing not answering refuses the booking (503) rather than let it
+        pass the budget unchecked."""
+        try:
+            with eventlet.Timeout(QUOTE_TIMEOUT_SECONDS):
+                return self.billing.quote(payload=request)
+        except (eventlet.Timeout, UnknownService):
+            raise errors.Unavailable("Billing did not give this booking's price in time, and "
+                                     "your organisation's monthly budget needs it: try again "
+                                     "shortly.", code="budget-unavailable") from None
 
     @rpc
     def get_booking(self, caller, booking_id):
@@ -166,7 +182,8 @@ class BookingService(RelaisService):
     @rpc
     @idempotent(SeriesCreateSchema)
     def book_series(self, uow, caller, data, payload):
-        return series_schema.dump(series.book_series(uow, caller, data, payload, utcnow()))
+        return series_schema.dump(series.book_series(uow, caller, data, payload, utcnow(),
+                                                         quote=self.quote))
 
     @rpc
     def get_series(self, caller, series_id):

@@ -140,6 +140,7 @@ class CorporatePolicy(Base):
     booking_horizon_days: Mapped[int | None] = mapped_column(Integer)
     space_kinds: Mapped[list[str] | None] = mapped_column(ARRAY(Text))
     monthly_budget_cents: Mapped[int | None] = mapped_column(BigInteger)
+    budget_per: Mapped[str] = mapped_column(Text, server_default=text("'organisation'"))
     updated_by: Mapped[str] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(),
                                                  onupdate=func.now())

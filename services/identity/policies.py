@@ -9,14 +9,15 @@ from services.identity.models import CorporatePolicy
 from services.identity.scope import administered_organisation, visible_organisation
 
 POLICY_FIELDS = ("allowed_relays", "relay_ids", "radius_km", "max_days_per_month",
-                 "booking_horizon_days", "space_kinds", "monthly_budget_cents")
+                 "booking_horizon_days", "space_kinds", "monthly_budget_cents", "budget_per")
 
 
 def default_policy(organisation_id):
     """No policy set yet: everything is allowed."""
     return CorporatePolicy(organisation_id=organisation_id, allowed_relays="all", relay_ids=[],
                            radius_km=None, max_days_per_month=None, booking_horizon_days=None,
-                           space_kinds=None, monthly_budget_cents=None, updated_by=None,
+                           space_kinds=None, monthly_budget_cents=None,
+                           budget_per="organisation", updated_by=None,
                            updated_at=None)
 
 
@@ -40,6 +41,7 @@ def set_policy(uow, caller, organisation_id, data):
         "booking_horizon_days": data["booking_horizon_days"],
         "space_kinds": sorted(set(data["space_kinds"])) if data["space_kinds"] else None,
         "monthly_budget_cents": data["monthly_budget_cents"],
+        "budget_per": data["budget_per"],
     }
     current = uow.session.get(CorporatePolicy, organisation.id, with_for_update=True) \
         or default_policy(organisation.id)

@@ -246,7 +246,7 @@ def test_a_policy_is_published_when_it_changes_only(identity, company, listen):
     assert event["data"] == {
         "organisation_id": company["id"], "allowed_relays": "list", "relay_ids": [relay],
         "radius_km": None, "max_days_per_month": 8, "booking_horizon_days": 30,
-        "space_kinds": ["desk"], "monthly_budget_cents": 150000}
+        "space_kinds": ["desk"], "monthly_budget_cents": 150000, "budget_per": "organisation"}
     assert received(1, timeout=0.5) == []
     member = {"user_id": "00000000-0000-4000-8000-0000000000c3",
               "organisation_id": company["id"], "roles": ["member"]}

@@ -58,3 +58,17 @@ def test_the_horizon_is_the_shorter_of_the_network_and_the_policy():
     assert Policy(booking_horizon_days=14).horizon_days == 14
     assert "14 days" in Policy(booking_horizon_days=14).horizon_detail()
     assert Policy(booking_horizon_days=365).horizon_days == NETWORK_HORIZON_DAYS
+
+
+def test_a_monthly_budget_refuses_what_would_go_over_and_says_what_is_left():
+    policy = Policy(monthly_budget_cents=5000)
+    policy.check_budget(date(2026, 12, 2), 1250, 3750)             # exactly the last euro
+    with pytest.raises(PolicyRefused) as refused:
+        policy.check_budget(date(2026, 12, 2), 1250, 3800)
+    assert refused.value.rule == "policy-monthly-budget"
+    assert "50,00 €" in refused.value.detail and "12,00 € left in 12/2026" in refused.value.detail
+    assert "organisation's" in refused.value.detail
+    Policy().check_budget(date(2026, 12, 2), 10**9, 10**9)         # no budget, no cap
+    with pytest.raises(PolicyRefused) as refused:
+        Policy(monthly_budget_cents=0, budget_per="member").check_budget(date(2026, 12, 2), 1, 0)
+    assert "your monthly budget" in refused.value.detail
