@@ -198,6 +198,16 @@ class UnitOfWork:
         self._statements = _statements(metadata)
         self._events = []
         self._responses = []
+        # Whoever commits the session (the unit_of_work context manager, or a
+        # caller holding a UnitOfWork of its own), the queued rows go first.
+        event.listen(session, "before_commit", self._before_commit)
+
+    def _before_commit(self, session):
+        self.write_pending()
+
+    def close(self):
+        if event.contains(self.session, "before_commit", self._before_commit):
+            event.remove(self.session, "before_commit", self._before_commit)
 
     def publish(self, event_type, obj):
         """Queue the event ``event_type`` about ``obj`` (a dict of its facts):
@@ -313,6 +323,8 @@ class DatabaseSession:
         except BaseException:
             self.session.rollback()
             raise
+        finally:
+            uow.close()
         if uow.emitted:
             self._provider.outbox_has_news()
 

@@ -70,6 +70,7 @@ def config_for(rabbit_config):
             "WEB_SERVER_ADDRESS": "127.0.0.1:0",
             "RETRY_DELAYS_MS": [50, 100],
             "OUTBOX_INTERVAL_SECONDS": 0.05,
+            "OUTBOX_MIN_GAP_SECONDS": 0,  # publish at once: tests bind listeners right after set-up
             "max_workers": 10,
             "SMTP_HOST": "127.0.0.1",
             "SMTP_PORT": 1,

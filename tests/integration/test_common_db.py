@@ -123,3 +123,17 @@ def test_a_unit_of_work_that_fails_writes_no_event(identity_db, databases):
             uow.publish("identity.user_deactivated", {"user_id": "u1"})
             raise RuntimeError("the state change failed")
     assert rows(databases["identity"], "SELECT id FROM outbox") == []
+
+
+def test_a_unit_of_work_committed_by_its_caller_still_writes_its_events(identity_db, databases):
+    """A timer's step run with a UnitOfWork of its own (as billing's tests do)
+    commits the session itself: the queued outbox rows go with that commit."""
+    from sqlalchemy.orm import Session
+    from common.db import UnitOfWork
+    session = Session(identity_db._provider.engine)
+    uow = UnitOfWork(session, "identity", Base.metadata)
+    uow.publish("identity.user_deactivated", {"user_id": "by-hand"})
+    session.commit()
+    session.close()
+    (row,) = rows(databases["identity"], "SELECT envelope FROM outbox")
+    assert row["envelope"]["data"]["user_id"] == "by-hand"
