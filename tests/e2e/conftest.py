@@ -31,7 +31,7 @@ def network(tmp_path_factory):
         gunicorn_workers=2, gunicorn_threads=4,
         # A real Prometheus on the test network, started by the tests that
         # need it (tests/e2e/test_monitoring.py).
-        prometheus_port=base + 90, prometheus_scrape_interval="1s",
+        prometheus_port=base + 91, prometheus_scrape_interval="1s",
         postgres_exporter_port=base + 87, monitoring_on_start=False,
         extra_env={"RELAIS_RPC_TIMEOUT_SECONDS": "2", "RELAIS_RETRY_DELAYS_MS": "100,300,1000",
                    # revoked API keys must stop working within a test's patience
