@@ -26,6 +26,9 @@ class BookingFactsSchema(EventSchema):
     local_starts_at = fields.String(required=True)
     local_ends_at = fields.String(required=True)
     duration_minutes = fields.Integer(required=True)
+    local_release_at = fields.String(allow_none=True, load_default=None, metadata={
+        "description": "A desk not checked in to by then (local time of the relay) is "
+                       "released as a no-show; null when never (rooms, or no release)."})
 
 
 class BookingConfirmedSchema(BookingFactsSchema):

@@ -127,7 +127,9 @@ class RelayUpdateSchema(RelayFieldsSchema):
         "description": "A new check-in code (managers see it in the day view)."})
 
     def __init__(self, **kwargs):
-        kwargs.setdefault("partial", True)
+        # Partial at the top only, by name: ``partial=True`` would reach into the
+        # nested opening hours and let ``{"morning": {}}`` through half-checked.
+        kwargs.setdefault("partial", tuple(self._declared_fields))
         super().__init__(**kwargs)
 
 

@@ -47,6 +47,8 @@ def facts(booking):
         "ends_at": times.ends_at, "local_starts_at": times.local_starts_at.isoformat(),
         "local_ends_at": times.local_ends_at.isoformat(),
         "duration_minutes": times.duration_minutes,
+        "local_release_at": (booking.no_show_at.astimezone(tz).isoformat()
+                             if booking.no_show_at is not None else None),
     }
 
 
@@ -216,7 +218,7 @@ def book(uow, caller, data, now, series_id=None, quote=None):
                       series_id=series_id, organisation_id=caller.organisation_id,
                       date=data["date"], slot=data.get("slot", slots.HOURS),
                       starts_at=times.starts_at, ends_at=times.ends_at, status="confirmed",
-                      no_show_at=lifecycle.no_show_due_at(kind, times.starts_at,
+                      no_show_at=lifecycle.no_show_due_at(kind, times.starts_at, now,
                                                           relay.no_show_after_minutes),
                       price_cents=price_cents, created_at=now, updated_at=now)
     booking.relay = relay

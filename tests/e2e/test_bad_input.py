@@ -2,7 +2,11 @@
 for validation, the fields at fault. Never a 500."""
 import uuid
 
-from tests.e2e.conftest import Client, assert_problem, next_weekday
+import pytest
+
+from tests.e2e.conftest import (
+    Client, assert_problem, corporate_account, new_member, next_weekday, relay_operator, unique,
+)
 
 
 def test_malformed_json_is_a_400(admin):
@@ -163,3 +167,52 @@ def test_nul_and_lone_surrogates_are_refused_with_the_field_not_a_500(network, a
     assert_problem(anonymous.post("/v1/auth/refresh", data=refresh,
                                   headers={"Content-Type": "application/json"}),
                    422, "invalid-characters")
+
+
+HALF_GIVEN_HOURS = [
+    {"opening_hours": {"monday": {"morning": {}}}},
+    {"opening_hours": {"monday": {"morning": {"opens": "08:00"}}}},
+    {"opening_hours": {"morning": {"opens": "08:00"}}},
+    {"opening_hours": {"monday": {}}},
+]
+
+
+@pytest.fixture
+def relay_and_its_manager(admin, network):
+    relay = admin.post("/v1/relays", json={
+        "name": unique("Relais de Chénérailles"), "address": "1 place", "postcode": "23130",
+        "commune": "Chénérailles", "latitude": 46.11, "longitude": 2.17,
+        "timezone": "Europe/Paris"}).json()
+    return relay, relay_operator(admin, network, relay["id"])
+
+
+@pytest.mark.parametrize("body", HALF_GIVEN_HOURS)
+def test_half_given_opening_hours_are_a_422_with_the_fields(relay_and_its_manager, body):
+    relay, manager = relay_and_its_manager
+    problem = assert_problem(manager.request("PATCH", f"/v1/relays/{relay['id']}", json=body),
+                             422, "validation-error")
+    assert problem["errors"] and all(field.startswith("opening_hours.")
+                                     for field in problem["errors"])
+    # ... and the relay's hours are unchanged.
+    assert manager.get(f"/v1/relays/{relay['id']}").json()["opening_hours"]["monday"] == {
+        "morning": {"opens": "08:30", "closes": "12:30"},
+        "afternoon": {"opens": "13:30", "closes": "18:00"}}
+
+
+def test_callers_without_the_right_are_refused_before_the_body_is_read(
+        admin, network, relay_and_its_manager):
+    """Every PATCH and PUT that needs a role: a plain member gets 403 whatever
+    the body, never a 422 that would describe what the body should be."""
+    relay, _ = relay_and_its_manager
+    company, _ = corporate_account(admin, network, "Mutuelle")
+    _, member = new_member(admin, network, company["id"], "mutuelle.example")
+    for method, path in [
+            ("PATCH", f"/v1/relays/{relay['id']}"),
+            ("PUT", f"/v1/organisations/{company['id']}/policy"),
+            ("PUT", f"/v1/relays/{relay['id']}/operator"),
+            ("PATCH", f"/v1/webhook-endpoints/{uuid.uuid4()}"),
+            ("POST", "/v1/relays")]:
+        for body in HALF_GIVEN_HOURS[:1] + [{"radius_km": "far"}, []]:
+            response = member.request(method, path, json=body)
+            problem = assert_problem(response, 403, "forbidden")
+            assert "errors" not in problem, (method, path)
