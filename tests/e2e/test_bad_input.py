@@ -1,8 +1,12 @@
 """Bad input at the gateway: always a 4xx problem+json with a stable type and,
 for validation, the fields at fault. Never a 500."""
+import re
 import uuid
 
 import pytest
+from marshmallow import fields
+
+from gateway.routes import ROUTES
 
 from tests.e2e.conftest import (
     Client, assert_problem, corporate_account, new_member, next_weekday, relay_operator, unique,
@@ -216,3 +220,43 @@ def test_callers_without_the_right_are_refused_before_the_body_is_read(
             response = member.request(method, path, json=body)
             problem = assert_problem(response, 403, "forbidden")
             assert "errors" not in problem, (method, path)
+
+
+def date_fields(schema_class):
+    """The loadable date fields of a request schema (top level)."""
+    schema = schema_class()
+    return [name for name, field in schema.fields.items()
+            if isinstance(field, fields.Date) and not field.dump_only]
+
+
+DATED_INPUTS = [(route, where, name) for route in ROUTES
+                if "access_token" in route.credentials
+                and route.body_media_type == "application/json"
+                for where, schema in (("body", route.body), ("query", route.query))
+                if schema is not None for name in date_fields(schema)]
+
+
+@pytest.mark.parametrize("route,where,name", DATED_INPUTS,
+                         ids=[f"{r.method} {r.path} {w}.{n}" for r, w, n in DATED_INPUTS])
+def test_every_date_the_api_takes_is_yyyy_mm_dd_between_2000_and_2100(admin, route, where, name):
+    """One date rule everywhere (common/schemas.py's BoundedDate): ISO 8601's
+    extended format only, within 2000–2100; a 422 naming the field."""
+    path = route.path.format(**{p: str(uuid.uuid4()) for p in
+                                re.findall(r"{(\w+)}", route.path)})
+    for bad in ("9999-01-01", "0001-01-01", "20270105", "2027-W01-2", "2027-1-5"):
+        if where == "body":
+            response = admin.request(route.method, path, json={name: bad})
+        else:
+            response = admin.request(route.method, path, params={name: bad})
+        problem = assert_problem(response, 422, "validation-error")
+        assert name in problem["errors"], (bad, problem)
+
+
+def test_a_rate_card_starting_outside_the_date_window_is_refused(admin, relay_and_its_manager):
+    relay, _ = relay_and_its_manager
+    for bad in ("9999-01-01", "0001-01-01", "20270105"):
+        problem = assert_problem(admin.post(f"/v1/relays/{relay['id']}/rate-cards", json={
+            "space_kind": "desk", "half_day_price_cents": 1000, "valid_from": bad}),
+            422, "validation-error")
+        assert list(problem["errors"]) == ["valid_from"]
+    assert admin.get(f"/v1/relays/{relay['id']}/rate-cards").json() == []
