@@ -1,6 +1,7 @@
 """What crosses services: identity's decisions reach booking, billing and notify
 through events, with no service reading another's tables."""
 import time
+import uuid
 
 from tests.e2e.conftest import assert_problem, mails_to, next_weekday, unique, wait_for
 
@@ -57,3 +58,29 @@ def test_deactivating_an_employee_cancels_their_future_bookings_everywhere(
     # and the member can no longer book at all
     assert member.post("/v1/bookings", json={"space_id": desk["id"], "date": next_weekday(4),
                                              "slot": "morning"}).status_code in (401, 403)
+
+
+def test_a_relay_just_opened_can_be_priced_and_given_its_operator_at_once(admin):
+    """booking.relay_created may not have reached billing yet: billing asks
+    booking rather than answer "No relay". Looped, as the race is a race."""
+    operator = admin.post("/v1/organisations", json={
+        "kind": "relay_operator", "name": unique("SCIC"), "legal_name": "SCIC Tiers-lieux",
+        "siret": "55208131766522", "billing_email": "compta@scic.example"}).json()
+    for attempt in range(10):
+        relay = admin.post("/v1/relays", json={
+            "name": unique("Relais de Guéret"), "address": "1 place Bonnyaud",
+            "postcode": "23000", "commune": "Guéret", "latitude": 46.17, "longitude": 1.87,
+            "timezone": "Europe/Paris"})
+        assert relay.status_code == 201, relay.text
+        relay_id = relay.json()["id"]
+        if attempt % 2:
+            operated = admin.put(f"/v1/relays/{relay_id}/operator",
+                                 json={"operator_organisation_id": operator["id"]})
+            assert operated.status_code == 200, operated.text
+        card = admin.post(f"/v1/relays/{relay_id}/rate-cards", json={
+            "space_kind": "desk", "half_day_price_cents": 1500, "valid_from": "2026-01-01"})
+        assert card.status_code == 201, card.text
+    # A relay that does not exist is still "not found", asked of booking too.
+    assert_problem(admin.post(f"/v1/relays/{uuid.uuid4()}/rate-cards", json={
+        "space_kind": "desk", "half_day_price_cents": 1500, "valid_from": "2026-01-01"}),
+        404, "not-found")
