@@ -17,6 +17,13 @@ class Caller:
     relay_ids: frozenset = field(default_factory=frozenset)
     credential: str = "access_token"
 
+    def context(self):
+        """The caller as the RPC context it came in: to ask another service on
+        its behalf (that service checks its scope as for the caller itself)."""
+        return {"user_id": self.user_id, "organisation_id": self.organisation_id,
+                "roles": sorted(self.roles), "relay_ids": sorted(self.relay_ids),
+                "credential": self.credential}
+
     def has(self, *roles):
         return bool(self.roles.intersection(roles))
 

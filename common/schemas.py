@@ -5,6 +5,7 @@ Unbounded input reaches arithmetic that overflows (``date(9999, 12, 31) +
 timedelta(days=1)``, an OFFSET past PostgreSQL's bigint) and turns bad input
 into a 500; these bounds make it a 422 naming the field instead.
 """
+import re
 from datetime import date
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
@@ -19,21 +20,36 @@ DATE_RANGE = validate.Range(FIRST_DATE, LAST_DATE,
                             error=f"A date between {FIRST_DATE} and {LAST_DATE}.")
 
 
-def bounded_date(**kwargs):
-    """A ``fields.Date`` within [FIRST_DATE, LAST_DATE]."""
-    return fields.Date(validate=DATE_RANGE, **kwargs)
+# ISO 8601's extended format, the only one taken: Python alone would also read
+# "20270105" (basic) and "2027-W01-2" (a week date) as 5 January 2027.
+EXTENDED_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+EXTENDED_MONTH = re.compile(r"\d{4}-\d{2}")
+
+
+class BoundedDate(fields.Date):
+    """The one date field of every contract: ``YYYY-MM-DD`` within
+    [FIRST_DATE, LAST_DATE], anything else a 422 naming the field."""
+    default_error_messages = {"invalid": "A date written YYYY-MM-DD (ISO 8601)."}
+
+    def __init__(self, **kwargs):
+        super().__init__(validate=DATE_RANGE, **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, str) or not EXTENDED_DATE.fullmatch(value):
+            raise self.make_error("invalid")
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+bounded_date = BoundedDate  # the name the contracts import
 
 
 def check_month(value):
     """``YYYY-MM`` with a year within the date window."""
-    try:
-        year, month = (int(part) for part in value.split("-"))
-        if len(value) != 7 or not FIRST_DATE.year <= year <= LAST_DATE.year or \
-                not 1 <= month <= 12:
-            raise ValueError
-    except ValueError:
+    if not isinstance(value, str) or not EXTENDED_MONTH.fullmatch(value) or \
+            not FIRST_DATE.year <= int(value[:4]) <= LAST_DATE.year or \
+            not 1 <= int(value[5:]) <= 12:
         raise ValidationError(f"A month YYYY-MM between {FIRST_DATE:%Y-%m} and "
-                              f"{LAST_DATE:%Y-%m}.") from None
+                              f"{LAST_DATE:%Y-%m}.")
 
 
 class PageQuerySchema(Schema):

@@ -127,6 +127,7 @@ class Gateway:
         kwargs = dict(storable(path_args))
         if route.authenticated:
             caller = self.authenticate(request, route.credentials)
+            refuse_without_roles(route, caller)
             if route.passes_caller:
                 kwargs["caller"] = caller
         if route.body is not None and route.body_media_type == "text/csv":
@@ -310,6 +311,13 @@ class Gateway:
         except (RpcUnavailable, RpcTimeout, RemoteError) as exc:
             raise Problem(503, "service-unavailable", f"identity cannot give its keys ({exc}).")
         return json_response(200, self.verifier.jwks)
+
+
+def refuse_without_roles(route, caller):
+    """403 before the body is read when the route needs a role the caller has
+    none of (the service checks its finer scope itself)."""
+    if route.roles is not None and not set(route.roles) & set(caller.get("roles", ())):
+        raise Problem(403, "forbidden", f"This needs one of the roles: {', '.join(route.roles)}.")
 
 
 def loggable_path(route, path_args):

@@ -66,6 +66,9 @@ def operation(route):
                              "content": {"application/json": {"schema": route.body}}}
     if route.authenticated:
         op["security"] = [{"bearer": []}]
+    if route.roles is not None:
+        op["description"] = (f"Needs one of the roles {', '.join(route.roles)} (403 otherwise, "
+                              "before the body is read).")
     if route.binary:
         answer = {"type": "string", "format": "binary"}
     elif route.media_type != "application/json":

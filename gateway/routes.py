@@ -68,11 +68,18 @@ class Route:
     # A route whose answer is costly to make (a PDF rendered on demand) may wait
     # longer than RELAIS_RPC_TIMEOUT_SECONDS; None keeps the gateway's default.
     timeout_seconds: float | None = None
+    # The roles that may call the route at all, checked before the body is read:
+    # a caller without any of them gets 403 and learns nothing of what the body
+    # should be. None: the service alone decides (anyone may try, e.g. oneself).
+    roles: tuple | None = None
 
     @property
     def name(self):
         return f"{self.service}.{self.rpc}"
 
+
+# Who has webhooks (notify's ``roles_scope``): network admins, relay managers, corporate admins.
+WEBHOOK_ROLES = ("network_admin", "relay_manager", "corporate_admin")
 
 ROUTES = [
     Route("POST", "/v1/auth/token", "identity", "issue_token",
@@ -105,7 +112,7 @@ ROUTES = [
           "A corporate account's booking policy", "Organisations", response=PolicySchema),
     Route("PUT", "/v1/organisations/{organisation_id}/policy", "identity", "set_policy",
           "Replace a corporate account's booking policy", "Organisations",
-          response=PolicySchema, body=PolicySchema),
+          response=PolicySchema, body=PolicySchema, roles=("network_admin", "corporate_admin")),
     Route("GET", "/v1/organisations/{organisation_id}/audit-log", "identity",
           "list_audit_entries", "Administrative changes, newest first", "Organisations",
           response=AuditEntrySchema, many=True, query=AuditQuerySchema),
@@ -158,7 +165,7 @@ ROUTES = [
 
     Route("POST", "/v1/relays", "booking", "create_relay",
           "Open a relay (network admins)", "Relays", response=RelaySchema, status=201,
-          body=RelayCreateSchema, idempotent_create=True),
+          body=RelayCreateSchema, idempotent_create=True, roles=("network_admin",)),
     Route("GET", "/v1/relays", "booking", "list_relays",
           "The relay directory: near a point (nearest first), by service, by department",
           "Relays", response=RelaySchema, many=True, query=RelayListQuerySchema,
@@ -170,7 +177,7 @@ ROUTES = [
     Route("PATCH", "/v1/relays/{relay_id}", "booking", "update_relay",
           "Change a relay: opening hours, services, contact, no-show release, check-in code "
           "(its managers; network admins for name and place)", "Relays", response=RelaySchema,
-          body=RelayUpdateSchema),
+          body=RelayUpdateSchema, roles=("network_admin", "relay_manager")),
     Route("POST", "/v1/relays/{relay_id}/spaces", "booking", "create_space",
           "Add a desk or a room to a relay", "Relays", response=SpaceSchema, status=201,
           body=SpaceSchema, idempotent_create=True, errors=(400, 401, 403, 404, 409, 422)),
@@ -208,7 +215,8 @@ ROUTES = [
           many=True, query=UsageLineQuerySchema),
     Route("PUT", "/v1/relays/{relay_id}/operator", "billing", "set_relay_operator",
           "Say which relay operator runs a relay (it is settled for the relay's usage)",
-          "Billing", response=RelayOperatorSchema, body=RelayOperatorSchema),
+          "Billing", response=RelayOperatorSchema, body=RelayOperatorSchema,
+          roles=("network_admin",)),
     Route("POST", "/v1/organisations/{organisation_id}/contracts", "billing", "set_contract",
           "Add a company's contract: a discount or its own prices, for a period", "Billing",
           response=ContractSchema, status=201, body=ContractSchema, idempotent_create=True,
@@ -347,7 +355,8 @@ ROUTES = [
           "A webhook endpoint", "Webhooks", response=WebhookEndpointSchema),
     Route("PATCH", "/v1/webhook-endpoints/{endpoint_id}", "notify", "update_webhook_endpoint",
           "Change a webhook endpoint's URL, event types, description, or enable it again",
-          "Webhooks", response=WebhookEndpointSchema, body=WebhookEndpointUpdateSchema),
+          "Webhooks", response=WebhookEndpointSchema, body=WebhookEndpointUpdateSchema,
+          roles=WEBHOOK_ROLES),
     Route("DELETE", "/v1/webhook-endpoints/{endpoint_id}", "notify", "delete_webhook_endpoint",
           "Delete a webhook endpoint and its delivery log", "Webhooks", status=204),
     Route("POST", "/v1/webhook-endpoints/{endpoint_id}/rotate-secret", "notify",

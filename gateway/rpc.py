@@ -8,16 +8,31 @@ key bound to our reply queue on the same exchange, and the
 
 pika connections are not thread-safe: each thread of each gunicorn worker gets
 its own client, opened on first use (so after the fork).
+
+An idle connection stays alive: a blocking pika connection answers the
+broker's heartbeats only while someone drives its I/O, so a keeper thread per
+process drives each idle client's connection (under the client's lock, never
+while its thread uses it). Should the broker drop a connection anyway, every
+use of it (a call, the readiness probe) reconnects once before giving up.
 """
 import json
+import logging
 import threading
 import time
 import uuid
+import weakref
 
 import pika
 from pika.exceptions import AMQPError
 
 RPC_EXCHANGE = "nameko-rpc"
+# What the broker (and ops, in its management pages) calls our connections.
+CONNECTION_NAME = "relais-gateway"
+# How often idle connections are driven: well within any heartbeat timeout
+# (RabbitMQ's default is 60 s; it drops a connection after two missed beats).
+KEEP_ALIVE_SECONDS = 5.0
+
+log = logging.getLogger("gateway.rpc")
 
 
 class RpcUnavailable(Exception):
@@ -45,9 +60,14 @@ class RpcClient:
         self.timeout = timeout
         self.connection = None
         self.pending = None
+        # Held by the thread that owns the client while it uses it, and by the
+        # keeper while it drives an idle connection.
+        self.lock = threading.Lock()
 
     def connect(self):
-        self.connection = pika.BlockingConnection(pika.URLParameters(self.amqp_uri))
+        parameters = pika.URLParameters(self.amqp_uri)
+        parameters.client_properties = {"connection_name": CONNECTION_NAME}
+        self.connection = pika.BlockingConnection(parameters)
         self.channel = self.connection.channel()
         self.channel.exchange_declare(RPC_EXCHANGE, exchange_type="topic", durable=True)
         self.reply_key = f"gateway-{uuid.uuid4()}"
@@ -75,23 +95,44 @@ class RpcClient:
         if properties.correlation_id == self.pending:
             self.unroutable = True
 
-    def _publish(self, routing_key, body, properties):
-        """Publish, reconnecting once if the connection went stale (an idle
-        thread's connection may have been dropped by the broker)."""
+    def _connected(self, action):
+        """``action()`` on an open connection, reconnecting once if it went
+        stale (the broker may have dropped it: a restart, an idle cut)."""
         for attempt in (1, 2):
             try:
                 if self.connection is None or not self.connection.is_open:
                     self.connect()
-                properties.reply_to = self.reply_key
-                self.channel.basic_publish(RPC_EXCHANGE, routing_key, body, properties,
-                                           mandatory=True)
-                return
+                return action()
             except AMQPError as exc:
                 self.close()
                 if attempt == 2:
                     raise RpcUnavailable(f"message broker unreachable: {type(exc).__name__}")
 
+    def _publish(self, routing_key, body, properties):
+        def publish():
+            properties.reply_to = self.reply_key
+            self.channel.basic_publish(RPC_EXCHANGE, routing_key, body, properties,
+                                       mandatory=True)
+        self._connected(publish)
+
+    def keep_alive(self):
+        """Drive an idle connection's I/O (heartbeats both ways), if nobody is
+        using it; a connection found dead is closed, to reopen on next use."""
+        if not self.lock.acquire(blocking=False):
+            return  # in use: its own thread drives it
+        try:
+            if self.connection is not None and self.connection.is_open:
+                self.connection.process_data_events(time_limit=0)
+        except AMQPError:
+            self.close()
+        finally:
+            self.lock.release()
+
     def call(self, service, method, call_id_stack=(), timeout=None, **kwargs):
+        with self.lock:
+            return self._call(service, method, call_id_stack, timeout, **kwargs)
+
+    def _call(self, service, method, call_id_stack=(), timeout=None, **kwargs):
         timeout = timeout or self.timeout
         correlation_id = str(uuid.uuid4())
         properties = pika.BasicProperties(
@@ -125,32 +166,55 @@ class RpcClient:
 
     def queue_consumers(self, queue):
         """How many consumers a queue has (None: no such queue)."""
-        if self.connection is None or not self.connection.is_open:
-            self.connect()
-        probe = self.connection.channel()  # a failed passive declare closes its channel
-        try:
-            return probe.queue_declare(queue, passive=True).method.consumer_count
-        except pika.exceptions.ChannelClosedByBroker:
-            return None
-        finally:
-            if probe.is_open:
-                probe.close()
+        def count():
+            probe = self.connection.channel()  # a failed passive declare closes its channel
+            try:
+                return probe.queue_declare(queue, passive=True).method.consumer_count
+            except pika.exceptions.ChannelClosedByBroker:
+                return None
+            finally:
+                if probe.is_open:
+                    probe.close()
+        with self.lock:
+            return self._connected(count)
 
 
 class ThreadLocalRpc:
-    """One RpcClient per thread, created on first use."""
+    """One RpcClient per thread, created on first use; a keeper thread, started
+    with the first client (so after gunicorn's fork), keeps them alive."""
 
-    def __init__(self, amqp_uri, timeout):
+    def __init__(self, amqp_uri, timeout, keep_alive_seconds=KEEP_ALIVE_SECONDS):
         self.amqp_uri = amqp_uri
         self.timeout = timeout
+        self.keep_alive_seconds = keep_alive_seconds
         self.local = threading.local()
+        self.clients = weakref.WeakSet()
+        self.keeper = None
+        self.keeper_lock = threading.Lock()
 
     @property
     def client(self):
         client = getattr(self.local, "client", None)
         if client is None:
             client = self.local.client = RpcClient(self.amqp_uri, self.timeout)
+            with self.keeper_lock:
+                self.clients.add(client)
+                if self.keeper is None:
+                    self.keeper = threading.Thread(target=self._keep_alive, daemon=True,
+                                                   name="rpc-keep-alive")
+                    self.keeper.start()
         return client
+
+    def _keep_alive(self):
+        while True:
+            time.sleep(self.keep_alive_seconds)
+            with self.keeper_lock:
+                clients = list(self.clients)
+            for client in clients:
+                try:
+                    client.keep_alive()
+                except Exception:  # the keeper must outlive any one connection
+                    log.exception("keeping an RPC connection alive failed")
 
     def call(self, service, method, **kwargs):
         return self.client.call(service, method, **kwargs)

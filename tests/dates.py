@@ -9,7 +9,8 @@ and ``tests/unit/test_dates.py`` checks each promise on every day of a year.
 injected clock (``RELAIS_TEST_TODAY``, see ``tests/conftest.py``) and does not
 jump a day early between 22:00 and 24:00 UTC.
 """
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 from services.booking.public_holidays import holiday_name
 from tests.clock import PARIS
@@ -81,3 +82,24 @@ def every_day_of_a_year(first=date(2027, 1, 1)):
     """The 365 (or 366) days from ``first``: the sweep every rule is checked on.
     Fixed, not from today, so the sweep is the same on every run; 2028 is leap."""
     return [first + timedelta(days=n) for n in range((first.replace(year=first.year + 1) - first).days)]
+
+
+def next_clock_change(tz_name, back, since=None):
+    """The next day after ``since`` (today) on which clocks in ``tz_name`` go
+    back (``back``) or forward, and the first local hour that day which happens
+    twice (back) or not at all (forward): ``(day, hour)``."""
+    tz = ZoneInfo(tz_name)
+    day = (since or today()) + timedelta(days=1)
+    for _ in range(366 * 2):
+        before = datetime.combine(day, time(0), tz).utcoffset()
+        after = datetime.combine(day + timedelta(days=1), time(0), tz).utcoffset()
+        if (after < before) if back else (after > before):
+            for hour in range(24):
+                local = datetime.combine(day, time(hour), tz)
+                repeated = local.utcoffset() != local.replace(fold=1).utcoffset()
+                skipped = (local.astimezone(timezone.utc).astimezone(tz).replace(tzinfo=None)
+                           != local.replace(tzinfo=None))
+                if repeated if back else skipped:
+                    return day, hour
+        day += timedelta(days=1)
+    raise AssertionError(f"no clock change in {tz_name} within two years")

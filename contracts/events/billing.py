@@ -2,6 +2,7 @@
 payments and statements' reviews."""
 from marshmallow import fields
 
+from common.schemas import bounded_date
 from contracts.events.base import EventSchema
 from contracts.vocabulary import SPACE_KINDS
 
@@ -17,12 +18,12 @@ class RateCardSetSchema(EventSchema):
     day_price_cents = fields.Integer(allow_none=True, load_default=None)
     hour_price_cents = fields.Integer(allow_none=True, load_default=None)
     vat_rate_bp = fields.Integer(required=True)
-    valid_from = fields.Date(required=True)
+    valid_from = bounded_date(required=True)
 
 
 class PeriodSetSchema(EventSchema):
-    valid_from = fields.Date(required=True)
-    valid_until = fields.Date(allow_none=True, load_default=None)
+    valid_from = bounded_date(required=True)
+    valid_until = bounded_date(allow_none=True, load_default=None)
 
 
 class ContractSetSchema(PeriodSetSchema):
@@ -46,9 +47,9 @@ class DocumentIssuedSchema(EventSchema):
     kind = fields.String(required=True)
     number = fields.String(required=True)
     organisation_id = fields.String(required=True)
-    month = fields.Date(allow_none=True, load_default=None)
-    issue_date = fields.Date(required=True)
-    due_date = fields.Date(required=True)
+    month = bounded_date(allow_none=True, load_default=None)
+    issue_date = bounded_date(required=True)
+    due_date = bounded_date(required=True)
     total_net_cents = fields.Integer(required=True)
     total_vat_cents = fields.Integer(required=True)
     total_gross_cents = fields.Integer(required=True)
@@ -70,7 +71,7 @@ class PaymentRecordedSchema(EventSchema):
     number = fields.String(required=True)
     organisation_id = fields.String(required=True)
     amount_cents = fields.Integer(required=True)
-    paid_on = fields.Date(required=True)
+    paid_on = bounded_date(required=True)
     balance_cents = fields.Integer(required=True)
     buyer_email = fields.String(allow_none=True, load_default=None)
 

@@ -2,6 +2,7 @@
 (``services/booking/lifecycle.py``)."""
 from marshmallow import fields
 
+from common.schemas import bounded_date
 from contracts.events.base import EventSchema
 from contracts.vocabulary import SPACE_KINDS
 
@@ -17,7 +18,7 @@ class BookingFactsSchema(EventSchema):
     member_id = fields.String(required=True)
     organisation_id = fields.String(allow_none=True, required=True)
     series_id = fields.String(allow_none=True, load_default=None)
-    date = fields.Date(required=True)
+    date = bounded_date(required=True)
     slot = fields.String(required=True)
     half_days = fields.Integer(required=True)
     timezone = fields.String(required=True)
@@ -26,6 +27,9 @@ class BookingFactsSchema(EventSchema):
     local_starts_at = fields.String(required=True)
     local_ends_at = fields.String(required=True)
     duration_minutes = fields.Integer(required=True)
+    local_release_at = fields.String(allow_none=True, load_default=None, metadata={
+        "description": "A desk not checked in to by then (local time of the relay) is "
+                       "released as a no-show; null when never (rooms, or no release)."})
 
 
 class BookingConfirmedSchema(BookingFactsSchema):

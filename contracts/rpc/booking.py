@@ -127,7 +127,9 @@ class RelayUpdateSchema(RelayFieldsSchema):
         "description": "A new check-in code (managers see it in the day view)."})
 
     def __init__(self, **kwargs):
-        kwargs.setdefault("partial", True)
+        # Partial at the top only, by name: ``partial=True`` would reach into the
+        # nested opening hours and let ``{"morning": {}}`` through half-checked.
+        kwargs.setdefault("partial", tuple(self._declared_fields))
         super().__init__(**kwargs)
 
 
@@ -320,7 +322,7 @@ class BookingSchema(Schema):
     series_id = fields.String(allow_none=True)
     member_id = fields.String()
     organisation_id = fields.String(allow_none=True)
-    date = fields.Date()
+    date = bounded_date()
     slot = fields.String(metadata={"description": "morning, afternoon, day, or hours (rooms)"})
     starts_at = fields.AwareDateTime()
     ends_at = fields.AwareDateTime()
@@ -413,7 +415,7 @@ class CalendarFeedSchema(Schema):
 # -- manager and corporate views --------------------------------------------
 
 class OccupancySchema(Schema):
-    date = fields.Date()
+    date = bounded_date()
     open = fields.Boolean()
     closed_because = fields.String(allow_none=True)
     desks = fields.Integer()
@@ -434,7 +436,7 @@ class ArrivalSchema(BookingSchema):
 
 class RelayDaySchema(Schema):
     relay_id = fields.String()
-    date = fields.Date()
+    date = bounded_date()
     check_in_code = fields.String()
     occupancy = fields.Nested(OccupancySchema)
     arrivals = fields.List(fields.Nested(ArrivalSchema))
@@ -442,7 +444,7 @@ class RelayDaySchema(Schema):
 
 class RelayWeekSchema(Schema):
     relay_id = fields.String()
-    start = fields.Date()
+    start = bounded_date()
     days = fields.List(fields.Nested(OccupancySchema))
 
 
@@ -473,8 +475,8 @@ class OrganisationUsageSchema(Schema):
 
 
 class OpenClosureSchema(Schema):
-    starts_on = fields.Date()
-    ends_on = fields.Date()
+    starts_on = bounded_date()
+    ends_on = bounded_date()
     reason = fields.String()
 
 
@@ -504,7 +506,7 @@ class RelayHealthSchema(Schema):
 
 
 class NetworkHealthSchema(Schema):
-    as_of = fields.Date()
+    as_of = bounded_date()
     relays = fields.List(fields.Nested(RelayHealthSchema))
 
 

@@ -2,6 +2,7 @@
 which relay operator runs a relay. The rules are in pricing.py; overlapping
 periods are refused by PostgreSQL (exclusion constraints), named here."""
 from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
 
 from common import errors
@@ -11,11 +12,31 @@ from services.billing.models import Commission, Contract, KnownRelay, RateCard
 from services.billing.scope import require_admin_for_organisation
 
 
-def known_relay(session, relay_id, for_update=False):
-    relay = session.get(KnownRelay, relay_id, with_for_update=for_update) if is_uuid(
-        relay_id) else None
-    if relay is None:
+def remember_relay(uow, data):
+    """booking's relay data (its events, or its answer): what billing knows a relay by."""
+    uow.session.execute(
+        insert(KnownRelay)
+        .values(relay_id=data["relay_id"], name=data["name"], timezone=data["timezone"])
+        .on_conflict_do_update(index_elements=[KnownRelay.relay_id],
+                               set_={"name": data["name"], "timezone": data["timezone"]}))
+
+
+def known_relay(uow, relay_id, ask_owner, for_update=False):
+    """The relay as billing knows it. One created a moment ago may not have
+    reached billing yet (``booking.relay_created`` is on its way): then booking,
+    its owner, is asked (``ask_owner(relay_id)``: its ``get_relay`` answer or
+    None), and what it says is remembered as the event would have been, so a
+    network admin's "open a relay, then price it" works at once."""
+    if not is_uuid(relay_id):
         raise errors.NotFound(f"No relay {relay_id}.")
+    relay = uow.session.get(KnownRelay, relay_id, with_for_update=for_update)
+    if relay is None:
+        announced = ask_owner(relay_id)
+        if announced is None:
+            raise errors.NotFound(f"No relay {relay_id}.")
+        remember_relay(uow, {"relay_id": announced["id"], "name": announced["name"],
+                                   "timezone": announced["timezone"]})
+        relay = uow.session.get(KnownRelay, relay_id, with_for_update=for_update)
     return relay
 
 
@@ -46,9 +67,9 @@ def vars_of(row):
     return {column.name: getattr(row, column.name) for column in row.__table__.columns}
 
 
-def set_rate_card(uow, caller, relay_id, data):
+def set_rate_card(uow, caller, relay_id, data, ask_owner):
     caller.require("network_admin")
-    known_relay(uow.session, relay_id)
+    known_relay(uow, relay_id, ask_owner)
     check_prices(data["space_kind"], data)
     rate_card = add(uow, RateCard(relay_id=relay_id, **data),
                     "This relay already has a rate card for that kind of space from that date.",
@@ -149,11 +170,11 @@ def list_commissions(session, caller, operator_organisation_id):
                       operator_organisation_id)
 
 
-def set_relay_operator(uow, caller, relay_id, data):
+def set_relay_operator(uow, caller, relay_id, data, ask_owner):
     """Booking's relay events do not say who runs a relay: a network admin
     tells billing, which settles with that operator."""
     caller.require("network_admin")
-    relay = known_relay(uow.session, relay_id, for_update=True)
+    relay = known_relay(uow, relay_id, ask_owner, for_update=True)
     relay.operator_organisation_id = str(data["operator_organisation_id"])
     uow.session.flush()
     return relay

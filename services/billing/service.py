@@ -4,12 +4,14 @@ from identity's; timers that finalize drafts and announce overdue invoices."""
 import base64
 from datetime import datetime, timezone
 
+import eventlet
 from eventlet import tpool
+from nameko.exceptions import RemoteError, UnknownService
 from nameko.extensions import DependencyProvider
-from nameko.rpc import rpc
+from nameko.rpc import RpcProxy, rpc
 from nameko.timer import timer
 
-from common import config
+from common import config, errors
 from common.caller import load_caller
 from common.db import Database
 from common.entrypoints import consumes, idempotent
@@ -29,6 +31,7 @@ from services.billing.models import Base
 from services.billing.settings import load_settings
 
 TIMER_SECONDS = float(config.env("BILLING_TIMER_SECONDS", "60"))
+OWNER_TIMEOUT_SECONDS = float(config.env("BILLING_OWNER_TIMEOUT_SECONDS", "3"))
 
 rate_card_schema = RateCardSchema()
 usage_line_schema = UsageLineSchema()
@@ -61,13 +64,15 @@ class BillingService(RelaisService):
     db = Database(Base)
     clock = Clock()
     settings = Settings()
+    booking = RpcProxy("booking")  # the owner of relays, asked about one not yet announced
 
     # -- prices ---------------------------------------------------------------------
 
     @rpc
     @idempotent(RateCardSchema)
     def set_rate_card(self, uow, caller, data, relay_id):
-        return rate_card_schema.dump(prices.set_rate_card(uow, caller, relay_id, data))
+        return rate_card_schema.dump(prices.set_rate_card(uow, caller, relay_id, data,
+                                                          self.relay_from_booking))
 
     @rpc
     def list_rate_cards(self, relay_id):
@@ -100,8 +105,22 @@ class BillingService(RelaisService):
         caller = load_caller(caller)
         data = load(RelayOperatorSchema(), payload)
         with self.db.unit_of_work() as uow:
-            return RelayOperatorSchema().dump(prices.set_relay_operator(uow, caller, relay_id,
-                                                                        data))
+            return RelayOperatorSchema().dump(prices.set_relay_operator(
+                uow, caller, relay_id, data, self.relay_from_booking))
+
+    def relay_from_booking(self, relay_id):
+        """booking's answer for a relay billing has not heard of yet (None: it
+        does not exist); booking not answering in time is a 503, never a 404."""
+        try:
+            with eventlet.Timeout(OWNER_TIMEOUT_SECONDS):
+                return self.booking.get_relay(relay_id=relay_id)
+        except RemoteError as error:
+            if error.exc_type == "NotFound":
+                return None
+            raise
+        except (eventlet.Timeout, UnknownService):
+            raise errors.Unavailable("The relay directory did not answer in time: try again "
+                                     "shortly.", code="relay-directory-unavailable") from None
 
     @rpc
     def quote(self, payload):
@@ -245,11 +264,11 @@ class BillingService(RelaisService):
 
     @consumes("booking.relay_created")
     def on_relay_created(self, uow, data, event):
-        usage.remember_relay(uow, data)
+        prices.remember_relay(uow, data)
 
     @consumes("booking.relay_updated")
     def on_relay_updated(self, uow, data, event):
-        usage.remember_relay(uow, data)
+        prices.remember_relay(uow, data)
 
     @consumes("booking.confirmed")
     def on_booking_confirmed(self, uow, booking, event):

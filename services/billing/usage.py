@@ -6,15 +6,7 @@ from sqlalchemy.dialects.postgresql import insert
 
 from services.billing import invoicing, pricing
 from services.billing.prices import contract_in_force, rate_card_in_force
-from services.billing.models import KnownMember, KnownOrganisation, KnownRelay, UsageLine
-
-
-def remember_relay(uow, data):
-    uow.session.execute(
-        insert(KnownRelay)
-        .values(relay_id=data["relay_id"], name=data["name"], timezone=data["timezone"])
-        .on_conflict_do_update(index_elements=[KnownRelay.relay_id],
-                               set_={"name": data["name"], "timezone": data["timezone"]}))
+from services.billing.models import KnownMember, KnownOrganisation, UsageLine
 
 
 ORGANISATION_FIELDS = ("kind", "name", "legal_name", "siret", "vat_number", "billing_email",

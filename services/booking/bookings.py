@@ -47,6 +47,8 @@ def facts(booking):
         "ends_at": times.ends_at, "local_starts_at": times.local_starts_at.isoformat(),
         "local_ends_at": times.local_ends_at.isoformat(),
         "duration_minutes": times.duration_minutes,
+        "local_release_at": (booking.no_show_at.astimezone(tz).isoformat()
+                             if booking.no_show_at is not None else None),
     }
 
 
@@ -173,13 +175,15 @@ def check_budget(session, caller, policy, quote, relay, kind, data, times):
 
 # -- book ---------------------------------------------------------------------------
 
-def book(uow, caller, data, now, series_id=None, quote=None):
+def book(uow, caller, data, now, series_id=None, quote=None, ask_home=None):
     """Book under two locks, so nothing committed meanwhile is missed: the
     member's (a deactivation, or another booking against the policy), then
     the relay's row FOR SHARE (a closure or a change of opening hours, which
     lock it FOR UPDATE, waits for this booking or is seen by it); and under a
     monthly budget, the budget's (``check_budget``). ``quote(request)`` is
-    billing's price of a booking (asked only when a budget applies)."""
+    billing's price of a booking (asked only when a budget applies);
+    ``ask_home(caller)`` is identity's policy home of the member, asked only
+    under a radius policy when booking has not heard of one yet."""
     caller.require("member")
     session = uow.session
     lock_member(session, caller.user_id)
@@ -202,6 +206,9 @@ def book(uow, caller, data, now, series_id=None, quote=None):
                              policy.horizon_detail())
         home = (member.home_latitude, member.home_longitude) \
             if member is not None and member.home_latitude is not None else None
+        if home is None and policy.measures_from_home and ask_home is not None:
+            # Saved a moment ago, its identity.profile_changed may be on its way.
+            home = ask_home(caller)
         # The month's days are read only when the policy caps them.
         days_booked = (frozenset() if policy.max_days_per_month is None
                        else days_booked_in_month(session, caller.user_id, data["date"]))
@@ -216,7 +223,7 @@ def book(uow, caller, data, now, series_id=None, quote=None):
                       series_id=series_id, organisation_id=caller.organisation_id,
                       date=data["date"], slot=data.get("slot", slots.HOURS),
                       starts_at=times.starts_at, ends_at=times.ends_at, status="confirmed",
-                      no_show_at=lifecycle.no_show_due_at(kind, times.starts_at,
+                      no_show_at=lifecycle.no_show_due_at(kind, times.starts_at, now,
                                                           relay.no_show_after_minutes),
                       price_cents=price_cents, created_at=now, updated_at=now)
     booking.relay = relay

@@ -1,7 +1,8 @@
 """What can happen to a booking after it is made. Pure domain code.
 
     confirmed --check-in--> checked_in --end of slot--> completed
-    confirmed --no check-in N min after start (desks)--> no_show   (the desk is free again)
+    confirmed --no check-in N min after start, or after booking if booked
+               later (desks)--> no_show   (the desk is free again)
     confirmed --end of slot, no release configured--> completed
     confirmed --cancel--> cancelled  (late if less than 24 h before the start)
 
@@ -57,9 +58,17 @@ def check_check_in(status, starts_at, ends_at, now):
     return True
 
 
-def no_show_due_at(space_kind, starts_at, no_show_after_minutes):
+def no_show_due_at(space_kind, starts_at, booked_at, no_show_after_minutes):
     """When a desk nobody checked in to is released; None when never (rooms,
-    or relays that turned the release off)."""
+    or relays that turned the release off).
+
+    The delay counts from the start, or from the booking when it is made
+    later: a walk-in who books this morning's desk at 10:00 has until 10:30
+    to check in, like anyone else, not a booking already due for release.
+    (Rounded up to the minute: the member is told a time such as 10:31.)"""
     if space_kind != "desk" or no_show_after_minutes is None:
         return None
-    return starts_at + timedelta(minutes=no_show_after_minutes)
+    due = max(starts_at, booked_at) + timedelta(minutes=no_show_after_minutes)
+    if due.second or due.microsecond:
+        due = due.replace(second=0, microsecond=0) + timedelta(minutes=1)
+    return due

@@ -44,11 +44,16 @@ class Policy:
             return f"Your organisation allows bookings {self.horizon_days} days ahead at most."
         return f"Bookings open {NETWORK_HORIZON_DAYS} days ahead at most."
 
+    @property
+    def measures_from_home(self):
+        """A radius policy: which relays are allowed depends on the member's home."""
+        return self.allowed_relays == "radius" and self.radius_km is not None
+
     def check_relay(self, relay_id, relay_point, home_point):
         if self.allowed_relays == "list" and relay_id not in self.relay_ids:
             raise PolicyRefused("policy-relay-not-allowed",
                                 "Your organisation's policy does not include this relay.")
-        if self.allowed_relays == "radius" and self.radius_km is not None:
+        if self.measures_from_home:
             if home_point is None:
                 raise PolicyRefused(
                     "policy-home-unknown", "Your organisation allows relays within "

@@ -15,7 +15,7 @@ def occurrence_dates(first, every_weeks, occurrences):
     return [first + timedelta(weeks=every_weeks * n) for n in range(occurrences)]
 
 
-def book_series(uow, caller, data, request, now, quote=None):
+def book_series(uow, caller, data, request, now, quote=None, ask_home=None):
     caller.require("member")
     series = BookingSeries(member_id=caller.user_id, organisation_id=caller.organisation_id,
                            request=request, report=[])
@@ -27,7 +27,7 @@ def book_series(uow, caller, data, request, now, quote=None):
         try:
             with uow.session.begin_nested():
                 booking = bookings.book(uow, caller, dict(target, date=day), now,
-                                        series_id=series.id, quote=quote)
+                                        series_id=series.id, quote=quote, ask_home=ask_home)
             made.append(booking)
             report.append({"date": day.isoformat(), "outcome": "booked",
                            "booking_id": booking.id, "rule": None, "detail": None})

@@ -8,7 +8,7 @@ JSON-native values.
 from datetime import datetime, timezone
 
 import eventlet
-from nameko.exceptions import UnknownService
+from nameko.exceptions import RemoteError, UnknownService
 from nameko.rpc import RpcProxy, rpc
 from nameko.timer import timer
 
@@ -42,6 +42,7 @@ series_schema = SeriesSchema()
 TIMER_SECONDS = float(config.env("BOOKING_TIMER_SECONDS", "15"))
 EMISSION_FACTORS = impact.load_factors()
 QUOTE_TIMEOUT_SECONDS = float(config.env("BOOKING_QUOTE_TIMEOUT_SECONDS", "3"))
+IDENTITY_TIMEOUT_SECONDS = float(config.env("BOOKING_IDENTITY_TIMEOUT_SECONDS", "3"))
 
 
 def utcnow():
@@ -54,6 +55,7 @@ class BookingService(RelaisService):
     db = Database(Base)
     business_metrics = BookingMetrics()
     billing = RpcProxy("billing")
+    identity = RpcProxy("identity")  # the owner of members' homes, asked about one not yet heard of
 
     # -- directory ----------------------------------------------------------------
 
@@ -133,7 +135,8 @@ class BookingService(RelaisService):
 
     @idempotent(BookingCreateSchema, operation="book")
     def book_once(self, uow, caller, data):
-        return booking_schema.dump(bookings.book(uow, caller, data, utcnow(), quote=self.quote))
+        return booking_schema.dump(bookings.book(uow, caller, data, utcnow(), quote=self.quote,
+                                                 ask_home=self.home_from_identity))
 
     def quote(self, request):
         """billing's price of a booking (only asked under a monthly budget);
@@ -146,6 +149,21 @@ class BookingService(RelaisService):
             raise errors.Unavailable("Billing did not give this booking's price in time, and "
                                      "your organisation's monthly budget needs it: try again "
                                      "shortly.", code="budget-unavailable") from None
+
+    def home_from_identity(self, caller):
+        """identity's policy home of a member booking has not heard of yet (the
+        company saved it a moment ago: its identity.profile_changed is on the
+        way), as (latitude, longitude); None if it has none or cannot say in
+        time (the booking is then refused as policy-home-unknown, as before)."""
+        try:
+            with eventlet.Timeout(IDENTITY_TIMEOUT_SECONDS):
+                profile = self.identity.get_profile(caller=caller.context(),
+                                                    user_id=caller.user_id)
+        except (eventlet.Timeout, UnknownService, RemoteError):
+            return None
+        if profile.get("policy_home_latitude") is None:
+            return None
+        return profile["policy_home_latitude"], profile["policy_home_longitude"]
 
     @rpc
     def get_booking(self, caller, booking_id):
@@ -183,7 +201,8 @@ class BookingService(RelaisService):
     @idempotent(SeriesCreateSchema)
     def book_series(self, uow, caller, data, payload):
         return series_schema.dump(series.book_series(uow, caller, data, payload, utcnow(),
-                                                         quote=self.quote))
+                                                         quote=self.quote,
+                                                         ask_home=self.home_from_identity))
 
     @rpc
     def get_series(self, caller, series_id):

@@ -121,13 +121,21 @@ class SlotTimes:
 
 
 def local_instant(day, at, tz_name):
-    """An aware local datetime; a wall-clock time skipped by a daylight-saving
-    change (02:30 on the last Sunday of March in Paris) does not exist."""
+    """An aware local datetime. A wall-clock time skipped by a daylight-saving
+    change (02:30 on the last Sunday of March in Paris) does not exist; one
+    that happens twice when clocks go back (02:30 on the last Sunday of
+    October) is refused too rather than guessed: read either way, "02:00–03:00"
+    would not be the hour the member asked for (02:00 first time to 03:00 is
+    two real hours, billed as such)."""
     tz = ZoneInfo(tz_name)
     local = datetime.combine(day, at, tz)
     if local.astimezone(timezone.utc).astimezone(tz).replace(tzinfo=None) != local.replace(tzinfo=None):
         raise SlotRefused("nonexistent-local-time",
                           f"{at:%H:%M} does not exist on {day} in {tz_name} (clocks go forward).")
+    if local.utcoffset() != local.replace(fold=1).utcoffset():
+        raise SlotRefused("ambiguous-local-time",
+                          f"{at:%H:%M} happens twice on {day} in {tz_name} (clocks go back): "
+                          "choose times outside the repeated hour.")
     return local
 
 

@@ -8,6 +8,7 @@ from datetime import datetime, timezone
 from sqlalchemy import String, and_, cast, false, func, not_, or_, select, true
 
 from common import errors
+from common.schemas import EXTENDED_DATE
 from common.validation import is_uuid
 from services.identity import accounts, scim_protocol
 from services.identity.models import User
@@ -166,6 +167,8 @@ def _instant(text):
     """An xsd:dateTime of a filter, parsed here (PostgreSQL would fail on a bad
     one); without a zone it is UTC."""
     try:
+        if not EXTENDED_DATE.fullmatch(str(text)[:10]):
+            raise ValueError  # the extended format only, as every date of the API
         instant = datetime.fromisoformat(text)
     except ValueError:
         raise scim_error("invalidFilter", f"{text!r} is not a date and time "

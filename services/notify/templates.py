@@ -24,12 +24,29 @@ def _what_and_when(booking):
             f"({booking['timezone']})"), starts
 
 
+def _release(booking):
+    """When a desk is released if nobody checks in (the time booking's timer
+    keeps), in the relay's local time; None when it never is."""
+    return datetime.fromisoformat(booking["local_release_at"]) \
+        if booking.get("local_release_at") else None
+
+
+def _check_in_by(booking):
+    release = _release(booking)
+    if release is None:
+        return ""
+    return (f"Enregistrez votre arrivée au relais avant {release:%H:%M} "
+            f"le {release:%d/%m/%Y} : sans cela, le poste est libéré et la réservation "
+            "reste due.\n\n")
+
+
 def booking_confirmed(contact, booking):
     what, starts = _what_and_when(booking)
     subject = f"Réservation confirmée : {booking['relay_name']}, {starts:%d/%m/%Y}"
     body = (
         f"Bonjour {contact.full_name},\n\n"
         f"Votre réservation est confirmée : {what}.\n\n"
+        f"{_check_in_by(booking)}"
         f"Référence : {booking['booking_id']}\n\n"
         "À bientôt au relais,\nRelais des Possibles\n"
     )
@@ -64,9 +81,12 @@ def booking_cancelled(contact, booking):
 def booking_no_show(contact, booking):
     what, starts = _what_and_when(booking)
     subject = f"Absence constatée : {booking['relay_name']}, {starts:%d/%m/%Y}"
+    release = _release(booking)
     body = (
         f"Bonjour {contact.full_name},\n\n"
-        f"Faute d'enregistrement de votre arrivée, votre place a été libérée : {what}. "
+        f"Faute d'enregistrement de votre arrivée{f' avant {release:%H:%M}' if release else ''}, "
+        "votre place a été "
+        f"libérée : {what}. "
         "La réservation reste due.\n\n"
         "Si vous étiez bien au relais, répondez à ce message avec la référence ci-dessous.\n\n"
         f"Référence : {booking['booking_id']}\n\n"

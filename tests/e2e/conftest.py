@@ -153,6 +153,20 @@ def new_member(admin, network, organisation_id, domain):
     return employee.json(), Client(network.gateway_url).login(email, PASSWORD)
 
 
+def relay_operator(admin, network, relay_id):
+    """A relay operator's manager of ``relay_id``, logged in."""
+    operator = admin.post("/v1/organisations", json={
+        "kind": "relay_operator", "name": unique("Tiers-lieu"), "legal_name": "Tiers-lieu SCIC",
+        "siret": "55208131766522", "billing_email": "compta@tiers-lieu.example"})
+    assert operator.status_code == 201, operator.text
+    email = f"{unique('gerant')}@tiers-lieu.example"
+    manager = admin.post(f"/v1/organisations/{operator.json()['id']}/users", json={
+        "email": email, "full_name": "Claude Gérant", "roles": ["relay_manager"],
+        "relay_ids": [relay_id], "password": PASSWORD})
+    assert manager.status_code == 201, manager.text
+    return Client(network.gateway_url).login(email, PASSWORD)
+
+
 def mails_to(network, address):
     messages = requests.get(f"{network.mail_url}/api/messages", timeout=5).json()
     return [message for message in messages if message["to"] == address]

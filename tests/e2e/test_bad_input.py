@@ -1,8 +1,16 @@
 """Bad input at the gateway: always a 4xx problem+json with a stable type and,
 for validation, the fields at fault. Never a 500."""
+import re
 import uuid
 
-from tests.e2e.conftest import Client, assert_problem, next_weekday
+import pytest
+from marshmallow import fields
+
+from gateway.routes import ROUTES
+
+from tests.e2e.conftest import (
+    Client, assert_problem, corporate_account, new_member, next_weekday, relay_operator, unique,
+)
 
 
 def test_malformed_json_is_a_400(admin):
@@ -163,3 +171,92 @@ def test_nul_and_lone_surrogates_are_refused_with_the_field_not_a_500(network, a
     assert_problem(anonymous.post("/v1/auth/refresh", data=refresh,
                                   headers={"Content-Type": "application/json"}),
                    422, "invalid-characters")
+
+
+HALF_GIVEN_HOURS = [
+    {"opening_hours": {"monday": {"morning": {}}}},
+    {"opening_hours": {"monday": {"morning": {"opens": "08:00"}}}},
+    {"opening_hours": {"morning": {"opens": "08:00"}}},
+    {"opening_hours": {"monday": {}}},
+]
+
+
+@pytest.fixture
+def relay_and_its_manager(admin, network):
+    relay = admin.post("/v1/relays", json={
+        "name": unique("Relais de Chénérailles"), "address": "1 place", "postcode": "23130",
+        "commune": "Chénérailles", "latitude": 46.11, "longitude": 2.17,
+        "timezone": "Europe/Paris"}).json()
+    return relay, relay_operator(admin, network, relay["id"])
+
+
+@pytest.mark.parametrize("body", HALF_GIVEN_HOURS)
+def test_half_given_opening_hours_are_a_422_with_the_fields(relay_and_its_manager, body):
+    relay, manager = relay_and_its_manager
+    problem = assert_problem(manager.request("PATCH", f"/v1/relays/{relay['id']}", json=body),
+                             422, "validation-error")
+    assert problem["errors"] and all(field.startswith("opening_hours.")
+                                     for field in problem["errors"])
+    # ... and the relay's hours are unchanged.
+    assert manager.get(f"/v1/relays/{relay['id']}").json()["opening_hours"]["monday"] == {
+        "morning": {"opens": "08:30", "closes": "12:30"},
+        "afternoon": {"opens": "13:30", "closes": "18:00"}}
+
+
+def test_callers_without_the_right_are_refused_before_the_body_is_read(
+        admin, network, relay_and_its_manager):
+    """Every PATCH and PUT that needs a role: a plain member gets 403 whatever
+    the body, never a 422 that would describe what the body should be."""
+    relay, _ = relay_and_its_manager
+    company, _ = corporate_account(admin, network, "Mutuelle")
+    _, member = new_member(admin, network, company["id"], "mutuelle.example")
+    for method, path in [
+            ("PATCH", f"/v1/relays/{relay['id']}"),
+            ("PUT", f"/v1/organisations/{company['id']}/policy"),
+            ("PUT", f"/v1/relays/{relay['id']}/operator"),
+            ("PATCH", f"/v1/webhook-endpoints/{uuid.uuid4()}"),
+            ("POST", "/v1/relays")]:
+        for body in HALF_GIVEN_HOURS[:1] + [{"radius_km": "far"}, []]:
+            response = member.request(method, path, json=body)
+            problem = assert_problem(response, 403, "forbidden")
+            assert "errors" not in problem, (method, path)
+
+
+def date_fields(schema_class):
+    """The loadable date fields of a request schema (top level)."""
+    schema = schema_class()
+    return [name for name, field in schema.fields.items()
+            if isinstance(field, fields.Date) and not field.dump_only]
+
+
+DATED_INPUTS = [(route, where, name) for route in ROUTES
+                if "access_token" in route.credentials
+                and route.body_media_type == "application/json"
+                for where, schema in (("body", route.body), ("query", route.query))
+                if schema is not None for name in date_fields(schema)]
+
+
+@pytest.mark.parametrize("route,where,name", DATED_INPUTS,
+                         ids=[f"{r.method} {r.path} {w}.{n}" for r, w, n in DATED_INPUTS])
+def test_every_date_the_api_takes_is_yyyy_mm_dd_between_2000_and_2100(admin, route, where, name):
+    """One date rule everywhere (common/schemas.py's BoundedDate): ISO 8601's
+    extended format only, within 2000–2100; a 422 naming the field."""
+    path = route.path.format(**{p: str(uuid.uuid4()) for p in
+                                re.findall(r"{(\w+)}", route.path)})
+    for bad in ("9999-01-01", "0001-01-01", "20270105", "2027-W01-2", "2027-1-5"):
+        if where == "body":
+            response = admin.request(route.method, path, json={name: bad})
+        else:
+            response = admin.request(route.method, path, params={name: bad})
+        problem = assert_problem(response, 422, "validation-error")
+        assert name in problem["errors"], (bad, problem)
+
+
+def test_a_rate_card_starting_outside_the_date_window_is_refused(admin, relay_and_its_manager):
+    relay, _ = relay_and_its_manager
+    for bad in ("9999-01-01", "0001-01-01", "20270105"):
+        problem = assert_problem(admin.post(f"/v1/relays/{relay['id']}/rate-cards", json={
+            "space_kind": "desk", "half_day_price_cents": 1000, "valid_from": bad}),
+            422, "validation-error")
+        assert list(problem["errors"]) == ["valid_from"]
+    assert admin.get(f"/v1/relays/{relay['id']}/rate-cards").json() == []

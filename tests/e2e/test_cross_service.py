@@ -1,8 +1,12 @@
 """What crosses services: identity's decisions reach booking, billing and notify
 through events, with no service reading another's tables."""
 import time
+import uuid
 
-from tests.e2e.conftest import assert_problem, mails_to, next_weekday, unique, wait_for
+from tests import dates
+from tests.e2e.conftest import (
+    PASSWORD, Client, assert_problem, mails_to, new_member, next_weekday, unique, wait_for,
+)
 
 
 def test_a_company_policy_set_in_identity_is_enforced_by_booking(relay_company_employee, admin):
@@ -57,3 +61,59 @@ def test_deactivating_an_employee_cancels_their_future_bookings_everywhere(
     # and the member can no longer book at all
     assert member.post("/v1/bookings", json={"space_id": desk["id"], "date": next_weekday(4),
                                              "slot": "morning"}).status_code in (401, 403)
+
+
+def test_a_relay_just_opened_can_be_priced_and_given_its_operator_at_once(admin):
+    """booking.relay_created may not have reached billing yet: billing asks
+    booking rather than answer "No relay". Looped, as the race is a race."""
+    operator = admin.post("/v1/organisations", json={
+        "kind": "relay_operator", "name": unique("SCIC"), "legal_name": "SCIC Tiers-lieux",
+        "siret": "55208131766522", "billing_email": "compta@scic.example"}).json()
+    for attempt in range(10):
+        relay = admin.post("/v1/relays", json={
+            "name": unique("Relais de Guéret"), "address": "1 place Bonnyaud",
+            "postcode": "23000", "commune": "Guéret", "latitude": 46.17, "longitude": 1.87,
+            "timezone": "Europe/Paris"})
+        assert relay.status_code == 201, relay.text
+        relay_id = relay.json()["id"]
+        if attempt % 2:
+            operated = admin.put(f"/v1/relays/{relay_id}/operator",
+                                 json={"operator_organisation_id": operator["id"]})
+            assert operated.status_code == 200, operated.text
+        card = admin.post(f"/v1/relays/{relay_id}/rate-cards", json={
+            "space_kind": "desk", "half_day_price_cents": 1500, "valid_from": "2026-01-01"})
+        assert card.status_code == 201, card.text
+    # A relay that does not exist is still "not found", asked of booking too.
+    assert_problem(admin.post(f"/v1/relays/{uuid.uuid4()}/rate-cards", json={
+        "space_kind": "desk", "half_day_price_cents": 1500, "valid_from": "2026-01-01"}),
+        404, "not-found")
+
+
+def test_a_home_the_company_just_saved_is_known_to_the_employees_next_booking(
+        relay_company_employee, admin, network):
+    """Under a radius policy, booking measures from the home the company saved
+    in identity; asked at once, booking has not heard of it yet and asks
+    identity rather than answer "your home address is not known yet"."""
+    relay, desk, employee, member = relay_company_employee  # Aubusson
+    organisation_id = employee["organisation_id"]
+    hr = admin.post(f"/v1/organisations/{organisation_id}/users", json={
+        "email": f"{unique('rh')}@assureur.example", "full_name": "RH", "password": PASSWORD,
+        "roles": ["corporate_admin"]}).json()
+    hr = Client(network.gateway_url).login(hr["email"], PASSWORD)
+    assert admin.put(f"/v1/organisations/{organisation_id}/policy", json={
+        "allowed_relays": "radius", "radius_km": 30}).status_code == 200
+    day = dates.open_day(3)
+    # Once booking enforces the policy, a member without a home is refused.
+    assert wait_for(lambda: member.post("/v1/bookings", json={
+        "space_id": desk["id"], "date": day.isoformat(), "slot": "morning"}).status_code == 403)
+    for attempt in range(5):
+        employee, member = new_member(admin, network, organisation_id, "assureur.example")
+        saved = hr.put(f"/v1/users/{employee['id']}/profile", json={
+            "home_commune": "Felletin", "home_latitude": 45.88, "home_longitude": 2.17})
+        assert saved.status_code == 200, saved.text
+        booked = member.post("/v1/bookings", json={
+            "space_id": desk["id"], "date": day.isoformat(), "slot": "morning"})
+        assert booked.status_code == 201, booked.text
+        assert member.post(f"/v1/bookings/{booked.json()['id']}/cancel", json={}
+                           ).status_code == 200
+        day = dates.open_day(1, since=day)

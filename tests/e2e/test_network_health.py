@@ -2,22 +2,9 @@
 network staff every relay, a relay manager their own, a company its own
 employees' use, a member nothing; unmet demand is for network staff only."""
 from tests.e2e.conftest import (
-    PASSWORD, Client, assert_problem, corporate_account, new_member, next_weekday, unique,
+    PASSWORD, Client, assert_problem, corporate_account, new_member, next_weekday, relay_operator,
+    unique,
 )
-
-
-def relay_operator(admin, network, relay_id):
-    """A relay operator's manager of ``relay_id``, logged in."""
-    operator = admin.post("/v1/organisations", json={
-        "kind": "relay_operator", "name": unique("Tiers-lieu"), "legal_name": "Tiers-lieu SCIC",
-        "siret": "55208131766522", "billing_email": "compta@tiers-lieu.example"})
-    assert operator.status_code == 201, operator.text
-    email = f"{unique('gerant')}@tiers-lieu.example"
-    manager = admin.post(f"/v1/organisations/{operator.json()['id']}/users", json={
-        "email": email, "full_name": "Claude Gérant", "roles": ["relay_manager"],
-        "relay_ids": [relay_id], "password": PASSWORD})
-    assert manager.status_code == 201, manager.text
-    return Client(network.gateway_url).login(email, PASSWORD)
 
 
 def relay_ids(client):

@@ -1,11 +1,27 @@
 """What ops and integrators rely on: health, readiness, metrics, OpenAPI, docs, logs."""
 import json
+from concurrent.futures import ThreadPoolExecutor
 
 import requests
 
 from common.config import SERVICE_HTTP_PORTS
 from gateway.routes import ROUTES
+from tests.broker import close_connections
 from tests.e2e.conftest import next_weekday, wait_for
+
+
+def test_ready_holds_when_the_broker_dropped_the_gateways_connections(network):
+    """The broker drops idle connections (missed heartbeats) and restarts: the
+    next /ready of each gunicorn thread reconnects instead of answering 503, so
+    Kubernetes never takes a healthy gateway out of service."""
+    def ready(_):
+        return requests.get(network.gateway_url + "/ready", timeout=10).status_code
+
+    with ThreadPoolExecutor(32) as pool:
+        assert wait_for(lambda: list(pool.map(ready, range(32))) == [200] * 32)
+        # Every thread of both workers has its connection by now, or soon.
+        close_connections(network.vhost, expected=2)
+        assert list(pool.map(ready, range(32))) == [200] * 32
 
 
 def test_ready_reports_the_broker_and_every_service(anonymous):

@@ -2,7 +2,8 @@
 the hour, cancellations (late or not), check-in, policies and deactivation
 from identity's events, series, timers with two replicas, calendar feeds,
 managers' and corporate admins' views."""
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, time, timedelta, timezone
+from types import SimpleNamespace
 
 import eventlet
 import pytest
@@ -11,8 +12,9 @@ from nameko.testing.services import entrypoint_hook
 from sqlalchemy import text
 
 from services.booking.service import BookingService
+from services.notify import templates
 from tests import dates
-from tests.clock import travel_to
+from tests.clock import PARIS, travel_to
 from tests.integration.booking_helpers import (
     ALWAYS_OPEN, booked_for_now, corporate_admin, manager_of, next_open_day, refusal, relay_with,
 )
@@ -363,3 +365,49 @@ def test_the_database_itself_refuses_overlapping_active_bookings(booking, databa
             conn.execute(insert, {"member": member(4)["user_id"], "status": status,
                                   "id": made["id"]})
         assert "no_double_booking_of_space" in str(refused.value)
+
+
+def test_a_walk_in_after_the_start_has_the_whole_release_delay_from_booking(
+        start_service, rpc, databases):
+    """A member who books this morning's desk at 10:00 (the morning opened at
+    08:30) is released about 10:30 if nobody checks in, not at once: the booking's
+    release time, the timer, and the mails (which read the events) agree."""
+    container = start_service(BookingService)
+    booking = rpc("booking")
+    relay, (desk,) = relay_with(booking)  # 08:30–12:30 mornings, 30 min release
+    day = dates.open_day(7)
+
+    def at(hour, minute):
+        return datetime.combine(day, time(hour, minute), PARIS)
+
+    def run_timers_at(moment):
+        with travel_to(moment), entrypoint_hook(container, "run_timers") as tick:
+            tick()
+        return booking.get_booking(caller=member(1), booking_id=made["id"])["status"]
+
+    with travel_to(at(10, 0)):
+        made = booking.book(caller=member(1), payload={"space_id": desk["id"],
+                                                       "date": day.isoformat(), "slot": "morning"})
+    # The clock ticks on from 10:00: the release is 10:31, to the minute above.
+    assert datetime.fromisoformat(made["release_at"]) == at(10, 31)
+    assert run_timers_at(at(10, 1)) == "confirmed"
+    assert run_timers_at(at(10, 30)) == "confirmed"
+    assert run_timers_at(at(10, 32)) == "no_show"
+
+    (confirmed,) = [e for e in events_of(databases, "booking.confirmed")
+                    if e["booking_id"] == made["id"]]
+    (no_show,) = events_of(databases, "booking.no_show")
+    assert confirmed["local_release_at"] == no_show["local_release_at"] == \
+        at(10, 31).isoformat()
+    lou = SimpleNamespace(full_name="Lou Nomade", email="lou@example.org")
+    assert "avant 10:31" in templates.booking_confirmed(lou, confirmed).body
+    assert "arrivée avant 10:31" in templates.booking_no_show(lou, no_show).body
+
+
+def test_a_booking_made_ahead_is_released_its_delay_after_the_start(booking):
+    relay, (desk,) = relay_with(booking)
+    day = dates.open_day(7)
+    made = booking.book(caller=member(1), payload={"space_id": desk["id"],
+                                                   "date": day.isoformat(), "slot": "morning"})
+    assert datetime.fromisoformat(made["release_at"]) == \
+        datetime.combine(day, time(9, 0), PARIS)

@@ -1,13 +1,17 @@
 """The gateway's pika client speaking nameko's RPC protocol to real services."""
 import time
+from concurrent.futures import ThreadPoolExecutor
+from urllib.parse import unquote, urlparse
 
 import pytest
 from kombu import Connection, Exchange, Queue
 from nameko.rpc import rpc
 
 from common.service import CallContext
-from gateway.rpc import RemoteError, RpcClient, RpcTimeout, RpcUnavailable
+from gateway.rpc import RemoteError, RpcClient, RpcTimeout, RpcUnavailable, ThreadLocalRpc
 from services.booking.service import BookingService
+from tests.broker import close_connections, named_connections
+from tests.polling import wait_for
 
 
 class Spy:
@@ -73,3 +77,44 @@ def test_the_client_reconnects_after_losing_its_connection(container_factory, ra
     assert client.call("spy", "echo", value=1)["value"] == 1
     client.connection.close()  # as when the broker drops an idle connection
     assert client.call("spy", "echo", value=2)["value"] == 2
+
+
+def vhost_of(rabbit_config):
+    return unquote(urlparse(rabbit_config["AMQP_URI"]).path[1:])
+
+
+def test_the_readiness_probe_reconnects_when_the_broker_dropped_every_connection(
+        start_service, rabbit_config):
+    """What /ready asks: after the broker closed the gateway's connections (an
+    idle cut, a broker restart), each thread's next probe reconnects once
+    instead of answering "broker unreachable"."""
+    start_service(BookingService)
+    rpc = ThreadLocalRpc(rabbit_config["AMQP_URI"], timeout=1.5)
+    threads = ThreadPoolExecutor(8)
+
+    def probe(_):
+        return rpc.client.queue_consumers("rpc-booking")
+
+    # Eight threads, each with its own connection (more probes than threads).
+    assert wait_for(lambda: set(threads.map(probe, range(32))) == {1})
+    assert close_connections(vhost_of(rabbit_config), expected=len(rpc.clients)) >= 2
+    assert list(threads.map(probe, range(32))) == [1] * 32
+    # ... and so do calls.
+    assert isinstance(threads.submit(lambda: rpc.call("booking", "list_relays")).result(), list)
+    threads.shutdown()
+
+
+def test_an_idle_connection_answers_the_brokers_heartbeats(rabbit_config):
+    """With one-second heartbeats the broker drops a connection nobody drives
+    within a few seconds; the keeper drives idle ones, so the same connection
+    is still open and in use after an idle spell."""
+    rpc = ThreadLocalRpc(rabbit_config["AMQP_URI"] + "?heartbeat=1", timeout=1.5,
+                         keep_alive_seconds=0.2)
+    client = rpc.client
+    assert client.queue_consumers("rpc-nobody") is None
+    connection = client.connection
+    time.sleep(5)  # idle: well past two missed heartbeats
+    assert client.queue_consumers("rpc-nobody") is None
+    assert client.connection is connection and connection.is_open
+    assert len(named_connections(vhost_of(rabbit_config))) == 1
+    client.close()

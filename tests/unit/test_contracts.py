@@ -49,3 +49,26 @@ def test_user_deactivated_is_one_contract_as_identity_publishes_it():
 def test_an_event_type_outside_the_published_language_is_refused():
     with pytest.raises(events.UnknownEventType):
         events.dump("booking.teleported", {})
+
+
+def test_every_date_in_the_contracts_is_the_one_bounded_date_field():
+    """One date rule everywhere: each date a contract loads is ``BoundedDate``
+    (YYYY-MM-DD, 2000–2100), never marshmallow's lenient ``fields.Date``."""
+    import contracts.rpc.billing
+    import contracts.rpc.booking
+    import contracts.rpc.identity
+    import contracts.rpc.notify
+    from marshmallow import Schema, fields
+
+    from common.schemas import BoundedDate
+    from contracts.events import EVENTS
+
+    schemas = [schema for module in (contracts.rpc.billing, contracts.rpc.booking,
+                                     contracts.rpc.identity, contracts.rpc.notify)
+               for schema in vars(module).values()
+               if isinstance(schema, type) and issubclass(schema, Schema)]
+    schemas += [schema for schema, _version in EVENTS.values()]
+    lenient = [f"{schema.__name__}.{name}" for schema in schemas
+               for name, field in schema._declared_fields.items()
+               if isinstance(field, fields.Date) and not isinstance(field, BoundedDate)]
+    assert schemas and lenient == []

@@ -87,3 +87,18 @@ def test_today_is_the_date_in_paris_and_follows_an_injected_clock():
         assert dates.today() == date(2028, 1, 1)
         assert date.today() == date(2027, 12, 31)  # the machine's UTC date lags
         assert dates.open_day(1) == date(2028, 1, 3)
+
+
+@pytest.mark.parametrize("tz_name,back,expected", [
+    ("Europe/Paris", True, (date(2027, 10, 31), 2)),
+    ("Europe/Paris", False, (date(2027, 3, 28), 2)),
+    ("Africa/Casablanca", True, (date(2027, 2, 7), 2)),  # the Sunday before Ramadan
+    ("Africa/Casablanca", False, (date(2027, 3, 14), 2)),
+])
+def test_the_next_clock_change_is_the_day_and_hour_that_repeats_or_is_skipped(
+        tz_name, back, expected):
+    assert dates.next_clock_change(tz_name, back, since=date(2027, 1, 1)) == expected
+    # From any day of the sweep, it is the first such day after it.
+    for today in YEAR[::15]:
+        day, hour = dates.next_clock_change(tz_name, back, since=today)
+        assert day > today and 0 <= hour < 23

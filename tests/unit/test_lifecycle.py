@@ -43,6 +43,16 @@ def test_check_in_opens_30_minutes_before_the_start_and_closes_at_the_end():
 
 
 def test_no_show_release_applies_to_desks_with_a_delay():
-    assert no_show_due_at("desk", START, 30) == START + timedelta(minutes=30)
-    assert no_show_due_at("desk", START, None) is None
-    assert no_show_due_at("meeting_room", START, 30) is None
+    booked_the_day_before = START - timedelta(days=1)
+    assert no_show_due_at("desk", START, booked_the_day_before, 30) == \
+        START + timedelta(minutes=30)
+    assert no_show_due_at("desk", START, booked_the_day_before, None) is None
+    assert no_show_due_at("meeting_room", START, booked_the_day_before, 30) is None
+
+
+def test_a_walk_in_booked_after_the_start_has_the_whole_delay_from_booking():
+    walk_in = START + timedelta(minutes=90)
+    assert no_show_due_at("desk", START, walk_in, 30) == walk_in + timedelta(minutes=30)
+    # To the minute above, the time the member is told.
+    assert no_show_due_at("desk", START, walk_in + timedelta(seconds=0.5), 30) == \
+        walk_in + timedelta(minutes=31)

@@ -30,6 +30,16 @@ def test_a_no_show_mail_says_the_desk_was_released():
     assert mail.to == "lou@example.org"
 
 
+def test_a_desk_booking_says_until_when_to_check_in_and_the_no_show_mail_the_same_time():
+    walk_in = dict(BOOKING, local_release_at="2026-12-03T10:30:00+01:00")
+    assert "Enregistrez votre arrivée au relais avant 10:30 le 03/12/2026" in \
+        templates.booking_confirmed(LOU, walk_in).body
+    assert "arrivée avant 10:30, votre place a été libérée" in \
+        templates.booking_no_show(LOU, walk_in).body
+    # A room (no release) says nothing of it.
+    assert "Enregistrez" not in templates.booking_confirmed(LOU, BOOKING).body
+
+
 def test_a_room_by_the_hour_reads_well():
     mail = templates.booking_confirmed(LOU, dict(BOOKING, slot="hours", space_kind="meeting_room",
                                                  local_ends_at="2026-12-03T10:30:00+01:00"))

@@ -110,7 +110,7 @@ def test_book_runs_once_per_idempotency_key_and_returns_json(monkeypatch):
     uow.idempotent.return_value = {"id": "b-1"}
     seen = {}
 
-    def book(uow_arg, caller, data, now, quote=None):
+    def book(uow_arg, caller, data, now, quote=None, ask_home=None):
         seen.update(uow=uow_arg, caller=caller, data=data, now=now)
         return SimpleNamespace(
             id="b-1", space_id=SPACE_ID, relay_id="r-1", member_id="u-1", organisation_id="o-1",

@@ -8,6 +8,7 @@ from services.booking.slots import (
     Closure, DayHours, RelayCalendar, SlotRefused, check_bookable, half_days_of,
     requested_times,
 )
+from tests import dates
 
 PARIS = RelayCalendar(timezone="Europe/Paris", department="23")
 SEVEN_DAYS = {d: DayHours((time(8, 30), time(12, 30)), (time(13, 30), time(18, 0))) for d in range(7)}
@@ -115,3 +116,36 @@ def test_bookable_refuses_past_slots_and_beyond_the_horizon_in_local_dates():
 def test_half_days_for_billing():
     assert [half_days_of(s, 0) for s in ("morning", "afternoon", "day")] == [1, 1, 2]
     assert [half_days_of("hours", m) for m in (60, 240, 270, 480)] == [1, 1, 2, 2]
+
+
+ALL_NIGHT = {d: DayHours((time(0, 0), time(6, 0)), None) for d in range(7)}
+
+
+@pytest.mark.parametrize("tz_name", ["Europe/Paris", "Africa/Casablanca"])
+def test_a_local_time_repeated_when_clocks_go_back_is_refused_not_doubled(tz_name):
+    """02:00–03:00 on the day 02:00 happens twice would be two real hours
+    (02:00 the first time to 03:00): refused by name. The hours around it are
+    booked as asked."""
+    day, repeated = dates.next_clock_change(tz_name, back=True)
+    calendar = RelayCalendar(tz_name, "23", weekly=ALL_NIGHT, closed_on_public_holidays=False)
+    hour = lambda h, m=0: time(h, m)  # noqa: E731
+    assert refusal(calendar, day, "hours", hour(repeated), hour(repeated + 1)) == \
+        "ambiguous-local-time"
+    assert refusal(calendar, day, "hours", hour(repeated - 1), hour(repeated, 30)) == \
+        "ambiguous-local-time"
+    after = requested_times(calendar, day, "hours", hour(repeated + 1), hour(repeated + 2))
+    before = requested_times(calendar, day, "hours", hour(repeated - 2), hour(repeated - 1))
+    assert after.duration_minutes == before.duration_minutes == 60
+    # A slot spanning the change is the real time it lasts: one hour longer.
+    assert requested_times(calendar, day, "morning").duration_minutes == 7 * 60
+
+
+@pytest.mark.parametrize("tz_name", ["Europe/Paris", "Africa/Casablanca"])
+def test_a_local_time_skipped_when_clocks_go_forward_is_refused(tz_name):
+    day, skipped = dates.next_clock_change(tz_name, back=False)
+    calendar = RelayCalendar(tz_name, "23", weekly=ALL_NIGHT, closed_on_public_holidays=False)
+    assert refusal(calendar, day, "hours", time(skipped), time(skipped + 1, 30)) == \
+        "nonexistent-local-time"
+    assert requested_times(calendar, day, "hours", time(skipped + 1), time(skipped + 2)
+                           ).duration_minutes == 60
+    assert requested_times(calendar, day, "morning").duration_minutes == 5 * 60
