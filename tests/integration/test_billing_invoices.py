@@ -52,10 +52,14 @@ def booking_of(company, day="2026-10-05", slot="day", kind="desk", minutes=570, 
 
 
 @pytest.fixture
-def billing(start_service, rpc, publish_event, databases):
+def billing_container(start_service):
+    return start_service(BillingService, FIXED_NOW=NOW)
+
+
+@pytest.fixture
+def billing(billing_container, rpc, publish_event, databases):
     """billing (clock pinned), knowing the relay, its operator and two companies,
     with a desk card of 12.50 € a half-day, 22 € a day, and a room card of 30 € an hour."""
-    start_service(BillingService, FIXED_NOW=NOW)
     publish_event("booking", "booking.relay_created", {
         "relay_id": RELAY_ID, "name": "Relais de Felletin", "commune": "Felletin",
         "postcode": "23500", "timezone": "Europe/Paris", "latitude": 45.88, "longitude": 2.17})
@@ -85,6 +89,15 @@ def confirm(publish_event, databases, *bookings):
         publish_event("booking", "booking.confirmed", booking)
     assert wait_for(lambda: len(rows(databases["billing"], "SELECT 1 FROM usage_lines"))
                     == before + len(bookings))
+
+
+def all_rendered(databases):
+    """Every final document's Factur-X files are stored (they are rendered
+    after finalization, by billing's consumer of its own events)."""
+    return wait_for(lambda: rows(databases["billing"], "SELECT count(*) AS n FROM documents d "
+                                 "WHERE status = 'final' AND NOT EXISTS (SELECT 1 FROM "
+                                 "document_files f WHERE f.document_id = d.id)")[0]["n"] == 0,
+                    timeout=120)
 
 
 def invoice_of(billing, company, caller=ADMIN):
@@ -445,6 +458,7 @@ def test_settlement_accept_contest_resolve_and_a_balanced_fec(billing, publish_e
         assert verify.verify(session) == (4, None)
 
     # every document issued here is a valid Factur-X: XSD, EN 16931 and French CTC rules
+    assert all_rendered(databases)
     for document in billing.list_documents(caller=ADMIN, query={"status": "final"}):
         xml = billing.document_xml(caller=ADMIN, document_id=document["id"])
         assert validation.validate(xml.encode()) == [], document["number"]
@@ -498,6 +512,7 @@ def test_a_contested_statement_resolved_by_a_corrected_one(billing, publish_even
         settlement["id"]
     (credit,) = billing.list_documents(caller=ADMIN, query={"kind": "credit_note"})
     assert credit["total_net_cents"] == settlement["total_net_cents"]
+    assert all_rendered(databases)
     for document in (corrected, credit):
         xml = billing.document_xml(caller=ADMIN, document_id=document["id"])
         assert validation.validate(xml.encode()) == [], document["number"]
