@@ -280,16 +280,17 @@ class BillingService(RelaisService):
     def on_booking_cancelled(self, uow, cancellation, event):
         usage.record_cancellation(uow, cancellation, self.clock(), self.settings)
 
-    # Billing's own events: each issued document's files, rendered once (files.py).
+    # Billing's own events: each issued document's files, rendered once (files.py),
+    # one event at a time per kind, so a month end's rendering leaves the RPCs workers.
 
-    @consumes("billing.invoice_finalized")
+    @consumes("billing.invoice_finalized", one_at_a_time=True)
     def on_invoice_finalized(self, uow, data, event):
         files.render_issued_document(uow, self.render, data["document_id"])
 
-    @consumes("billing.credit_note_issued")
+    @consumes("billing.credit_note_issued", one_at_a_time=True)
     def on_credit_note_issued(self, uow, data, event):
         files.render_issued_document(uow, self.render, data["document_id"])
 
-    @consumes("billing.settlement_issued")
+    @consumes("billing.settlement_issued", one_at_a_time=True)
     def on_settlement_issued(self, uow, data, event):
         files.render_issued_document(uow, self.render, data["document_id"])

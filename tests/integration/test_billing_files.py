@@ -29,7 +29,7 @@ def test_an_invoice_is_rendered_once_after_finalization_and_downloads_serve_the_
         billing, publish_event, databases, listen):
     rendered = listen("billing", "billing.document_rendered")
     invoice = finalized_invoice(billing, publish_event, databases)
-    (announced,) = rendered(1, timeout=60)
+    (announced,) = rendered(1, timeout=180)
     assert announced["data"]["document_id"] == invoice["id"]
     assert announced["data"]["pdf_filename"] == f"{invoice['number']}.pdf"
     (stored,) = stored_files(databases)
@@ -54,7 +54,7 @@ def test_a_document_not_rendered_yet_cannot_be_downloaded_nor_mailed(
     for document_id in (draft["id"], str(uuid.uuid4()), "not-an-id"):
         assert refusal(billing.document_file, document_id=document_id)[0] == "NotFound"
     billing.finalize_invoice(caller=ADMIN, document_id=draft["id"])
-    assert wait_for(lambda: stored_files(databases), timeout=60)
+    assert wait_for(lambda: stored_files(databases), timeout=180)
     with databases["billing"].begin() as conn:   # as if its rendering were still to come
         conn.execute(text("DELETE FROM document_files"))
     kind, detail = refusal(billing.document_pdf, caller=ADMIN, document_id=draft["id"])
@@ -77,7 +77,20 @@ def test_a_consumer_killed_while_rendering_leaves_nothing_and_the_next_one_rende
     assert stored_files(databases) == []
 
     start_service(BillingService, FIXED_NOW=NOW)
-    (announced,) = rendered(1, timeout=60)
+    (announced,) = rendered(1, timeout=180)
+    assert announced["data"]["document_id"] == invoice["id"]
+    assert len(stored_files(databases)) == 1
+    assert rendered(1, timeout=1) == []
+
+
+def test_a_rendering_process_that_dies_is_replaced_and_the_event_retried(
+        billing, billing_container, publish_event, databases, listen):
+    rendered = listen("billing", "billing.document_rendered")
+    invoice = finalized_invoice(billing, publish_event, databases)
+    renderer = renderer_of(billing_container)
+    assert wait_for(lambda: renderer._child is not None, timeout=30)
+    renderer._child.kill()   # the handler fails, rolls back, and the event is retried
+    (announced,) = rendered(1, timeout=180)
     assert announced["data"]["document_id"] == invoice["id"]
     assert len(stored_files(databases)) == 1
     assert rendered(1, timeout=1) == []
@@ -98,7 +111,7 @@ def test_the_invoice_and_the_settlement_are_mailed_with_their_pdf_once_per_recip
     billing.run_settlements(caller=ADMIN, payload={"month": "2026-10"})
     (settlement,) = billing.list_documents(caller=ADMIN, query={"kind": "self_billed_invoice"})
 
-    assert wait_for(lambda: len(sink.received) == 3, timeout=90)
+    assert wait_for(lambda: len(sink.received) == 3, timeout=180)
     for envelope in rendered(2):   # a redelivered event mails nobody twice
         publish_event("billing", envelope["type"], envelope["data"], envelope=envelope)
     eventlet.sleep(1)

@@ -16,9 +16,18 @@ import os
 import pickle
 import struct
 import sys
+from dataclasses import dataclass
 
 HEADER = struct.Struct("!Q")
 TIMEOUT_SECONDS = 300   # a first rendering loads fonts; a loaded machine is slow
+
+
+@dataclass(frozen=True)
+class RenderedFiles:
+    """render.FacturX's bytes (the child sends them as a tuple: unpickling
+    FacturX would import WeasyPrint into billing's process)."""
+    xml: bytes
+    pdf: bytes
 
 
 class RenderingFailed(Exception):
@@ -47,7 +56,7 @@ def _read(stream):
 
 
 class RenderingProcess:
-    """The parent's side: ``render(document)`` gives its ``FacturX`` files."""
+    """The parent's side: ``render(document)`` gives its ``RenderedFiles``."""
 
     def __init__(self):
         import eventlet.semaphore
@@ -69,7 +78,7 @@ class RenderingProcess:
                 raise
         if outcome != "ok":
             raise RenderingFailed(value)
-        return value
+        return RenderedFiles(*value)
 
     def _start(self):
         from eventlet.green import subprocess
@@ -97,7 +106,8 @@ def main():
         except EOFError:
             return
         try:
-            reply = ("ok", factur_x(document))
+            files = factur_x(document)
+            reply = ("ok", (files.xml, files.pdf))
         except Exception as exc:  # noqa: BLE001 - told to the parent, which raises it
             reply = ("error", f"{type(exc).__name__}: {exc}")
         _write(replies, reply)
