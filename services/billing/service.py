@@ -84,7 +84,10 @@ class BillingService(RelaisService):
     @rpc
     @idempotent(RateCardSchema)
     def set_rate_card(self, uow, caller, data, relay_id):
-        return rate_card_schema.dump(prices.set_rate_card(uow, caller, relay_id, data))
+        rate_card = prices.set_rate_card(uow, caller, relay_id, data)
+        usage.reprice(uow, self.settings, rate_card.valid_from, relay_id=relay_id,
+                      space_kind=rate_card.space_kind)
+        return rate_card_schema.dump(rate_card)
 
     @rpc
     def list_rate_cards(self, relay_id):
@@ -93,7 +96,9 @@ class BillingService(RelaisService):
     @rpc
     @idempotent(ContractSchema)
     def set_contract(self, uow, caller, data, organisation_id):
-        return ContractSchema().dump(prices.set_contract(uow, caller, organisation_id, data))
+        contract = prices.set_contract(uow, caller, organisation_id, data)
+        usage.reprice(uow, self.settings, contract.valid_from, organisation_id=organisation_id)
+        return ContractSchema().dump(contract)
 
     @rpc
     def list_contracts(self, caller, organisation_id):
