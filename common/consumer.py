@@ -25,6 +25,7 @@ from kombu.common import maybe_declare
 from marshmallow import ValidationError
 from nameko.amqp.publish import Publisher, get_connection
 from nameko.events import EventHandler
+from nameko.messaging import QueueConsumer
 
 from common import metrics
 from common.events import EnvelopeSchema
@@ -155,7 +156,21 @@ class ReliableEventHandler(EventHandler):
             self.container.service_name, self.event_type, outcome).inc()
 
 
-def consume_event(source_service, event_type):
+class OneAtATimeQueueConsumer(QueueConsumer):
+    """A broker connection of its own whose queues hand each consumer one
+    message at a time (nameko's default is ``max_workers`` each)."""
+    prefetch_count = 1
+
+
+class OneAtATimeEventHandler(ReliableEventHandler):
+    """For a handler that holds its worker long (billing renders a PDF for
+    seconds): one event at a time, so a backlog of them (a month end) never
+    takes the container's whole worker pool from its RPCs."""
+    queue_consumer = OneAtATimeQueueConsumer()
+
+
+def consume_event(source_service, event_type, one_at_a_time=False):
     """Decorate a method ``handler(self, envelope)`` to consume one event type
     reliably: retried with backoff on failure, then dead-lettered."""
-    return ReliableEventHandler.decorator(source_service, event_type)
+    handler = OneAtATimeEventHandler if one_at_a_time else ReliableEventHandler
+    return handler.decorator(source_service, event_type)

@@ -4,6 +4,8 @@
 the event's data through its contract (``contracts.events``) and runs
 ``handler(self, uow, data, event)`` once per event id: the inbox mark commits
 with the handler's effect, so a redelivered event changes nothing.
+``one_at_a_time=True`` for a slow handler: its queue hands it one event at a
+time, leaving the container's other workers to its RPCs.
 
 ``idempotent(request_schema)``: an RPC that creates something. The decorated
 use case ``method(self, uow, caller, data, *targets)`` becomes the RPC
@@ -23,7 +25,7 @@ from common.validation import load
 from contracts import events
 
 
-def consumes(event_type):
+def consumes(event_type, one_at_a_time=False):
     def decorate(handler):
         @functools.wraps(handler)
         def consume(self, event):
@@ -33,7 +35,7 @@ def consumes(event_type):
                     handler(self, uow, data, event)
 
         del consume.__wrapped__  # nameko calls it as (self, event)
-        return consume_event(events.source_of(event_type), event_type)(consume)
+        return consume_event(events.source_of(event_type), event_type, one_at_a_time)(consume)
     return decorate
 
 

@@ -11,6 +11,7 @@ from sqlalchemy import text
 from common.db import make_engine
 
 DEMO_PASSWORD = "demo-password-2026"
+DEMO_BUDGET_CENTS = 5000
 
 
 class Api:
@@ -92,6 +93,10 @@ def seed(base_url, admin_email, admin_password, billing_database_url=None):
         "legal_name": "Mutuelle Exemple SA", "siret": "12345678900012",
         "vat_number": "FR12123456789", "billing_email": "factures@mutuelle.example",
         "billing_address": "1 rue de la Démo, 75009 Paris"}, key="demo-company")
+    # A monthly budget (excl. VAT, shared by the company's members): four
+    # half-days at 12.50 €; booking asks billing the price and refuses the fifth.
+    api.put(f"/v1/organisations/{company['id']}/policy",
+            {"monthly_budget_cents": DEMO_BUDGET_CENTS})
     employee = api.post(f"/v1/organisations/{company['id']}/users", {
         "email": "camille.nomade@mutuelle.example", "full_name": "Camille Nomade",
         "roles": ["member"], "password": DEMO_PASSWORD}, key="demo-employee")

@@ -36,6 +36,7 @@ Relais is running.
   demo member       {seeded['employee']['email']} / {demo.DEMO_PASSWORD}
   demo manager      {seeded['manager']['email']} / {demo.DEMO_PASSWORD}
   demo HR admin     {seeded['corporate_admin']['email']} / {demo.DEMO_PASSWORD}
+  demo company      {seeded['company']['id']} (monthly budget {demo.DEMO_BUDGET_CENTS // 100} € excl. VAT)
   demo booking      {seeded['booking']['id']} ({seeded['booking']['date']}, {seeded['booking']['slot']})
   demo invoice      {seeded['invoice']['number']} (corporate admin rh@mutuelle.example / {demo.DEMO_PASSWORD}:
                     GET /v1/documents/{seeded['invoice']['id']}/lines.csv)

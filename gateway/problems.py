@@ -56,6 +56,6 @@ def from_remote_error(error):
     headers = {}
     if status == 401:
         headers["WWW-Authenticate"] = 'Bearer realm="relais"'
-    if status == 429 and (fields or {}).get("retry_after_seconds"):
+    if status in (429, 503) and (fields or {}).get("retry_after_seconds"):
         headers["Retry-After"] = str(fields["retry_after_seconds"][0])
     return Problem(status, code or "error", detail or str(error), fields or {}, headers)

@@ -31,6 +31,7 @@ EVENTS = {
     "billing.invoice_finalized": (billing.DocumentIssuedSchema, 1),
     "billing.credit_note_issued": (billing.DocumentIssuedSchema, 1),
     "billing.settlement_issued": (billing.DocumentIssuedSchema, 1),
+    "billing.document_rendered": (billing.DocumentRenderedSchema, 1),
     "billing.invoice_overdue": (billing.InvoiceOverdueSchema, 1),
     "billing.payment_recorded": (billing.PaymentRecordedSchema, 1),
     "billing.settlement_accepted": (billing.SettlementReviewedSchema, 1),

@@ -64,6 +64,14 @@ class InvoiceOverdueSchema(DocumentIssuedSchema):
     balance_cents = fields.Integer(required=True)
 
 
+class DocumentRenderedSchema(DocumentIssuedSchema):
+    """``billing.document_rendered``: a final document's Factur-X files are
+    stored, once, after it was issued; its PDF is ``billing.document_file``
+    (notify attaches it to the document's mail)."""
+    pdf_filename = fields.String(required=True)
+    pdf_size = fields.Integer(required=True)
+
+
 class PaymentRecordedSchema(EventSchema):
     """``billing.payment_recorded``."""
     payment_id = fields.String(required=True)

@@ -1,4 +1,6 @@
 """billing's RPCs: what they accept and return."""
+import base64
+
 from marshmallow import Schema, ValidationError, fields, validate, validates
 
 from common.schemas import PageQuerySchema, bounded_date, check_month
@@ -183,6 +185,23 @@ class DocumentDetailSchema(DocumentSchema):
     payments = fields.List(fields.Nested(PaymentSchema))
     balance_cents = fields.Integer(allow_none=True)
     review = fields.Nested(SettlementReviewSchema, allow_none=True)
+
+
+class DocumentFileSchema(Schema):
+    """``billing.document_file``'s reply: a rendered final document's PDF
+    (base64: JSON-native over AMQP), for a mail's attachment."""
+    document_id = fields.String()
+    number = fields.String()
+    sha256 = fields.String()
+    filename = fields.String()
+    media_type = fields.String()
+    pdf = fields.Method("pdf_base64", deserialize="pdf_bytes")
+
+    def pdf_base64(self, value):
+        return base64.b64encode(value["pdf"]).decode("ascii")
+
+    def pdf_bytes(self, value):
+        return base64.b64decode(value)
 
 
 class DocumentQuerySchema(PageQuerySchema):

@@ -101,6 +101,13 @@ def document_of(row, lines, preceding=None):
     )
 
 
+def final_document_of(session, row):
+    """The ``Document`` of a stored document row, with the one it cites."""
+    preceding = session.get(BillingDocument, row.preceding_document_id) \
+        if row.preceding_document_id else None
+    return document_of(row, lines_of(session, row.id), preceding)
+
+
 def sequence_name(kind, issuer, year):
     return f"{PREFIXES[kind]}:{issuer}:{year}"
 

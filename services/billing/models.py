@@ -6,8 +6,8 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import (
-    BigInteger, Boolean, CheckConstraint, Date, DateTime, ForeignKey, Index, Integer, Numeric,
-    Text, UniqueConstraint, func, text,
+    BigInteger, Boolean, CheckConstraint, Date, DateTime, ForeignKey, Index, Integer,
+    LargeBinary, Numeric, Text, UniqueConstraint, func, text,
 )
 from sqlalchemy.dialects.postgresql import ExcludeConstraint, JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
@@ -221,6 +221,21 @@ class BillingDocument(Base):
     sha256: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     finalized_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class DocumentFile(Base):
+    """A final document's Factur-X files, rendered once after its finalization
+    (``files.py``) and served from here: the download route and the mail's
+    attachment are these bytes. ``sha256`` is the document's chained hash
+    when it was rendered, so a file always says which document it shows."""
+    __tablename__ = "document_files"
+
+    document_id: Mapped[str] = mapped_column(ForeignKey("documents.id"), primary_key=True)
+    sha256: Mapped[str] = mapped_column(Text)
+    xml: Mapped[bytes] = mapped_column(LargeBinary)
+    pdf: Mapped[bytes] = mapped_column(LargeBinary)
+    rendered_at: Mapped[datetime] = mapped_column(DateTime(timezone=True),
+                                                  server_default=func.now())
 
 
 class DocumentLine(Base):

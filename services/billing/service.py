@@ -5,7 +5,6 @@ import base64
 from datetime import datetime, timezone
 
 import eventlet
-from eventlet import tpool
 from nameko.exceptions import RemoteError, UnknownService
 from nameko.extensions import DependencyProvider
 from nameko.rpc import RpcProxy, rpc
@@ -18,15 +17,15 @@ from common.entrypoints import consumes, idempotent
 from common.service import RelaisService
 from common.validation import load
 from contracts.rpc.billing import (
-    CommissionSchema, ContractSchema, CreditNoteSchema, DocumentDetailSchema,
+    CommissionSchema, ContractSchema, CreditNoteSchema, DocumentDetailSchema, DocumentFileSchema,
     DocumentQuerySchema, DocumentSchema, FecQuerySchema, MonthRunResultSchema, MonthRunSchema,
     PaymentSchema, QuoteRequestSchema, QuoteSchema, RateCardSchema, RelayOperatorSchema,
     ResolutionSchema, SettlementReviewSchema, UsageLineQuerySchema, UsageLineSchema,
 )
 from services.billing import (
-    calendar, invoicing, prices, settlements, usage, views,
+    calendar, files, invoicing, prices, settlements, usage, views,
 )
-from services.billing.documents.render import factur_x
+from services.billing.documents.process import RenderingProcess
 from services.billing.models import Base
 from services.billing.settings import load_settings
 
@@ -58,6 +57,23 @@ class Settings(DependencyProvider):
         return self.settings
 
 
+class Renderer(DependencyProvider):
+    """``self.render(document)``: its Factur-X files, made by a child process
+    of this container (documents/process.py), started on first use."""
+
+    def setup(self):
+        self.process = RenderingProcess()
+
+    def stop(self):
+        self.process.close()
+
+    def kill(self):
+        self.process.close()
+
+    def get_dependency(self, worker_ctx):
+        return self.process.render
+
+
 class BillingService(RelaisService):
     name = "billing"
 
@@ -65,14 +81,17 @@ class BillingService(RelaisService):
     clock = Clock()
     settings = Settings()
     booking = RpcProxy("booking")  # the owner of relays, asked about one not yet announced
+    render = Renderer()
 
     # -- prices ---------------------------------------------------------------------
 
     @rpc
     @idempotent(RateCardSchema)
     def set_rate_card(self, uow, caller, data, relay_id):
-        return rate_card_schema.dump(prices.set_rate_card(uow, caller, relay_id, data,
-                                                          self.relay_from_booking))
+        rate_card = prices.set_rate_card(uow, caller, relay_id, data, self.relay_from_booking)
+        usage.reprice(uow, self.settings, rate_card.valid_from, relay_id=relay_id,
+                      space_kind=rate_card.space_kind)
+        return rate_card_schema.dump(rate_card)
 
     @rpc
     def list_rate_cards(self, relay_id):
@@ -81,7 +100,9 @@ class BillingService(RelaisService):
     @rpc
     @idempotent(ContractSchema)
     def set_contract(self, uow, caller, data, organisation_id):
-        return ContractSchema().dump(prices.set_contract(uow, caller, organisation_id, data))
+        contract = prices.set_contract(uow, caller, organisation_id, data)
+        usage.reprice(uow, self.settings, contract.valid_from, organisation_id=organisation_id)
+        return ContractSchema().dump(contract)
 
     @rpc
     def list_contracts(self, caller, organisation_id):
@@ -168,18 +189,22 @@ class BillingService(RelaisService):
     @rpc
     def document_pdf(self, caller, document_id):
         """The Factur-X PDF/A-3, base64 (JSON-native over AMQP)."""
-        return base64.b64encode(self.factur_x(caller, document_id).pdf).decode("ascii")
+        return base64.b64encode(self.stored_files(caller, document_id).pdf).decode("ascii")
 
     @rpc
     def document_xml(self, caller, document_id):
-        return self.factur_x(caller, document_id).xml.decode("utf-8")
+        return self.stored_files(caller, document_id).xml.decode("utf-8")
 
-    def factur_x(self, caller, document_id):
-        """Rendered on each download (about 0.2 s of CPU, in a real thread so
-        the service's other greenthreads go on): files are made from the
-        hashed Document, so they never disagree with it."""
-        document = views.final_document(self.db.session, load_caller(caller), document_id)
-        return tpool.execute(factur_x, document)
+    def stored_files(self, caller, document_id):
+        """Rendered once after finalization (``on_invoice_finalized``...)."""
+        row = views.final_document(self.db.session, load_caller(caller), document_id)
+        return files.stored_files(self.db.session, row)
+
+    @rpc
+    def document_file(self, document_id):
+        """The stored PDF of a rendered final document, for notify's mail
+        (a service's call: no caller; the gateway has no route to it)."""
+        return DocumentFileSchema().dump(files.file_for_mail(self.db.session, document_id))
 
     @rpc
     def finalize_invoice(self, caller, document_id, payload=None):
@@ -277,3 +302,18 @@ class BillingService(RelaisService):
     @consumes("booking.cancelled")
     def on_booking_cancelled(self, uow, cancellation, event):
         usage.record_cancellation(uow, cancellation, self.clock(), self.settings)
+
+    # Billing's own events: each issued document's files, rendered once (files.py),
+    # one event at a time per kind, so a month end's rendering leaves the RPCs workers.
+
+    @consumes("billing.invoice_finalized", one_at_a_time=True)
+    def on_invoice_finalized(self, uow, data, event):
+        files.render_issued_document(uow, self.render, data["document_id"])
+
+    @consumes("billing.credit_note_issued", one_at_a_time=True)
+    def on_credit_note_issued(self, uow, data, event):
+        files.render_issued_document(uow, self.render, data["document_id"])
+
+    @consumes("billing.settlement_issued", one_at_a_time=True)
+    def on_settlement_issued(self, uow, data, event):
+        files.render_issued_document(uow, self.render, data["document_id"])

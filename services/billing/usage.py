@@ -6,7 +6,10 @@ from sqlalchemy.dialects.postgresql import insert
 
 from services.billing import invoicing, pricing
 from services.billing.prices import contract_in_force, rate_card_in_force
-from services.billing.models import KnownMember, KnownOrganisation, UsageLine
+from services.billing.models import (
+    FINAL, BillingDocument, InvoicedUsage, KnownMember, KnownOrganisation, SettledUsage,
+    UsageLine,
+)
 
 
 ORGANISATION_FIELDS = ("kind", "name", "legal_name", "siret", "vat_number", "billing_email",
@@ -99,15 +102,24 @@ def quote(session, request):
 
 def new_usage_line(uow, booking):
     """Priced by the prices in force on the booking's date (``price_of``)."""
-    rate_card, contract, unit, quantity, price = price_of(uow.session, booking)
     line = UsageLine(
         booking_id=booking["booking_id"], relay_id=booking["relay_id"],
         organisation_id=booking["organisation_id"], member_id=booking["member_id"],
         space_kind=booking["space_kind"], date=booking["date"], slot=booking["slot"],
         half_days=booking["half_days"], duration_minutes=booking["duration_minutes"],
-        unit=unit, quantity=quantity, status="unpriced")
+        status="unpriced")
+    set_price(line, *price_of(uow.session, booking))
+    uow.session.add(line)
+    uow.session.flush()
+    return line
+
+
+def set_price(line, rate_card, contract, unit, quantity, price):
+    """Write ``price_of``'s answer on a line; True if its price changed."""
+    before = (line.status, line.unit, line.quantity, line.unit_price_cents, line.vat_rate_bp)
+    line.unit, line.quantity = unit, quantity
     if price is not None:
-        line.status = "priced"
+        line.status = "priced" if line.status == "unpriced" else line.status
         line.rate_card_id = rate_card.id if rate_card else None
         line.contract_id = contract.id if contract else None
         line.unit_price_cents = price.unit_price_cents
@@ -115,9 +127,45 @@ def new_usage_line(uow, booking):
         line.amount_excl_vat_cents = price.amount_excl_vat_cents
         line.vat_cents = price.vat_cents
         line.amount_incl_vat_cents = price.amount_incl_vat_cents
-    uow.session.add(line)
+    return before != (line.status, line.unit, line.quantity, line.unit_price_cents,
+                      line.vat_rate_bp)
+
+
+def reprice(uow, settings, valid_from, relay_id=None, space_kind=None, organisation_id=None):
+    """A rate card (``relay_id``, ``space_kind``) or a contract
+    (``organisation_id``) set today applies to bookings on or after its start,
+    also those made before it was set: their usage lines are priced again by
+    the prices in force on their dates, and the drafts holding them rewritten.
+    Not a line on a final invoice nor on a settlement: a final document never
+    changes; a correction of one is a credit note (``issue_credit_note``).
+    Returns how many lines changed price."""
+    issued = (select(InvoicedUsage.usage_line_id)
+              .join(BillingDocument, BillingDocument.id == InvoicedUsage.invoice_id)
+              .where(BillingDocument.status == FINAL)
+              .union(select(SettledUsage.usage_line_id)))
+    statement = select(UsageLine).where(
+        UsageLine.date >= valid_from, UsageLine.status.in_(("priced", "unpriced")),
+        UsageLine.id.not_in(issued))
+    if relay_id is not None:
+        statement = statement.where(UsageLine.relay_id == relay_id,
+                                    UsageLine.space_kind == space_kind)
+    if organisation_id is not None:
+        statement = statement.where(UsageLine.organisation_id == organisation_id)
+    changed = [line.id for line in uow.session.execute(
+        statement.order_by(UsageLine.id).with_for_update()).scalars()
+        if set_price(line, *price_of(uow.session, facts_of(line)))]
     uow.session.flush()
-    return line
+    drafts = uow.session.execute(select(InvoicedUsage.invoice_id).distinct().where(
+        InvoicedUsage.usage_line_id.in_(changed))).scalars().all() if changed else []
+    invoicing.write_invoice_lines(uow.session, sorted(drafts), settings.line_grouping)
+    return len(changed)
+
+
+def facts_of(line):
+    """A usage line's booking facts, as ``price_of`` reads them."""
+    return {"relay_id": line.relay_id, "space_kind": line.space_kind,
+            "organisation_id": line.organisation_id, "date": line.date, "slot": line.slot,
+            "half_days": line.half_days, "duration_minutes": line.duration_minutes}
 
 
 def list_usage_lines(session, caller, query):

@@ -42,15 +42,12 @@ def get_document(session, caller, document_id):
 
 
 def final_document(session, caller, document_id):
-    """The ``Document`` of a final document the caller may see (what its
-    Factur-X files say); a draft has none yet."""
+    """A final document the caller may see; a draft has no Factur-X files yet."""
     row = visible_document(session, caller, document_id)
     if row.status == DRAFT:
         raise errors.Conflict("A draft has no Factur-X files: they exist once it is final.",
                               code="document-not-final")
-    preceding = session.get(BillingDocument, row.preceding_document_id) \
-        if row.preceding_document_id else None
-    return issuing.document_of(row, issuing.lines_of(session, row.id), preceding)
+    return row
 
 
 CSV_COLUMNS = ("number", "issue_date", "position", "description", "member_id", "space_kind",

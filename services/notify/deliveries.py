@@ -64,21 +64,27 @@ def tell_deactivated(uow, mailer, event, data):
 
 # What each billing event tells a company's billing contact (templates.py).
 BILLING_MAILS = {
-    "billing.invoice_finalized": templates.invoice_finalized,
-    "billing.credit_note_issued": templates.credit_note_issued,
     "billing.invoice_overdue": templates.invoice_overdue,
     "billing.payment_recorded": templates.payment_recorded,
 }
 
+# A final document is mailed once its Factur-X PDF is rendered
+# (``billing.document_rendered``), with the PDF attached: by its kind.
+DOCUMENT_MAILS = {
+    "invoice": templates.invoice_finalized,
+    "credit_note": templates.credit_note_issued,
+}
 
-def tell_billing_contact(uow, mailer, event, data):
+
+def tell_billing_contact(uow, mailer, event, data, template=None, attachments=()):
     """Mail the billing address the document was issued to (the buyer's
     billing e-mail, as identity gave it to billing); none: nothing to send."""
     if data.get("buyer_email"):
-        send(uow, mailer, event, BILLING_MAILS[event["type"]](data["buyer_email"], data))
+        mail = (template or BILLING_MAILS[event["type"]])(data["buyer_email"], data)
+        send(uow, mailer, event, mail, attachments=attachments)
 
 
-def tell_relay_managers(uow, mailer, event, data):
+def tell_relay_managers(uow, mailer, event, data, attachments=()):
     """Mail a settlement to each relay manager of the operator (else to the
     operator's billing address)."""
     managers = uow.session.execute(
@@ -88,7 +94,18 @@ def tell_relay_managers(uow, mailer, event, data):
     recipients = [m.email for m in managers] or [e for e in [data.get("seller_email")] if e]
     for index, recipient in enumerate(recipients):
         send(uow, mailer, event, templates.settlement_issued(recipient, data),
-             message_id_for(event, index))
+             message_id_for(event, index), attachments)
+
+
+def tell_document(uow, mailer, event, data, attachment):
+    """A rendered final document, its PDF attached: a settlement to the
+    operator's relay managers, an invoice or a credit note to the billing
+    contact it was issued to."""
+    if data["kind"] == "self_billed_invoice":
+        tell_relay_managers(uow, mailer, event, data, (attachment,))
+    else:
+        tell_billing_contact(uow, mailer, event, data, DOCUMENT_MAILS[data["kind"]],
+                             (attachment,))
 
 
 def _contact(uow, user_id):
@@ -101,14 +118,14 @@ def _contact(uow, user_id):
     return contact
 
 
-def send(uow, mailer, event, mail, message_id=None):
+def send(uow, mailer, event, mail, message_id=None, attachments=()):
     """Record the delivery, then send: inside the transaction, so that if sending
     fails the delivery row and the inbox mark roll back and the event is retried."""
     message_id = message_id or message_id_for(event)
     uow.session.execute(Delivery.__table__.insert().values(
         id=new_id(), event_id=event["event_id"], event_type=event["type"], channel="email",
         recipient=mail.to, subject=mail.subject, message_id=message_id))
-    mailer.send(mail, message_id)
+    mailer.send(mail, message_id, attachments)
 
 
 def list_deliveries(session, limit, offset):

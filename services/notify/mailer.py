@@ -18,8 +18,11 @@ failure once ``DATA`` has started is raised, as before: the caller's
 transaction rolls back and the event is retried with the same Message-ID.
 """
 import base64
+import re
+import secrets
 import smtplib
 import time
+from dataclasses import dataclass
 from email.utils import formatdate
 
 from nameko.extensions import DependencyProvider
@@ -55,20 +58,48 @@ def _header_value(name, value):
         for word in words)
 
 
-def render(sender, mail, message_id, date=None):
-    """The message as bytes, ready for ``DATA`` (smtplib fixes line ends and dots)."""
+@dataclass(frozen=True)
+class Attachment:
+    """A file sent with a mail (an invoice's PDF)."""
+    filename: str
+    media_type: str
+    content: bytes
+
+
+def render(sender, mail, message_id, date=None, attachments=()):
+    """The message as bytes, ready for ``DATA`` (smtplib fixes line ends and dots).
+    With attachments it is multipart/mixed: the text first, then each file in base64."""
     body = mail.body if mail.body.endswith("\n") else mail.body + "\n"
+    text = body.replace("\r\n", "\n").replace("\n", "\r\n").encode("utf-8")
     head = (
         f"From: {_header_value('From', sender)}\r\n"
         f"To: {_header_value('To', mail.to)}\r\n"
         f"Subject: {_header_value('Subject', mail.subject)}\r\n"
         f"Message-ID: {_header_value('Message-ID', message_id)}\r\n"
         f"Date: {date or formatdate(localtime=False, usegmt=True)}\r\n"
-        'Content-Type: text/plain; charset="utf-8"\r\n'
-        "Content-Transfer-Encoding: 8bit\r\n"
-        "MIME-Version: 1.0\r\n\r\n"
+        "MIME-Version: 1.0\r\n"
     )
-    return head.encode("ascii") + body.replace("\r\n", "\n").replace("\n", "\r\n").encode("utf-8")
+    if not attachments:
+        return (head + _TEXT_PART).encode("ascii") + text
+    # Base64 and the text's own lines cannot hold this line: a fresh random token.
+    boundary = f"=_relais_{secrets.token_hex(16)}"
+    parts = [f'{head}Content-Type: multipart/mixed; boundary="{boundary}"\r\n\r\n'
+             f"--{boundary}\r\n{_TEXT_PART}".encode("ascii") + text]
+    for attachment in attachments:
+        filename = _SAFE_FILENAME.sub("_", attachment.filename)
+        content = base64.encodebytes(attachment.content).replace(b"\n", b"\r\n")
+        parts.append(
+            (f"\r\n--{boundary}\r\n"
+             f'Content-Type: {attachment.media_type}; name="{filename}"\r\n'
+             f'Content-Disposition: attachment; filename="{filename}"\r\n'
+             "Content-Transfer-Encoding: base64\r\n\r\n").encode("ascii") + content)
+    parts.append(f"\r\n--{boundary}--\r\n".encode("ascii"))
+    return b"".join(parts)
+
+
+_TEXT_PART = ('Content-Type: text/plain; charset="utf-8"\r\n'
+              "Content-Transfer-Encoding: 8bit\r\n\r\n")
+_SAFE_FILENAME = re.compile(r"[^A-Za-z0-9._-]")
 
 
 class _Stale(Exception):
@@ -82,10 +113,10 @@ class Mailer:
         self._idle = []            # [(smtp, returned_at)], most recently used last
         self.opened = 0            # connections opened so far (tests, metrics)
 
-    def send(self, mail, message_id):
+    def send(self, mail, message_id, attachments=()):
         """``message_id`` is derived from the event, so that a mail re-sent after
         a crash carries the same Message-ID and mail clients can fold the two."""
-        message = render(self.sender, mail, message_id)
+        message = render(self.sender, mail, message_id, attachments=attachments)
         smtp = self._checkout()
         if smtp is not None:
             try:

@@ -10,6 +10,7 @@ from common.entrypoints import consumes
 from common.service import RelaisService
 from common.validation import load
 from contracts import events
+from contracts.rpc.billing import DocumentFileSchema
 from common.schemas import PageQuerySchema
 from contracts.rpc.notify import (
     DeliveryQuerySchema, DeliverySchema, WebhookDeliveryQuerySchema, WebhookDeliverySchema,
@@ -17,13 +18,17 @@ from contracts.rpc.notify import (
     WebhookReplayedSchema, WebhookReplaySchema, WebhookRotateSchema,
 )
 from services.notify import deliveries, webhooks
-from services.notify.mailer import MailerProvider
+from services.notify.mailer import Attachment, MailerProvider
 from services.notify.webhook_dispatcher import WebhookDispatcher
 from services.notify.models import Base
 
 
 class IdentityTimeout(Exception):
     """identity did not answer in time: the event is retried."""
+
+
+class BillingTimeout(Exception):
+    """billing did not send a document's PDF in time: the event is retried."""
 
 
 # How often notify looks for webhook deliveries that are due.
@@ -36,11 +41,13 @@ class NotifyService(RelaisService):
     db = Database(Base)
     mailer = MailerProvider()
     identity = RpcProxy("identity")
+    billing = RpcProxy("billing")
     webhook_dispatcher = WebhookDispatcher()
 
     # How long notify waits for identity to mint an invitation link; past it the
     # handler fails and the event is retried (common.consumer).
     IDENTITY_TIMEOUT_SECONDS = 10
+    BILLING_TIMEOUT_SECONDS = 30
 
     def invitation_link(self, invitation_id):
         """The link of a pending invitation (minted now by identity), or None
@@ -87,14 +94,6 @@ class NotifyService(RelaisService):
         """The mail speaks of the booking in JSON values (ISO instants)."""
         deliveries.tell_member(uow, self.mailer, event, events.dump(event["type"], booking))
 
-    @consumes("billing.invoice_finalized")
-    def on_invoice_finalized(self, uow, data, event):
-        self.tell_billing_contact(uow, data, event)
-
-    @consumes("billing.credit_note_issued")
-    def on_credit_note_issued(self, uow, data, event):
-        self.tell_billing_contact(uow, data, event)
-
     @consumes("billing.invoice_overdue")
     def on_invoice_overdue(self, uow, data, event):
         self.tell_billing_contact(uow, data, event)
@@ -103,10 +102,19 @@ class NotifyService(RelaisService):
     def on_payment_recorded(self, uow, data, event):
         self.tell_billing_contact(uow, data, event)
 
-    @consumes("billing.settlement_issued")
-    def on_settlement_issued(self, uow, data, event):
-        deliveries.tell_relay_managers(uow, self.mailer, event,
-                                       events.dump(event["type"], data))
+    @consumes("billing.document_rendered")
+    def on_document_rendered(self, uow, data, event):
+        """An invoice, credit note or settlement is mailed once its PDF is
+        rendered, with the PDF attached (fetched from billing)."""
+        deliveries.tell_document(uow, self.mailer, event, events.dump(event["type"], data),
+                                 self.document_pdf(data["document_id"]))
+
+    def document_pdf(self, document_id):
+        with eventlet.Timeout(self.BILLING_TIMEOUT_SECONDS,
+                              BillingTimeout("billing did not send the PDF in time")):
+            stored = self.billing.document_file(document_id=document_id)
+        stored = DocumentFileSchema().load(stored)
+        return Attachment(stored["filename"], stored["media_type"], stored["pdf"])
 
     def tell_billing_contact(self, uow, data, event):
         """The mail speaks of the document in JSON values (ISO dates)."""
@@ -227,6 +235,10 @@ class NotifyService(RelaisService):
 
     @consumes("billing.settlement_contested")
     def webhooks_billing_settlement_contested(self, uow, data, event):
+        webhooks.fan_out(uow, event, data)
+
+    @consumes("billing.document_rendered")
+    def webhooks_billing_document_rendered(self, uow, data, event):
         webhooks.fan_out(uow, event, data)
 
     @timer(interval=WEBHOOK_TIMER_SECONDS)

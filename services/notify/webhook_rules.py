@@ -57,6 +57,7 @@ SCOPE_RULES = {
     "billing.settlement_issued": (None, None),
     "billing.settlement_accepted": (None, None),
     "billing.settlement_contested": (None, None),
+    "billing.document_rendered": ("organisation_id", None),
 }
 
 # Events about a relay operator as an organisation (its settlements, its
@@ -66,6 +67,7 @@ OPERATOR_RULES = {
     "billing.settlement_issued": "organisation_id",
     "billing.settlement_accepted": "organisation_id",
     "billing.settlement_contested": "organisation_id",
+    "billing.document_rendered": "organisation_id",
 }
 
 # Fields never sent to a subscriber: a handle on something it must not use.

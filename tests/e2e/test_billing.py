@@ -27,6 +27,9 @@ def test_a_month_run_by_hand_and_the_invoice_downloaded(admin, network):
     assert invoice["number"].startswith("F") and len(invoice["sha256"]) == 64
     assert invoice["buyer"]["legal_name"] == "Nomade Office SA"
 
+    # rendered once, after finalization: until then a 503 says to try again
+    assert wait_for(lambda: hr.get(f"/v1/documents/{draft['id']}/factur-x.pdf").status_code
+                    == 200, timeout=120, interval=0.5)
     pdf = hr.get(f"/v1/documents/{draft['id']}/factur-x.pdf")
     assert (pdf.status_code, pdf.headers["Content-Type"]) == (200, "application/pdf")
     assert pdf.content.startswith(b"%PDF-")

@@ -52,10 +52,14 @@ def booking_of(company, day="2026-10-05", slot="day", kind="desk", minutes=570, 
 
 
 @pytest.fixture
-def billing(start_service, rpc, publish_event, databases):
+def billing_container(start_service):
+    return start_service(BillingService, FIXED_NOW=NOW)
+
+
+@pytest.fixture
+def billing(billing_container, rpc, publish_event, databases):
     """billing (clock pinned), knowing the relay, its operator and two companies,
     with a desk card of 12.50 € a half-day, 22 € a day, and a room card of 30 € an hour."""
-    start_service(BillingService, FIXED_NOW=NOW)
     publish_event("booking", "booking.relay_created", {
         "relay_id": RELAY_ID, "name": "Relais de Felletin", "commune": "Felletin",
         "postcode": "23500", "timezone": "Europe/Paris", "latitude": 45.88, "longitude": 2.17})
@@ -85,6 +89,15 @@ def confirm(publish_event, databases, *bookings):
         publish_event("booking", "booking.confirmed", booking)
     assert wait_for(lambda: len(rows(databases["billing"], "SELECT 1 FROM usage_lines"))
                     == before + len(bookings))
+
+
+def all_rendered(databases):
+    """Every final document's Factur-X files are stored (they are rendered
+    after finalization, by billing's consumer of its own events)."""
+    return wait_for(lambda: rows(databases["billing"], "SELECT count(*) AS n FROM documents d "
+                                 "WHERE status = 'final' AND NOT EXISTS (SELECT 1 FROM "
+                                 "document_files f WHERE f.document_id = d.id)")[0]["n"] == 0,
+                    timeout=120)
 
 
 def invoice_of(billing, company, caller=ADMIN):
@@ -445,6 +458,7 @@ def test_settlement_accept_contest_resolve_and_a_balanced_fec(billing, publish_e
         assert verify.verify(session) == (4, None)
 
     # every document issued here is a valid Factur-X: XSD, EN 16931 and French CTC rules
+    assert all_rendered(databases)
     for document in billing.list_documents(caller=ADMIN, query={"status": "final"}):
         xml = billing.document_xml(caller=ADMIN, document_id=document["id"])
         assert validation.validate(xml.encode()) == [], document["number"]
@@ -498,6 +512,7 @@ def test_a_contested_statement_resolved_by_a_corrected_one(billing, publish_even
         settlement["id"]
     (credit,) = billing.list_documents(caller=ADMIN, query={"kind": "credit_note"})
     assert credit["total_net_cents"] == settlement["total_net_cents"]
+    assert all_rendered(databases)
     for document in (corrected, credit):
         xml = billing.document_xml(caller=ADMIN, document_id=document["id"])
         assert validation.validate(xml.encode()) == [], document["number"]
@@ -521,3 +536,39 @@ def test_invoice_lines_per_booking_when_configured(start_service, rpc, publish_e
     assert [(line["period_start"], line["quantity"]) for line in invoice["lines"]] == [
         ("2026-10-05", "1.00"), ("2026-10-06", "1.00"), ("2026-10-07", "1.00")]
     assert invoice["total_net_cents"] == 3 * 2500
+
+
+# -- a price changed after the bookings (re-pricing) --------------------------------
+
+def test_a_price_set_later_reprices_lines_and_drafts_but_never_a_final_invoice(
+        billing, publish_event, databases):
+    """A rate card or contract applies to bookings on or after its start, even
+    booked before it was set; a month already finalized keeps its prices
+    (a correction of it is a credit note)."""
+    final = finalized_invoice(billing, publish_event, databases, booking_of(COMPANY_A))
+    confirm(publish_event, databases, booking_of(COMPANY_B, "2026-10-06"),
+            booking_of(COMPANY_B, "2026-11-03"))
+    billing.run_month(caller=ADMIN, payload={"month": "2026-10"})
+    draft = invoice_of(billing, COMPANY_B)
+    assert (draft["status"], draft["total_net_cents"]) == ("draft", 2200)
+    issued = billing.get_document(caller=ADMIN, document_id=final["id"])
+
+    billing.set_rate_card(caller=ADMIN, relay_id=RELAY_ID, payload={
+        "space_kind": "desk", "half_day_price_cents": 1500, "day_price_cents": 2800,
+        "valid_from": "2026-10-05"})
+    prices = {row["org"] + row["date"]: row["amount_excl_vat_cents"] for row in rows(
+        databases["billing"], "SELECT organisation_id::text AS org, date::text AS date, "
+        "amount_excl_vat_cents FROM usage_lines")}
+    assert prices == {COMPANY_A + "2026-10-05": 2200,     # on a final invoice: as issued
+                      COMPANY_B + "2026-10-06": 2800,     # on a draft: re-priced
+                      COMPANY_B + "2026-11-03": 2800}     # not invoiced yet: re-priced
+    assert billing.get_document(caller=ADMIN, document_id=draft["id"])["total_net_cents"] == 2800
+    assert billing.get_document(caller=ADMIN, document_id=final["id"]) == issued
+
+    billing.set_contract(caller=ADMIN, organisation_id=COMPANY_B, payload={
+        "discount_bp": 5000, "valid_from": "2026-11-01"})
+    assert rows(databases["billing"], "SELECT amount_excl_vat_cents FROM usage_lines "
+                "WHERE date = '2026-11-03'")[0]["amount_excl_vat_cents"] == 1400
+    assert billing.get_document(caller=ADMIN, document_id=draft["id"])["total_net_cents"] == 2800
+    with Session(databases["billing"]) as session:
+        assert verify.verify(session) == (1, None)

@@ -551,8 +551,19 @@ def test_a_binary_route_sends_the_services_base64_as_bytes(client, rpc, auth):
     assert response.headers["Content-Type"] == "application/pdf"
     assert response.data == b"%PDF-1.7 \x00\xff"
     assert rpc.calls[-1].kwargs["document_id"] == "d-1"
-    # Rendered on demand: the PDF may take longer than the default RPC timeout.
-    assert rpc.timeouts[("billing", "document_pdf")] == 20
+    # Rendered once after finalization and stored: the default RPC timeout.
+    assert rpc.timeouts[("billing", "document_pdf")] is None
+
+
+def test_a_document_not_rendered_yet_is_a_503_that_says_when_to_try_again(client, rpc, auth):
+    rpc.answer("billing", "document_pdf", remote(errors.Unavailable(
+        "F2026-000001's Factur-X files are being rendered: try again in a minute.",
+        code="document-not-rendered", fields={"retry_after_seconds": [30]})))
+
+    response = client.get("/v1/documents/d-1/factur-x.pdf", headers=auth)
+
+    assert (response.status_code, response.headers["Retry-After"]) == (503, "30")
+    assert response.json["type"].endswith("/document-not-rendered")
 
 
 def test_ordinary_routes_keep_the_default_rpc_timeout(client, rpc, auth):
