@@ -14,6 +14,11 @@ Topology for a handler queue Q (nameko's name: ``evt-<source>-<type>--<service>.
 
 If the worker dies mid-flight the message was never acked, so RabbitMQ
 redelivers it; the handler's inbox check makes the redelivery harmless.
+
+Only the event's source publishes it: a message whose ``user_id`` (checked by
+the broker, common/broker_users.py) is not the source's broker user, this
+service's own (its retries) or the ops tool's (a replay) is parked in the
+dead-letter queue unread, so a compromised service cannot forge another's events.
 """
 import logging
 import re
@@ -26,7 +31,7 @@ from marshmallow import ValidationError
 from nameko.amqp.publish import Publisher, get_connection
 from nameko.events import EventHandler
 
-from common import metrics
+from common import broker_users, metrics
 from common.events import EnvelopeSchema
 
 log = logging.getLogger(__name__)
@@ -86,7 +91,12 @@ class ReliableEventHandler(EventHandler):
             channel = connection.channel()
             for queue in self.retry_queues + [self.dead_letter_queue]:
                 maybe_declare(queue, channel)
-        self.republisher = Publisher(config["AMQP_URI"], use_confirms=True, serializer="json")
+        self.republisher = Publisher(config["AMQP_URI"], use_confirms=True, serializer="json",
+                                     user_id=broker_users.user_id_of(config["AMQP_URI"]))
+        user_prefix = config.get("BROKER_USER_PREFIX")
+        self.trusted_publishers = frozenset(
+            broker_users.user_name(component, user_prefix) for component in
+            (self.source_service, self.container.service_name, broker_users.OPS))
         self.metrics = metrics.for_container(self.container)
         self.metrics.dead_letters.labels(self.container.service_name, self.dead_letter_queue.name
                                          ).set_function(self.dead_letter_depth)
@@ -101,6 +111,12 @@ class ReliableEventHandler(EventHandler):
             return -1
 
     def handle_message(self, body, message):
+        publisher = message.properties.get("user_id")
+        if publisher not in self.trusted_publishers:
+            self.park(message, self.dead_letter_queue,
+                      f"published by broker user {publisher!r}, not by {self.source_service}",
+                      "dead_lettered")
+            return
         # A malformed envelope can never succeed: park it at once, no retries.
         try:
             if not plainly_an_envelope(body):

@@ -8,6 +8,10 @@ key bound to our reply queue on the same exchange, and the
 
 pika connections are not thread-safe: each thread of each gunicorn worker gets
 its own client, opened on first use (so after the fork).
+
+Every request carries the ``user_id`` of the gateway's broker user: the broker
+checks it against the connection, and services accept caller context only
+from the users allowed to call them (``common/rpc.py``).
 """
 import json
 import threading
@@ -16,6 +20,8 @@ import uuid
 
 import pika
 from pika.exceptions import AMQPError
+
+from common.broker_users import user_id_of
 
 RPC_EXCHANGE = "nameko-rpc"
 
@@ -42,6 +48,7 @@ class RpcClient:
     def __init__(self, amqp_uri, timeout):
         # kombu (the services) also accepts pyamqp://; pika knows only amqp://.
         self.amqp_uri = amqp_uri.replace("pyamqp://", "amqp://", 1)
+        self.user_id = user_id_of(self.amqp_uri)
         self.timeout = timeout
         self.connection = None
         self.pending = None
@@ -49,7 +56,8 @@ class RpcClient:
     def connect(self):
         self.connection = pika.BlockingConnection(pika.URLParameters(self.amqp_uri))
         self.channel = self.connection.channel()
-        self.channel.exchange_declare(RPC_EXCHANGE, exchange_type="topic", durable=True)
+        # declared with the broker users (common/broker_users.py): only checked here
+        self.channel.exchange_declare(RPC_EXCHANGE, passive=True)
         self.reply_key = f"gateway-{uuid.uuid4()}"
         queue = f"rpc.reply-{self.reply_key}"
         self.channel.queue_declare(queue, exclusive=True, auto_delete=True)
@@ -97,6 +105,7 @@ class RpcClient:
         properties = pika.BasicProperties(
             correlation_id=correlation_id,
             content_type="application/json",
+            user_id=self.user_id,
             headers={"nameko.call_id_stack": list(call_id_stack)},
             # A request nobody took in time is dropped rather than run late.
             expiration=str(int(timeout * 1000)),

@@ -6,13 +6,13 @@ from datetime import datetime, timezone
 
 from eventlet import tpool
 from nameko.extensions import DependencyProvider
-from nameko.rpc import rpc
 from nameko.timer import timer
 
 from common import config
 from common.caller import load_caller
 from common.db import Database
 from common.entrypoints import consumes, idempotent
+from common.rpc import rpc
 from common.service import RelaisService
 from common.validation import load
 from contracts.rpc.billing import (
@@ -103,7 +103,7 @@ class BillingService(RelaisService):
             return RelayOperatorSchema().dump(prices.set_relay_operator(uow, caller, relay_id,
                                                                         data))
 
-    @rpc
+    @rpc(callers=("booking",))
     def quote(self, payload):
         """The price of a booking not made yet, excl. VAT (booking holds a
         monthly budget with it). Read-only: no caller, nothing written."""

@@ -9,13 +9,13 @@ from datetime import datetime, timezone
 
 import eventlet
 from nameko.exceptions import UnknownService
-from nameko.rpc import RpcProxy, rpc
 from nameko.timer import timer
 
 from common import config, errors
 from common.caller import load_caller
 from common.db import Database
 from common.entrypoints import consumes, idempotent
+from common.rpc import RpcProxy, rpc
 from common.service import RelaisService
 from common.validation import load
 from contracts.rpc.booking import (
