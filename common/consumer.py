@@ -18,7 +18,9 @@ redelivers it; the handler's inbox check makes the redelivery harmless.
 Only the event's source publishes it: a message whose ``user_id`` (checked by
 the broker, common/broker_users.py) is not the source's broker user, this
 service's own (its retries) or the ops tool's (a replay) is parked in the
-dead-letter queue unread, so a compromised service cannot forge another's events.
+dead-letter queue unread, marked with ``x-relais-untrusted-publisher``, which
+``common.deadletters`` never replays: a compromised service cannot forge
+another's events.
 """
 import logging
 import re
@@ -39,6 +41,7 @@ log = logging.getLogger(__name__)
 ATTEMPT_HEADER = "x-relais-attempt"
 ERROR_HEADER = "x-relais-error"
 ORIGIN_HEADER = "x-relais-origin-queue"
+UNTRUSTED_HEADER = "x-relais-untrusted-publisher"
 
 _envelope_schema = EnvelopeSchema()
 _EVENT_TYPE = re.compile(r"^[a-z]+\.[a-z_]+$")
@@ -115,7 +118,7 @@ class ReliableEventHandler(EventHandler):
         if publisher not in self.trusted_publishers:
             self.park(message, self.dead_letter_queue,
                       f"published by broker user {publisher!r}, not by {self.source_service}",
-                      "dead_lettered")
+                      "dead_lettered", {UNTRUSTED_HEADER: publisher or "(none)"})
             return
         # A malformed envelope can never succeed: park it at once, no retries.
         try:
@@ -140,7 +143,7 @@ class ReliableEventHandler(EventHandler):
             self.park(message, target, f"{exc_info[0].__name__}: {exc_info[1]}", outcome)
         return result, exc_info
 
-    def park(self, message, target, error, outcome):
+    def park(self, message, target, error, outcome, extra_headers=None):
         """Move a failed message to a retry or dead-letter queue: publish (with
         confirm) first, ack after, so a crash in between duplicates, never loses."""
         attempt = int((message.headers or {}).get(ATTEMPT_HEADER, 0))
@@ -149,6 +152,7 @@ class ReliableEventHandler(EventHandler):
             ATTEMPT_HEADER: attempt + 1,
             ERROR_HEADER: error[:1000],
             ORIGIN_HEADER: self.queue.name,
+            **(extra_headers or {}),
         })
         try:
             self.republisher.publish(

@@ -11,7 +11,9 @@ accept a replayed event from it.
 QUEUE is a handler queue (``evt-booking-booking.confirmed--billing.on_booking_confirmed``)
 or its ``.dead`` queue. Replay resets the attempt count, so each message gets
 its full retries again; the handler's inbox makes a replay of an event that was
-in fact handled harmless.
+in fact handled harmless. An event parked because a broker user other than its
+source published it (``untrusted_publisher`` in ``show``) is forged: replay
+leaves it where it is.
 """
 import json
 import sys
@@ -22,7 +24,9 @@ from kombu import Connection
 
 from common import config
 from common.broker_users import user_id_of
-from common.consumer import ATTEMPT_HEADER, ERROR_HEADER, dead_letter_queue_name
+from common.consumer import (
+    ATTEMPT_HEADER, ERROR_HEADER, UNTRUSTED_HEADER, dead_letter_queue_name,
+)
 
 MANAGEMENT_API = "http://127.0.0.1:15672/api"
 
@@ -48,6 +52,7 @@ def show(amqp_uri, queue, limit=10):
                 break
             shown.append({"error": (message.headers or {}).get(ERROR_HEADER),
                           "attempts": (message.headers or {}).get(ATTEMPT_HEADER),
+                          "untrusted_publisher": (message.headers or {}).get(UNTRUSTED_HEADER),
                           "body": json.loads(message.body)})
         channel.close()  # unacked messages go back to the queue, in order
     return shown
@@ -66,6 +71,8 @@ def replay(amqp_uri, queue, limit=10_000):
             message = channel.basic_get(dead, no_ack=False)
             if message is None:
                 break
+            if UNTRUSTED_HEADER in (message.headers or {}):
+                continue  # forged: unacked, it goes back to the queue when we close
             headers = {key: value for key, value in (message.headers or {}).items()
                        if key != ATTEMPT_HEADER}
             producer.publish(message.body, exchange="", routing_key=target, headers=headers,

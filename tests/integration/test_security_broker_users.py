@@ -13,6 +13,7 @@ import pytest
 from pika.exceptions import ChannelClosedByBroker
 from sqlalchemy import text
 
+from common import deadletters
 from common.consumer import dead_letter_queue_name
 from common.events import make_envelope
 from gateway.rpc import RemoteError, RpcClient
@@ -150,7 +151,7 @@ def test_a_service_cannot_touch_another_services_queues(booking_running, broker,
         connection.close()
 
 
-def test_a_service_cannot_forge_another_services_events(booking_running, broker, publish_event):
+def test_a_service_cannot_forge_another_services_events(booking_running, broker):
     member = str(uuid.uuid4())
     envelope = make_envelope("identity", "identity.user_deactivated", {
         "user_id": member, "organisation_id": ADMIN["organisation_id"]})
@@ -175,5 +176,10 @@ def test_a_service_cannot_forge_another_services_events(booking_running, broker,
         finally:
             connection.close()
     assert wait_for(lambda: parked() == 1)
+    (shown,) = deadletters.show(broker.uri("ops"), DEACTIVATED)
+    assert shown["untrusted_publisher"] == broker.user_name("notify")
+    # ops never replays a forged event by mistake
+    assert deadletters.replay(broker.uri("ops"), DEACTIVATED) == 0
+    assert parked() == 1
     with booking_running.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM inbox")).scalar_one() == 0
