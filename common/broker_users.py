@@ -142,6 +142,10 @@ def development_password(component):
     return f"relais-dev-{component}"
 
 
+def development_passwords():
+    return {component: development_password(component) for component in COMPONENTS}
+
+
 class ManagementApi:
     """The few calls of RabbitMQ's HTTP API that set users and permissions."""
 
@@ -153,8 +157,13 @@ class ManagementApi:
         response = self.http.put(self.url + path, json=body, timeout=10)
         response.raise_for_status()
 
-    def put_user(self, name, password, tags=""):
-        self.put(f"/users/{quote(name, safe='')}", {"password": password, "tags": tags})
+    def put_users(self, passwords, user_prefix=None):
+        """Every component's user, with ``passwords[component]``."""
+        for component in COMPONENTS:
+            # ops lists dead-letter queues through the management API
+            self.put(f"/users/{quote(user_name(component, user_prefix), safe='')}",
+                     {"password": passwords[component],
+                      "tags": "management" if component == OPS else ""})
 
     def declare_exchanges(self, vhost):
         """The exchanges every component binds from, declared as nameko does,
@@ -177,10 +186,8 @@ def apply(api, vhost, passwords, user_prefix=None):
     component's user with ``passwords[component]`` and grant its permissions.
     Idempotent: run it again to rotate a password (then restart the component)."""
     api.declare_exchanges(vhost)
+    api.put_users(passwords, user_prefix)
     for component in COMPONENTS:
-        # ops lists dead-letter queues through the management API
-        api.put_user(user_name(component, user_prefix), passwords[component],
-                     tags="management" if component == OPS else "")
         api.grant(vhost, component, user_prefix)
 
 

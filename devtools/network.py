@@ -99,9 +99,7 @@ class Network:
                          json={"configure": ".*", "write": ".*", "read": ".*"},
                          timeout=10).raise_for_status()
         broker_users.apply(broker_users.ManagementApi(RABBIT_API, auth=None), self.vhost,
-                           {component: broker_users.development_password(component)
-                            for component in broker_users.COMPONENTS},
-                           self.broker_user_prefix)
+                           broker_users.development_passwords(), self.broker_user_prefix)
         for service in SERVICES:
             migrate(service, self.database_url(service))
         from services.identity.bootstrap import bootstrap

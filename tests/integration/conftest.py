@@ -98,9 +98,7 @@ class TestBroker:
 @pytest.fixture(scope="session")
 def broker_user_api():
     api = broker_users.ManagementApi(RABBIT_API, auth=None)
-    for component in broker_users.COMPONENTS:
-        api.put_user(broker_users.user_name(component, BROKER_USER_PREFIX),
-                     broker_users.development_password(component))
+    api.put_users(broker_users.development_passwords(), BROKER_USER_PREFIX)
     return api
 
 

@@ -13,7 +13,7 @@ import pytest
 from pika.exceptions import ChannelClosedByBroker
 from sqlalchemy import text
 
-from common import deadletters
+from common import broker_users, deadletters
 from common.consumer import dead_letter_queue_name
 from common.events import make_envelope
 from gateway.rpc import RemoteError, RpcClient
@@ -176,6 +176,10 @@ def test_a_service_cannot_forge_another_services_events(booking_running, broker)
         finally:
             connection.close()
     assert wait_for(lambda: parked() == 1)
+    # ops sees it (through the management API, as relais-ops) and why it is there
+    listed = deadletters.list_dead_letter_queues(
+        auth=(broker.user_name("ops"), broker_users.development_password("ops")))
+    assert (broker.vhost, dead) in {(vhost, name) for vhost, name, _ in listed}
     (shown,) = deadletters.show(broker.uri("ops"), DEACTIVATED)
     assert shown["untrusted_publisher"] == broker.user_name("notify")
     # ops never replays a forged event by mistake
