@@ -36,6 +36,7 @@ from urllib.parse import quote, unquote, urlparse
 import requests
 
 from common import config
+from common.production import is_production, refuse_development_secrets
 
 RPC_EXCHANGE = "nameko-rpc"
 SERVICES = ("identity", "booking", "billing", "notify")
@@ -167,8 +168,9 @@ class ManagementApi:
 
     def declare_exchanges(self, vhost):
         """The exchanges every component binds from, declared as nameko does,
-        before any component starts: consumers only check them (a passive
-        declare), so no service may delete or redeclare another's."""
+        before any component starts: components bind to them without declaring
+        them (common/rpc.py, DECLARE_EVENT_EXCHANGES), so no service needs the
+        right to delete or redeclare another's."""
         for name in (RPC_EXCHANGE,) + tuple(f"{source}.events" for source in PUBLISHES_EVENTS):
             self.put(f"/exchanges/{quote(vhost, safe='')}/{quote(name, safe='')}",
                      {"type": "topic", "durable": True, "auto_delete": False})
@@ -194,7 +196,6 @@ def apply(api, vhost, passwords, user_prefix=None):
 def passwords_from_environment(environ=os.environ):
     """``RELAIS_BROKER_PASSWORD_<COMPONENT>`` for each component (k8s Secret,
     compose ``.env``); development passwords outside production."""
-    from common.production import is_production
     found = {}
     for component in COMPONENTS:
         value = environ.get(f"RELAIS_BROKER_PASSWORD_{component.upper()}")
@@ -208,7 +209,6 @@ def main(argv):
     """python -m common.broker_users: apply the users to ``RELAIS_BROKER_API``
     (``http://127.0.0.1:15672/api``) as ``RELAIS_BROKER_ADMIN_USER`` /
     ``RELAIS_BROKER_ADMIN_PASSWORD``, vhost ``RELAIS_BROKER_VHOST`` (``/``)."""
-    from common.production import refuse_development_secrets
     refuse_development_secrets("broker-users")
     api = ManagementApi(config.env("BROKER_API", "http://127.0.0.1:15672/api"),
                         (config.env("BROKER_ADMIN_USER", "guest"),
