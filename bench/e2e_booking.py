@@ -316,7 +316,9 @@ def check_ports_free(ports):
 
 
 def start_echo(network):
-    env = dict(network.env(), RELAIS_DATABASE_URL=network.database_url("unused"),
+    # the echo service is no Relais component: it runs as the broker's admin
+    env = dict(network.env(), RELAIS_AMQP_URI=network.amqp_uri,
+               RELAIS_DATABASE_URL=network.database_url("unused"),
                RELAIS_HTTP_ADDRESS=ECHO_HTTP_ADDRESS)
     network.spawn("bench-echo", [sys.executable, "-m", "common.run", "bench.echo_service"],
                   env)

@@ -32,6 +32,13 @@ def amqp_uri():
     return env("AMQP_URI", DEFAULT_AMQP_URI)
 
 
+def broker_user_prefix():
+    """Broker users are ``<prefix><component>`` (common/broker_users.py):
+    ``relais-`` unless a test network sets its own, since users belong to the
+    whole broker, not to one vhost."""
+    return env("BROKER_USER_PREFIX", "relais-")
+
+
 def database_url(service):
     """Each service owns its own database: relais_<service> by default."""
     return psycopg2_url(env("DATABASE_URL") or env(
@@ -59,6 +66,10 @@ def nameko_config(service):
     port = SERVICE_HTTP_PORTS.get(service, 8000)
     return {
         "AMQP_URI": amqp_uri(),
+        "BROKER_USER_PREFIX": broker_user_prefix(),
+        # Consumers bind to the sources' exchanges, declared once with the
+        # broker users (common/broker_users.py): they may not redeclare them.
+        "DECLARE_EVENT_EXCHANGES": False,
         "WEB_SERVER_ADDRESS": env("HTTP_ADDRESS", f"127.0.0.1:{port}"),
         "DATABASE_URL": database_url(service),
         "RETRY_DELAYS_MS": retry_delays_ms(),

@@ -14,6 +14,13 @@ Topology for a handler queue Q (nameko's name: ``evt-<source>-<type>--<service>.
 
 If the worker dies mid-flight the message was never acked, so RabbitMQ
 redelivers it; the handler's inbox check makes the redelivery harmless.
+
+Only the event's source publishes it: a message whose ``user_id`` (checked by
+the broker, common/broker_users.py) is not the source's broker user, this
+service's own (its retries) or the ops tool's (a replay) is parked in the
+dead-letter queue unread, marked with ``x-relais-untrusted-publisher``, which
+``common.deadletters`` never replays: a compromised service cannot forge
+another's events.
 """
 import logging
 import re
@@ -27,7 +34,7 @@ from nameko.amqp.publish import Publisher, get_connection
 from nameko.events import EventHandler
 from nameko.messaging import QueueConsumer
 
-from common import metrics
+from common import broker_users, metrics
 from common.events import EnvelopeSchema
 
 log = logging.getLogger(__name__)
@@ -35,6 +42,7 @@ log = logging.getLogger(__name__)
 ATTEMPT_HEADER = "x-relais-attempt"
 ERROR_HEADER = "x-relais-error"
 ORIGIN_HEADER = "x-relais-origin-queue"
+UNTRUSTED_HEADER = "x-relais-untrusted-publisher"
 
 _envelope_schema = EnvelopeSchema()
 _EVENT_TYPE = re.compile(r"^[a-z]+\.[a-z_]+$")
@@ -87,7 +95,12 @@ class ReliableEventHandler(EventHandler):
             channel = connection.channel()
             for queue in self.retry_queues + [self.dead_letter_queue]:
                 maybe_declare(queue, channel)
-        self.republisher = Publisher(config["AMQP_URI"], use_confirms=True, serializer="json")
+        self.republisher = Publisher(config["AMQP_URI"], use_confirms=True, serializer="json",
+                                     user_id=broker_users.user_id_of(config["AMQP_URI"]))
+        user_prefix = config.get("BROKER_USER_PREFIX")
+        self.trusted_publishers = frozenset(
+            broker_users.user_name(component, user_prefix) for component in
+            (self.source_service, self.container.service_name, broker_users.OPS))
         self.metrics = metrics.for_container(self.container)
         self.metrics.dead_letters.labels(self.container.service_name, self.dead_letter_queue.name
                                          ).set_function(self.dead_letter_depth)
@@ -102,6 +115,12 @@ class ReliableEventHandler(EventHandler):
             return -1
 
     def handle_message(self, body, message):
+        publisher = message.properties.get("user_id")
+        if publisher not in self.trusted_publishers:
+            self.park(message, self.dead_letter_queue,
+                      f"published by broker user {publisher!r}, not by {self.source_service}",
+                      "dead_lettered", {UNTRUSTED_HEADER: publisher or "(none)"})
+            return
         # A malformed envelope can never succeed: park it at once, no retries.
         try:
             if not plainly_an_envelope(body):
@@ -125,7 +144,7 @@ class ReliableEventHandler(EventHandler):
             self.park(message, target, f"{exc_info[0].__name__}: {exc_info[1]}", outcome)
         return result, exc_info
 
-    def park(self, message, target, error, outcome):
+    def park(self, message, target, error, outcome, extra_headers=None):
         """Move a failed message to a retry or dead-letter queue: publish (with
         confirm) first, ack after, so a crash in between duplicates, never loses."""
         attempt = int((message.headers or {}).get(ATTEMPT_HEADER, 0))
@@ -134,6 +153,7 @@ class ReliableEventHandler(EventHandler):
             ATTEMPT_HEADER: attempt + 1,
             ERROR_HEADER: error[:1000],
             ORIGIN_HEADER: self.queue.name,
+            **(extra_headers or {}),
         })
         try:
             self.republisher.publish(

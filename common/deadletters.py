@@ -4,19 +4,29 @@
     python -m common.deadletters show QUEUE [N]       # the first N messages, with their error
     python -m common.deadletters replay QUEUE         # move them back to the handler's queue
 
+Run it as the ops broker user (``RELAIS_AMQP_URI=amqp://relais-ops:...@host:5672/``):
+its permissions allow exactly this (common/broker_users.py), and consumers
+accept a replayed event from it.
+
 QUEUE is a handler queue (``evt-booking-booking.confirmed--billing.on_booking_confirmed``)
 or its ``.dead`` queue. Replay resets the attempt count, so each message gets
 its full retries again; the handler's inbox makes a replay of an event that was
-in fact handled harmless.
+in fact handled harmless. An event parked because a broker user other than its
+source published it (``untrusted_publisher`` in ``show``) is forged: replay
+leaves it where it is.
 """
 import json
 import sys
+from urllib.parse import unquote, urlparse
 
 import requests
 from kombu import Connection
 
 from common import config
-from common.consumer import ATTEMPT_HEADER, ERROR_HEADER, dead_letter_queue_name
+from common.broker_users import user_id_of
+from common.consumer import (
+    ATTEMPT_HEADER, ERROR_HEADER, UNTRUSTED_HEADER, dead_letter_queue_name,
+)
 
 MANAGEMENT_API = "http://127.0.0.1:15672/api"
 
@@ -42,6 +52,7 @@ def show(amqp_uri, queue, limit=10):
                 break
             shown.append({"error": (message.headers or {}).get(ERROR_HEADER),
                           "attempts": (message.headers or {}).get(ATTEMPT_HEADER),
+                          "untrusted_publisher": (message.headers or {}).get(UNTRUSTED_HEADER),
                           "body": json.loads(message.body)})
         channel.close()  # unacked messages go back to the queue, in order
     return shown
@@ -60,12 +71,16 @@ def replay(amqp_uri, queue, limit=10_000):
             message = channel.basic_get(dead, no_ack=False)
             if message is None:
                 break
+            if UNTRUSTED_HEADER in (message.headers or {}):
+                continue  # forged: unacked, it goes back to the queue when we close
             headers = {key: value for key, value in (message.headers or {}).items()
                        if key != ATTEMPT_HEADER}
             producer.publish(message.body, exchange="", routing_key=target, headers=headers,
                              content_type=message.content_type,
                              content_encoding=message.content_encoding,
-                             delivery_mode=2, message_id=message.properties.get("message_id"))
+                             delivery_mode=2, message_id=message.properties.get("message_id"),
+                             # consumers take a replay from the ops user (common/consumer.py)
+                             user_id=user_id_of(amqp_uri))
             channel.basic_ack(message.delivery_tag)
             moved += 1
     return moved
@@ -75,7 +90,10 @@ def main(argv):
     command = argv[1] if len(argv) > 1 else "list"
     uri = config.amqp_uri()
     if command == "list":
-        for vhost, name, depth in list_dead_letter_queues():
+        parts = urlparse(uri)
+        api = config.env("BROKER_API", MANAGEMENT_API)
+        for vhost, name, depth in list_dead_letter_queues(
+                api, (unquote(parts.username or "guest"), unquote(parts.password or "guest"))):
             print(f"{depth:8d}  {vhost}  {name}")
     elif command == "show" and len(argv) >= 3:
         print(json.dumps(show(uri, argv[2], int(argv[3]) if len(argv) > 3 else 10), indent=2))

@@ -60,3 +60,10 @@ class TooManyAttempts(RelaisError):
 class Unavailable(RelaisError):
     """Another service this request needs did not answer in time (HTTP 503)."""
     default_code = "service-unavailable"
+
+
+class UntrustedPublisher(Exception):
+    """An RPC request published by a broker user that may not call this method
+    (common/rpc.py). Not a RelaisError: never an answer to a client but a
+    deployment error or an attack, so the gateway shows it as an internal error
+    (without this text) and logs it."""

@@ -27,6 +27,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from common import metrics
+from common.broker_users import user_id_of
 from common.events import event_exchange_name
 
 log = logging.getLogger(__name__)
@@ -49,6 +50,7 @@ class BatchPublisher:
 
     def __init__(self, amqp_uri, exchange_name, confirm_timeout=CONFIRM_TIMEOUT_SECONDS):
         self.amqp_uri, self.exchange_name = amqp_uri, exchange_name
+        self.user_id = user_id_of(amqp_uri)  # consumers check who published (common/consumer.py)
         self.confirm_timeout = confirm_timeout
         self.connection = self.channel = None
         self.published = self.confirmed = 0   # delivery tags of this channel
@@ -105,6 +107,7 @@ class BatchPublisher:
             channel.basic_publish(amqp.Message(
                 json.dumps(body), content_type="application/json", content_encoding="utf-8",
                 delivery_mode=PERSISTENT, message_id=message_id, application_headers=headers,
+                user_id=self.user_id,
             ), exchange=self.exchange_name, routing_key=routing_key)
             self.published += 1
         deadline = time.monotonic() + self.confirm_timeout

@@ -13,6 +13,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 from werkzeug.wrappers import Response
 
+from common.broker_users import user_id_of
 from common.errors import RelaisError
 from common.logging import set_call_id_stack
 from common.metrics import for_container
@@ -28,8 +29,14 @@ class ReplyPublisher(Publisher):
     that restarts loses it whether it was confirmed or not, and the caller's
     timeout (then a retry, idempotent by its key) is what covers a lost reply.
     The confirm bought nothing and cost every RPC a broker round trip (~10 %
-    of booking's profile). Events and parked messages keep their confirms."""
+    of booking's profile). Events and parked messages keep their confirms.
+
+    A reply carries the service's broker user as ``user_id``, as every Relais
+    message does (common/broker_users.py)."""
     use_confirms = False
+
+    def __init__(self, amqp_uri, **options):
+        super().__init__(amqp_uri, user_id=user_id_of(amqp_uri), **options)
 
 
 nameko_rpc.Responder.publisher_cls = ReplyPublisher

@@ -14,6 +14,7 @@ from urllib.parse import quote
 import requests
 from sqlalchemy import create_engine, text
 
+from common import broker_users
 from common.config import DEFAULT_AMQP_URI, DEFAULT_PG
 from common.migrate import SERVICES, migrate
 from devtools import prometheus
@@ -66,7 +67,20 @@ class Network:
 
     @property
     def amqp_uri(self):
+        """The broker's admin on this network's vhost (tools and benchmarks);
+        components log in as their own users (``amqp_uri_of``)."""
         return DEFAULT_AMQP_URI.rstrip("/") + "/" + quote(self.vhost, safe="")
+
+    @property
+    def broker_user_prefix(self):
+        """Broker users belong to the whole broker: each throw-away network
+        has its own (``relais_e2e2-booking``); this machine's is ``relais-``."""
+        return "relais-" if self.name == "relais" else f"{self.name}-"
+
+    def amqp_uri_of(self, component):
+        return broker_users.with_user(
+            self.amqp_uri, broker_users.user_name(component, self.broker_user_prefix),
+            broker_users.development_password(component))
 
     def database_url(self, service):
         return f"{DEFAULT_PG}/{self.name}_{service}"
@@ -77,20 +91,25 @@ class Network:
     # -- set-up ----------------------------------------------------------------
 
     def prepare(self):
-        """Broker vhost, databases, migrations, signing key and first admin."""
+        """Broker vhost and users, databases, migrations, signing key and first admin."""
         if self.vhost != "/":
             requests.put(f"{RABBIT_API}/vhosts/{quote(self.vhost, safe='')}",
                          timeout=10).raise_for_status()
             requests.put(f"{RABBIT_API}/permissions/{quote(self.vhost, safe='')}/guest",
                          json={"configure": ".*", "write": ".*", "read": ".*"},
                          timeout=10).raise_for_status()
+        broker_users.apply(broker_users.ManagementApi(RABBIT_API, auth=None), self.vhost,
+                           broker_users.development_passwords(), self.broker_user_prefix)
         for service in SERVICES:
             migrate(service, self.database_url(service))
         from services.identity.bootstrap import bootstrap
         bootstrap(self.database_url("identity"), self.admin_email, self.admin_password)
 
-    def env(self, service=None):
-        env = dict(os.environ, RELAIS_AMQP_URI=self.amqp_uri, PYTHONUNBUFFERED="1",
+    def env(self, service=None, broker_user=None):
+        """A process's environment; ``service`` (or ``broker_user``: the gateway)
+        logs in to the broker as its own user."""
+        env = dict(os.environ, PYTHONUNBUFFERED="1",
+                   RELAIS_BROKER_USER_PREFIX=self.broker_user_prefix,
                    RELAIS_SMTP_HOST="127.0.0.1", RELAIS_SMTP_PORT=str(self.smtp_port),
                    # public URLs come from configuration, never from a Host header:
                    # people's links (invitations) open the web pages, partners' URLs
@@ -98,6 +117,9 @@ class Network:
                    RELAIS_PUBLIC_URL=self.web_url, RELAIS_GATEWAY_PUBLIC_URL=self.gateway_url,
                    # the local network's webhooks may call a receiver on this machine
                    RELAIS_WEBHOOKS_ALLOW_LOOPBACK="1")
+        env.pop("RELAIS_AMQP_URI", None)
+        if service or broker_user:
+            env["RELAIS_AMQP_URI"] = self.amqp_uri_of(service or broker_user)
         if service:
             env["RELAIS_DATABASE_URL"] = self.database_url(service)
             env["RELAIS_HTTP_ADDRESS"] = f"127.0.0.1:{self.service_port(service)}"
@@ -119,7 +141,7 @@ class Network:
                                  "--maildir", str(self.maildir)], self.env())
         for service in SERVICES:
             self.start_service(service)
-        gateway_env = dict(self.env(), GATEWAY_BIND=f"127.0.0.1:{self.gateway_port}",
+        gateway_env = dict(self.env(broker_user="gateway"), GATEWAY_BIND=f"127.0.0.1:{self.gateway_port}",
                            GUNICORN_WORKERS=str(self.gunicorn_workers),
                            GUNICORN_THREADS=str(self.gunicorn_threads),
                            PROMETHEUS_MULTIPROC_DIR=str(self.var_dir / "gateway-metrics"))

@@ -27,7 +27,9 @@ Relais is running.
   API docs          {network.gateway_url}/docs   (OpenAPI: {network.gateway_url}/openapi.json)
   readiness         {network.gateway_url}/ready
   mails sent        {network.mail_url}/   (files in {network.maildir}/new)
-  RabbitMQ          http://127.0.0.1:15672/   (guest / guest)
+  RabbitMQ          http://127.0.0.1:15672/   (guest / guest; each component logs in as
+                    relais-<component> / relais-dev-<component>; dead letters:
+                    RELAIS_AMQP_URI={network.amqp_uri_of('ops')} python -m common.deadletters list)
   metrics           gateway {network.gateway_url}/metrics
                     {metrics}
   Prometheus        {network.prometheus_url}/   (alerts: {network.prometheus_url}/alerts)

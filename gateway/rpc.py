@@ -14,6 +14,10 @@ broker's heartbeats only while someone drives its I/O, so a keeper thread per
 process drives each idle client's connection (under the client's lock, never
 while its thread uses it). Should the broker drop a connection anyway, every
 use of it (a call, the readiness probe) reconnects once before giving up.
+
+Every request carries the ``user_id`` of the gateway's broker user: the broker
+checks it against the connection, and services accept caller context only
+from the users allowed to call them (``common/rpc.py``).
 """
 import json
 import logging
@@ -24,6 +28,8 @@ import weakref
 
 import pika
 from pika.exceptions import AMQPError
+
+from common.broker_users import user_id_of
 
 RPC_EXCHANGE = "nameko-rpc"
 # What the broker (and ops, in its management pages) calls our connections.
@@ -57,6 +63,7 @@ class RpcClient:
     def __init__(self, amqp_uri, timeout):
         # kombu (the services) also accepts pyamqp://; pika knows only amqp://.
         self.amqp_uri = amqp_uri.replace("pyamqp://", "amqp://", 1)
+        self.user_id = user_id_of(self.amqp_uri)
         self.timeout = timeout
         self.connection = None
         self.pending = None
@@ -69,7 +76,8 @@ class RpcClient:
         parameters.client_properties = {"connection_name": CONNECTION_NAME}
         self.connection = pika.BlockingConnection(parameters)
         self.channel = self.connection.channel()
-        self.channel.exchange_declare(RPC_EXCHANGE, exchange_type="topic", durable=True)
+        # declared with the broker users (common/broker_users.py): only checked here
+        self.channel.exchange_declare(RPC_EXCHANGE, passive=True)
         self.reply_key = f"gateway-{uuid.uuid4()}"
         queue = f"rpc.reply-{self.reply_key}"
         self.channel.queue_declare(queue, exclusive=True, auto_delete=True)
@@ -138,6 +146,7 @@ class RpcClient:
         properties = pika.BasicProperties(
             correlation_id=correlation_id,
             content_type="application/json",
+            user_id=self.user_id,
             headers={"nameko.call_id_stack": list(call_id_stack)},
             # A request nobody took in time is dropped rather than run late.
             expiration=str(int(timeout * 1000)),

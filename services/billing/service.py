@@ -7,13 +7,13 @@ from datetime import datetime, timezone
 import eventlet
 from nameko.exceptions import RemoteError, UnknownService
 from nameko.extensions import DependencyProvider
-from nameko.rpc import RpcProxy, rpc
 from nameko.timer import timer
 
 from common import config, errors
 from common.caller import load_caller
 from common.db import Database
 from common.entrypoints import consumes, idempotent
+from common.rpc import RpcProxy, rpc
 from common.service import RelaisService
 from common.validation import load
 from contracts.rpc.billing import (
@@ -143,7 +143,7 @@ class BillingService(RelaisService):
             raise errors.Unavailable("The relay directory did not answer in time: try again "
                                      "shortly.", code="relay-directory-unavailable") from None
 
-    @rpc
+    @rpc(callers=("booking",))
     def quote(self, payload):
         """The price of a booking not made yet, excl. VAT (booking holds a
         monthly budget with it). Read-only: no caller, nothing written."""
@@ -200,7 +200,7 @@ class BillingService(RelaisService):
         row = views.final_document(self.db.session, load_caller(caller), document_id)
         return files.stored_files(self.db.session, row)
 
-    @rpc
+    @rpc(callers=("notify",))
     def document_file(self, document_id):
         """The stored PDF of a rendered final document, for notify's mail
         (a service's call: no caller; the gateway has no route to it)."""

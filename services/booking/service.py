@@ -9,13 +9,13 @@ from datetime import datetime, timezone
 
 import eventlet
 from nameko.exceptions import RemoteError, UnknownService
-from nameko.rpc import RpcProxy, rpc
 from nameko.timer import timer
 
 from common import config, errors
 from common.caller import load_caller
 from common.db import Database
 from common.entrypoints import consumes, idempotent
+from common.rpc import RpcProxy, rpc
 from common.service import RelaisService
 from common.validation import load
 from contracts.rpc.booking import (
@@ -71,7 +71,7 @@ class BookingService(RelaisService):
         with self.db.unit_of_work() as uow:
             return relay_schema.dump(directory.update_relay(uow, caller, relay_id, data))
 
-    @rpc
+    @rpc(callers=("gateway", "billing"))
     def get_relay(self, relay_id):
         return relay_schema.dump(directory.get_relay(self.db.session, relay_id, utcnow()))
 

@@ -5,11 +5,11 @@ Each one validates its input, calls a use case, dumps the answer. Secrets
 (passwords, tokens, keys) are never logged: nameko logs no arguments, and the
 use cases keep only their hashes.
 """
-from nameko.rpc import rpc
 
 from common.caller import load_caller
 from common.db import Database
 from common.entrypoints import idempotent
+from common.rpc import rpc
 from common.service import RelaisService
 from common.validation import load
 from contracts.rpc.identity import (
@@ -66,7 +66,7 @@ class IdentityService(RelaisService):
         with self.db.unit_of_work() as uow:
             return user_schema.dump(accounts.accept_invitation(uow, data["token"], data["password"]))
 
-    @rpc
+    @rpc(callers=("notify",))
     def issue_invitation_link(self, invitation_id):
         """For notify, when it mails an invitation: the link, minted now. Not
         routed by the gateway."""
@@ -159,7 +159,7 @@ class IdentityService(RelaisService):
         with self.db.unit_of_work() as uow:
             return policy_schema.dump(policies.set_policy(uow, caller, organisation_id, data))
 
-    @rpc
+    @rpc(callers=("gateway", "booking"))
     def get_profile(self, caller, user_id):
         caller = load_caller(caller)
         return _profile(*profiles.get_profile(self.db.session, caller, user_id))

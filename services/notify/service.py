@@ -1,12 +1,12 @@
 """Notify's entrypoints: it listens to the other services and tells people."""
 import eventlet
 from nameko.exceptions import RemoteError
-from nameko.rpc import RpcProxy, rpc
 from nameko.timer import timer
 
 from common.caller import load_caller
 from common.db import Database
 from common.entrypoints import consumes
+from common.rpc import RpcProxy, rpc
 from common.service import RelaisService
 from common.validation import load
 from contracts import events

@@ -511,6 +511,66 @@ def test_secret_values_are_marked_as_placeholders():
         assert value.startswith("REPLACE-ME"), key
 
 
+# --- broker users (issue 13) ------------------------------------------------
+# Each component logs in to RabbitMQ as its own user (common/broker_users.py),
+# created by a one-shot job before the components start.
+BROKER_COMPONENTS = [*COMPONENTS, "ops"]
+
+
+@pytest.mark.parametrize("name", sorted(COMPONENTS))
+def test_compose_component_logs_in_as_its_own_broker_user(compose, name):
+    service = compose["services"][name]
+    assert service["environment"]["RELAIS_AMQP_URI"].startswith(f"amqp://relais-{name}:")
+    assert service["depends_on"]["broker-users"]["condition"] == \
+        "service_completed_successfully"
+
+
+def test_compose_creates_every_broker_user_as_the_admin(compose):
+    job = compose["services"]["broker-users"]
+    assert command_line(job) == "python -m common.broker_users"
+    env = job["environment"]
+    assert env["RELAIS_BROKER_ADMIN_USER"] == compose["services"]["rabbitmq"]["environment"][
+        "RABBITMQ_DEFAULT_USER"]
+    assert env["RELAIS_BROKER_API"] == "http://rabbitmq:15672/api"
+    for name in BROKER_COMPONENTS:
+        assert env[f"RELAIS_BROKER_PASSWORD_{name.upper()}"], name
+    # the same password on both sides
+    for name in COMPONENTS:
+        uri = compose["services"][name]["environment"]["RELAIS_AMQP_URI"]
+        assert f":{env[f'RELAIS_BROKER_PASSWORD_{name.upper()}']}@" in uri
+
+
+@pytest.mark.parametrize("name", sorted(COMPONENTS))
+def test_k8s_component_logs_in_as_its_own_broker_user(name):
+    (main,) = k8s_workload(name)["spec"]["template"]["spec"]["containers"]
+    env = env_of(main)
+    assert env["RABBITMQ_USER"]["value"] == f"relais-{name}"
+    assert env["RABBITMQ_PASSWORD"]["valueFrom"]["secretKeyRef"]["key"] == \
+        f"broker-{name}-password"
+    assert env["RELAIS_AMQP_URI"]["value"].startswith("amqp://$(RABBITMQ_USER):$(RABBITMQ_PASSWORD)@")
+
+
+def test_k8s_job_creates_every_broker_user_from_its_secret():
+    (path, job), = objects_of("Job")
+    assert path.name == "broker-users.yaml"
+    pod = job["spec"]["template"]["spec"]
+    (main,) = pod["containers"]
+    assert main["args"] == ["python", "-m", "common.broker_users"]
+    env = env_of(main)
+    (_, secret), = objects_of("Secret")
+    for name in BROKER_COMPONENTS:
+        ref = env[f"RELAIS_BROKER_PASSWORD_{name.upper()}"]["valueFrom"]["secretKeyRef"]
+        assert ref["key"] == f"broker-{name}-password" and ref["key"] in secret["stringData"]
+    assert env["RELAIS_BROKER_ADMIN_PASSWORD"]["valueFrom"]["secretKeyRef"]["key"] == \
+        "rabbitmq-password"
+    assert pod["automountServiceAccountToken"] is False
+    assert pod["securityContext"]["runAsUser"] == APP_UID
+    context = main["securityContext"]
+    assert context["readOnlyRootFilesystem"] and not context["allowPrivilegeEscalation"]
+    assert context["capabilities"]["drop"] == ["ALL"]
+    assert main["resources"]["limits"] and main["resources"]["requests"]
+
+
 # --- Prometheus --------------------------------------------------------------
 
 def test_prometheus_scrapes_every_component():

@@ -1,15 +1,24 @@
 """Integration tests: services run in nameko containers inside the test process,
 against the real RabbitMQ (a fresh vhost per test, from nameko's ``rabbit_config``
 fixture) and real PostgreSQL databases (``relais_it_<service>``, migrated once
-per session and emptied before each test)."""
+per session and emptied before each test).
+
+Each service logs in to its vhost as its own broker user with its own
+permissions, as in production (``common/broker_users.py``); the tests call the
+services as the gateway does (``rpc``), publish events as their source does
+(``publish_event``), and only observe as RabbitMQ's admin (``listen``)."""
+import functools
 import os
 import time
+import uuid
 
 import pytest
 from kombu import Connection, Exchange, Queue
-from nameko.standalone.rpc import ServiceRpcProxy
+from nameko.rpc import RPC_REPLY_QUEUE_TTL, ServiceProxy, get_rpc_exchange
+from nameko.standalone.rpc import ServiceRpcProxy, SingleThreadedReplyListener
 from sqlalchemy import create_engine, text
 
+from common import broker_users
 from common.config import DEFAULT_PG
 from common.events import make_envelope
 from common.migrate import SERVICES, migrate
@@ -61,11 +70,85 @@ def empty_tables(databases):
             conn.execute(text(f"TRUNCATE {tables} CASCADE"))
 
 
+# -- the broker, with one user per component ----------------------------------------
+# Users belong to the whole broker: this slot's have their own prefix.
+BROKER_USER_PREFIX = f"relais_it{TEST_SLOT}-"
+RABBIT_API = "http://guest:guest@127.0.0.1:15672/api"
+
+
+class TestBroker:
+    """This test's vhost, where every component's user has its permissions."""
+
+    def __init__(self, rabbit_config):
+        self.admin_uri, self.vhost = rabbit_config["AMQP_URI"], rabbit_config["vhost"]
+        self.user_prefix = BROKER_USER_PREFIX
+
+    def user_name(self, component):
+        return broker_users.user_name(component, self.user_prefix)
+
+    def uri(self, component):
+        return broker_users.with_user(self.admin_uri, self.user_name(component),
+                                      broker_users.development_password(component))
+
+    def config(self, component):
+        """A nameko config logged in as ``component``."""
+        return {"AMQP_URI": self.uri(component), "BROKER_USER_PREFIX": self.user_prefix}
+
+
+@pytest.fixture(scope="session")
+def broker_user_api():
+    api = broker_users.ManagementApi(RABBIT_API, auth=None)
+    api.put_users(broker_users.development_passwords(), BROKER_USER_PREFIX)
+    return api
+
+
 @pytest.fixture
-def config_for(rabbit_config):
+def broker(rabbit_config, broker_user_api):
+    broker_user_api.declare_exchanges(rabbit_config["vhost"])
+    for component in broker_users.COMPONENTS:
+        broker_user_api.grant(rabbit_config["vhost"], component, BROKER_USER_PREFIX)
+    return TestBroker(rabbit_config)
+
+
+class ComponentReplyListener(SingleThreadedReplyListener):
+    """nameko's reply listener, binding as ``component`` may: the gateway's
+    reply key is ``gateway-<uuid>``, a service's a bare uuid; the RPC exchange
+    is bound to, never declared (common/rpc.py)."""
+
+    def __init__(self, component, timeout=None):
+        self.component = component
+        super().__init__(timeout=timeout)
+
+    def setup(self):
+        reply_uuid = uuid.uuid4()
+        self.routing_key = f"gateway-{reply_uuid}" if self.component == "gateway" \
+            else str(reply_uuid)
+        exchange = get_rpc_exchange(self.container.config)
+        exchange.no_declare = True
+        self.queue = Queue(f"rpc.reply-{self.component}-{reply_uuid}", exchange=exchange,
+                           routing_key=self.routing_key,
+                           queue_arguments={"x-expires": RPC_REPLY_QUEUE_TTL})
+        self.queue_consumer.register_provider(self)
+
+
+class ComponentRpcProxy(ServiceRpcProxy):
+    """A nameko RPC proxy that calls as ``component`` does: logged in as its
+    broker user (``config`` from ``broker.config(component)``), its reply queue
+    named as that component's, ``user_id`` on every request."""
+
+    def __init__(self, service_name, config, component="gateway", **kwargs):
+        super().__init__(service_name, config, reply_listener_cls=functools.partial(
+            ComponentReplyListener, component), **kwargs)
+        self._proxy = ServiceProxy(self._worker_ctx, service_name, self._reply_listener,
+                                   user_id=broker_users.user_id_of(config["AMQP_URI"]))
+
+
+@pytest.fixture
+def config_for(broker):
     def make(service, **overrides):
         config = {
-            "AMQP_URI": rabbit_config["AMQP_URI"],
+            **broker.config(service),
+            "DECLARE_EVENT_EXCHANGES": False,
             "DATABASE_URL": database_url(service),
             "WEB_SERVER_ADDRESS": "127.0.0.1:0",
             "RETRY_DELAYS_MS": [50, 100],
@@ -91,12 +174,14 @@ def start_service(container_factory, config_for):
 
 
 @pytest.fixture
-def rpc(rabbit_config):
-    """rpc("booking") -> a nameko RPC proxy to that service."""
+def rpc(broker):
+    """rpc("booking") -> a nameko RPC proxy to that service, calling as the
+    gateway; rpc("billing", as_component="booking") calls as booking does."""
     proxies = []
 
-    def proxy(service):
-        context = ServiceRpcProxy(service, rabbit_config, timeout=10)
+    def proxy(service, as_component="gateway"):
+        context = ComponentRpcProxy(service, broker.config(as_component), as_component,
+                                    timeout=10)
         proxies.append(context)
         return context.start()
 
@@ -106,15 +191,17 @@ def rpc(rabbit_config):
 
 
 @pytest.fixture
-def publish_event(rabbit_config):
-    """Publish an event as its source service's outbox relay would."""
+def publish_event(broker):
+    """Publish an event as its source service's outbox relay would (its broker user)."""
     def publish(source, event_type, data, envelope=None):
         envelope = envelope or make_envelope(source, event_type, data)
-        with Connection(rabbit_config["AMQP_URI"]) as connection:
+        uri = broker.uri(source)
+        with Connection(uri) as connection:
             producer = connection.Producer()
             producer.publish(envelope, exchange=Exchange(f"{source}.events", type="topic",
                                                          durable=True),
-                             routing_key=event_type, serializer="json", declare=[
+                             routing_key=event_type, serializer="json",
+                             user_id=broker_users.user_id_of(uri), declare=[
                                  Exchange(f"{source}.events", type="topic", durable=True)])
         return envelope
     return publish

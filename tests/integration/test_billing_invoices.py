@@ -10,7 +10,6 @@ from datetime import date, datetime, timezone
 
 import pytest
 from facturx import get_facturx_xml_from_pdf
-from nameko.standalone.rpc import ServiceRpcProxy
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
@@ -23,7 +22,7 @@ from services.billing.models import Base
 from services.billing.service import BillingService
 from services.billing.settings import load_settings
 from tests.integration.booking_helpers import corporate_admin, refusal
-from tests.integration.conftest import ADMIN, rows, wait_for
+from tests.integration.conftest import ADMIN, ComponentRpcProxy, rows, wait_for
 
 NOW = "2026-11-10T09:00:00+00:00"          # October 2026 is over; its grace too
 RELAY_ID = str(uuid.uuid4())
@@ -178,13 +177,13 @@ def test_a_month_run_twice_creates_nothing_new_and_a_line_lands_on_one_invoice(
 
 
 def test_two_replicas_running_the_same_month_at_once_invoice_each_line_once(
-        billing, publish_event, databases, rabbit_config):
+        billing, publish_event, databases, broker):
     confirm(publish_event, databases, *[booking_of(COMPANY_A, f"2026-10-{d:02d}")
                                         for d in range(1, 21)])
     results = []
 
     def run():
-        with ServiceRpcProxy("billing", rabbit_config, timeout=20) as proxy:
+        with ComponentRpcProxy("billing", broker.config("gateway"), timeout=20) as proxy:
             results.append(proxy.run_month(caller=ADMIN, payload={"month": "2026-10"}))
     threads = [threading.Thread(target=run) for _ in range(2)]
     for thread in threads:
@@ -198,7 +197,7 @@ def test_two_replicas_running_the_same_month_at_once_invoice_each_line_once(
 # -- finalization, numbers, chain -------------------------------------------------
 
 def test_concurrent_finalizations_get_gapless_numbers(billing, publish_event, databases,
-                                                      rabbit_config):
+                                                      broker):
     companies = [str(uuid.uuid4()) for _ in range(8)]
     for company in companies:
         publish_event("identity", "identity.organisation_created", organisation(company))
@@ -211,7 +210,7 @@ def test_concurrent_finalizations_get_gapless_numbers(billing, publish_event, da
 
     def finalize(document_id):
         try:
-            with ServiceRpcProxy("billing", rabbit_config, timeout=20) as proxy:
+            with ComponentRpcProxy("billing", broker.config("gateway"), timeout=20) as proxy:
                 numbers.append(proxy.finalize_invoice(caller=ADMIN, document_id=document_id)
                                ["number"])
         except Exception as exc:  # noqa: BLE001 (reported below)

@@ -46,15 +46,16 @@ def priced_relay(booking, billing, databases, desks, **fields):
     return relay, spaces
 
 
-def test_billing_quotes_the_price_in_force(services, databases):
+def test_billing_quotes_the_price_in_force(services, databases, rpc):
     booking, billing = services
     relay, _ = priced_relay(booking, billing, databases, desks=1)
+    billing_as_booking = rpc("billing", as_component="booking")  # quote is booking's to call
     quote = {"organisation_id": ORG, "relay_id": relay["id"], "space_kind": "desk",
              "date": next_open_day(), "duration_minutes": 240}
-    assert billing.quote(payload=dict(quote, slot="morning")) == {"priced": True,
+    assert billing_as_booking.quote(payload=dict(quote, slot="morning")) == {"priced": True,
                                                                    "price_cents": HALF_DAY}
-    assert billing.quote(payload=dict(quote, slot="day", duration_minutes=570))["price_cents"] == DAY
-    assert billing.quote(payload=dict(quote, space_kind="meeting_room", slot="hours")) == {
+    assert billing_as_booking.quote(payload=dict(quote, slot="day", duration_minutes=570))["price_cents"] == DAY
+    assert billing_as_booking.quote(payload=dict(quote, space_kind="meeting_room", slot="hours")) == {
         "priced": False, "price_cents": 0}
 
 

@@ -24,8 +24,18 @@ class Spy:
 
 
 @pytest.fixture
-def client(rabbit_config):
+def client(rabbit_config, broker):
+    """A client logged in as the broker's admin: it may call the test's own services
+    (``broker`` declares the RPC exchange, as in every deployment)."""
     client = RpcClient(rabbit_config["AMQP_URI"], timeout=1.5)
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def gateway_client(broker):
+    """A client logged in as the gateway's broker user, the only one Relais services take."""
+    client = RpcClient(broker.uri("gateway"), timeout=1.5)
     yield client
     client.close()
 
@@ -41,10 +51,10 @@ def test_a_call_carries_json_both_ways_and_the_call_id_stack(container_factory, 
     assert stack[1].startswith("spy.echo.")
 
 
-def test_a_service_error_comes_back_with_its_exception_path(start_service, client):
+def test_a_service_error_comes_back_with_its_exception_path(start_service, gateway_client):
     start_service(BookingService)
     with pytest.raises(RemoteError) as error:
-        client.call("booking", "get_relay", relay_id="00000000-0000-4000-8000-000000000000")
+        gateway_client.call("booking", "get_relay", relay_id="00000000-0000-4000-8000-000000000000")
     assert error.value.exc_path == "common.errors.NotFound"
     assert error.value.exc_args[1] == "not-found"
 

@@ -23,6 +23,12 @@ def identity(start_service, rpc):
 
 
 @pytest.fixture
+def links(identity, rpc):
+    """identity's invitation links, asked for as notify does (the only caller allowed)."""
+    return rpc("identity", as_component="notify")
+
+
+@pytest.fixture
 def company(identity):
     return identity.create_organisation(caller=ADMIN, payload=COMPANY)
 
@@ -135,7 +141,7 @@ def test_a_member_cannot_deactivate_a_colleague(identity, company):
 
 # Invitations ---------------------------------------------------------------------------
 
-def test_a_user_without_a_password_is_invited_once(identity, company, listen):
+def test_a_user_without_a_password_is_invited_once(identity, links, company, listen):
     received = listen("identity", "identity.user_provisioned")
     user = employee(identity, company, password=None)
     (event,) = received(1)
@@ -147,8 +153,8 @@ def test_a_user_without_a_password_is_invited_once(identity, company, listen):
     assert set(data) == {"user_id", "organisation_id", "email", "full_name", "roles",
                          "invitation_id", "invitation_expires_at"}
     assert "riv_" not in json.dumps(event)
-    stale = identity.issue_invitation_link(invitation_id=data["invitation_id"])
-    link = identity.issue_invitation_link(invitation_id=data["invitation_id"])
+    stale = links.issue_invitation_link(invitation_id=data["invitation_id"])
+    link = links.issue_invitation_link(invitation_id=data["invitation_id"])
     assert link["invitation_expires_at"] == data["invitation_expires_at"]
     token = link["invitation_url"].split("#token=")[1]
     assert token.startswith("riv_")
@@ -170,11 +176,11 @@ def test_a_user_without_a_password_is_invited_once(identity, company, listen):
     refused(lambda: identity.set_password(payload={"token": token, "password": PASSWORD + "!"}),
             "Unauthorized", "invalid-invitation")
     # A used invitation mints no new link.
-    refused(lambda: identity.issue_invitation_link(invitation_id=data["invitation_id"]),
+    refused(lambda: links.issue_invitation_link(invitation_id=data["invitation_id"]),
             "Conflict", "invitation-not-pending")
 
 
-def test_a_password_set_by_scim_kills_invitations_and_sessions(identity, company, listen):
+def test_a_password_set_by_scim_kills_invitations_and_sessions(identity, links, company, listen):
     creator = key_creator(identity, company)
     received = listen("identity", "identity.user_provisioned")
     token = identity.create_scim_token(caller=creator,
@@ -184,7 +190,7 @@ def test_a_password_set_by_scim_kills_invitations_and_sessions(identity, company
         "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
         "userName": "sso@assureur.example"})
     (event,) = received(1)
-    link = identity.issue_invitation_link(invitation_id=event["data"]["invitation_id"])
+    link = links.issue_invitation_link(invitation_id=event["data"]["invitation_id"])
     invitation_token = link["invitation_url"].split("#token=")[1]
 
     patch = {"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
@@ -194,7 +200,7 @@ def test_a_password_set_by_scim_kills_invitations_and_sessions(identity, company
     refused(lambda: identity.set_password(payload={"token": invitation_token,
                                                    "password": PASSWORD + "!"}),
             "Unauthorized", "invalid-invitation")
-    refused(lambda: identity.issue_invitation_link(invitation_id=event["data"]["invitation_id"]),
+    refused(lambda: links.issue_invitation_link(invitation_id=event["data"]["invitation_id"]),
             "Conflict", "invitation-not-pending")
     session = identity.issue_token(payload={"email": user["userName"], "password": PASSWORD})
     # Set again by the identity provider: the sessions opened with the old one end.
@@ -204,13 +210,13 @@ def test_a_password_set_by_scim_kills_invitations_and_sessions(identity, company
             "Unauthorized", "invalid-refresh-token")
 
 
-def test_an_invitation_cannot_set_a_password_already_set(identity, company, listen):
+def test_an_invitation_cannot_set_a_password_already_set(identity, links, company, listen):
     """Even a pending invitation whose user got a password meanwhile by another
     way (here, written directly as a migration or a bug might) is refused."""
     received = listen("identity", "identity.user_provisioned")
     user = employee(identity, company, password=None)
     (event,) = received(1)
-    link = identity.issue_invitation_link(invitation_id=event["data"]["invitation_id"])
+    link = links.issue_invitation_link(invitation_id=event["data"]["invitation_id"])
     engine = identity_db()
     with engine.begin() as connection:
         from sqlalchemy import text
@@ -452,7 +458,7 @@ def test_a_new_key_signs_only_once_published_and_old_keys_retire(databases):
         assert first.kid not in kids and second.kid in kids and len(kids) == 2
 
 
-def test_a_user_provisioned_inactive_is_invited_when_activated(identity, company, listen):
+def test_a_user_provisioned_inactive_is_invited_when_activated(identity, links, company, listen):
     creator = key_creator(identity, company)
     invited = listen("identity", "identity.invitation_issued")
     provisioned = listen("identity", "identity.user_provisioned")
@@ -470,7 +476,7 @@ def test_a_user_provisioned_inactive_is_invited_when_activated(identity, company
         "Operations": [{"op": "replace", "path": "active", "value": True}]})
     (event,) = invited(1)
     assert event["data"]["user_id"] == user["id"]
-    link = identity.issue_invitation_link(invitation_id=event["data"]["invitation_id"])
+    link = links.issue_invitation_link(invitation_id=event["data"]["invitation_id"])
     assert link["invitation_url"].split("#token=")[1].startswith("riv_")
 
 

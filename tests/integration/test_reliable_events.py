@@ -107,12 +107,12 @@ def test_a_handler_that_fails_twice_still_records_the_line_once(billing_with_rat
 
 
 def test_a_handler_that_keeps_failing_dead_letters_the_event_for_replay(
-        billing_with_rate_card, publish_event, databases, rabbit_config):
+        billing_with_rate_card, publish_event, databases, broker):
     container = billing_with_rate_card()
     booking = confirmed_booking()
     with mock.patch.object(usage, "record_usage", side_effect=ValueError("no such tariff")):
         publish_event("booking", "booking.confirmed", booking)
-        parked = wait_for(lambda: deadletters.show(rabbit_config["AMQP_URI"], BILLING_QUEUE))
+        parked = wait_for(lambda: deadletters.show(broker.uri("ops"), BILLING_QUEUE))
     assert parked[0]["body"]["data"]["booking_id"] == booking["booking_id"]
     assert parked[0]["attempts"] == 3  # the first try and two retries
     assert "ValueError: no such tariff" in parked[0]["error"]
@@ -120,7 +120,7 @@ def test_a_handler_that_keeps_failing_dead_letters_the_event_for_replay(
     assert container.relais_metrics.registry.get_sample_value("relais_dead_letters", {
         "service": "billing", "queue": dead_letter_queue_name(BILLING_QUEUE)}) == 1
 
-    assert deadletters.replay(rabbit_config["AMQP_URI"], BILLING_QUEUE) == 1
+    assert deadletters.replay(broker.uri("ops"), BILLING_QUEUE) == 1
     (line,) = wait_for(lambda: usage_lines(databases))
     assert str(line["booking_id"]) == booking["booking_id"]
 
