@@ -10,6 +10,7 @@ injected clock (``RELAIS_TEST_TODAY``, see ``tests/conftest.py``) and does not
 jump a day early between 22:00 and 24:00 UTC.
 """
 from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from services.booking.public_holidays import holiday_name
 from tests.clock import PARIS
@@ -81,3 +82,16 @@ def every_day_of_a_year(first=date(2027, 1, 1)):
     """The 365 (or 366) days from ``first``: the sweep every rule is checked on.
     Fixed, not from today, so the sweep is the same on every run; 2028 is leap."""
     return [first + timedelta(days=n) for n in range((first.replace(year=first.year + 1) - first).days)]
+
+
+def a_time_zone_at_midday(now=None):
+    """An IANA time zone (``Etc/GMT±N``) where the local time is now between
+    12:00 and 13:00, and its local date: a relay there has a slot running now,
+    far from its midnight, whatever the hour the test runs (end-to-end services
+    follow the real clock, so the day cannot be injected; the place can).
+    Note ``Etc/GMT-3`` is UTC+3 (POSIX signs)."""
+    now = now or datetime.now(PARIS)
+    utc_hour = now.astimezone(ZoneInfo("UTC")).hour
+    offset = 12 - utc_hour                       # -11 .. +12, all real zones
+    name = "Etc/GMT" if offset == 0 else f"Etc/GMT{'-' if offset > 0 else '+'}{abs(offset)}"
+    return name, now.astimezone(ZoneInfo(name)).date()

@@ -87,3 +87,14 @@ def test_today_is_the_date_in_paris_and_follows_an_injected_clock():
         assert dates.today() == date(2028, 1, 1)
         assert date.today() == date(2027, 12, 31)  # the machine's UTC date lags
         assert dates.open_day(1) == date(2028, 1, 3)
+
+
+def test_a_time_zone_at_midday_is_at_midday_at_every_minute_of_a_day():
+    from zoneinfo import ZoneInfo, available_timezones
+    start = datetime(2027, 3, 27, 0, 0, tzinfo=PARIS)   # a day whose clock changes
+    for minutes in range(0, 25 * 60, 7):
+        moment = start + timedelta(minutes=minutes)
+        zone, local_date = dates.a_time_zone_at_midday(moment)
+        local = moment.astimezone(ZoneInfo(zone))
+        assert zone in available_timezones()
+        assert 12 <= local.hour < 13 and local.date() == local_date, (moment, zone)
