@@ -3,7 +3,7 @@ first, deactivate), the policy, the month's usage, SCIM tokens."""
 from datetime import date
 
 from web.api import ApiError, new_idempotency_key
-from web.pages.forms import FormErrors, required
+from web.pages.forms import FormErrors, required, show_once, take_shown_once
 from web.routing import page
 
 
@@ -165,13 +165,16 @@ CREDENTIALS = {"scim-tokens": {}, "api-keys": {"roles": ["corporate_admin"]}}
 def credentials(visit, kind):
     _ = visit._
     path = f"/v1/organisations/{organisation(visit)}/{kind}"
-    created, errors = None, FormErrors()
+    errors = FormErrors()
     if visit.request.method == "POST":
         name = visit.form.get("name", "").strip()
         if not name:
             errors.add("name", _("Name it after what will use it, such as your identity provider."))
         else:
-            created = visit.api.post(path, dict(CREDENTIALS[kind], name=name))
+            made = visit.api.post(path, dict(CREDENTIALS[kind], name=name))
+            show_once(visit, {"name": made["name"], "secret": made["secret"]})
+            return visit.redirect(f"/company/{kind}")
+    created = take_shown_once(visit)
     listed = [c for c in visit.api.get(path) if not c.get("revoked_at")]
     return visit.render("company_credentials.html", kind=kind, credentials=listed,
                         created=created, errors=errors,

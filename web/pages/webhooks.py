@@ -5,7 +5,7 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from web.api import ApiError
-from web.pages.forms import FormErrors, required
+from web.pages.forms import FormErrors, required, show_once, take_shown_once
 from web.routing import page
 
 ENDPOINTS = "/v1/webhook-endpoints"
@@ -21,13 +21,13 @@ def event_patterns(text):
 @page("/company/webhooks", methods=("GET", "POST"), audience="corporate_admin")
 def endpoints(visit):
     _ = visit._
-    errors, values, created = FormErrors(), {}, None
+    errors, values = FormErrors(), {}
     if visit.request.method == "POST":
         values = {k: visit.form.get(k, "").strip() for k in ENDPOINT_FIELDS}
         required(visit.form, errors, _, "url", "event_types")
         if not errors:
             try:
-                created = visit.api.post(ENDPOINTS, {
+                made = visit.api.post(ENDPOINTS, {
                     "url": values["url"], "event_types": event_patterns(values["event_types"]),
                     "description": values["description"]})
             except ApiError as error:
@@ -35,7 +35,9 @@ def endpoints(visit):
                     raise
                 errors = FormErrors.from_api(error, ENDPOINT_FIELDS, "url")
             else:
-                values = {}
+                show_once(visit, {"url": made["url"], "secret": made["secret"]})
+                return visit.redirect("/company/webhooks")
+    created = take_shown_once(visit)
     listed = visit.api.get(ENDPOINTS, limit=100)
     return visit.render("company_webhooks.html", endpoints=listed, created=created,
                         errors=errors, values=values)

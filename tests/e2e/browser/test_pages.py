@@ -43,9 +43,15 @@ def an_employee(admin, network, company, home=None, name="Dominique Nomade"):
     return created.json(), api
 
 
-def a_relay_manager(admin, relay):
-    operator = admin.post("/v1/organisations", json={"kind": "relay_operator",
-                                                     "name": unique("Association")}).json()
+def a_relay_operator(admin):
+    """A relay operator whose statements billing can issue (its legal identity)."""
+    return admin.post("/v1/organisations", json={
+        "kind": "relay_operator", "name": unique("Association"), "legal_name": "Association",
+        "siret": "55208131766522", "billing_address": "2 rue du Lac, 23500 Felletin"}).json()
+
+
+def a_relay_manager(admin, relay, operator=None):
+    operator = operator or a_relay_operator(admin)
     email = f"{unique('accueil')}@example.org"
     made = admin.post(f"/v1/organisations/{operator['id']}/users", json={
         "email": email, "full_name": "Sacha Accueil", "roles": ["relay_manager"],
