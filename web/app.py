@@ -18,7 +18,7 @@ from werkzeug.routing import Map, Rule
 from werkzeug.utils import redirect as werkzeug_redirect
 from werkzeug.wrappers import Request, Response
 
-from common import config, logging as relais_logging
+from common import logging as relais_logging
 from web import i18n, routing
 from web.api import Api, ApiError
 from web.sessions import COOKIE, CookieSigner, MemoryStore, RedisStore, Session, csrf_ok
@@ -187,7 +187,7 @@ def session_store():
     """Redis (shared by every replica and process) unless told otherwise."""
     if os.environ.get("RELAIS_WEB_SESSION_STORE", "redis") == "memory":
         return MemoryStore()
-    return RedisStore(config.env("REDIS_URL", "redis://127.0.0.1:6379/0"),
+    return RedisStore(os.environ.get("RELAIS_REDIS_URL", "redis://127.0.0.1:6379/0"),
                       os.environ.get("RELAIS_WEB_SESSION_PREFIX", "relais:web:session:"))
 
 

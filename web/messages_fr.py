@@ -479,4 +479,9 @@ FR = {
     "Searches without result": "Recherches sans résultat",
     "Bookings refused": "Réservations refusées",
     "No unmet demand in these months.": "Aucune demande non satisfaite ces mois-ci.",
+    "Dead letters": "Messages en échec",
+    "Events a service gave up on after every retry. They wait to be replayed once the cause is fixed: python -m common.deadletters replay QUEUE.": "Les événements qu'un service a abandonnés après toutes ses tentatives. Ils attendent d'être rejoués une fois la cause corrigée : python -m common.deadletters replay FILE.",
+    "Queue": "File", "Waiting": "En attente", "First events": "Premiers événements",
+    "The service does not answer.": "Le service ne répond pas.",
+    "No dead letter in the {count} queues.": "Aucun message en échec dans les {count} files.",
 }

@@ -101,6 +101,15 @@ def test_the_network_health_page_lists_inactive_relays_first(web, gateway):
         "from_month": "2026-12", "to_month": "2027-03",
         "rows": [{"department": "23", "month": "2027-02", "kind": "desk", "searches": 4,
                   "refused_bookings": 1}]})
+    gateway.answers[("GET", "/v1/dead-letters")] = (200, [
+        {"service": "booking", "queue": "evt-a.dead", "depth": 0, "samples": [],
+         "unavailable": False},
+        {"service": "notify", "queue": "evt-b.dead", "depth": 2, "unavailable": False,
+         "samples": [{"event_type": "booking.confirmed", "error": "SMTPError: refused"}]},
+        {"service": "billing", "queue": None, "depth": None, "samples": [], "unavailable": True}])
     text = web.get("/ops/health").get_data(as_text=True)
     assert text.index("Alpha-inactive") < text.index("Zeta")
     assert "25" in text and "Recherches sans résultat" in text
+    dead = text[text.index('id="dead-letters"'):]
+    assert "evt-b.dead" in dead and "SMTPError: refused" in dead and "evt-a.dead" not in dead
+    assert dead.index("Le service ne répond pas") < dead.index("evt-b.dead")

@@ -1,5 +1,5 @@
 """Network ops and admins: the relays and organisations, and the network's
-health (each relay's activity, where demand went unmet)."""
+health (each relay's activity, where demand went unmet, dead letters)."""
 from datetime import date
 
 from web.api import ApiError
@@ -32,5 +32,9 @@ def health(visit):
     relays = sorted(report["relays"], key=lambda r: (not r["inactive_14_days"], r["name"]))
     first, last = months_back(date.today(), UNMET_DEMAND_MONTHS)
     unmet = visit.api.get("/v1/unmet-demand", from_month=first, to_month=last)
+    dead = sorted(visit.api.get("/v1/dead-letters"),
+                  key=lambda q: (not q["unavailable"], -(q["depth"] or 0), q["queue"] or ""))
     return visit.render("ops_health.html", as_of=report["as_of"], relays=relays, unmet=unmet,
-                        inactive=sum(r["inactive_14_days"] for r in relays))
+                        inactive=sum(r["inactive_14_days"] for r in relays),
+                        dead_letters=[q for q in dead if q["unavailable"] or q["depth"]],
+                        dead_queues=len(dead))

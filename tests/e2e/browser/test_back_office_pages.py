@@ -173,6 +173,7 @@ def test_the_network_team_reads_its_health_on_a_phone(network, admin, new_page):
     row = page.locator("#relay-health tr").filter(has_text=quiet["name"])
     expect(row).to_contain_text("inactif")
     expect(page.get_by_role("heading", name="Demande non satisfaite", exact=False)).to_be_visible()
+    expect(page.get_by_role("heading", name="Messages en échec")).to_be_visible()
     fits(accessible(page))
 
 
