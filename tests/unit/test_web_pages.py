@@ -113,3 +113,24 @@ def test_the_network_health_page_lists_inactive_relays_first(web, gateway):
     dead = text[text.index('id="dead-letters"'):]
     assert "evt-b.dead" in dead and "SMTPError: refused" in dead and "evt-a.dead" not in dead
     assert dead.index("Le service ne répond pas") < dead.index("evt-b.dead")
+
+
+def test_a_webhook_period_is_sent_again_as_paris_days_and_a_reversed_one_is_refused(web, gateway):
+    log_in(web, gateway, ["corporate_admin"])
+    endpoint = {"id": "w-1", "url": "https://hr.example/relais", "event_types": ["booking.*"],
+                "enabled": True}
+    gateway.answers[("GET", "/v1/webhook-endpoints/w-1")] = (200, endpoint)
+    gateway.answers[("GET", "/v1/webhook-endpoints/w-1/deliveries")] = (200, [])
+    gateway.answers[("POST", "/v1/webhook-endpoints/w-1/replay")] = (200, {"replayed": 3})
+    page = web.get("/company/webhooks/w-1")
+    refused = web.post("/company/webhooks/w-1", data={
+        "csrf": csrf_of(page), "action": "replay", "since": "2027-03-28", "until": "2027-03-27"})
+    assert "Le dernier jour vient après le premier" in refused.get_data(as_text=True)
+    assert not sent(gateway, "POST", "/v1/webhook-endpoints/w-1/replay")
+    done = web.post("/company/webhooks/w-1", data={
+        "csrf": csrf_of(page), "action": "replay", "since": "2027-03-27", "until": "2027-03-28"})
+    assert done.status_code == 303
+    # the clocks change on 2027-03-28: midnight is +01:00 before, +02:00 after
+    assert sent(gateway, "POST", "/v1/webhook-endpoints/w-1/replay") == [
+        {"since": "2027-03-27T00:00:00+01:00", "until": "2027-03-29T00:00:00+02:00"}]
+    assert "3 envois sont renvoyés" in web.get("/company/webhooks/w-1").get_data(as_text=True)

@@ -1,5 +1,6 @@
 """A corporate admin's pages: employees (invite, CSV import with a dry run
-first, deactivate), the policy, the month's usage, SCIM tokens."""
+first, deactivate), the policy, the month's usage, invoices to download,
+SCIM tokens and API keys (shown once). Webhooks: web/pages/webhooks.py."""
 from datetime import date
 
 from web.api import ApiError, new_idempotency_key

@@ -6,7 +6,7 @@ from werkzeug.wrappers import Response
 from web.routing import page
 
 # What a visitor may download, by the name of the file in the API.
-FILES = {"factur-x.pdf": "pdf", "factur-x.xml": "xml", "lines.csv": "csv"}
+FILES = ("factur-x.pdf", "factur-x.xml", "lines.csv")
 
 
 @page("/documents/<document_id>/<file>", audience="member")

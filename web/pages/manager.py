@@ -1,4 +1,6 @@
-"""A relay manager's pages: today's arrivals with check-in, the week, closures."""
+"""A relay manager's pages: today's arrivals with check-in, the week, closures,
+opening hours, spaces, the relay's figures, and the operator's monthly
+statements to accept or contest."""
 from datetime import date, timedelta
 
 from web.api import ApiError, new_idempotency_key
