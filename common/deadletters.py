@@ -63,13 +63,19 @@ def report(amqp_uri, service, dead_letter_queues, samples=3):
     the read-only ``dead_letters`` RPC every service answers."""
     rows = []
     with Connection(amqp_uri) as connection:
+        # one channel for the depths (a passive declare of a queue that
+        # exists leaves it open), another only where there is something to peek
+        depths = connection.channel()
         for dead in sorted(dead_letter_queues):
-            channel = connection.channel()
-            depth = channel.queue_declare(dead, passive=True).message_count
-            peeked = _peek(channel, dead, min(depth, samples))
-            channel.close()
+            depth = depths.queue_declare(dead, passive=True).message_count
+            peeked = []
+            if depth:
+                channel = connection.channel()
+                peeked = _peek(channel, dead, min(depth, samples))
+                channel.close()
             rows.append({"service": service, "queue": dead, "depth": depth, "samples": [
                 _sample(message) for message in peeked]})
+        depths.close()
     return rows
 
 
