@@ -8,6 +8,9 @@ Run it as the ops broker user (``RELAIS_AMQP_URI=amqp://relais-ops:...@host:5672
 its permissions allow exactly this (common/broker_users.py), and consumers
 accept a replayed event from it.
 
+Read-only, over HTTP: ``GET /v1/dead-letters`` (network staff), which asks
+every service's ``dead_letters`` RPC (common/service.py) for its own queues.
+
 QUEUE is a handler queue (``evt-booking-booking.confirmed--billing.on_booking_confirmed``)
 or its ``.dead`` queue. Replay resets the attempt count, so each message gets
 its full retries again; the handler's inbox makes a replay of an event that was
@@ -41,21 +44,57 @@ def list_dead_letter_queues(api=MANAGEMENT_API, auth=("guest", "guest")):
             for queue in queues if queue["name"].endswith(".dead")]
 
 
-def show(amqp_uri, queue, limit=10):
+def _peek(channel, dead, limit):
+    """The first ``limit`` messages of a dead-letter queue, left in it: they
+    are never acked, and closing the channel puts them back, in order."""
     shown = []
+    for _ in range(limit):
+        message = channel.basic_get(dead, no_ack=False)
+        if message is None:
+            break
+        shown.append({"error": (message.headers or {}).get(ERROR_HEADER),
+                      "attempts": (message.headers or {}).get(ATTEMPT_HEADER),
+                      "untrusted_publisher": (message.headers or {}).get(UNTRUSTED_HEADER),
+                      "body": json.loads(message.body)})
+    return shown
+
+
+def show(amqp_uri, queue, limit=10):
     dead = dead_letter_queue_name(handler_queue_of(queue))
     with Connection(amqp_uri) as connection:
         channel = connection.channel()
-        for _ in range(limit):
-            message = channel.basic_get(dead, no_ack=False)
-            if message is None:
-                break
-            shown.append({"error": (message.headers or {}).get(ERROR_HEADER),
-                          "attempts": (message.headers or {}).get(ATTEMPT_HEADER),
-                          "untrusted_publisher": (message.headers or {}).get(UNTRUSTED_HEADER),
-                          "body": json.loads(message.body)})
-        channel.close()  # unacked messages go back to the queue, in order
+        shown = _peek(channel, dead, limit)
+        channel.close()
     return shown
+
+
+def report(amqp_uri, service, dead_letter_queues, samples=3):
+    """Each of a service's dead-letter queues: its depth and its first few
+    events (type, id, error; never their data, which may name people), for
+    the read-only ``dead_letters`` RPC every service answers."""
+    rows = []
+    with Connection(amqp_uri) as connection:
+        # one channel for the depths (a passive declare of a queue that
+        # exists leaves it open), another only where there is something to peek
+        depths = connection.channel()
+        for dead in sorted(dead_letter_queues):
+            depth = depths.queue_declare(dead, passive=True).message_count
+            peeked = []
+            if depth:
+                channel = connection.channel()
+                peeked = _peek(channel, dead, min(depth, samples))
+                channel.close()
+            rows.append({"service": service, "queue": dead, "depth": depth, "samples": [
+                _sample(message) for message in peeked]})
+        depths.close()
+    return rows
+
+
+def _sample(message):
+    body = message["body"] if isinstance(message["body"], dict) else {}
+    return {"event_id": body.get("event_id"), "event_type": body.get("type"),
+            "occurred_at": body.get("occurred_at"), "attempts": message["attempts"],
+            "error": (message["error"] or "")[:300] or None}
 
 
 def replay(amqp_uri, queue, limit=10_000):

@@ -13,10 +13,15 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 from werkzeug.wrappers import Response
 
+from common import deadletters
 from common.broker_users import user_id_of
-from common.errors import RelaisError
+from common.caller import load_caller
+from common.consumer import ReliableEventHandler
+from common.errors import Forbidden, RelaisError
 from common.logging import set_call_id_stack
+from common.rpc import rpc
 from common.metrics import for_container
+from contracts.rpc.operations import DeadLetterQueueSchema
 
 
 log = logging.getLogger("relais.entrypoints")
@@ -89,9 +94,29 @@ class CallContext(DependencyProvider):
         return worker_ctx.call_id_stack
 
 
+class DeadLetters(DependencyProvider):
+    """This service's dead-letter queues (one per reliable consumer), as a
+    report of their depth and first events: ``self.dead_letter_report()``."""
+
+    def get_dependency(self, worker_ctx):
+        queues = [entrypoint.dead_letter_queue.name for entrypoint in self.container.entrypoints
+                  if isinstance(entrypoint, ReliableEventHandler)]
+        return lambda: deadletters.report(self.container.config["AMQP_URI"],
+                                          self.container.service_name, queues)
+
+
 class RelaisService:
     metrics = EntrypointMetrics()
     call_id_stack = CallContext()
+    dead_letter_report = DeadLetters()
+
+    @rpc
+    def dead_letters(self, caller):
+        """Read-only, for the network's team: GET /v1/dead-letters asks every
+        service (contracts/rpc/operations.py)."""
+        if not load_caller(caller).sees_whole_network:
+            raise Forbidden("Dead letters are for the network's team.")
+        return DeadLetterQueueSchema(many=True).dump(self.dead_letter_report())
 
     @http("GET", "/health")
     def health(self, request):

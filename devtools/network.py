@@ -147,13 +147,22 @@ class Network:
                            PROMETHEUS_MULTIPROC_DIR=str(self.var_dir / "gateway-metrics"))
         self.spawn("gateway", [sys.executable, "-m", "gunicorn", "-c",
                                "gateway/gunicorn.conf.py", "gateway.app:app"], gateway_env)
-        web_env = dict(self.env(), WEB_BIND=f"127.0.0.1:{self.web_port}",
-                       RELAIS_GATEWAY_URL=self.gateway_url, **self.web_env)
-        self.spawn("web", [sys.executable, "-m", "gunicorn", "-c", "web/gunicorn.conf.py",
-                           "web.app:app"], web_env)
+        self.start_web("web", self.web_port)
         self.wait_until_ready(ready_timeout)
         if self.prometheus_port and self.monitoring_on_start:
             self.start_monitoring()
+
+    def start_web(self, name, port):
+        """The web pages on ``port``; a second one (another name and port)
+        shares the first one's sessions in Redis, under this network's prefix."""
+        env = dict(self.env(), WEB_BIND=f"127.0.0.1:{port}", RELAIS_GATEWAY_URL=self.gateway_url,
+                   RELAIS_WEB_SESSION_PREFIX=self.web_session_prefix, **self.web_env)
+        self.spawn(name, [sys.executable, "-m", "gunicorn", "-c", "web/gunicorn.conf.py",
+                          "web.app:app"], env)
+
+    @property
+    def web_session_prefix(self):
+        return f"relais:{self.name}:web-session:"
 
     def start_monitoring(self):
         """Prometheus (and PostgreSQL's exporter) on this network. The e2e

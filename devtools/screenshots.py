@@ -57,10 +57,12 @@ def main():
     OUT.mkdir(parents=True, exist_ok=True)
     try:
         net.start()
-        seeded = demo.seed(net.gateway_url, net.admin_email, net.admin_password)
+        seeded = demo.seed(net.gateway_url, net.admin_email, net.admin_password,
+                           billing_database_url=net.database_url("billing"))
         member = (seeded["employee"]["email"], demo.DEMO_PASSWORD)
         manager = (seeded["manager"]["email"], demo.DEMO_PASSWORD)
         hr = (seeded["corporate_admin"]["email"], demo.DEMO_PASSWORD)
+        admin = (net.admin_email, net.admin_password)
         relay, booking = seeded["relay"], seeded["booking"]
         csv_file = net.var_dir / "salaries.csv"
         csv_file.write_text("email;full_name\nalice.martin@mutuelle.example;Alice Martin\n"
@@ -79,6 +81,13 @@ def main():
                 page.set_input_files("#csv", str(csv_file)),
                 page.click("form[enctype] button"))),
             ("policy", hr, "/company/policy", None),
+            ("manager-hours", manager, f"/manage/{relay['id']}/hours", None),
+            ("manager-spaces", manager, f"/manage/{relay['id']}/spaces", None),
+            ("invoices", hr, "/company/invoices", None),
+            ("webhooks", hr, "/company/webhooks", None),
+            ("api-keys", hr, "/company/api-keys", lambda page: (
+                page.fill("#name", "SIRH"), page.click("form[action='/company/api-keys'] button"))),
+            ("network-health", admin, "/ops/health", None),
         ]
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path="/usr/bin/chromium",

@@ -29,7 +29,7 @@ from gateway.limits import (
 )
 from gateway.openapi import build_spec
 from gateway.problems import Problem, from_remote_error
-from gateway.routes import ROUTES, SERVICES
+from gateway.routes import EVERY_SERVICE, ROUTES, SERVICES
 from gateway.rpc import RemoteError, RpcTimeout, RpcUnavailable, ThreadLocalRpc
 from gateway.scim import ScimApi
 from contracts.tokens import secret_kind
@@ -155,6 +155,8 @@ class Gateway:
     def limited_call(self, route, request, call_id, kwargs):
         """The RPC, under the attempt limits of gateway/limits.py where one
         applies (log-in, password set, invitation mails): 429 before the call."""
+        if route.service == EVERY_SERVICE:
+            return self.call_every(route, call_id, kwargs)
         call = lambda: self.call(route.service, route.rpc, call_id,  # noqa: E731
                                  timeout=route.timeout_seconds, **kwargs)
         client = client_address(request)
@@ -188,6 +190,22 @@ class Gateway:
             raise Problem(503, "limits-unavailable", "Attempt limits cannot be checked now: "
                           "try again shortly.", headers={"Retry-After": "5"}) from None
         return call()
+
+    def call_every(self, route, call_id, kwargs):
+        """The route's RPC on every service, their lists joined. A service that
+        does not answer is a row saying so (``unavailable``), not a failure of
+        the whole: ops read the others' dead letters when one is down."""
+        rows = []
+        for service in SERVICES:
+            try:
+                rows += self.call(service, route.rpc, call_id, timeout=route.timeout_seconds,
+                                  **kwargs)
+            except Problem as problem:
+                if problem.status not in (503, 504):
+                    raise
+                rows.append({"service": service, "queue": None, "depth": None, "samples": [],
+                             "unavailable": True})
+        return rows
 
     def limit_scim(self, request):
         """A SCIM token's requests per minute (an identity provider in a loop)."""

@@ -40,7 +40,12 @@ from contracts.rpc.notify import (
     WebhookEndpointCreateSchema, WebhookEndpointSchema, WebhookEndpointUpdateSchema,
     WebhookReplayedSchema, WebhookReplaySchema, WebhookRotateSchema,
 )
+from contracts.rpc.operations import DeadLetterQueueSchema
 from common.schemas import PageQuerySchema
+
+# A route whose RPC every service answers (common/service.py): the gateway
+# asks each one and joins the answers (gateway/app.py, call_every).
+EVERY_SERVICE = "every"
 
 
 @dataclass(frozen=True)
@@ -314,6 +319,11 @@ ROUTES = [
           "Searches that found no free space and bookings refused for lack of one, by "
           "department, month and kind of space (network staff)", "Network",
           response=UnmetDemandSchema, query=UnmetDemandQuerySchema),
+    Route("GET", "/v1/dead-letters", EVERY_SERVICE, "dead_letters",
+          "Each service's dead-letter queues: how many events wait there and the first ones "
+          "(type, id, error), read-only (network staff; replay: python -m common.deadletters). "
+          "A service that does not answer is a row with unavailable: true", "Network",
+          response=DeadLetterQueueSchema, many=True, errors=(401, 403)),
     Route("GET", "/v1/impact", "booking", "impact_report",
           "A month's kilometres and CO2e avoided by completed bookings, per relay, "
           "department, organisation or (corporate admins) member; small cells blanked",

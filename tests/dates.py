@@ -103,3 +103,15 @@ def next_clock_change(tz_name, back, since=None):
                     return day, hour
         day += timedelta(days=1)
     raise AssertionError(f"no clock change in {tz_name} within two years")
+
+def a_time_zone_at_midday(now=None):
+    """An IANA time zone (``Etc/GMT±N``) where the local time is now between
+    12:00 and 13:00, and its local date: a relay there has a slot running now,
+    far from its midnight, whatever the hour the test runs (end-to-end services
+    follow the real clock, so the day cannot be injected; the place can).
+    Note ``Etc/GMT-3`` is UTC+3 (POSIX signs)."""
+    now = now or datetime.now(PARIS)
+    utc_hour = now.astimezone(ZoneInfo("UTC")).hour
+    offset = 12 - utc_hour                       # -11 .. +12, all real zones
+    name = "Etc/GMT" if offset == 0 else f"Etc/GMT{'-' if offset > 0 else '+'}{abs(offset)}"
+    return name, now.astimezone(ZoneInfo(name)).date()

@@ -64,7 +64,7 @@ class Api:
         self.timeout = timeout
 
     def request(self, method, path, *, json_body=None, params=None, data=None,
-                content_type=None, idempotency_key=None, auth=True, _retry=True):
+                content_type=None, idempotency_key=None, auth=True, raw=False, _retry=True):
         headers = {"Accept": "application/json"}
         tokens = self.session.get("tokens") if (auth and self.session is not None) else None
         if tokens:
@@ -81,9 +81,11 @@ class Api:
         if response.status_code == 401 and tokens and _retry and self.refresh():
             return self.request(method, path, json_body=json_body, params=params, data=data,
                                 content_type=content_type, idempotency_key=idempotency_key,
-                                _retry=False)
+                                raw=raw, _retry=False)
         if response.status_code >= 400:
             raise ApiError.from_response(response)
+        if raw:
+            return response
         if response.status_code == 204:
             return None
         if response.headers.get("Content-Type", "").startswith("application/json"):
@@ -102,6 +104,14 @@ class Api:
 
     def delete(self, path):
         return self.request("DELETE", path)
+
+    def patch(self, path, body):
+        return self.request("PATCH", path, json_body=body)
+
+    def download(self, path):
+        """A document as the API sends it: (bytes, content type)."""
+        response = self.request("GET", path, raw=True)
+        return response.content, response.headers.get("Content-Type", "application/octet-stream")
 
     # -- tokens ----------------------------------------------------------------
 

@@ -21,7 +21,7 @@ from werkzeug.wrappers import Request, Response
 from common import logging as relais_logging
 from web import i18n, routing
 from web.api import Api, ApiError
-from web.sessions import COOKIE, CookieSigner, MemoryStore, csrf_ok
+from web.sessions import COOKIE, CookieSigner, MemoryStore, RedisStore, Session, csrf_ok
 
 log = logging.getLogger("web")
 HERE = Path(__file__).parent
@@ -83,13 +83,13 @@ class Visit:
 
 class WebApp:
     def __init__(self, gateway_url, secret, tile_url=DEFAULT_TILES, secure_cookies=None,
-                 gateway_public_url=None):
+                 gateway_public_url=None, sessions=None):
         from web import pages  # noqa: F401  (registers every page)
         self.gateway_url = gateway_url
         self.gateway_public_url = (gateway_public_url or gateway_url).rstrip("/")
         self.tile_url = tile_url
         self.secure_cookies = secure_cookies
-        self.sessions = MemoryStore()
+        self.sessions = sessions or MemoryStore()
         self.signer = CookieSigner(secret)
         self.csp = content_security_policy(tile_url)
         self.templates = Environment(loader=FileSystemLoader(HERE / "templates"),
@@ -109,7 +109,12 @@ class WebApp:
         return session or self.sessions.new(), session is None
 
     def respond(self, request):
-        session, fresh = self.session_of(request)
+        try:
+            session, fresh = self.session_of(request)
+        except Exception:
+            log.exception("the session store cannot be reached")
+            visit = Visit(self, request, Session("unsaved"))
+            return self.secured(self.error_page(visit, 503, "unavailable"), visit)
         visit = Visit(self, request, session)
         try:
             page, args = self.url_map.bind_to_environ(request.environ).match()
@@ -124,6 +129,11 @@ class WebApp:
         except Exception:
             log.exception("unhandled error in a page")
             response = self.error_page(visit, 500, "internal-error")
+        try:
+            self.sessions.save(visit.session)
+        except Exception:
+            log.exception("the session store cannot be reached")
+            response = self.error_page(visit, 503, "unavailable")
         if fresh or visit.new_session:
             self.set_cookie(request, response, visit.session)
         log.info("%s %s %s", request.method, request.path, response.status_code,
@@ -173,9 +183,18 @@ class WebApp:
         return response
 
 
+def session_store():
+    """Redis (shared by every replica and process) unless told otherwise."""
+    if os.environ.get("RELAIS_WEB_SESSION_STORE", "redis") == "memory":
+        return MemoryStore()
+    return RedisStore(os.environ.get("RELAIS_REDIS_URL", "redis://127.0.0.1:6379/0"),
+                      os.environ.get("RELAIS_WEB_SESSION_PREFIX", "relais:web:session:"))
+
+
 def create_app():
     relais_logging.configure("web")
     web = WebApp(
+        sessions=session_store(),
         gateway_url=os.environ.get("RELAIS_GATEWAY_URL", "http://127.0.0.1:8080"),
         secret=os.environ.get("RELAIS_WEB_SECRET", "development-only-web-secret"),
         tile_url=os.environ.get("RELAIS_WEB_TILE_URL", DEFAULT_TILES),

@@ -66,4 +66,11 @@ def filters(locale):
         from babel.numbers import format_currency
         return format_currency(cents / 100, "EUR", locale=locale)
 
-    return {"day": day, "time": time_in, "when": when, "euros": euros}
+    def percent(ratio):
+        """A rate (0.25) as the locale writes it (25 %); a dash when unknown."""
+        if ratio is None:
+            return "—"
+        from babel.numbers import format_percent
+        return format_percent(ratio, locale=locale)
+
+    return {"day": day, "time": time_in, "when": when, "euros": euros, "percent": percent}

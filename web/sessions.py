@@ -2,14 +2,21 @@
 in an HttpOnly SameSite=Lax cookie (Secure over https). The access and refresh
 tokens, the CSRF token and the language stay here.
 
-The store is in memory, per gunicorn process: web runs one process with
-threads (gunicorn.conf.py) so every request of a visitor meets its session.
-A restart logs everyone out, which is acceptable for a front end whose state
-is only tokens; several replicas would need a shared store (Redis) or sticky
-sessions, behind the same ``MemoryStore`` interface.
+Two stores with one interface (get, new, rotate, drop, save):
+
+- ``RedisStore``, what web runs with: every replica and every gunicorn
+  process reads the same sessions, a restart logs nobody out, and each
+  session expires by itself after IDLE_SECONDS without a request.
+- ``MemoryStore``, per process: for tests without Redis (tests/unit).
+
+A request loads its session once and saves it once, at the end (web/app.py):
+two requests of one visitor at the same instant each save what they saw, the
+last one winning; a session holds tokens, a CSRF token, a language and flash
+messages, so that costs at most a flash message.
 """
 import hashlib
 import hmac
+import json
 import secrets
 import threading
 import time
@@ -78,6 +85,43 @@ class MemoryStore:
         now = time.monotonic()
         for sid in [s for s, v in self.sessions.items() if now - v.touched > IDLE_SECONDS]:
             del self.sessions[sid]
+
+    def save(self, session):
+        """Nothing to do: the session object is the stored one."""
+
+
+class RedisStore:
+    """Sessions as JSON under ``<prefix><session id>``, expiring IDLE_SECONDS
+    after the visitor's last request. The prefix keeps networks apart (each
+    test slot, each environment sharing a Redis)."""
+
+    def __init__(self, url, prefix):
+        import redis
+        self.redis = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+        self.prefix = prefix
+
+    def key(self, sid):
+        return self.prefix + sid
+
+    def get(self, sid):
+        stored = self.redis.get(self.key(sid))
+        return Session(sid, json.loads(stored)) if stored is not None else None
+
+    def new(self, data=None):
+        session = Session(secrets.token_urlsafe(32), data)
+        self.save(session)
+        return session
+
+    def rotate(self, session):
+        data = {k: v for k, v in session.items() if k != "csrf"}
+        self.drop(session)
+        return self.new(data)
+
+    def drop(self, session):
+        self.redis.delete(self.key(session.sid))
+
+    def save(self, session):
+        self.redis.set(self.key(session.sid), json.dumps(session), ex=IDLE_SECONDS)
 
 
 class CookieSigner:

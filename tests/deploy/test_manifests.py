@@ -131,6 +131,8 @@ def test_compose_web(compose):
     assert web["environment"]["RELAIS_GATEWAY_URL"] == "http://gateway:8080"
     assert web["environment"]["RELAIS_WEB_SECRET"]
     assert web["depends_on"]["gateway"]["condition"] == "service_healthy"
+    assert web["environment"]["RELAIS_REDIS_URL"] == "redis://redis:6379/0"
+    assert web["depends_on"]["redis"]["condition"] == "service_healthy"
     assert f"127.0.0.1:{WEB_PORT}/health" in " ".join(web["healthcheck"]["test"])
 
 
@@ -455,16 +457,18 @@ def test_k8s_gateway_command_and_metrics_directory():
     assert multiproc in {m["mountPath"] for m in main["volumeMounts"]}
 
 
-def test_k8s_web_runs_one_process_with_its_secret():
+def test_k8s_web_runs_replicas_sharing_sessions_in_redis():
     workload = k8s_workload("web")
     (main,) = workload["spec"]["template"]["spec"]["containers"]
     args = " ".join(main["args"])
     assert args.startswith(WEB_COMMAND) and args.endswith("web.app:app")
     assert [p["containerPort"] for p in main["ports"]] == [WEB_PORT]
     assert main["readinessProbe"]["httpGet"]["path"] == "/health"
-    # sessions live in the process's memory: one replica until they are shared
-    assert workload["spec"]["replicas"] == 1
+    # sessions live in Redis: replicas share them, a rolling update keeps them
+    assert workload["spec"]["replicas"] >= 2
+    assert workload["spec"]["strategy"]["type"] == "RollingUpdate"
     env = env_of(main)
+    assert env["RELAIS_REDIS_URL"]["valueFrom"]["configMapKeyRef"]["key"] == "RELAIS_REDIS_URL"
     assert env["RELAIS_WEB_SECRET"]["valueFrom"]["secretKeyRef"]
     assert env["RELAIS_WEB_SECURE_COOKIES"]["value"] == "true"
 

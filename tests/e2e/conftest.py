@@ -188,15 +188,18 @@ def corporate_account(admin, network, label="Assureur"):
     return company, Client(network.gateway_url).login(email, PASSWORD)
 
 
-def seed_billable_usage(network, organisation_id, day="2025-10-06", cents=2200, lines=1):
+def seed_billable_usage(network, organisation_id, day="2025-10-06", cents=2200, lines=1,
+                        relay_id=None):
     """Priced usage lines in a month long over, written straight into billing's
-    database: bookings are never in the past, and invoices are for past months."""
+    database: bookings are never in the past, and invoices are for past months.
+    At a relay billing knows (``relay_id``), else at a new one."""
     from sqlalchemy import create_engine, text
     engine = create_engine(network.database_url("billing"))
-    relay_id = str(uuid.uuid4())
     with engine.begin() as conn:
-        conn.execute(text("INSERT INTO known_relays (relay_id, name, timezone) VALUES "
-                          "(:relay, 'Relais des tests', 'Europe/Paris')"), {"relay": relay_id})
+        if relay_id is None:
+            relay_id = str(uuid.uuid4())
+            conn.execute(text("INSERT INTO known_relays (relay_id, name, timezone) VALUES "
+                              "(:relay, 'Relais des tests', 'Europe/Paris')"), {"relay": relay_id})
         for _ in range(lines):
             conn.execute(text(
                 "INSERT INTO usage_lines (id, booking_id, relay_id, organisation_id, member_id, "

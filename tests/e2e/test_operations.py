@@ -99,3 +99,38 @@ def test_one_request_can_be_followed_through_the_logs(network, relay_company_emp
     assert booking_line["entrypoint"] == "book"
     assert booking_line["call_id_stack"][0] == call_id
     assert booking_line["call_id_stack"][-1].startswith("booking.book.")
+
+
+def test_dead_letters_are_read_over_http_by_the_network_team_only(network, admin, anonymous):
+    from kombu import Connection
+
+    from tests.e2e.conftest import corporate_account
+    listed = admin.get("/v1/dead-letters")
+    assert listed.status_code == 200, listed.text
+    queues = listed.json()
+    # one queue per reliable consumer: identity consumes no event
+    assert {q["service"] for q in queues} == {"booking", "billing", "notify"}
+    assert all(q["queue"].endswith(".dead") and not q["unavailable"] for q in queues)
+    target = next(q["queue"] for q in queues if q["service"] == "notify")
+
+    # a message that is no event envelope is parked at once in its .dead queue
+    with Connection(network.amqp_uri) as connection:
+        connection.Producer().publish({"not": "an envelope"}, routing_key=target[:-len(".dead")],
+                                      serializer="json")
+    try:
+        def parked():
+            rows = admin.get("/v1/dead-letters").json()
+            return next(q for q in rows if q["queue"] == target)["depth"] == 1 and rows
+        rows = wait_for(parked, timeout=20)
+        assert rows, "the malformed message reached the dead-letter queue"
+        (row,) = [q for q in rows if q["queue"] == target]
+        assert "not an event envelope" in row["samples"][0]["error"]
+        assert next(q for q in admin.get("/v1/dead-letters").json()
+                    if q["queue"] == target)["depth"] == 1, "reading leaves it in the queue"
+    finally:
+        with Connection(network.amqp_uri) as connection:
+            connection.default_channel.queue_purge(target)
+
+    _, hr = corporate_account(admin, network)
+    assert hr.get("/v1/dead-letters").status_code == 403
+    assert anonymous.get("/v1/dead-letters").status_code == 401

@@ -102,3 +102,14 @@ def test_the_next_clock_change_is_the_day_and_hour_that_repeats_or_is_skipped(
     for today in YEAR[::15]:
         day, hour = dates.next_clock_change(tz_name, back, since=today)
         assert day > today and 0 <= hour < 23
+
+
+def test_a_time_zone_at_midday_is_at_midday_at_every_minute_of_a_day():
+    from zoneinfo import ZoneInfo, available_timezones
+    start = datetime(2027, 3, 27, 0, 0, tzinfo=PARIS)   # a day whose clock changes
+    for minutes in range(0, 25 * 60, 7):
+        moment = start + timedelta(minutes=minutes)
+        zone, local_date = dates.a_time_zone_at_midday(moment)
+        local = moment.astimezone(ZoneInfo(zone))
+        assert zone in available_timezones()
+        assert 12 <= local.hour < 13 and local.date() == local_date, (moment, zone)

@@ -43,9 +43,9 @@ class FakeGateway:
     def request(self, method, url, json=None, params=None, data=None, headers=None, timeout=None):
         path = "/" + url.split("/", 3)[3]
         self.calls.append((method, path, json, headers))
-        status, body = self.answers.get((method, path), (404, {"type": "x/not-found",
-                                                                "detail": "Not found."}))
-        return FakeResponse(status, body)
+        answer = self.answers.get((method, path), (404, {"type": "x/not-found",
+                                                          "detail": "Not found."}))
+        return answer if isinstance(answer, FakeResponse) else FakeResponse(*answer)
 
 
 @pytest.fixture

@@ -1,9 +1,10 @@
 """A corporate admin's pages: employees (invite, CSV import with a dry run
-first, deactivate), the policy, the month's usage, SCIM tokens."""
+first, deactivate), the policy, the month's usage, invoices to download,
+SCIM tokens and API keys (shown once). Webhooks: web/pages/webhooks.py."""
 from datetime import date
 
 from web.api import ApiError, new_idempotency_key
-from web.pages.forms import FormErrors, required
+from web.pages.forms import FormErrors, required, show_once, take_shown_once
 from web.routing import page
 
 
@@ -154,24 +155,43 @@ def usage(visit):
     return visit.render("company_usage.html", report=report, month=month)
 
 
-@page("/company/scim-tokens", methods=("GET", "POST"), audience="corporate_admin")
-def scim_tokens(visit):
+# Machine credentials: a SCIM token for the identity provider, an API key for
+# the company's own software (the corporate admin's rights). Both are shown
+# once, when made; identity keeps only their hash.
+CREDENTIALS = {"scim-tokens": {}, "api-keys": {"roles": ["corporate_admin"]}}
+
+
+@page("/company/<any('scim-tokens', 'api-keys'):kind>", methods=("GET", "POST"),
+      audience="corporate_admin")
+def credentials(visit, kind):
     _ = visit._
-    path = f"/v1/organisations/{organisation(visit)}/scim-tokens"
-    created, errors = None, FormErrors()
+    path = f"/v1/organisations/{organisation(visit)}/{kind}"
+    errors = FormErrors()
     if visit.request.method == "POST":
         name = visit.form.get("name", "").strip()
         if not name:
-            errors.add("name", _("Name the token, such as the identity provider's name."))
+            errors.add("name", _("Name it after what will use it, such as your identity provider."))
         else:
-            created = visit.api.post(path, {"name": name})
-    tokens = [t for t in visit.api.get(path) if not t.get("revoked_at")]
-    return visit.render("company_scim.html", tokens=tokens, created=created, errors=errors,
-                        scim_base=visit.app.gateway_public_url + "/scim/v2")
+            made = visit.api.post(path, dict(CREDENTIALS[kind], name=name))
+            show_once(visit, {"name": made["name"], "secret": made["secret"]})
+            return visit.redirect(f"/company/{kind}")
+    created = take_shown_once(visit)
+    listed = [c for c in visit.api.get(path) if not c.get("revoked_at")]
+    return visit.render("company_credentials.html", kind=kind, credentials=listed,
+                        created=created, errors=errors,
+                        api_base=visit.app.gateway_public_url)
 
 
-@page("/company/scim-tokens/<token_id>/revoke", methods=("POST",), audience="corporate_admin")
-def revoke_scim_token(visit, token_id):
-    visit.api.delete(f"/v1/organisations/{organisation(visit)}/scim-tokens/{token_id}")
-    visit.flash(visit._("The token is revoked: it stops working within a minute."))
-    return visit.redirect("/company/scim-tokens")
+@page("/company/<any('scim-tokens', 'api-keys'):kind>/<credential_id>/revoke", methods=("POST",),
+      audience="corporate_admin")
+def revoke_credential(visit, kind, credential_id):
+    visit.api.delete(f"/v1/organisations/{organisation(visit)}/{kind}/{credential_id}")
+    visit.flash(visit._("It is revoked: it stops working within a minute."))
+    return visit.redirect(f"/company/{kind}")
+
+
+@page("/company/invoices", audience="corporate_admin")
+def invoices(visit):
+    """The company's invoices and credit notes, newest first, to download."""
+    documents = visit.api.get("/v1/documents", status="final", limit=100)
+    return visit.render("company_invoices.html", documents=documents)

@@ -25,3 +25,14 @@ def required(form, errors, _, *names):
     for name in names:
         if not (form.get(name) or "").strip():
             errors.add(name, _("Enter this information."))
+
+
+def show_once(visit, created):
+    """Keep a secret just made (a key, a webhook's signing secret) for the page
+    the browser is sent to next, and only for it: post, redirect, get, so a
+    reload neither makes another nor shows this one again."""
+    visit.session["shown_once"] = created
+
+
+def take_shown_once(visit):
+    return visit.session.pop("shown_once", None)

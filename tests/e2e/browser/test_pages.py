@@ -1,8 +1,6 @@
 """What people do in a browser, end to end: the web pages, the gateway, the
 services and the SMTP sink of the end-to-end network, driven by Chromium.
 Days come from tests/dates.py's rules, never "today + N"."""
-from datetime import datetime
-
 import pytest
 import requests
 from playwright.sync_api import expect
@@ -11,8 +9,9 @@ from tests import dates
 from tests.e2e.browser.conftest import accessible, log_in
 from tests.e2e.conftest import PASSWORD, Client, corporate_account, mails_to, unique, wait_for
 
-# Open round the clock every day and never releasing no-shows: a slot is
-# running whatever the hour a test checks someone in (except 23:59-24:00 Paris).
+# Open round the clock every day and never releasing no-shows; in a time zone
+# where it is now midday (tests/dates.py), today's day slot is running whatever
+# the hour the test runs, far from the relay's midnight.
 ROUND_THE_CLOCK = {day: {"morning": {"opens": "00:00", "closes": "12:00"},
                          "afternoon": {"opens": "12:00", "closes": "23:59"}}
                    for day in ("monday", "tuesday", "wednesday", "thursday", "friday",
@@ -44,9 +43,15 @@ def an_employee(admin, network, company, home=None, name="Dominique Nomade"):
     return created.json(), api
 
 
-def a_relay_manager(admin, relay):
-    operator = admin.post("/v1/organisations", json={"kind": "relay_operator",
-                                                     "name": unique("Association")}).json()
+def a_relay_operator(admin):
+    """A relay operator whose statements billing can issue (its legal identity)."""
+    return admin.post("/v1/organisations", json={
+        "kind": "relay_operator", "name": unique("Association"), "legal_name": "Association",
+        "siret": "55208131766522", "billing_address": "2 rue du Lac, 23500 Felletin"}).json()
+
+
+def a_relay_manager(admin, relay, operator=None):
+    operator = operator or a_relay_operator(admin)
     email = f"{unique('accueil')}@example.org"
     made = admin.post(f"/v1/organisations/{operator['id']}/users", json={
         "email": email, "full_name": "Sacha Accueil", "roles": ["relay_manager"],
@@ -84,15 +89,15 @@ def test_a_member_finds_a_desk_near_home_books_it_and_gets_the_mail(network, adm
 
 
 def test_a_relay_manager_checks_the_member_in(network, admin, new_page):
+    zone, today = dates.a_time_zone_at_midday()
     relay = a_relay(admin, 45.90, 1.70, opening_hours=ROUND_THE_CLOCK,
-                    closed_on_public_holidays=False)
+                    closed_on_public_holidays=False, timezone=zone)
     never_released = admin.request("PATCH", f"/v1/relays/{relay['id']}",
                                    json={"no_show_after_minutes": None})
     assert never_released.json()["no_show_after_minutes"] is None, never_released.text
     company, _ = corporate_account(admin, network)
     employee, member = an_employee(admin, network, company, name="Alix Arrivant")
-    today = datetime.now(dates.PARIS).date().isoformat()
-    booked = member.post("/v1/bookings", json={"relay_id": relay["id"], "date": today,
+    booked = member.post("/v1/bookings", json={"relay_id": relay["id"], "date": today.isoformat(),
                                                "slot": "day"})
     assert booked.status_code == 201, booked.text
 
