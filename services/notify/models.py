@@ -21,6 +21,22 @@ class Contact(Base):
     organisation_id: Mapped[str] = mapped_column(UUID(as_uuid=False))
     # A relay operator's relay managers are told of its settlements.
     roles: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default=text("'{}'"))
+    # The relays a relay manager runs: they get the digest of tomorrow's arrivals.
+    relay_ids: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default=text("'{}'"))
+    # The language they are written to in (identity's user locale).
+    locale: Mapped[str] = mapped_column(Text, server_default=text("'fr'"))
+
+
+class Preference(Base):
+    """A person's choice for one category of optional mails (message_categories.py);
+    no row: the category's default (on)."""
+    __tablename__ = "preferences"
+
+    user_id: Mapped[str] = mapped_column(UUID(as_uuid=False), primary_key=True)
+    category: Mapped[str] = mapped_column(Text, primary_key=True)
+    enabled: Mapped[bool] = mapped_column(Boolean)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(),
+                                                 onupdate=func.now())
 
 
 class Delivery(Base):

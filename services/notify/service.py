@@ -1,6 +1,7 @@
 """Notify's entrypoints: it listens to the other services and tells people."""
 import eventlet
 from nameko.exceptions import RemoteError
+from nameko.extensions import DependencyProvider
 from nameko.rpc import RpcProxy, rpc
 from nameko.timer import timer
 
@@ -12,14 +13,25 @@ from common.validation import load
 from contracts import events
 from common.schemas import PageQuerySchema
 from contracts.rpc.notify import (
-    DeliveryQuerySchema, DeliverySchema, WebhookDeliveryQuerySchema, WebhookDeliverySchema,
+    DeliveryQuerySchema, DeliverySchema, NotificationPreferenceSchema,
+    NotificationPreferencesUpdateSchema, WebhookDeliveryQuerySchema, WebhookDeliverySchema,
     WebhookEndpointCreateSchema, WebhookEndpointSchema, WebhookEndpointUpdateSchema,
     WebhookReplayedSchema, WebhookReplaySchema, WebhookRotateSchema,
 )
-from services.notify import deliveries, webhooks
+from services.notify import deliveries, message_categories, preferences, templates, webhooks
 from services.notify.mailer import MailerProvider
 from services.notify.webhook_dispatcher import WebhookDispatcher
 from services.notify.models import Base
+
+
+class UnsubscribeLinksProvider(DependencyProvider):
+    """The public URL and key of the one-click unsubscribe links (preferences.py)."""
+
+    def setup(self):
+        self.links = preferences.UnsubscribeLinks.from_config(self.container.config)
+
+    def get_dependency(self, worker_ctx):
+        return self.links
 
 
 class IdentityTimeout(Exception):
@@ -35,6 +47,7 @@ class NotifyService(RelaisService):
 
     db = Database(Base)
     mailer = MailerProvider()
+    links = UnsubscribeLinksProvider()
     identity = RpcProxy("identity")
     webhook_dispatcher = WebhookDispatcher()
 
@@ -85,7 +98,8 @@ class NotifyService(RelaisService):
 
     def tell_member(self, uow, booking, event):
         """The mail speaks of the booking in JSON values (ISO instants)."""
-        deliveries.tell_member(uow, self.mailer, event, events.dump(event["type"], booking))
+        deliveries.tell_member(uow, self.mailer, self.links, event,
+                               events.dump(event["type"], booking))
 
     @consumes("billing.invoice_finalized")
     def on_invoice_finalized(self, uow, data, event):
@@ -119,6 +133,34 @@ class NotifyService(RelaisService):
         return DeliverySchema().dump(
             deliveries.list_deliveries(self.db.session, query["limit"], query["offset"]),
             many=True)
+
+    # -- preferences and one-click unsubscribe (no log-in: a signed token) --------
+
+    @rpc
+    def get_notification_preferences(self, caller, user_id):
+        return _preference_schema.dump(preferences.get_preferences(
+            self.db.session, load_caller(caller), user_id), many=True)
+
+    @rpc
+    def set_notification_preferences(self, caller, user_id, payload):
+        caller = load_caller(caller)
+        changes = load(NotificationPreferencesUpdateSchema(), payload)
+        with self.db.unit_of_work() as uow:
+            return _preference_schema.dump(preferences.set_preferences(
+                uow, caller, user_id, changes), many=True)
+
+    @rpc
+    def unsubscribe_page(self, token):
+        """GET of the link: a page that asks (mail scanners follow links)."""
+        locale, category = preferences.unsubscribe_target(self.db.session, self.links, token)
+        return _unsubscribe_page(locale, category, done=False)
+
+    @rpc
+    def unsubscribe(self, token):
+        """POST of the link: RFC 8058 one-click, or the page's button."""
+        with self.db.unit_of_work() as uow:
+            locale, category = preferences.unsubscribe(uow, self.links, token)
+        return _unsubscribe_page(locale, category, done=True)
 
     # -- webhooks: every event of the published language is offered to the
     # endpoints that want it and may see it (webhook_rules.SCOPE_RULES). One
@@ -318,5 +360,11 @@ class NotifyService(RelaisService):
                 uow.session, caller, endpoint_id, webhooks.utcnow()))
 
 
+def _unsubscribe_page(locale, category, done):
+    label = message_categories.LABELS.get(locale, message_categories.LABELS["fr"])[category]
+    return templates.page("unsubscribe", locale, label=label, done=done)
+
+
+_preference_schema = NotificationPreferenceSchema()
 _endpoint_schema = WebhookEndpointSchema()
 _delivery_schema = WebhookDeliverySchema()
