@@ -1,8 +1,8 @@
 """Notify's tables: who to tell (contacts, from identity's events) and what was sent."""
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import (
-    BigInteger, Boolean, DateTime, ForeignKey, Index, Integer, Text, UniqueConstraint, func, text,
+    BigInteger, Boolean, Date, DateTime, ForeignKey, Index, Integer, Text, UniqueConstraint, func, text,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
@@ -37,6 +37,24 @@ class Preference(Base):
     enabled: Mapped[bool] = mapped_column(Boolean)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(),
                                                  onupdate=func.now())
+
+
+class Booking(Base):
+    """What notify keeps of a booking (from booking.confirmed / cancelled) to
+    remind its member the day before and tell the relay's managers who
+    arrives: ``date`` is the relay's local day, ``data`` the event's data."""
+    __tablename__ = "bookings"
+    __table_args__ = (Index("ix_bookings_date_status", "date", "status"),)
+
+    booking_id: Mapped[str] = mapped_column(UUID(as_uuid=False), primary_key=True)
+    member_id: Mapped[str] = mapped_column(UUID(as_uuid=False))
+    relay_id: Mapped[str] = mapped_column(UUID(as_uuid=False))
+    date: Mapped[date] = mapped_column(Date)
+    timezone: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(Text)      # confirmed, cancelled
+    data: Mapped[dict] = mapped_column(JSONB)
+    # Set in the transaction that sends (or skips) the reminder: never twice.
+    reminded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
 
 class Delivery(Base):

@@ -2,6 +2,7 @@
 import eventlet
 from nameko.exceptions import RemoteError
 from nameko.extensions import DependencyProvider
+from nameko.dependency_providers import Config
 from nameko.rpc import RpcProxy, rpc
 from nameko.timer import timer
 
@@ -18,7 +19,10 @@ from contracts.rpc.notify import (
     WebhookEndpointCreateSchema, WebhookEndpointSchema, WebhookEndpointUpdateSchema,
     WebhookReplayedSchema, WebhookReplaySchema, WebhookRotateSchema,
 )
-from services.notify import deliveries, message_categories, preferences, templates, webhooks
+from common import config as env_config
+from services.notify import (
+    daily_mails, deliveries, message_categories, preferences, templates, webhooks,
+)
 from services.notify.mailer import MailerProvider
 from services.notify.webhook_dispatcher import WebhookDispatcher
 from services.notify.models import Base
@@ -40,10 +44,22 @@ class IdentityTimeout(Exception):
 
 # How often notify looks for webhook deliveries that are due.
 WEBHOOK_TIMER_SECONDS = 0.2
+# How often it looks for day-before mails that are due (daily_rules.py).
+DAILY_MAILS_TIMER_SECONDS = 60
+
+
+def daily_mails_enabled(config):
+    """On unless RELAIS_DAILY_MAILS=0 (or DAILY_MAILS false in the container's
+    config): the tests that do not drive them by an injected clock turn them off."""
+    value = config.get("DAILY_MAILS")
+    if value is None:
+        value = env_config.env("DAILY_MAILS", "1")
+    return str(value).lower() not in ("0", "false", "no", "off")
 
 
 class NotifyService(RelaisService):
     name = "notify"
+    config = Config()
 
     db = Database(Base)
     mailer = MailerProvider()
@@ -91,6 +107,24 @@ class NotifyService(RelaisService):
     @consumes("booking.cancelled")
     def on_booking_cancelled(self, uow, booking, event):
         self.tell_member(uow, booking, event)
+
+    @consumes("booking.confirmed")
+    def remember_booking_confirmed(self, uow, booking, event):
+        """Apart from the mail: a member's contact late does not hold it back."""
+        daily_mails.remember_booking(uow.session, event["type"],
+                                     events.dump(event["type"], booking))
+
+    @consumes("booking.cancelled")
+    def remember_booking_cancelled(self, uow, booking, event):
+        daily_mails.remember_booking(uow.session, event["type"],
+                                     events.dump(event["type"], booking))
+
+    @timer(interval=DAILY_MAILS_TIMER_SECONDS)
+    def send_daily_mails(self):
+        """Reminders the evening before and the managers' digest, each once
+        (daily_mails.py), in each relay's time zone."""
+        if daily_mails_enabled(self.config):
+            daily_mails.send_due(self.db.session, self.mailer, self.links, webhooks.utcnow())
 
     @consumes("booking.no_show")
     def on_booking_no_show(self, uow, booking, event):

@@ -114,6 +114,16 @@ def booking_no_show(contact, booking, **extra):
     return booking_mail("booking_no_show", contact, booking, **extra)
 
 
+def booking_reminder(contact, booking, **extra):
+    return booking_mail("booking_reminder", contact, booking, **extra)
+
+
+def arrivals_digest(contact, day, arrivals, **extra):
+    """Tomorrow's arrivals at one relay, for one of its managers."""
+    return render("arrivals_digest", contact.email, contact.locale, contact=contact, day=day,
+                  arrivals=arrivals, relay_name=arrivals[0]["relay_name"], **extra)
+
+
 def invitation(contact, data):
     """The link to set a password. The link is a secret: it is in the mail body
     only, never in the delivery log (which keeps the subject)."""

@@ -7,7 +7,7 @@ import icalendar
 import pytest
 
 from services.booking.slots import DEFAULT_DAY, slot_times
-from services.notify import calendar_invite, message_categories, templates
+from services.notify import calendar_invite, daily_rules, message_categories, templates
 
 BOOKING = {"booking_id": "b-1", "relay_name": "Relais <b>Tom & Jerry</b>",
            "relay_address": "1 rue du Lac, 98800 Nouméa", "space_name": "Bureau 1",
@@ -102,3 +102,21 @@ def test_paris_times_are_right_on_both_sides_of_a_clock_change(day):
     assert event.decoded("DTSTART").strftime("%H:%M") == "13:30"
     assert (str(calendar["METHOD"]), event.decoded("SEQUENCE")) == ("CANCEL", 1)
     assert offsets_of(calendar) == {"+0100", "+0200"}
+
+
+@pytest.mark.parametrize("local, due", [
+    ("2027-03-27T16:59:59+01:00", None),
+    ("2027-03-27T17:00:00+01:00", date(2027, 3, 28)),     # the eve of the clock change
+    ("2027-03-27T23:59:00+01:00", date(2027, 3, 28)),
+    ("2027-03-28T00:01:00+01:00", None),
+])
+def test_the_digest_is_due_from_five_in_the_relays_afternoon(local, due):
+    assert daily_rules.due_day(datetime.fromisoformat(local), "Europe/Paris",
+                               daily_rules.DIGEST_AT) == due
+
+
+def test_a_reminder_is_keyed_by_its_booking_and_a_digest_by_its_relay_and_day():
+    assert daily_rules.reminder_key("b-1") == daily_rules.reminder_key("b-1") != \
+        daily_rules.reminder_key("b-2")
+    assert daily_rules.digest_key("r-1", date(2027, 3, 28)) != \
+        daily_rules.digest_key("r-1", date(2027, 3, 29))
