@@ -9,6 +9,7 @@ year, read from the tz database), so a client in another zone shows the right
 instant and a relay in Guyane or Nouméa is not taken for Paris.
 """
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
@@ -40,7 +41,7 @@ def render(invite, now):
     location = ", ".join(part for part in (invite.relay_name, invite.relay_address) if part)
     lines = ["BEGIN:VCALENDAR", "VERSION:2.0", f"PRODID:{PRODID}", "CALSCALE:GREGORIAN",
              f"METHOD:{invite.method}"]
-    lines += vtimezone(invite.timezone, invite.starts_at.astimezone(tz).year)
+    lines += list(vtimezone(invite.timezone, invite.starts_at.astimezone(tz).year))
     lines += [
         "BEGIN:VEVENT",
         f"UID:{uid_of(invite.booking_id)}",
@@ -76,10 +77,11 @@ def _param(text):
     return '"' + CONTROL_CHARACTERS.sub("", text.replace("\n", " ")).replace('"', "'") + '"'
 
 
+@lru_cache(maxsize=256)
 def vtimezone(name, year):
     """The zone's VTIMEZONE over ``year``: its offset on 1 January, then one
     component per change of offset during the year (none for most overseas
-    zones)."""
+    zones). Kept once computed: finding the changes scans the year."""
     tz = ZoneInfo(name)
     start = datetime(year, 1, 1, tzinfo=timezone.utc)
     changes = [(start, start.astimezone(tz), start.astimezone(tz))]
@@ -94,7 +96,7 @@ def vtimezone(name, year):
                   f"TZOFFSETFROM:{_offset(before.utcoffset())}",
                   f"TZOFFSETTO:{_offset(after.utcoffset())}",
                   f"TZNAME:{escape(after.tzname() or name)}", f"END:{kind}"]
-    return lines + ["END:VTIMEZONE"]
+    return tuple(lines + ["END:VTIMEZONE"])
 
 
 def _changes(tz, start, end):
