@@ -5,9 +5,9 @@ not) makes every component check its settings before it opens a connection:
 no value may be a placeholder (``REPLACE-ME...`` of deploy/k8s/secret.yaml) or
 one of the development defaults written in this repository (``relais-dev``,
 RabbitMQ's ``guest``, the built-in idempotency key), the broker URL must be
-set, and the components that keep idempotency records need their own HMAC key
-of at least 32 characters. The process exits with the list of what is wrong
-(names only, never values).
+set, the components that keep idempotency records need their own HMAC key of
+at least 32 characters, and notify as long a key to sign its unsubscribe links.
+The process exits with the list of what is wrong (names only, never values).
 """
 import os
 
@@ -38,6 +38,10 @@ def development_secrets(component, environ=os.environ):
     if component in KEEPS_IDEMPOTENCY and \
             len(environ.get("RELAIS_IDEMPOTENCY_HMAC_KEY", "")) < MIN_KEY_LENGTH:
         problems.append(f"RELAIS_IDEMPOTENCY_HMAC_KEY is unset or shorter than "
+                        f"{MIN_KEY_LENGTH} characters")
+    if component == "notify" and \
+            len(environ.get("RELAIS_UNSUBSCRIBE_KEY", "")) < MIN_KEY_LENGTH:
+        problems.append(f"RELAIS_UNSUBSCRIBE_KEY is unset or shorter than "
                         f"{MIN_KEY_LENGTH} characters")
     password = environ.get("RELAIS_BOOTSTRAP_ADMIN_PASSWORD")
     if component == "identity-bootstrap" and password is not None and len(password) < 16:

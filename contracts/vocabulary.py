@@ -21,6 +21,14 @@ COMMUTE_MODES = ("car", "carpool", "motorbike", "train", "bus", "bike", "walk", 
 # A corporate policy's relays: any, a list, or those within a radius of home.
 ALLOWED_RELAYS = ("all", "list", "radius")
 BUDGET_PER = ("organisation", "member")  # whom a monthly budget caps
+# The languages people are written to in (mails, pages); French unless they chose.
+LOCALES = ("fr", "en")
+DEFAULT_LOCALE = "fr"
+# Categories of mails (services/notify/message_categories.py): the first ones
+# cannot be turned off, the others are on until their recipient turns them off.
+MANDATORY_MAIL_CATEGORIES = ("account", "invoicing", "booking_changes")
+OPTIONAL_MAIL_CATEGORIES = ("booking_receipts", "reminders", "arrivals_digest")
+MAIL_CATEGORIES = MANDATORY_MAIL_CATEGORIES + OPTIONAL_MAIL_CATEGORIES
 # The password policy's lengths (the rest of the policy is identity's own).
 PASSWORD_MIN_LENGTH = 12
 PASSWORD_MAX_LENGTH = 256

@@ -37,6 +37,7 @@ def read_messages(maildir):
             "id": key, "from": message["From"], "to": message["To"],
             "subject": message["Subject"], "message_id": message["Message-ID"],
             "date": message["Date"], "text": body.get_content() if body else "",
+            "list_unsubscribe": message["List-Unsubscribe"],
         })
     return messages
 

@@ -33,10 +33,11 @@ from contracts.rpc.identity import (
     CsvImportReportSchema, CsvImportSchema, InvitationSchema, MachineCredentialSchema,
     OrganisationListQuerySchema, OrganisationSchema, PasswordSetSchema, PolicySchema, ProfileSchema, RefreshRequestSchema,
     ScimTokenCreateSchema, TokenRequestSchema, TokenSchema, UserCreateSchema,
-    UserListQuerySchema, UserSchema,
+    UserListQuerySchema, UserLocaleSchema, UserSchema,
 )
 from contracts.rpc.notify import (
-    DeliveryQuerySchema, DeliverySchema, WebhookDeliveryQuerySchema, WebhookDeliverySchema,
+    DeliveryQuerySchema, DeliverySchema, NotificationPreferenceSchema,
+    NotificationPreferencesUpdateSchema, WebhookDeliveryQuerySchema, WebhookDeliverySchema,
     WebhookEndpointCreateSchema, WebhookEndpointSchema, WebhookEndpointUpdateSchema,
     WebhookReplayedSchema, WebhookReplaySchema, WebhookRotateSchema,
 )
@@ -138,6 +139,9 @@ ROUTES = [
     Route("POST", "/v1/users/{user_id}/deactivate", "identity", "deactivate_user",
           "Deactivate a user: no more log-in, tokens revoked, bookings cancelled", "Users",
           response=UserSchema),
+    Route("PUT", "/v1/users/{user_id}/locale", "identity", "set_user_locale",
+          "Choose the language a user's mails are written in (the user or their admins)",
+          "Users", response=UserSchema, body=UserLocaleSchema),
     Route("POST", "/v1/users/{user_id}/invitation", "identity", "invite_user",
           "Mail a new invitation to a user who has not set a password (older links die)",
           "Users", response=InvitationSchema, errors=(401, 403, 404, 409, 429)),
@@ -348,6 +352,24 @@ ROUTES = [
           "My bookings as an iCalendar feed (RFC 5545) for Outlook or Google Calendar",
           "Calendar", authenticated=False, passes_caller=False, errors=(404,),
           media_type="text/calendar"),
+
+    Route("GET", "/v1/users/{user_id}/notification-preferences", "notify",
+          "get_notification_preferences",
+          "Which categories of mails I receive (only the user themself)", "Notifications",
+          response=NotificationPreferenceSchema, many=True, credentials=("access_token",)),
+    Route("PATCH", "/v1/users/{user_id}/notification-preferences", "notify",
+          "set_notification_preferences",
+          "Turn categories of mails on or off (security, invoicing and changes to my "
+          "bookings stay on)", "Notifications", response=NotificationPreferenceSchema,
+          many=True, body=NotificationPreferencesUpdateSchema, credentials=("access_token",)),
+    Route("GET", "/v1/unsubscribe/{token}", "notify", "unsubscribe_page",
+          "The page of a mail's unsubscribe link: asks to confirm (no log-in)",
+          "Notifications", authenticated=False, passes_caller=False, errors=(404,),
+          media_type="text/html"),
+    Route("POST", "/v1/unsubscribe/{token}", "notify", "unsubscribe",
+          "One-click unsubscribe (RFC 8058; a mail client POSTs List-Unsubscribe=One-Click): "
+          "turns that category off for that person, no log-in", "Notifications",
+          authenticated=False, passes_caller=False, errors=(404,), media_type="text/html"),
 
     Route("GET", "/v1/deliveries", "notify", "list_deliveries",
           "Messages sent (network admins and ops)", "Notifications",

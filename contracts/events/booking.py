@@ -12,6 +12,8 @@ class BookingFactsSchema(EventSchema):
     booking_id = fields.String(required=True)
     relay_id = fields.String(required=True)
     relay_name = fields.String(required=True)
+    # version 2: where the relay is, for calendar invitations.
+    relay_address = fields.String(allow_none=True, load_default=None)
     space_id = fields.String(required=True)
     space_name = fields.String(required=True)
     space_kind = fields.String(required=True)

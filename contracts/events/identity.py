@@ -3,7 +3,9 @@
 from marshmallow import fields, validate
 
 from contracts.events.base import EventSchema
-from contracts.vocabulary import ALLOWED_RELAYS, BUDGET_PER, COMMUTE_MODES, ORGANISATION_KINDS
+from contracts.vocabulary import (
+    ALLOWED_RELAYS, BUDGET_PER, COMMUTE_MODES, DEFAULT_LOCALE, ORGANISATION_KINDS,
+)
 
 
 class OrganisationCreatedSchema(EventSchema):
@@ -25,6 +27,10 @@ class UserContactSchema(EventSchema):
     email = fields.String(required=True)
     full_name = fields.String(required=True)
     roles = fields.List(fields.String(), required=True)
+    # version 2: the language the user is written to in (absent before: French),
+    # and the relays a relay manager runs (notify mails them tomorrow's arrivals).
+    locale = fields.String(load_default=DEFAULT_LOCALE)
+    relay_ids = fields.List(fields.String(), load_default=list)
 
 
 class UserProvisionedSchema(UserContactSchema):

@@ -6,8 +6,8 @@ from marshmallow import (
 
 from common.schemas import PageQuerySchema
 from contracts.vocabulary import (
-    ALLOWED_RELAYS, BUDGET_PER, COMMUTE_MODES, ORGANISATION_KINDS, PASSWORD_MAX_LENGTH,
-    PASSWORD_MIN_LENGTH, ROLES, SPACE_KINDS,
+    ALLOWED_RELAYS, BUDGET_PER, COMMUTE_MODES, DEFAULT_LOCALE, LOCALES, ORGANISATION_KINDS,
+    PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH, ROLES, SPACE_KINDS,
 )
 
 MAX_CSV_BYTES = 1024 * 1024
@@ -55,6 +55,13 @@ class UserCreateSchema(Schema):
     relay_ids = fields.List(fields.UUID(), load_default=list)
     external_id = fields.String(load_default=None, validate=validate.Length(1, 200))
     password = fields.String(load_only=True, load_default=None, validate=PASSWORD_LENGTH)
+    locale = fields.String(load_default=DEFAULT_LOCALE, validate=validate.OneOf(LOCALES),
+                           metadata={"description": "The language mails are written in."})
+
+
+class UserLocaleSchema(Schema):
+    locale = fields.String(required=True, validate=validate.OneOf(LOCALES),
+                           metadata={"description": "The language mails are written in."})
 
 
 class UserSchema(Schema):
@@ -65,6 +72,7 @@ class UserSchema(Schema):
     external_id = fields.String(allow_none=True)
     roles = fields.List(fields.String())
     relay_ids = fields.List(fields.String())
+    locale = fields.String()
     active = fields.Boolean()
     password_set = fields.Method("has_password", metadata={
         "description": "False while the user has not yet accepted their invitation."})

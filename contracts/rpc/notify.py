@@ -2,6 +2,7 @@
 from marshmallow import Schema, fields, validate
 
 from common.schemas import PageQuerySchema
+from contracts.vocabulary import MAIL_CATEGORIES
 
 
 class DeliverySchema(Schema):
@@ -17,6 +18,22 @@ class DeliverySchema(Schema):
 
 class DeliveryQuerySchema(PageQuerySchema):
     """A page of deliveries, newest first."""
+
+
+# -- preferences -----------------------------------------------------------------
+
+class NotificationPreferenceSchema(Schema):
+    category = fields.String(metadata={"enum": MAIL_CATEGORIES})
+    enabled = fields.Boolean()
+    mandatory = fields.Boolean(metadata={
+        "description": "Security, invoicing and changes to one's bookings cannot be turned off."})
+
+
+NotificationPreferencesUpdateSchema = Schema.from_dict(
+    {category: fields.Boolean() for category in MAIL_CATEGORIES},
+    name="NotificationPreferencesUpdateSchema")
+NotificationPreferencesUpdateSchema.__doc__ = (
+    "The categories to turn on (true) or off (false); the others stay as they are.")
 
 
 # -- webhooks -------------------------------------------------------------------

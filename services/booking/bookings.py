@@ -38,6 +38,7 @@ def facts(booking):
     times = slots.SlotTimes(booking.starts_at.astimezone(tz), booking.ends_at.astimezone(tz))
     return {
         "booking_id": booking.id, "relay_id": booking.relay_id, "relay_name": booking.relay.name,
+        "relay_address": booking.relay.postal_address,
         "space_id": booking.space_id, "space_name": booking.space.name,
         "space_kind": booking.space.kind, "member_id": booking.member_id,
         "organisation_id": booking.organisation_id, "series_id": booking.series_id,

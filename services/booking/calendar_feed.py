@@ -70,6 +70,6 @@ def entry(booking):
     return ical.FeedEntry(
         booking_id=booking.id, status=booking.status, starts_at=booking.starts_at,
         ends_at=booking.ends_at, updated_at=booking.updated_at, relay_name=booking.relay.name,
-        relay_address=f"{booking.relay.address}, {booking.relay.postcode} {booking.relay.commune}",
+        relay_address=booking.relay.postal_address,
         space_name=booking.space.name, space_kind=booking.space.kind,
         local_times=f"{starts:%d/%m/%Y %H:%M}–{ends:%H:%M} ({booking.relay.timezone})")

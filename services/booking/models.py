@@ -57,6 +57,11 @@ class Relay(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
     spaces: Mapped[list["Space"]] = relationship(back_populates="relay", order_by="Space.name")
+
+    @property
+    def postal_address(self):
+        """One line, as calendars show a location: "2 rue X, 23500 Felletin"."""
+        return f"{self.address}, {self.postcode} {self.commune}"
     opening_hours: Mapped[list["OpeningHours"]] = relationship(
         order_by="OpeningHours.weekday", cascade="all, delete-orphan")
     closures: Mapped[list["Closure"]] = relationship(order_by="Closure.starts_on")

@@ -11,11 +11,12 @@ from sqlalchemy.exc import IntegrityError
 
 from common import errors
 from common.caller import Caller
+from contracts.vocabulary import DEFAULT_LOCALE
 from services.identity import audit, invitations, passwords, sessions
 from services.identity.hashing import hash_password
 from services.identity.models import Organisation, User
 from services.identity.scope import (
-    administered_organisation, administered_user, visible_organisation, visible_user,
+    administered_organisation, administered_user, is_admin_of, visible_organisation, visible_user,
 )
 
 # Which roles a user of each kind of organisation may hold: a company's people
@@ -26,7 +27,7 @@ ROLES_BY_KIND = {
     "corporate": {"corporate_admin", "member"},
     "individual": {"member"},
 }
-CONTACT_FIELDS = ("email", "full_name", "roles")
+CONTACT_FIELDS = ("email", "full_name", "roles", "relay_ids", "locale")
 
 
 # Organisations ----------------------------------------------------------------
@@ -70,7 +71,8 @@ def create_user(uow, caller, organisation_id, data):
     return provision_user(uow, caller, organisation, via="api", email=data["email"],
                           full_name=data["full_name"], roles=sorted(set(data["roles"])),
                           relay_ids=sorted({str(relay_id) for relay_id in data["relay_ids"]}),
-                          external_id=data.get("external_id"), password=data.get("password"))
+                          external_id=data.get("external_id"), password=data.get("password"),
+                          locale=data["locale"])
 
 
 def check_grantable(caller, organisation, roles, relay_ids=()):
@@ -96,7 +98,7 @@ def check_grantable(caller, organisation, roles, relay_ids=()):
 
 def provision_user(uow, caller, organisation, via, email, full_name, roles=("member",),
                    relay_ids=(), external_id=None, password=None, given_name=None,
-                   family_name=None, active=True, user_name=None):
+                   family_name=None, active=True, user_name=None, locale=DEFAULT_LOCALE):
     """Create a user. Without a password, the user gets an invitation (a
     single-use link to set one) in ``identity.user_provisioned``."""
     check_grantable(caller, organisation, roles, relay_ids)
@@ -108,7 +110,7 @@ def provision_user(uow, caller, organisation, via, email, full_name, roles=("mem
         check_password(password, email)
     user = User(organisation_id=organisation.id, email=email.strip(), full_name=full_name,
                 given_name=given_name, family_name=family_name, external_id=external_id,
-                user_name=user_name,
+                user_name=user_name, locale=locale,
                 roles=list(roles), relay_ids=list(relay_ids), provisioned_via=via,
                 active=active, deactivated_at=None if active else now(),
                 password_hash=hash_password(password) if password else None)
@@ -227,6 +229,16 @@ def delete_user(uow, caller, user, via):
                  {"via": via})
 
 
+def set_locale(uow, caller, user_id, locale):
+    """The language a user is written to in: chosen by the user, or set by
+    their organisation's admins (read-only network staff may not)."""
+    user = visible_user(uow.session, caller, user_id, lock=True)
+    if caller.user_id != user.id and not is_admin_of(caller, user.organisation_id):
+        raise errors.Forbidden("Only the user or their organisation's admins choose the language.")
+    change_user(uow, caller, user, {"locale": locale}, via="api")
+    return user
+
+
 def deactivate_user(uow, caller, user_id):
     user = administered_user(uow.session, caller, user_id)
     set_active(uow, caller, user, False, via="api")
@@ -259,7 +271,8 @@ def find_by_email(session, email, lock=False):
 
 def user_event(user):
     return {"user_id": user.id, "organisation_id": user.organisation_id, "email": user.email,
-            "full_name": user.full_name, "roles": list(user.roles)}
+            "full_name": user.full_name, "roles": list(user.roles),
+            "relay_ids": list(user.relay_ids), "locale": user.locale}
 
 
 def check_password(password, email):

@@ -62,6 +62,9 @@ class User(Base):
     user_name: Mapped[str | None] = mapped_column(Text)
     roles: Mapped[list[str]] = mapped_column(ARRAY(Text))
     relay_ids: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default=text("'{}'"))
+    # The language they are written to in (contracts.vocabulary.LOCALES); SCIM's
+    # preferredLanguage.
+    locale: Mapped[str] = mapped_column(Text, server_default=text("'fr'"))
     password_hash: Mapped[str | None] = mapped_column(Text)
     active: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
     provisioned_via: Mapped[str] = mapped_column(Text, server_default=text("'api'"))

@@ -45,7 +45,7 @@ def create_user(uow, caller, body):
         full_name=state["full_name"], external_id=state.get("external_id"),
         given_name=state.get("given_name"), family_name=state.get("family_name"),
         user_name=_own_user_name(state), password=state.get("password"),
-        active=state["active"])
+        active=state["active"], locale=state["locale"])
 
 
 def get_user(session, caller, user_id):
@@ -86,6 +86,7 @@ def _apply(uow, caller, user, state):
         "email": state["email"], "user_name": _own_user_name(state),
         "full_name": state["full_name"], "given_name": state.get("given_name"),
         "family_name": state.get("family_name"), "external_id": state.get("external_id"),
+        "locale": state["locale"],
     }, via="scim")
     if state.get("password"):
         # After the e-mail change: the policy compares the password with the new address.

@@ -4,6 +4,7 @@ writing a User out. No database here; ``scim.py`` does the I/O.
 
 A user, as SCIM sees it, is the flat dict ``State``: ``user_name``, ``email``,
 ``external_id``, ``active``, ``given_name``, ``family_name``, ``full_name``,
+``locale`` (``preferredLanguage``: its first language Relais writes in, else French),
 ``password`` (write only). Attribute names are case-insensitive (RFC 7643 2.1)
 and may carry their schema URN. Attributes of the core User schema or of the
 enterprise extension that Relais does not keep (title, phoneNumbers,
@@ -15,13 +16,14 @@ import re
 
 from common import errors
 from common.validation import MAX_EMAIL_LENGTH, is_email, unstorable_text
+from contracts.vocabulary import DEFAULT_LOCALE, LOCALES
 from contracts.scim import (
     ENTERPRISE_SCHEMA, LIST_SCHEMA, PATCH_SCHEMA, USER_SCHEMA, normalise_path,
 )
 
 # Core User attributes Relais accepts but does not keep.
 IGNORED_ATTRIBUTES = {
-    "nickname", "profileurl", "title", "usertype", "preferredlanguage", "locale", "timezone",
+    "nickname", "profileurl", "title", "usertype", "locale", "timezone",
     "phonenumbers", "ims", "photos", "addresses", "groups", "entitlements", "roles",
     "x509certificates", "name.middlename", "name.honorificprefix", "name.honorificsuffix",
 }
@@ -201,11 +203,13 @@ def state_from_resource(body, active=True):
         raise scim_error("invalidSyntax", f"schemas must list {USER_SCHEMA}.")
     state = {"password": None}
     apply_value(state, "username", lowered.get("username"))
-    for attribute in ("externalid", "name", "displayname", "emails", "active", "password"):
+    for attribute in ("externalid", "name", "displayname", "emails", "active", "password",
+                      "preferredlanguage"):
         if attribute in lowered:
             apply_value(state, attribute, lowered[attribute])
     state.setdefault("active", active)
     state.setdefault("external_id", None)
+    state.setdefault("locale", DEFAULT_LOCALE)
     return complete(state)
 
 
@@ -281,6 +285,8 @@ def apply_value(state, path, value):
             raise scim_error("invalidValue", "name must be an object.")
         for key, item in _lower_keys(value).items():
             apply_value(state, f"name.{key}", item)
+    elif path == "preferredlanguage":
+        state["locale"] = locale_of_language(_string("preferredLanguage", value))
     elif path == "emails":
         email = _primary_email(value)
         if email:
@@ -306,7 +312,8 @@ REMOVABLE = {"externalid": ("external_id",), "name.givenname": ("given_name",),
              "name.familyname": ("family_name",), "displayname": ("full_name",),
              "name.formatted": ("full_name",),
              "name": ("given_name", "family_name", "full_name"),
-             "emails": ("email",), "emails.value": ("email",)}
+             "emails": ("email",), "emails.value": ("email",),
+             "preferredlanguage": ("locale",)}
 
 
 def apply_patch(state, body):
@@ -341,7 +348,18 @@ def apply_patch(state, body):
                 apply_value(state, normalise_path(key), item)
         else:
             apply_value(state, normalise_path(path), value)
+    state["locale"] = state.get("locale") or DEFAULT_LOCALE
     return complete(state)
+
+
+def locale_of_language(tag):
+    """SCIM's preferredLanguage is an Accept-Language value ("en-US",
+    "en-GB;q=0.9, fr"): the first language of it Relais writes in, else French."""
+    for item in (tag or "").split(","):
+        primary = item.split(";")[0].strip().split("-")[0].lower()
+        if primary in LOCALES:
+            return primary
+    return DEFAULT_LOCALE
 
 
 def _original_value(body, index):
@@ -382,6 +400,7 @@ def resource(user):
         "name": name,
         "displayName": user.full_name,
         "emails": [{"value": user.email, "type": "work", "primary": True}],
+        "preferredLanguage": user.locale,
         "active": user.active,
         "meta": {
             "resourceType": "User",
@@ -399,7 +418,7 @@ def state_of(user):
     return {"user_name": user.user_name or user.email, "email": user.email,
             "external_id": user.external_id, "active": user.active,
             "given_name": user.given_name, "family_name": user.family_name,
-            "full_name": user.full_name, "password": None}
+            "full_name": user.full_name, "locale": user.locale, "password": None}
 
 
 def list_response(resources, total, start_index):

@@ -17,7 +17,7 @@ from contracts.rpc.identity import (
     CsvImportReportSchema, CsvImportSchema, InvitationSchema, MachineCredentialSchema,
     OrganisationListQuerySchema, OrganisationSchema, PasswordSetSchema, PolicySchema,
     ProfileSchema, RefreshRequestSchema, ScimTokenCreateSchema, TokenRequestSchema, TokenSchema,
-    UserCreateSchema, UserListQuerySchema, UserSchema,
+    UserCreateSchema, UserListQuerySchema, UserLocaleSchema, UserSchema,
 )
 from services.identity import (
     accounts, audit, credentials, csv_import, invitations, policies, profiles, scim,
@@ -128,6 +128,13 @@ class IdentityService(RelaisService):
         caller = load_caller(caller)
         with self.db.unit_of_work() as uow:
             return user_schema.dump(accounts.deactivate_user(uow, caller, user_id))
+
+    @rpc
+    def set_user_locale(self, caller, user_id, payload):
+        caller = load_caller(caller)
+        data = load(UserLocaleSchema(), payload)
+        with self.db.unit_of_work() as uow:
+            return user_schema.dump(accounts.set_locale(uow, caller, user_id, data["locale"]))
 
     @rpc
     def invite_user(self, caller, user_id):

@@ -1,9 +1,14 @@
 """Use cases of notify: keep contacts, send what events ask to be told."""
+from dataclasses import replace
+
 from sqlalchemy import any_, select
 from sqlalchemy.dialects.postgresql import insert
 
+from datetime import datetime
+
 from common.db import new_id
-from services.notify import templates
+from services.notify import calendar_invite, preferences, templates
+from services.notify.message_categories import booking_category
 from services.notify.models import Contact, Delivery
 
 
@@ -13,7 +18,8 @@ class ContactUnknown(Exception):
 
 def remember_contact(uow, data):
     values = {"email": data["email"], "full_name": data["full_name"],
-              "organisation_id": data["organisation_id"], "roles": data.get("roles") or []}
+              "organisation_id": data["organisation_id"], "roles": data.get("roles") or [],
+              "relay_ids": data["relay_ids"], "locale": data["locale"]}
     uow.session.execute(
         insert(Contact).values(user_id=data["user_id"], **values)
         .on_conflict_do_update(index_elements=[Contact.user_id], set_=values))
@@ -34,9 +40,29 @@ BOOKING_MAILS = {
 }
 
 
-def tell_member(uow, mailer, event, booking):
-    """Mail the member about a booking event (its data dumped to JSON values)."""
-    mail = BOOKING_MAILS[event["type"]](_contact(uow, booking["member_id"]), booking)
+# A confirmation invites to the event, a cancellation withdraws it (iTIP).
+CALENDAR_METHODS = {"booking.confirmed": "REQUEST", "booking.cancelled": "CANCEL"}
+
+
+def tell_member(uow, mailer, links, event, booking):
+    """Mail the member about a booking event (its data dumped to JSON values),
+    unless it is a receipt they turned off; in their language, with the
+    calendar invitation of a confirmation or a cancellation."""
+    contact = _contact(uow, booking["member_id"])
+    category = booking_category(event["type"], booking)
+    if not preferences.wants(uow.session, contact.user_id, category):
+        return
+    method = CALENDAR_METHODS.get(event["type"])
+    calendar = None
+    if method:
+        invite = calendar_invite.from_booking(booking, method, mailer.envelope_sender(),
+                                              contact.email, contact.full_name)
+        calendar = templates.Attachment(
+            "invite.ics", calendar_invite.content_type(method),
+            calendar_invite.render(invite, datetime.fromisoformat(event["occurred_at"])))
+    mail = BOOKING_MAILS[event["type"]](
+        contact, booking, calendar=calendar,
+        **links.for_mail(contact.user_id, category, contact.locale))
     send(uow, mailer, event, mail)
 
 
@@ -109,9 +135,11 @@ def tell_document(uow, mailer, event, data, attachment):
 
 
 def _contact(uow, user_id):
-    """The person's name and address (a row: Core, not the ORM, on this hot path)."""
+    """The person's name, address and language (a row: Core, not the ORM, on this
+    hot path)."""
+    columns = Contact.__table__.c
     contact = uow.session.execute(
-        select(Contact.__table__.c.email, Contact.__table__.c.full_name)
+        select(columns.user_id, columns.email, columns.full_name, columns.locale)
         .where(Contact.__table__.c.user_id == user_id)).first()
     if contact is None:
         raise ContactUnknown(f"no contact yet for user {user_id}")
@@ -125,7 +153,9 @@ def send(uow, mailer, event, mail, message_id=None, attachments=()):
     uow.session.execute(Delivery.__table__.insert().values(
         id=new_id(), event_id=event["event_id"], event_type=event["type"], channel="email",
         recipient=mail.to, subject=mail.subject, message_id=message_id))
-    mailer.send(mail, message_id, attachments)
+    if attachments:
+        mail = replace(mail, attachments=tuple(mail.attachments) + tuple(attachments))
+    mailer.send(mail, message_id)
 
 
 def list_deliveries(session, limit, offset):

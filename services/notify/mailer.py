@@ -9,7 +9,8 @@ Two things make a mail cheap here, measured by ``bench.e2e_booking``:
 - **The message is written as bytes**, not built through ``EmailMessage``,
   whose default policy parses every header back through ``email.headerregistry``.
   The result is what ``EmailMessage`` sent before: the same headers, a UTF-8
-  plain-text body in 8bit, an RFC 2047 encoded Subject when it is not ASCII.
+  plain-text body in 8bit, an RFC 2047 encoded Subject when it is not ASCII;
+  the HTML alternative and attachments are base64 parts (``render``).
 
 Nothing is lost or doubled by the reuse: a pooled connection the server closed
 meanwhile fails on the first command (``MAIL FROM``), before any mail was
@@ -18,11 +19,9 @@ failure once ``DATA`` has started is raised, as before: the caller's
 transaction rolls back and the event is retried with the same Message-ID.
 """
 import base64
-import re
-import secrets
+import hashlib
 import smtplib
 import time
-from dataclasses import dataclass
 from email.utils import formatdate
 
 from nameko.extensions import DependencyProvider
@@ -58,48 +57,64 @@ def _header_value(name, value):
         for word in words)
 
 
-@dataclass(frozen=True)
-class Attachment:
-    """A file sent with a mail (an invoice's PDF)."""
-    filename: str
-    media_type: str
-    content: bytes
-
-
-def render(sender, mail, message_id, date=None, attachments=()):
+def render(sender, mail, message_id, date=None):
     """The message as bytes, ready for ``DATA`` (smtplib fixes line ends and dots).
-    With attachments it is multipart/mixed: the text first, then each file in base64."""
-    body = mail.body if mail.body.endswith("\n") else mail.body + "\n"
-    text = body.replace("\r\n", "\n").replace("\n", "\r\n").encode("utf-8")
+
+    A mail with only a text body is one ``text/plain`` part, as before. With an
+    HTML alternative it is ``multipart/alternative``; with a calendar
+    invitation, that invitation is also the alternative's last part (Outlook
+    reads it there) and an ``invite.ics`` attachment (Gmail and Apple Mail read
+    it there), inside ``multipart/mixed`` with any other attachment."""
     head = (
         f"From: {_header_value('From', sender)}\r\n"
         f"To: {_header_value('To', mail.to)}\r\n"
         f"Subject: {_header_value('Subject', mail.subject)}\r\n"
         f"Message-ID: {_header_value('Message-ID', message_id)}\r\n"
         f"Date: {date or formatdate(localtime=False, usegmt=True)}\r\n"
-        "MIME-Version: 1.0\r\n"
+        + "".join(f"{name}: {_header_value(name, value)}\r\n" for name, value in mail.headers)
+        + "MIME-Version: 1.0\r\n"
     )
-    if not attachments:
-        return (head + _TEXT_PART).encode("ascii") + text
-    # Base64 and the text's own lines cannot hold this line: a fresh random token.
-    boundary = f"=_relais_{secrets.token_hex(16)}"
-    parts = [f'{head}Content-Type: multipart/mixed; boundary="{boundary}"\r\n\r\n'
-             f"--{boundary}\r\n{_TEXT_PART}".encode("ascii") + text]
-    for attachment in attachments:
-        filename = _SAFE_FILENAME.sub("_", attachment.filename)
-        content = base64.encodebytes(attachment.content).replace(b"\n", b"\r\n")
-        parts.append(
-            (f"\r\n--{boundary}\r\n"
-             f'Content-Type: {attachment.media_type}; name="{filename}"\r\n'
-             f'Content-Disposition: attachment; filename="{filename}"\r\n'
-             "Content-Transfer-Encoding: base64\r\n\r\n").encode("ascii") + content)
-    parts.append(f"\r\n--{boundary}--\r\n".encode("ascii"))
-    return b"".join(parts)
+    text = _text_part(mail.body)
+    if mail.html is None and mail.calendar is None and not mail.attachments:
+        return head.encode("ascii") + text
+    alternative = [text]
+    if mail.html is not None:
+        alternative.append(_base64_part('text/html; charset="utf-8"', mail.html.encode("utf-8")))
+    if mail.calendar is not None:
+        alternative.append(_base64_part(mail.calendar.content_type, mail.calendar.data))
+    body = _multipart("alternative", alternative, message_id, "a")
+    attachments = ([mail.calendar] if mail.calendar is not None else []) + list(mail.attachments)
+    if attachments:
+        body = _multipart("mixed", [body] + [
+            _base64_part(a.content_type, a.data, filename=a.filename) for a in attachments],
+            message_id, "m")
+    return head.encode("ascii") + body
 
 
-_TEXT_PART = ('Content-Type: text/plain; charset="utf-8"\r\n'
-              "Content-Transfer-Encoding: 8bit\r\n\r\n")
-_SAFE_FILENAME = re.compile(r"[^A-Za-z0-9._-]")
+def _text_part(text):
+    text = text if text.endswith("\n") else text + "\n"
+    return ('Content-Type: text/plain; charset="utf-8"\r\n'
+            "Content-Transfer-Encoding: 8bit\r\n\r\n").encode("ascii") + \
+        text.replace("\r\n", "\n").replace("\n", "\r\n").encode("utf-8")
+
+
+def _base64_part(content_type, data, filename=None):
+    disposition = (f'Content-Disposition: attachment; filename="{filename}"\r\n'
+                   if filename else "")
+    encoded = base64.encodebytes(data).replace(b"\n", b"\r\n")
+    return (f"Content-Type: {content_type}\r\n{disposition}"
+            "Content-Transfer-Encoding: base64\r\n\r\n").encode("ascii") + encoded
+
+
+def _multipart(subtype, parts, message_id, salt):
+    """Parts with a boundary derived from the Message-ID (a re-sent mail is the
+    same bytes); base64 and our text never hold the "=_" it starts with."""
+    boundary = "=_" + salt + hashlib.sha256(message_id.encode()).hexdigest()[:30]
+    out = [f'Content-Type: multipart/{subtype}; boundary="{boundary}"\r\n\r\n'.encode()]
+    for part in parts:
+        out.append(f"--{boundary}\r\n".encode() + part + b"\r\n")
+    out.append(f"--{boundary}--\r\n".encode())
+    return b"".join(out)
 
 
 class _Stale(Exception):
@@ -113,10 +128,10 @@ class Mailer:
         self._idle = []            # [(smtp, returned_at)], most recently used last
         self.opened = 0            # connections opened so far (tests, metrics)
 
-    def send(self, mail, message_id, attachments=()):
+    def send(self, mail, message_id):
         """``message_id`` is derived from the event, so that a mail re-sent after
         a crash carries the same Message-ID and mail clients can fold the two."""
-        message = render(self.sender, mail, message_id, attachments=attachments)
+        message = render(self.sender, mail, message_id)
         smtp = self._checkout()
         if smtp is not None:
             try:
@@ -132,7 +147,7 @@ class Mailer:
     def _deliver(self, smtp, to, message, reused):
         try:
             smtp.ehlo_or_helo_if_needed()
-            code, reply = smtp.mail(self._envelope_sender())
+            code, reply = smtp.mail(self.envelope_sender())
         except (smtplib.SMTPServerDisconnected, OSError) as exc:
             self._discard(smtp)
             if reused:
@@ -145,7 +160,7 @@ class Mailer:
             if code != 250:
                 if code == 421 and reused:
                     raise _Stale()
-                raise smtplib.SMTPSenderRefused(code, reply, self._envelope_sender())
+                raise smtplib.SMTPSenderRefused(code, reply, self.envelope_sender())
             code, reply = smtp.rcpt(to)
             if code not in (250, 251):
                 raise smtplib.SMTPRecipientsRefused({to: (code, reply)})
@@ -156,7 +171,7 @@ class Mailer:
             self._discard(smtp)   # a half-done transaction: never reuse it
             raise
 
-    def _envelope_sender(self):
+    def envelope_sender(self):
         address = self.sender
         if "<" in address:
             address = address[address.rindex("<") + 1:address.rindex(">")]

@@ -1,8 +1,8 @@
 """Notify's tables: who to tell (contacts, from identity's events) and what was sent."""
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import (
-    BigInteger, Boolean, DateTime, ForeignKey, Index, Integer, Text, UniqueConstraint, func, text,
+    BigInteger, Boolean, Date, DateTime, ForeignKey, Index, Integer, Text, UniqueConstraint, func, text,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
@@ -21,6 +21,40 @@ class Contact(Base):
     organisation_id: Mapped[str] = mapped_column(UUID(as_uuid=False))
     # A relay operator's relay managers are told of its settlements.
     roles: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default=text("'{}'"))
+    # The relays a relay manager runs: they get the digest of tomorrow's arrivals.
+    relay_ids: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default=text("'{}'"))
+    # The language they are written to in (identity's user locale).
+    locale: Mapped[str] = mapped_column(Text, server_default=text("'fr'"))
+
+
+class Preference(Base):
+    """A person's choice for one category of optional mails (message_categories.py);
+    no row: the category's default (on)."""
+    __tablename__ = "preferences"
+
+    user_id: Mapped[str] = mapped_column(UUID(as_uuid=False), primary_key=True)
+    category: Mapped[str] = mapped_column(Text, primary_key=True)
+    enabled: Mapped[bool] = mapped_column(Boolean)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(),
+                                                 onupdate=func.now())
+
+
+class Booking(Base):
+    """What notify keeps of a booking (from booking.confirmed / cancelled) to
+    remind its member the day before and tell the relay's managers who
+    arrives: ``date`` is the relay's local day, ``data`` the event's data."""
+    __tablename__ = "bookings"
+    __table_args__ = (Index("ix_bookings_date_status", "date", "status"),)
+
+    booking_id: Mapped[str] = mapped_column(UUID(as_uuid=False), primary_key=True)
+    member_id: Mapped[str] = mapped_column(UUID(as_uuid=False))
+    relay_id: Mapped[str] = mapped_column(UUID(as_uuid=False))
+    date: Mapped[date] = mapped_column(Date)
+    timezone: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(Text)      # confirmed, cancelled
+    data: Mapped[dict] = mapped_column(JSONB)
+    # Set in the transaction that sends (or skips) the reminder: never twice.
+    reminded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
 
 class Delivery(Base):

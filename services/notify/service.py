@@ -1,6 +1,8 @@
 """Notify's entrypoints: it listens to the other services and tells people."""
 import eventlet
 from nameko.exceptions import RemoteError
+from nameko.extensions import DependencyProvider
+from nameko.dependency_providers import Config
 from nameko.timer import timer
 
 from common.caller import load_caller
@@ -13,14 +15,29 @@ from contracts import events
 from contracts.rpc.billing import DocumentFileSchema
 from common.schemas import PageQuerySchema
 from contracts.rpc.notify import (
-    DeliveryQuerySchema, DeliverySchema, WebhookDeliveryQuerySchema, WebhookDeliverySchema,
+    DeliveryQuerySchema, DeliverySchema, NotificationPreferenceSchema,
+    NotificationPreferencesUpdateSchema, WebhookDeliveryQuerySchema, WebhookDeliverySchema,
     WebhookEndpointCreateSchema, WebhookEndpointSchema, WebhookEndpointUpdateSchema,
     WebhookReplayedSchema, WebhookReplaySchema, WebhookRotateSchema,
 )
-from services.notify import deliveries, webhooks
-from services.notify.mailer import Attachment, MailerProvider
+from common import config as env_config
+from services.notify import (
+    daily_mails, deliveries, message_categories, preferences, templates, webhooks,
+)
+from services.notify.mailer import MailerProvider
+from services.notify.templates import Attachment
 from services.notify.webhook_dispatcher import WebhookDispatcher
 from services.notify.models import Base
+
+
+class UnsubscribeLinksProvider(DependencyProvider):
+    """The public URL and key of the one-click unsubscribe links (preferences.py)."""
+
+    def setup(self):
+        self.links = preferences.UnsubscribeLinks.from_config(self.container.config)
+
+    def get_dependency(self, worker_ctx):
+        return self.links
 
 
 class IdentityTimeout(Exception):
@@ -33,13 +50,26 @@ class BillingTimeout(Exception):
 
 # How often notify looks for webhook deliveries that are due.
 WEBHOOK_TIMER_SECONDS = 0.2
+# How often it looks for day-before mails that are due (daily_rules.py).
+DAILY_MAILS_TIMER_SECONDS = 60
+
+
+def daily_mails_enabled(config):
+    """On unless RELAIS_DAILY_MAILS=0 (or DAILY_MAILS false in the container's
+    config): the tests that do not drive them by an injected clock turn them off."""
+    value = config.get("DAILY_MAILS")
+    if value is None:
+        value = env_config.env("DAILY_MAILS", "1")
+    return str(value).lower() not in ("0", "false", "no", "off")
 
 
 class NotifyService(RelaisService):
     name = "notify"
+    config = Config()
 
     db = Database(Base)
     mailer = MailerProvider()
+    links = UnsubscribeLinksProvider()
     identity = RpcProxy("identity")
     billing = RpcProxy("billing")
     webhook_dispatcher = WebhookDispatcher()
@@ -86,13 +116,32 @@ class NotifyService(RelaisService):
     def on_booking_cancelled(self, uow, booking, event):
         self.tell_member(uow, booking, event)
 
+    @consumes("booking.confirmed")
+    def remember_booking_confirmed(self, uow, booking, event):
+        """Apart from the mail: a member's contact late does not hold it back."""
+        daily_mails.remember_booking(uow.session, event["type"],
+                                     events.dump(event["type"], booking))
+
+    @consumes("booking.cancelled")
+    def remember_booking_cancelled(self, uow, booking, event):
+        daily_mails.remember_booking(uow.session, event["type"],
+                                     events.dump(event["type"], booking))
+
+    @timer(interval=DAILY_MAILS_TIMER_SECONDS)
+    def send_daily_mails(self):
+        """Reminders the evening before and the managers' digest, each once
+        (daily_mails.py), in each relay's time zone."""
+        if daily_mails_enabled(self.config):
+            daily_mails.send_due(self.db.session, self.mailer, self.links, webhooks.utcnow())
+
     @consumes("booking.no_show")
     def on_booking_no_show(self, uow, booking, event):
         self.tell_member(uow, booking, event)
 
     def tell_member(self, uow, booking, event):
         """The mail speaks of the booking in JSON values (ISO instants)."""
-        deliveries.tell_member(uow, self.mailer, event, events.dump(event["type"], booking))
+        deliveries.tell_member(uow, self.mailer, self.links, event,
+                               events.dump(event["type"], booking))
 
     @consumes("billing.invoice_overdue")
     def on_invoice_overdue(self, uow, data, event):
@@ -127,6 +176,34 @@ class NotifyService(RelaisService):
         return DeliverySchema().dump(
             deliveries.list_deliveries(self.db.session, query["limit"], query["offset"]),
             many=True)
+
+    # -- preferences and one-click unsubscribe (no log-in: a signed token) --------
+
+    @rpc
+    def get_notification_preferences(self, caller, user_id):
+        return _preference_schema.dump(preferences.get_preferences(
+            self.db.session, load_caller(caller), user_id), many=True)
+
+    @rpc
+    def set_notification_preferences(self, caller, user_id, payload):
+        caller = load_caller(caller)
+        changes = load(NotificationPreferencesUpdateSchema(), payload)
+        with self.db.unit_of_work() as uow:
+            return _preference_schema.dump(preferences.set_preferences(
+                uow, caller, user_id, changes), many=True)
+
+    @rpc
+    def unsubscribe_page(self, token):
+        """GET of the link: a page that asks (mail scanners follow links)."""
+        locale, category = preferences.unsubscribe_target(self.db.session, self.links, token)
+        return _unsubscribe_page(locale, category, done=False)
+
+    @rpc
+    def unsubscribe(self, token):
+        """POST of the link: RFC 8058 one-click, or the page's button."""
+        with self.db.unit_of_work() as uow:
+            locale, category = preferences.unsubscribe(uow, self.links, token)
+        return _unsubscribe_page(locale, category, done=True)
 
     # -- webhooks: every event of the published language is offered to the
     # endpoints that want it and may see it (webhook_rules.SCOPE_RULES). One
@@ -330,5 +407,11 @@ class NotifyService(RelaisService):
                 uow.session, caller, endpoint_id, webhooks.utcnow()))
 
 
+def _unsubscribe_page(locale, category, done):
+    label = message_categories.LABELS.get(locale, message_categories.LABELS["fr"])[category]
+    return templates.page("unsubscribe", locale, label=label, done=done)
+
+
+_preference_schema = NotificationPreferenceSchema()
 _endpoint_schema = WebhookEndpointSchema()
 _delivery_schema = WebhookDeliverySchema()

@@ -1,132 +1,40 @@
-"""The words of each message. Pure functions from event data to a mail."""
+"""The words of each message: Jinja2 templates in ``mail_templates/<locale>/``,
+rendered to a mail with a plain-text body and an HTML alternative. Pure.
+
+Each template sets three values: ``subject``, ``text`` and ``html``. The same
+file is read by two environments: the HTML one escapes every value it prints
+(autoescape: a relay named "<b>" stays text), the text one prints them as they
+are (an "&" in a name is not "&amp;" in the plain-text part). The HTML body is
+then wrapped in ``layout.html``, which adds the unsubscribe footer of optional
+mails. Messages to a person are in their ``locale`` (French unless they chose
+English); messages to a billing address are in French.
+"""
 from dataclasses import dataclass
 from datetime import datetime
 
-SLOT_LABELS = {"morning": "matin", "afternoon": "après-midi", "day": "journée"}
-SPACE_LABELS = {"desk": "un poste de travail", "meeting_room": "une salle"}
+from jinja2 import Environment, PackageLoader, StrictUndefined
+from markupsafe import Markup
+
+from contracts.vocabulary import DEFAULT_LOCALE, LOCALES
+
+
+@dataclass(frozen=True)
+class Attachment:
+    filename: str
+    content_type: str       # e.g. 'text/calendar; method=REQUEST; charset="utf-8"'
+    data: bytes
 
 
 @dataclass(frozen=True)
 class Mail:
     to: str
     subject: str
-    body: str
+    body: str                                   # the plain-text part
+    html: str | None = None                     # its HTML alternative
+    calendar: Attachment | None = None          # an iCalendar invitation (invite.ics)
+    attachments: tuple = ()                     # other Attachments
+    headers: tuple = ()                         # (name, value), ...: List-Unsubscribe...
 
-
-def _what_and_when(booking):
-    """"un poste de travail (Bureau 1) au relais X, le 03/12/2026, matin (08:30–12:30)"."""
-    starts = datetime.fromisoformat(booking["local_starts_at"])
-    ends = datetime.fromisoformat(booking["local_ends_at"])
-    period = SLOT_LABELS.get(booking["slot"], "créneau")
-    when = f"{starts:%d/%m/%Y}, {period} ({starts:%H:%M}–{ends:%H:%M})"
-    return (f"{SPACE_LABELS.get(booking['space_kind'], 'un espace')} ({booking['space_name']}) "
-            f"au relais {booking['relay_name']}, le {when}, heure locale du relais "
-            f"({booking['timezone']})"), starts
-
-
-def _release(booking):
-    """When a desk is released if nobody checks in (the time booking's timer
-    keeps), in the relay's local time; None when it never is."""
-    return datetime.fromisoformat(booking["local_release_at"]) \
-        if booking.get("local_release_at") else None
-
-
-def _check_in_by(booking):
-    release = _release(booking)
-    if release is None:
-        return ""
-    return (f"Enregistrez votre arrivée au relais avant {release:%H:%M} "
-            f"le {release:%d/%m/%Y} : sans cela, le poste est libéré et la réservation "
-            "reste due.\n\n")
-
-
-def booking_confirmed(contact, booking):
-    what, starts = _what_and_when(booking)
-    subject = f"Réservation confirmée : {booking['relay_name']}, {starts:%d/%m/%Y}"
-    body = (
-        f"Bonjour {contact.full_name},\n\n"
-        f"Votre réservation est confirmée : {what}.\n\n"
-        f"{_check_in_by(booking)}"
-        f"Référence : {booking['booking_id']}\n\n"
-        "À bientôt au relais,\nRelais des Possibles\n"
-    )
-    return Mail(contact.email, subject, body)
-
-
-CANCELLED_BY = {
-    "member": "à votre demande",
-    "corporate_admin": "par l'administrateur de votre entreprise",
-    "relay_manager": "par le relais",
-    "network_admin": "par le réseau Relais des Possibles",
-    "system": "par le réseau Relais des Possibles",
-}
-
-
-def booking_cancelled(contact, booking):
-    what, starts = _what_and_when(booking)
-    subject = f"Réservation annulée : {booking['relay_name']}, {starts:%d/%m/%Y}"
-    reason = f" Motif : {booking['reason']}." if booking.get("reason") else ""
-    late = ("\n\nCette annulation intervient moins de 24 heures avant le début : "
-            "elle reste facturée à votre entreprise." if booking["late"] else "")
-    body = (
-        f"Bonjour {contact.full_name},\n\n"
-        f"Votre réservation a été annulée {CANCELLED_BY.get(booking['cancelled_by'], '')} : "
-        f"{what}.{reason}{late}\n\n"
-        f"Référence : {booking['booking_id']}\n\n"
-        "Relais des Possibles\n"
-    )
-    return Mail(contact.email, subject, body)
-
-
-def booking_no_show(contact, booking):
-    what, starts = _what_and_when(booking)
-    subject = f"Absence constatée : {booking['relay_name']}, {starts:%d/%m/%Y}"
-    release = _release(booking)
-    body = (
-        f"Bonjour {contact.full_name},\n\n"
-        f"Faute d'enregistrement de votre arrivée{f' avant {release:%H:%M}' if release else ''}, "
-        "votre place a été "
-        f"libérée : {what}. "
-        "La réservation reste due.\n\n"
-        "Si vous étiez bien au relais, répondez à ce message avec la référence ci-dessous.\n\n"
-        f"Référence : {booking['booking_id']}\n\n"
-        "Relais des Possibles\n"
-    )
-    return Mail(contact.email, subject, body)
-
-
-def invitation(contact, data):
-    """The link to set a password. The link is a secret: it is in the mail body
-    only, never in the delivery log (which keeps the subject)."""
-    expires = datetime.fromisoformat(data["invitation_expires_at"])
-    subject = "Votre accès au réseau Relais des Possibles"
-    body = (
-        f"Bonjour {contact.full_name},\n\n"
-        "Votre employeur vous a ouvert un accès au réseau Relais des Possibles : des "
-        "tiers-lieux près de chez vous pour travailler sans les longs trajets.\n\n"
-        "Choisissez votre mot de passe ici (lien personnel, utilisable une seule fois, "
-        f"valable jusqu'au {expires:%d/%m/%Y} à {expires:%H:%M} UTC) :\n\n"
-        f"{data['invitation_url']}\n\n"
-        f"Votre identifiant : {contact.email}\n\n"
-        "Relais des Possibles\n"
-    )
-    return Mail(contact.email, subject, body)
-
-
-def deactivated(contact, data):
-    when = data["deactivated_at"]
-    subject = "Votre accès au réseau Relais des Possibles est fermé"
-    body = (
-        f"Bonjour {contact.full_name},\n\n"
-        f"Votre accès au réseau Relais des Possibles a été fermé le {when:%d/%m/%Y} "
-        "par votre employeur. Vos réservations à venir sont annulées.\n\n"
-        "Si c'est une erreur, adressez-vous au service qui gère vos accès.\n\n"
-        "Relais des Possibles\n"
-    )
-    return Mail(contact.email, subject, body)
-
-
-# -- billing ------------------------------------------------------------------------
 
 def euros(cents):
     """123456 -> "1 234,56 €" (French notation, a narrow no-break space for thousands)."""
@@ -135,85 +43,123 @@ def euros(cents):
     return f"{'-' if cents < 0 else ''}{thousands},{rest:02d} €"
 
 
-def _day(iso):
+def day(iso):
+    """"2026-12-04" -> "04/12/2026"."""
     return datetime.fromisoformat(iso).strftime("%d/%m/%Y")
 
 
-def invoice_finalized(to, data):
-    subject = f"Facture {data['number']} : {euros(data['total_gross_cents'])} TTC"
-    body = (
-        "Bonjour,\n\n"
-        f"Voici la facture {data['number']} du réseau Relais des Possibles, émise le "
-        f"{_day(data['issue_date'])} : {euros(data['total_net_cents'])} HT, "
-        f"{euros(data['total_vat_cents'])} de TVA, {euros(data['total_gross_cents'])} TTC, "
-        f"à régler avant le {_day(data['due_date'])}.\n\n"
-        "Elle est disponible, avec le détail des lignes en CSV, dans votre espace "
-        "entreprise.\n\nRelais des Possibles\n"
-    )
-    return Mail(to, subject, body)
+def _environment(autoescape):
+    env = Environment(loader=PackageLoader("services.notify", "mail_templates"),
+                      autoescape=autoescape, undefined=StrictUndefined,
+                      trim_blocks=True, lstrip_blocks=True)
+    env.filters.update(euros=euros, day=day)
+    return env
 
 
-def credit_note_issued(to, data):
-    subject = f"Avoir {data['number']} : {euros(data['total_gross_cents'])} TTC"
-    body = (
-        "Bonjour,\n\n"
-        f"Un avoir {data['number']} de {euros(data['total_gross_cents'])} TTC a été émis le "
-        f"{_day(data['issue_date'])}. Il vient en déduction de la facture qu'il cite.\n\n"
-        "Relais des Possibles\n"
-    )
-    return Mail(to, subject, body)
+_TEXT = _environment(autoescape=False)
+_HTML = _environment(autoescape=True)
 
 
-def invoice_overdue(to, data):
-    subject = f"Relance : facture {data['number']} échue le {_day(data['due_date'])}"
-    body = (
-        "Bonjour,\n\n"
-        f"Sauf erreur de notre part, la facture {data['number']} échue le "
-        f"{_day(data['due_date'])} reste à régler : {euros(data['balance_cents'])}.\n\n"
-        "En cas de retard de paiement, des pénalités au taux de trois fois le taux d'intérêt "
-        "légal et une indemnité forfaitaire pour frais de recouvrement de 40 € sont dues.\n\n"
-        "Si vous avez déjà payé, merci de ne pas tenir compte de ce message.\n\n"
-        "Relais des Possibles\n"
-    )
-    return Mail(to, subject, body)
+def render(name, to, locale=DEFAULT_LOCALE, unsubscribe=None, category_label="",
+           calendar=None, **values):
+    """The mail ``name`` in ``locale``. ``unsubscribe`` (an https URL) makes it an
+    optional mail: a footer link and the RFC 8058 one-click headers."""
+    locale = locale if locale in LOCALES else DEFAULT_LOCALE
+    path = f"{locale}/{name}.jinja"
+    text = _TEXT.get_template(path).make_module(values)
+    subject = str(text.subject).strip()
+    html = _layout(path, locale, subject, values, unsubscribe_url=unsubscribe,
+                   category_label=category_label)
+    headers = ()
+    if unsubscribe:
+        headers = (("List-Unsubscribe", f"<{unsubscribe}>"),
+                   ("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"))
+    return Mail(to, subject, str(text.text).strip() + "\n", html, calendar, headers=headers)
 
 
-def payment_recorded(to, data):
-    subject = f"Paiement reçu : facture {data['number']}"
-    rest = (f"Il reste {euros(data['balance_cents'])} à régler." if data["balance_cents"]
-            else "La facture est soldée.")
-    body = (
-        "Bonjour,\n\n"
-        f"Nous avons bien reçu votre paiement de {euros(data['amount_cents'])} du "
-        f"{_day(data['paid_on'])} pour la facture {data['number']}. {rest}\n\n"
-        "Merci,\nRelais des Possibles\n"
-    )
-    return Mail(to, subject, body)
+def page(name, locale, **values):
+    """A web page of notify's (the unsubscribe confirmation): the template's
+    ``subject`` is its title, its ``html`` its content."""
+    locale = locale if locale in LOCALES else DEFAULT_LOCALE
+    path = f"{locale}/{name}.jinja"
+    title = str(_TEXT.get_template(path).make_module(values).subject).strip()
+    return _layout(path, locale, title, values)
 
 
-def settlement_issued(to, data):
-    subject = f"Relevé de reversement {data['number']} : {euros(data['total_gross_cents'])} TTC"
-    body = (
-        "Bonjour,\n\n"
-        f"Le relevé {data['number']} (autofacturation) de ce que le réseau vous doit pour le "
-        f"mois de {data['month'][:7]} est disponible : {euros(data['total_net_cents'])} HT, "
-        f"{euros(data['total_gross_cents'])} TTC, commission du réseau déduite.\n\n"
-        "Vous pouvez l'accepter ou le contester dans votre espace relais, dans le délai prévu.\n\n"
-        "Relais des Possibles\n"
-    )
-    return Mail(to, subject, body)
+def _layout(path, locale, subject, values, unsubscribe_url=None, category_label=""):
+    content = Markup(str(_HTML.get_template(path).make_module(values).html).strip())
+    return _HTML.get_template("layout.html").render(
+        locale=locale, subject=subject, content=content, unsubscribe_url=unsubscribe_url,
+        category_label=category_label)
+
+
+# -- to a person (in their locale) -------------------------------------------------
+
+def booking_mail(name, contact, booking, **extra):
+    """A mail about a booking; ``booking`` is the event's data in JSON values."""
+    # When a desk is released if nobody checks in (booking's timer), local time.
+    release = datetime.fromisoformat(booking["local_release_at"]) \
+        if booking.get("local_release_at") else None
+    return render(name, contact.email, contact.locale, contact=contact, booking=booking,
+                  starts=datetime.fromisoformat(booking["local_starts_at"]),
+                  ends=datetime.fromisoformat(booking["local_ends_at"]), release=release,
+                  **extra)
+
+
+def booking_confirmed(contact, booking, **extra):
+    return booking_mail("booking_confirmed", contact, booking, **extra)
+
+
+def booking_cancelled(contact, booking, **extra):
+    return booking_mail("booking_cancelled", contact, booking, **extra)
+
+
+def booking_no_show(contact, booking, **extra):
+    return booking_mail("booking_no_show", contact, booking, **extra)
+
+
+def booking_reminder(contact, booking, **extra):
+    return booking_mail("booking_reminder", contact, booking, **extra)
+
+
+def arrivals_digest(contact, day, arrivals, **extra):
+    """Tomorrow's arrivals at one relay, for one of its managers."""
+    return render("arrivals_digest", contact.email, contact.locale, contact=contact, day=day,
+                  arrivals=arrivals, relay_name=arrivals[0]["relay_name"], **extra)
+
+
+def invitation(contact, data):
+    """The link to set a password. The link is a secret: it is in the mail body
+    only, never in the delivery log (which keeps the subject)."""
+    return render("invitation", contact.email, contact.locale, contact=contact, data=data,
+                  expires=datetime.fromisoformat(data["invitation_expires_at"]))
+
+
+def deactivated(contact, data):
+    return render("deactivated", contact.email, contact.locale, contact=contact, data=data)
 
 
 def webhook_disabled(contact, endpoint):
-    subject = "Un webhook de Relais des Possibles a été désactivé"
-    body = (
-        f"Bonjour {contact.full_name},\n\n"
-        f"Le webhook {endpoint['url']} ({endpoint['description'] or 'sans description'}) "
-        f"ne répond plus correctement depuis le {endpoint['failing_since']:%d/%m/%Y %H:%M} UTC : "
-        "nous l'avons désactivé. Les événements suivants ne lui sont plus envoyés.\n\n"
-        "Une fois le problème corrigé, réactivez-le (PATCH /v1/webhook-endpoints/"
-        f"{endpoint['id']} avec enabled=true) et rejouez les livraisons manquées "
-        "(POST .../replay).\n\n"
-        "Relais des Possibles\n"
-    )
-    return Mail(contact.email, subject, body)
+    return render("webhook_disabled", contact.email, contact=contact, endpoint=endpoint)
+
+
+# -- to a billing address (French) --------------------------------------------------
+
+def invoice_finalized(to, data):
+    return render("invoice_finalized", to, data=data)
+
+
+def credit_note_issued(to, data):
+    return render("credit_note_issued", to, data=data)
+
+
+def invoice_overdue(to, data):
+    return render("invoice_overdue", to, data=data)
+
+
+def payment_recorded(to, data):
+    return render("payment_recorded", to, data=data)
+
+
+def settlement_issued(to, data):
+    return render("settlement_issued", to, data=data)

@@ -1,11 +1,19 @@
 """One webhook call over HTTP: re-check where the URL points, sign, POST with a
 bounded time and a bounded answer, never follow a redirect. Returns what
-happened; it never raises (a failure is an attempt to log, not an error)."""
+happened; it never raises (a failure is an attempt to log, not an error).
+
+The connection goes to the address that was checked, not to whatever the name
+resolves to a moment later: a host whose DNS answers a public address to the
+check and 127.0.0.1 to the connection (DNS rebinding) would otherwise reach
+the inside. The name still travels in the ``Host`` header and, for https, in
+the TLS SNI and the certificate check (``PinnedAdapter``)."""
+import ipaddress
 import json
 import time
 
 import eventlet
 import requests
+from requests.adapters import HTTPAdapter
 
 from services.notify import webhook_rules as rules
 from services.notify.webhooks import resolved_addresses, utcnow
@@ -15,13 +23,38 @@ class TotalTimeout(Exception):
     """The receiver took longer than the whole budget (connect, send, read)."""
 
 
-def send(delivery, settings, http=requests):
+class PinnedAdapter(HTTPAdapter):
+    """Connects to ``address`` whatever the URL's host resolves to; TLS is still
+    negotiated and verified for the URL's host name."""
+
+    def __init__(self, address, hostname):
+        super().__init__(max_retries=0)
+        self.address, self.hostname = address, hostname
+
+    def build_connection_pool_key_attributes(self, request, verify, cert=None):
+        host_params, pool_kwargs = super().build_connection_pool_key_attributes(
+            request, verify, cert)
+        host_params["host"] = self.address
+        if host_params["scheme"] == "https":
+            pool_kwargs.update(server_hostname=self.hostname, assert_hostname=self.hostname)
+        return host_params, pool_kwargs
+
+
+def pinned_session(parts, address):
+    session = requests.Session()
+    session.trust_env = False      # no proxy from the environment: it would resolve the name
+    session.mount(f"{parts.scheme}://", PinnedAdapter(address, parts.hostname))
+    return session
+
+
+def send(delivery, settings, resolve=resolved_addresses):
     attempted_at = utcnow()
     started = time.monotonic()
     status_code, excerpt, error = None, "", None
     try:
         parts = rules.check_url_form(delivery["url"], settings.allow_loopback)
-        for address in resolved_addresses(parts):  # at delivery too: DNS may have changed
+        addresses = resolve(parts)     # at delivery too: DNS may have changed
+        for address in addresses:
             rules.check_address(address, settings.allow_loopback)
         body = json.dumps(delivery["payload"], separators=(",", ":")).encode()
         timestamp = int(attempted_at.timestamp())
@@ -33,7 +66,9 @@ def send(delivery, settings, http=requests):
             "webhook-signature": rules.signature_header(
                 delivery["secrets"], delivery["id"], timestamp, body),
         }
-        with eventlet.Timeout(settings.timeout_seconds, TotalTimeout()):
+        headers["host"] = parts.netloc
+        with eventlet.Timeout(settings.timeout_seconds, TotalTimeout()), \
+                pinned_session(parts, _preferred(addresses)) as http:
             with http.post(delivery["url"], data=body, headers=headers, stream=True,
                            allow_redirects=False,
                            timeout=(settings.timeout_seconds, settings.timeout_seconds)) as answer:
@@ -49,6 +84,11 @@ def send(delivery, settings, http=requests):
         error = f"{type(exc).__name__}: {_short(exc)}"
     return {"attempted_at": attempted_at, "status_code": status_code, "error": error,
             "latency_ms": int((time.monotonic() - started) * 1000), "excerpt": excerpt}
+
+
+def _preferred(addresses):
+    """IPv4 first: most receivers listen there; every address was checked."""
+    return sorted(addresses, key=lambda a: ipaddress.ip_address(a).version)[0]
 
 
 def _read_bounded(answer, max_bytes, excerpt_chars):

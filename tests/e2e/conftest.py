@@ -36,6 +36,10 @@ def network(tmp_path_factory):
         extra_env={"RELAIS_RPC_TIMEOUT_SECONDS": "2", "RELAIS_RETRY_DELAYS_MS": "100,300,1000",
                    # revoked API keys must stop working within a test's patience
                    "RELAIS_SECRET_CACHE_SECONDS": "1",
+                   # notify's day-before mails follow the real clock (an evening run
+                   # would add a reminder to a test's mails): integration tests
+                   # drive them with an injected clock instead
+                   "RELAIS_DAILY_MAILS": "0",
                    # drafts of long-past months stay drafts until a test finalizes them
                    "RELAIS_BILLING_GRACE_DAYS": "36500",
                    # this run's own attempt limits in the machine's Redis

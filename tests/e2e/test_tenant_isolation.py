@@ -70,6 +70,7 @@ def cases(b):
         ("POST", "/v1/users/{user_id}/invitation", f"/v1/users/{user}/invitation", None),
         ("GET", "/v1/users/{user_id}/profile", f"/v1/users/{user}/profile", None),
         ("PUT", "/v1/users/{user_id}/profile", f"/v1/users/{user}/profile", {"commute_km": 1}),
+        ("PUT", "/v1/users/{user_id}/locale", f"/v1/users/{user}/locale", {"locale": "en"}),
         ("POST", "/v1/organisations/{organisation_id}/api-keys",
          f"/v1/organisations/{org}/api-keys", {"name": "x", "roles": ["corporate_admin"]}),
         ("GET", "/v1/organisations/{organisation_id}/api-keys",
@@ -214,7 +215,7 @@ def test_a_scim_token_of_a_finds_nothing_of_b(network, tenants):
 def test_b_is_unchanged_after_all_of_that(network, tenants):
     b = tenants["b"]
     member = b["hr"].get(f"/v1/users/{b['member']['id']}").json()
-    assert member["active"] is True
+    assert (member["active"], member["locale"]) == (True, "fr")
     assert b["hr"].get(f"/v1/organisations/{b['company']['id']}/policy").json()[
         "max_days_per_month"] == 4
     profile = b["hr"].get(f"/v1/users/{b['member']['id']}/profile").json()

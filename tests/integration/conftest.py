@@ -158,6 +158,9 @@ def config_for(broker):
             "SMTP_HOST": "127.0.0.1",
             "SMTP_PORT": 1,
             "MAIL_FROM": "Relais <no-reply@relais.test>",
+            # notify's day-before mails follow the real clock: off, unless a test
+            # drives them with an injected one (test_notify_daily_mails.py)
+            "DAILY_MAILS": False,
         }
         config.update(overrides)
         return config

@@ -77,8 +77,9 @@ def test_the_member_is_told_of_a_late_cancellation_and_of_a_no_show(
                   dict(no_show, released_at="2026-12-01T08:00:00+00:00"))
 
     assert wait_for(lambda: len(sink.received) == 2, timeout=10)
-    mails = {message["Subject"].split(" :")[0]: message.get_content() for message in (
-        email.message_from_bytes(m.content, policy=email.policy.default) for m in sink.received)}
+    mails = {message["Subject"].split(" :")[0]: message.get_body(("plain",)).get_content()
+             for message in (email.message_from_bytes(m.content, policy=email.policy.default)
+                             for m in sink.received)}
     assert "annulée par le relais" in mails["Réservation annulée"]
     assert "Motif : dégât des eaux." in mails["Réservation annulée"]
     assert "reste facturée" in mails["Réservation annulée"]

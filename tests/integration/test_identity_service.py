@@ -151,7 +151,8 @@ def test_a_user_without_a_password_is_invited_once(identity, links, company, lis
             "email": user["email"], "full_name": "Dominique Nomade", "roles": ["member"]}
     # The event names the invitation; the link is minted when notify asks for it.
     assert set(data) == {"user_id", "organisation_id", "email", "full_name", "roles",
-                         "invitation_id", "invitation_expires_at"}
+                         "relay_ids", "locale", "invitation_id", "invitation_expires_at"}
+    assert (data["locale"], data["relay_ids"]) == ("fr", [])
     assert "riv_" not in json.dumps(event)
     stale = links.issue_invitation_link(invitation_id=data["invitation_id"])
     link = links.issue_invitation_link(invitation_id=data["invitation_id"])

@@ -87,7 +87,7 @@ def test_bad_filters_are_invalid_filter(text):
 
 STATE = {"user_name": "ana@example.org", "email": "ana@example.org", "external_id": "E1",
          "active": True, "given_name": "Ana", "family_name": "Lopes", "full_name": "Ana Lopes",
-         "password": None}
+         "locale": "fr", "password": None}
 PATCH = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 
 
@@ -104,6 +104,25 @@ def test_patch_replace_add_remove():
                                                             "primary": True}]}})
     assert (state["active"], state["family_name"], state["external_id"], state["full_name"],
             state["email"]) == (False, "Lopes-Vidal", None, "Ana L.-V.", "ana.lv@example.org")
+
+
+@pytest.mark.parametrize("tag, locale", [
+    ("en-US", "en"), ("en", "en"), ("EN-gb", "en"), ("fr-FR", "fr"), ("de-DE", "fr"),
+    ("de-DE, en;q=0.8", "en"), ("", "fr"),
+])
+def test_scim_preferred_language_is_the_first_language_relais_writes_in(tag, locale):
+    assert scim_protocol.locale_of_language(tag) == locale
+
+
+def test_scim_preferred_language_is_read_written_patched_and_removed():
+    body = {"schemas": [scim.USER_SCHEMA], "userName": "ana@example.org",
+            "preferredLanguage": "en-GB"}
+    assert scim_protocol.state_from_resource(body)["locale"] == "en"
+    assert patched({"op": "replace", "path": "preferredLanguage", "value": "en"})["locale"] == "en"
+    english = dict(STATE, locale="en")
+    removed = scim_protocol.apply_patch(english, {"schemas": [PATCH], "Operations": [
+        {"op": "remove", "path": "preferredLanguage"}]})
+    assert removed["locale"] == "fr"
 
 
 def test_patch_ignores_attributes_relais_does_not_keep():

@@ -6,7 +6,7 @@ BOOKING = {"booking_id": "b-1", "relay_name": "Relais de Felletin", "space_name"
            "space_kind": "desk", "slot": "morning", "timezone": "Europe/Paris",
            "local_starts_at": "2026-12-03T08:30:00+01:00",
            "local_ends_at": "2026-12-03T12:30:00+01:00"}
-LOU = SimpleNamespace(full_name="Lou Nomade", email="lou@example.org")
+LOU = SimpleNamespace(full_name="Lou Nomade", email="lou@example.org", locale="fr")
 
 
 def test_a_late_cancellation_says_it_stays_billed_and_why():

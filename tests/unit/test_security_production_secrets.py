@@ -42,6 +42,12 @@ def test_each_development_value_is_refused_by_name(name, value):
         refuse_development_secrets("booking", env)
 
 
+def test_notify_needs_its_own_key_for_unsubscribe_links():
+    assert development_secrets("notify", GOOD) == [
+        "RELAIS_UNSUBSCRIBE_KEY is unset or shorter than 32 characters"]
+    assert development_secrets("notify", dict(GOOD, RELAIS_UNSUBSCRIBE_KEY="u" * 32)) == []
+
+
 def test_the_bootstrap_refuses_the_placeholder_admin_password():
     env = dict(GOOD, RELAIS_BOOTSTRAP_ADMIN_PASSWORD=K8S_PLACEHOLDERS["bootstrap-admin-password"])
     assert development_secrets("identity-bootstrap", env)

@@ -337,8 +337,9 @@ def test_notify_tells_the_member_with_json_native_booking_data(monkeypatch):
 
     service.on_booking_confirmed(event)
 
-    [(uow_arg, mailer, event_arg, booking)] = told
+    [(uow_arg, mailer, links, event_arg, booking)] = told
     assert uow_arg is uow and mailer is service.mailer and event_arg is event
+    assert links is service.links
     assert booking["date"] == "2027-03-29"
     assert booking["local_starts_at"] == "2027-03-29T08:30:00+02:00"
     uow.mark_handled.assert_called_once_with(event, "notify.on_booking_confirmed")

@@ -9,7 +9,8 @@ from services.notify.templates import booking_confirmed
 
 HOURS = DEFAULT_DAY  # 08:30-12:30, 13:30-18:00
 BOOKING_ID = "7b0c5a8e-7f4e-4a57-9d0e-3c4a1e2b9f10"
-CONTACT = SimpleNamespace(full_name="Camille Martin", email="camille.martin@example.org")
+CONTACT = SimpleNamespace(full_name="Camille Martin", email="camille.martin@example.org",
+                          locale="fr")
 
 
 def booking(day, slot, tz_name="Europe/Paris", space_kind="desk"):

@@ -1,0 +1,158 @@
+"""Use cases of the day-before mails: a reminder to each member who booked,
+and to each relay's managers the list of tomorrow's arrivals (rules and hours:
+``daily_rules.py``). notify keeps what it needs of each booking from
+booking.confirmed and booking.cancelled.
+
+Exactly once, with any number of replicas and restarts: a reminder is sent in
+the transaction that sets its booking's ``reminded_at``, on a row claimed with
+``FOR UPDATE SKIP LOCKED`` (one per transaction); a digest in the transaction that inserts its
+delivery row, whose unique key (the relay and day's id, the recipient) lets
+only one replica insert it. Either way the delivery row is keyed by what the
+mail is about, so nothing else can send it twice. A failure (SMTP down) rolls
+that one mail back and the next pass sends it.
+"""
+import logging
+from datetime import datetime, timedelta
+
+from sqlalchemy import any_, distinct, exists, select
+from sqlalchemy.dialects.postgresql import insert
+
+from common.db import new_id
+from services.notify import daily_rules, preferences, templates
+from services.notify.models import Booking, Contact, Delivery
+
+log = logging.getLogger(__name__)
+
+
+def remember_booking(session, event_type, booking):
+    """Keep a booking's facts (JSON values); a cancellation wins whatever the
+    order the two events arrive in."""
+    cancelled = event_type == "booking.cancelled"
+    values = {"member_id": booking["member_id"], "relay_id": booking["relay_id"],
+              "date": booking["date"], "timezone": booking["timezone"],
+              "status": "cancelled" if cancelled else "confirmed", "data": booking}
+    statement = insert(Booking).values(booking_id=booking["booking_id"], **values)
+    session.execute(
+        statement.on_conflict_do_update(index_elements=[Booking.booking_id],
+                                        set_={"status": "cancelled", "data": booking})
+        if cancelled else statement.on_conflict_do_nothing(index_elements=[Booking.booking_id]))
+
+
+def send_due(session, mailer, links, now):
+    """Send every reminder and digest due at ``now`` (aware); returns how many
+    mails went out. Commits on ``session`` as it goes."""
+    sent = 0
+    for timezone_name in _zones_with_bookings(session, now):
+        day = daily_rules.due_day(now, timezone_name, daily_rules.REMINDER_AT)
+        if day is not None:
+            sent += _send_reminders(session, mailer, links, timezone_name, day, now)
+        day = daily_rules.due_day(now, timezone_name, daily_rules.DIGEST_AT)
+        if day is not None:
+            for relay_id in _relays_with_arrivals(session, timezone_name, day):
+                sent += _send_digests(session, mailer, links, relay_id, day)
+    return sent
+
+
+def _zones_with_bookings(session, now):
+    around = now.date()
+    zones = session.execute(select(distinct(Booking.timezone)).where(
+        Booking.status == "confirmed",
+        Booking.date.between(around - timedelta(days=1), around + timedelta(days=2)))).scalars()
+    result = list(zones)
+    session.commit()
+    return result
+
+
+def _send_reminders(session, mailer, links, timezone_name, day, now):
+    """One booking per transaction, so that a failure rolls back only its own
+    mail; the first failure ends the pass (the SMTP server is likely down)."""
+    sent = 0
+    while True:
+        try:
+            booking = session.execute(
+                select(Booking).where(Booking.timezone == timezone_name, Booking.date == day,
+                                      Booking.status == "confirmed",
+                                      Booking.reminded_at.is_(None))
+                .limit(1).with_for_update(skip_locked=True)).scalar_one_or_none()
+            if booking is None:
+                session.commit()
+                return sent
+            sent += _remind(session, mailer, links, booking)
+            booking.reminded_at = now
+            session.commit()
+        except Exception:  # noqa: BLE001 - the next pass tries it again
+            session.rollback()
+            log.exception("could not send a reminder for %s", day)
+            return sent
+
+
+def _remind(session, mailer, links, booking):
+    contact = _contact(session, booking.member_id)
+    if contact is None or not preferences.wants(session, contact.user_id, "reminders"):
+        return 0
+    mail = templates.booking_reminder(contact, booking.data,
+                                      **links.for_mail(contact.user_id, "reminders",
+                                                       contact.locale))
+    return _record_and_send(session, mailer, daily_rules.reminder_key(booking.booking_id),
+                            "reminder.booking_tomorrow", mail)
+
+
+def _relays_with_arrivals(session, timezone_name, day):
+    relays = list(session.execute(select(distinct(Booking.relay_id)).where(
+        Booking.timezone == timezone_name, Booking.date == day,
+        Booking.status == "confirmed")).scalars())
+    session.commit()
+    return relays
+
+
+def _send_digests(session, mailer, links, relay_id, day):
+    key = daily_rules.digest_key(relay_id, day)
+    managers = session.execute(select(Contact).where(
+        relay_id == any_(Contact.relay_ids), "relay_manager" == any_(Contact.roles),
+        ~exists().where(Delivery.event_id == key, Delivery.recipient == Contact.email))
+        .order_by(Contact.email)).scalars().all()
+    sent = 0
+    for manager in managers:
+        if not preferences.wants(session, manager.user_id, "arrivals_digest"):
+            continue
+        try:
+            mail = templates.arrivals_digest(
+                manager, day, _arrivals(session, relay_id, day),
+                **links.for_mail(manager.user_id, "arrivals_digest", manager.locale))
+            sent += _record_and_send(session, mailer, key, "digest.arrivals_tomorrow", mail)
+            session.commit()
+        except Exception:  # noqa: BLE001 - the next pass tries again
+            session.rollback()
+            log.exception("could not send the digest of relay %s for %s", relay_id, day)
+    return sent
+
+
+def _arrivals(session, relay_id, day):
+    rows = session.execute(
+        select(Booking.data, Contact.full_name).outerjoin(
+            Contact, Contact.user_id == Booking.member_id)
+        .where(Booking.relay_id == relay_id, Booking.date == day,
+               Booking.status == "confirmed")).all()
+    arrivals = [{"name": name, "space_name": data["space_name"], "relay_name": data["relay_name"],
+                 "starts": datetime.fromisoformat(data["local_starts_at"]),
+                 "ends": datetime.fromisoformat(data["local_ends_at"])} for data, name in rows]
+    return sorted(arrivals, key=lambda a: (a["starts"], a["space_name"], a["name"] or ""))
+
+
+def _contact(session, user_id):
+    return session.execute(select(Contact).where(Contact.user_id == user_id)).scalar_one_or_none()
+
+
+def _record_and_send(session, mailer, key, kind, mail):
+    """Insert the delivery row (once per key and recipient), then send in the
+    same transaction; 0 if another replica or pass got there first."""
+    message_id = f"<{key}@relais-des-possibles>"
+    inserted = session.execute(
+        insert(Delivery).values(id=new_id(), event_id=key, event_type=kind, channel="email",
+                                recipient=mail.to, subject=mail.subject, message_id=message_id)
+        .on_conflict_do_nothing(index_elements=["event_id", "channel", "recipient"])
+        .returning(Delivery.id)).first()
+    if inserted is None:
+        return 0
+    mailer.send(mail, message_id)
+    return 1
