@@ -50,7 +50,7 @@ PUBLISHES_EVENTS = ("identity", "booking", "billing")
 CONSUMES_EVENTS_OF = {
     "identity": (),
     "booking": ("identity",),
-    "billing": ("booking", "identity"),
+    "billing": ("billing", "booking", "identity"),  # billing renders its own final documents
     "notify": ("billing", "booking", "identity"),
 }
 # The RPCs a service calls on another (everything else is the gateway's).
