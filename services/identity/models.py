@@ -65,6 +65,9 @@ class User(Base):
     password_hash: Mapped[str | None] = mapped_column(Text)
     active: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
     provisioned_via: Mapped[str] = mapped_column(Text, server_default=text("'api'"))
+    # SCIM attributes Relais does not use, kept as the identity provider sent them
+    # (scim_protocol.py): title, phoneNumbers, the enterprise extension...
+    scim_attributes: Mapped[dict] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(),
                                                  onupdate=func.now())
@@ -72,6 +75,36 @@ class User(Base):
     deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     organisation: Mapped[Organisation] = relationship(back_populates="users")
+
+
+class Group(Base):
+    """A group an organisation's identity provider pushes over SCIM (/Groups).
+    Display names are unique within the organisation, whatever their case: both
+    Entra ID and Okta match groups on them."""
+    __tablename__ = "groups"
+    __table_args__ = (
+        Index("uq_groups_organisation_display_name", "organisation_id",
+              func.lower(text("display_name")), unique=True),
+        Index("uq_groups_organisation_external_id", "organisation_id", "external_id",
+              unique=True, postgresql_where=text("external_id IS NOT NULL")),
+    )
+
+    id: Mapped[str] = mapped_column(UUID(as_uuid=False), primary_key=True, default=new_id)
+    organisation_id: Mapped[str] = mapped_column(ForeignKey("organisations.id"), index=True)
+    display_name: Mapped[str] = mapped_column(Text)
+    external_id: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(),
+                                                 onupdate=func.now())
+
+
+class GroupMember(Base):
+    __tablename__ = "group_members"
+
+    group_id: Mapped[str] = mapped_column(ForeignKey("groups.id", ondelete="CASCADE"),
+                                          primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), primary_key=True, index=True)
+    added_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
 class RefreshToken(Base):
