@@ -158,7 +158,17 @@ class Invitation(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
-class CorporatePolicy(Base):
+class BookingRules:
+    """What a policy lets people book (a corporate policy's, a group's)."""
+    allowed_relays: Mapped[str] = mapped_column(Text, server_default=text("'all'"))
+    relay_ids: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default=text("'{}'"))
+    radius_km: Mapped[int | None] = mapped_column(Integer)
+    max_days_per_month: Mapped[int | None] = mapped_column(Integer)
+    booking_horizon_days: Mapped[int | None] = mapped_column(Integer)
+    space_kinds: Mapped[list[str] | None] = mapped_column(ARRAY(Text))
+
+
+class CorporatePolicy(BookingRules, Base):
     """What a corporate account lets its employees book."""
     __tablename__ = "corporate_policies"
     __table_args__ = (
@@ -166,12 +176,6 @@ class CorporatePolicy(Base):
     )
 
     organisation_id: Mapped[str] = mapped_column(ForeignKey("organisations.id"), primary_key=True)
-    allowed_relays: Mapped[str] = mapped_column(Text, server_default=text("'all'"))
-    relay_ids: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default=text("'{}'"))
-    radius_km: Mapped[int | None] = mapped_column(Integer)
-    max_days_per_month: Mapped[int | None] = mapped_column(Integer)
-    booking_horizon_days: Mapped[int | None] = mapped_column(Integer)
-    space_kinds: Mapped[list[str] | None] = mapped_column(ARRAY(Text))
     monthly_budget_cents: Mapped[int | None] = mapped_column(BigInteger)
     budget_per: Mapped[str] = mapped_column(Text, server_default=text("'organisation'"))
     updated_by: Mapped[str] = mapped_column(Text)
@@ -228,3 +232,19 @@ class SigningKey(Base):
     kid: Mapped[str] = mapped_column(Text, primary_key=True)
     private_pem: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class GroupPolicy(BookingRules, Base):
+    """The booking rules of a group's members (a corporate admin maps a group
+    to them); a member of no such group books under the corporate policy."""
+    __tablename__ = "group_policies"
+    __table_args__ = (
+        CheckConstraint("allowed_relays IN ('all', 'list', 'radius')",
+                        name="group_allowed_relays"),
+    )
+
+    group_id: Mapped[str] = mapped_column(ForeignKey("groups.id", ondelete="CASCADE"),
+                                          primary_key=True)
+    updated_by: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(),
+                                                 onupdate=func.now())

@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 
 from common import errors
 from common.validation import is_uuid
-from services.identity import accounts, audit, passwords, scim_protocol
+from services.identity import accounts, audit, group_policies, passwords, scim_protocol
 from services.identity.models import Group, GroupMember, User
 from services.identity.scim_protocol import scim_error
 from services.identity.scope import visible_organisation
@@ -318,7 +318,11 @@ def patch_group(uow, caller, group_id, body):
 
 def delete_group(uow, caller, group_id):
     organisation, group = _group(uow.session, caller, group_id, lock=True)
+    affected = group_policies.members_of(uow.session, group.id) \
+        if group_policies.has_policy(uow.session, group.id) else []
     uow.session.delete(group)
+    uow.session.flush()
+    group_policies.publish_member_policies(uow, organisation.id, affected)
     audit.record(uow, caller, organisation.id, "group.deleted", "group", group.id,
                  {"display_name": group.display_name})
 
@@ -333,13 +337,18 @@ def _apply_group(uow, caller, organisation, group, data):
     if renamed or added or removed:
         group.updated_at = accounts.now()
         audit.record(uow, caller, organisation.id, "group.updated", "group", group.id,
-                     {"fields": sorted(renamed), "added": added, "removed": removed})
+                     {"fields": sorted(renamed), "added": len(added), "removed": len(removed)})
+    if group_policies.has_policy(uow.session, group.id):
+        # A renamed group's policy is named anew in its members' refusals.
+        changed = member_ids(uow.session, group.id) if "display_name" in renamed \
+            else added + sorted(removed)
+        group_policies.publish_member_policies(uow, organisation.id, changed)
     return group
 
 
 def _set_members(uow, caller, organisation, group, wanted):
     """Make the group's members exactly ``wanted`` (users of the organisation,
-    not deleted); returns how many were added and removed."""
+    not deleted); returns who was added (a list) and removed (a set)."""
     unknown = [user_id for user_id in wanted if not is_uuid(user_id)]
     known = set(uow.session.execute(select(User.id).where(
         User.id.in_([user_id for user_id in wanted if is_uuid(user_id)]),
@@ -357,7 +366,7 @@ def _set_members(uow, caller, organisation, group, wanted):
     for user_id in added:
         uow.session.add(GroupMember(group_id=group.id, user_id=user_id))
     uow.session.flush()
-    return len(added), len(removed)
+    return added, removed
 
 
 def member_ids(session, group_id):

@@ -14,13 +14,15 @@ from common.service import RelaisService
 from common.validation import load
 from contracts.rpc.identity import (
     ApiKeyCreateSchema, AuditEntrySchema, AuditQuerySchema, CsvImportQuerySchema,
-    CsvImportReportSchema, CsvImportSchema, InvitationSchema, MachineCredentialSchema,
+    CsvImportReportSchema, CsvImportSchema, GroupPolicySchema, GroupSchema, InvitationSchema,
+    MachineCredentialSchema,
     OrganisationListQuerySchema, OrganisationSchema, PasswordSetSchema, PolicySchema,
     ProfileSchema, RefreshRequestSchema, ScimTokenCreateSchema, TokenRequestSchema, TokenSchema,
     UserCreateSchema, UserListQuerySchema, UserSchema,
 )
 from services.identity import (
-    accounts, audit, credentials, csv_import, invitations, policies, profiles, scim,
+    accounts, audit, credentials, csv_import, group_policies, invitations, policies, profiles,
+    scim,
     scim_protocol, sessions,
 )
 from services.identity.models import Base
@@ -29,6 +31,8 @@ organisation_schema = OrganisationSchema()
 user_schema = UserSchema()
 token_schema = TokenSchema()
 policy_schema = PolicySchema()
+group_policy_schema = GroupPolicySchema()
+group_schema = GroupSchema()
 profile_schema = ProfileSchema()
 credential_schema = MachineCredentialSchema()
 
@@ -158,6 +162,32 @@ class IdentityService(RelaisService):
         data = load(PolicySchema(), payload)
         with self.db.unit_of_work() as uow:
             return policy_schema.dump(policies.set_policy(uow, caller, organisation_id, data))
+
+    @rpc
+    def list_groups(self, caller, organisation_id):
+        caller = load_caller(caller)
+        return group_schema.dump(group_policies.list_groups(self.db.session, caller,
+                                                            organisation_id), many=True)
+
+    @rpc
+    def get_group_policy(self, caller, organisation_id, group_id):
+        caller = load_caller(caller)
+        return group_policy_schema.dump(group_policies.get_group_policy(
+            self.db.session, caller, organisation_id, group_id))
+
+    @rpc
+    def set_group_policy(self, caller, organisation_id, group_id, payload):
+        caller = load_caller(caller)
+        data = load(GroupPolicySchema(), payload)
+        with self.db.unit_of_work() as uow:
+            return group_policy_schema.dump(group_policies.set_group_policy(
+                uow, caller, organisation_id, group_id, data))
+
+    @rpc
+    def delete_group_policy(self, caller, organisation_id, group_id):
+        caller = load_caller(caller)
+        with self.db.unit_of_work() as uow:
+            group_policies.delete_group_policy(uow, caller, organisation_id, group_id)
 
     @rpc
     def get_profile(self, caller, user_id):

@@ -281,3 +281,66 @@ def test_bad_group_patches_are_scim_errors(identity, scim):
         with pytest.raises(RemoteError) as error:
             identity.scim_patch_group(caller=scim, group_id=group["id"], body=patch(operation))
         assert code in str(error.value), (operation, error.value)
+
+
+def member_policies_published(user_id):
+    from sqlalchemy import create_engine, text
+    from tests.integration.conftest import database_url
+    engine = create_engine(database_url("identity"))
+    with engine.connect() as conn:
+        found = [row[0]["data"] for row in conn.execute(text(
+            "SELECT envelope FROM outbox WHERE event_type = 'identity.member_policies_changed' "
+            "ORDER BY id"))]
+    engine.dispose()
+    return [data["policies"] for data in found if data["user_id"] == user_id]
+
+
+def test_a_group_mapped_to_a_policy_tells_booking_its_members_rules(identity, scim, company):
+    admin = key_creator(identity, company, email="rh@assureur.example")
+    ana = identity.scim_create_user(caller=scim, body=okta_user("ana@okta.local", PASSWORD))
+    bob = identity.scim_create_user(caller=scim, body=okta_user("bob@okta.local", PASSWORD))
+    group = identity.scim_create_group(caller=scim, body=okta_group("Nomades Limousin",
+                                                                   [ana["id"]]))
+    relay = "7b0b7d2c-3c52-4c4a-9d1e-0a4f0e0d3b11"
+    assert member_policies_published(ana["id"]) == []  # no policy yet: nothing to say
+    policy = identity.set_group_policy(caller=admin, organisation_id=company["id"],
+                                       group_id=group["id"], payload={
+                                           "allowed_relays": "list", "relay_ids": [relay],
+                                           "max_days_per_month": 8})
+    assert (policy["group_name"], policy["relay_ids"]) == ("Nomades Limousin", [relay])
+    rules = member_policies_published(ana["id"])[-1]
+    assert [(r["name"], r["relay_ids"], r["max_days_per_month"]) for r in rules] == [
+        ("Nomades Limousin", [relay], 8)]
+    # A retried PUT publishes nothing new.
+    identity.set_group_policy(caller=admin, organisation_id=company["id"],
+                              group_id=group["id"], payload={
+                                  "allowed_relays": "list", "relay_ids": [relay],
+                                  "max_days_per_month": 8})
+    assert len(member_policies_published(ana["id"])) == 1
+    # Membership pushed by the provider: bob joins (gets the rules), ana leaves (none).
+    identity.scim_patch_group(caller=scim, group_id=group["id"], body=patch(
+        {"op": "add", "path": "members", "value": [{"value": bob["id"]}]},
+        {"op": "remove", "path": f'members[value eq "{ana["id"]}"]'}))
+    assert member_policies_published(ana["id"])[-1] == []
+    assert member_policies_published(bob["id"])[-1][0]["name"] == "Nomades Limousin"
+    listed = identity.list_groups(caller=admin, organisation_id=company["id"])
+    assert [(g["display_name"], g["members"], g["policy"]["max_days_per_month"])
+            for g in listed] == [("Nomades Limousin", 1, 8)]
+    # Deleting the policy (or the group) gives the corporate policy back.
+    identity.delete_group_policy(caller=admin, organisation_id=company["id"],
+                                 group_id=group["id"])
+    assert member_policies_published(bob["id"])[-1] == []
+    refused(lambda: identity.get_group_policy(caller=admin, organisation_id=company["id"],
+                                              group_id=group["id"]), "NotFound", "no-group-policy")
+    # Only the organisation's admins map groups; a member cannot, nor can another company.
+    refused(lambda: identity.set_group_policy(
+        caller={"user_id": ana["id"], "organisation_id": company["id"], "roles": ["member"]},
+        organisation_id=company["id"], group_id=group["id"], payload={}),
+        "Forbidden", "")
+    other = identity.create_organisation(caller=ADMIN, payload=dict(COMPANY, name="Autre"))
+    stranger = key_creator(identity, other, email="admin@autre.example")
+    refused(lambda: identity.list_groups(caller=stranger, organisation_id=company["id"]),
+            "NotFound", "")
+    refused(lambda: identity.set_group_policy(caller=stranger, organisation_id=other["id"],
+                                              group_id=group["id"], payload={}),
+            "NotFound", "")

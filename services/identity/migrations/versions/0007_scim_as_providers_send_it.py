@@ -1,4 +1,4 @@
-"""SCIM as providers send it: attributes kept as sent, and groups
+"""SCIM as providers send it: attributes kept as sent, groups, and groups' policies
 
 Revision ID: identity_0007_scim
 Revises: identity_0006
@@ -47,9 +47,28 @@ def upgrade():
         sa.PrimaryKeyConstraint('group_id', 'user_id'),
     )
     op.create_index(op.f('ix_group_members_user_id'), 'group_members', ['user_id'])
+    op.create_table(
+        'group_policies',
+        sa.Column('group_id', sa.UUID(as_uuid=False), nullable=False),
+        sa.Column('allowed_relays', sa.Text(), server_default=sa.text("'all'"), nullable=False),
+        sa.Column('relay_ids', postgresql.ARRAY(sa.Text()), server_default=sa.text("'{}'"),
+                  nullable=False),
+        sa.Column('radius_km', sa.Integer(), nullable=True),
+        sa.Column('max_days_per_month', sa.Integer(), nullable=True),
+        sa.Column('booking_horizon_days', sa.Integer(), nullable=True),
+        sa.Column('space_kinds', postgresql.ARRAY(sa.Text()), nullable=True),
+        sa.Column('updated_by', sa.Text(), nullable=False),
+        sa.Column('updated_at', sa.DateTime(timezone=True), server_default=sa.text('now()'),
+                  nullable=False),
+        sa.CheckConstraint("allowed_relays IN ('all', 'list', 'radius')",
+                           name=op.f('ck_group_policies_group_allowed_relays')),
+        sa.ForeignKeyConstraint(['group_id'], ['groups.id'], ondelete='CASCADE'),
+        sa.PrimaryKeyConstraint('group_id'),
+    )
 
 
 def downgrade():
+    op.drop_table('group_policies')
     op.drop_index(op.f('ix_group_members_user_id'), table_name='group_members')
     op.drop_table('group_members')
     op.drop_index('uq_groups_organisation_external_id', table_name='groups')
