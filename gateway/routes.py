@@ -30,8 +30,9 @@ from contracts.rpc.booking import (
 )
 from contracts.rpc.identity import (
     ApiKeyCreateSchema, AuditEntrySchema, AuditQuerySchema, CsvImportQuerySchema,
-    CsvImportReportSchema, CsvImportSchema, InvitationSchema, MachineCredentialSchema,
-    OrganisationListQuerySchema, OrganisationSchema, PasswordSetSchema, PolicySchema, ProfileSchema, RefreshRequestSchema,
+    CsvImportReportSchema, CsvImportSchema, GroupPolicySchema, GroupSchema, InvitationSchema,
+    MachineCredentialSchema, OrganisationListQuerySchema, OrganisationSchema, PasswordSetSchema,
+    PolicySchema, ProfileSchema, RefreshRequestSchema,
     ScimTokenCreateSchema, TokenRequestSchema, TokenSchema, UserCreateSchema,
     UserListQuerySchema, UserLocaleSchema, UserSchema,
 )
@@ -119,6 +120,20 @@ ROUTES = [
     Route("PUT", "/v1/organisations/{organisation_id}/policy", "identity", "set_policy",
           "Replace a corporate account's booking policy", "Organisations",
           response=PolicySchema, body=PolicySchema, roles=("network_admin", "corporate_admin")),
+    Route("GET", "/v1/organisations/{organisation_id}/groups", "identity", "list_groups",
+          "A corporate account's groups (pushed by its identity provider over SCIM), "
+          "with their policies", "Organisations", response=GroupSchema, many=True),
+    Route("GET", "/v1/organisations/{organisation_id}/groups/{group_id}/policy", "identity",
+          "get_group_policy", "The booking policy of a group's members", "Organisations",
+          response=GroupPolicySchema),
+    Route("PUT", "/v1/organisations/{organisation_id}/groups/{group_id}/policy", "identity",
+          "set_group_policy", "Map a group to a booking policy: its members book under it "
+          "(the most generous of their groups' policies wins)", "Organisations",
+          response=GroupPolicySchema, body=GroupPolicySchema,
+          roles=("network_admin", "corporate_admin")),
+    Route("DELETE", "/v1/organisations/{organisation_id}/groups/{group_id}/policy", "identity",
+          "delete_group_policy", "Its members book under the corporate policy again",
+          "Organisations", status=204, roles=("network_admin", "corporate_admin")),
     Route("GET", "/v1/organisations/{organisation_id}/audit-log", "identity",
           "list_audit_entries", "Administrative changes, newest first", "Organisations",
           response=AuditEntrySchema, many=True, query=AuditQuerySchema),

@@ -13,10 +13,13 @@ from werkzeug.wrappers import Response
 from common import config
 from gateway.bodies import read_json, storable
 from gateway.problems import Problem
-from contracts.scim import ERROR_SCHEMA, LIST_SCHEMA, USER_SCHEMA, project
+from contracts.scim import (
+    ENTERPRISE_SCHEMA, ERROR_SCHEMA, GROUP_SCHEMA, LIST_SCHEMA, USER_SCHEMA, project,
+)
 
 MEDIA_TYPE = "application/scim+json"
 DISCOVERY = ("ServiceProviderConfig", "ResourceTypes", "Schemas")
+RESOURCES = {"Users": "user", "Groups": "group"}
 MAX_COUNT = 200
 # A startIndex beyond any real list is clamped here: PostgreSQL's OFFSET is a
 # bigint, and a page that far is empty anyway.
@@ -91,40 +94,41 @@ class ScimApi:
                 return self.discovery(parts, resource_types(self.base(request)), "ResourceType")
             if parts[0] == "Schemas":
                 return self.discovery(parts, schemas(self.base(request)), "Schema")
-        if parts == [".search"]:  # a search at the root: Users are the only resources
+        if parts == [".search"]:  # a search at the root: of Users, the usual resource
             parts = ["Users", ".search"]
-        if not parts or parts[0] != "Users" or len(parts) > 2:
-            raise ScimError(404, f"No SCIM endpoint {request.path} (only Users are provisioned).")
+        if not parts or parts[0] not in RESOURCES or len(parts) > 2:
+            raise ScimError(404, f"No SCIM endpoint {request.path} (Users and Groups are "
+                                 "provisioned).")
+        kind = RESOURCES[parts[0]]
         caller = self.caller(request)
         self.gateway.limit_scim(request)
         storable(request.args.to_dict(), "query")
         if len(parts) == 1 and method == "GET":
-            return self.list_users(request, call_id, caller, request.args)
-        if parts == ["Users", ".search"]:
+            return self.search(request, call_id, caller, kind, request.args)
+        if parts[1:] == [".search"]:
             if method != "POST":
                 raise ScimError(405, "/.search takes POST.", headers={"Allow": "POST"})
-            return self.list_users(request, call_id, caller, self.body(request))
+            return self.search(request, call_id, caller, kind, self.body(request))
         if len(parts) == 1 and method == "POST":
-            user = self.call("scim_create_user", call_id, caller=caller, body=self.body(request))
-            return self.user_response(request, 201, user)
+            found = self.call(f"scim_create_{kind}", call_id, caller=caller,
+                              body=self.body(request))
+            return self.resource_response(request, 201, parts[0], found)
         if len(parts) == 1:
-            raise ScimError(405, f"/Users does not take {method}.")
-        user_id = parts[1]
+            raise ScimError(405, f"/{parts[0]} does not take {method}.")
+        ids = {f"{kind}_id": parts[1]}
         if method == "GET":
-            user = self.call("scim_get_user", call_id, caller=caller, user_id=user_id)
-            return self.user_response(request, 200, user, request.args)
-        if method == "PUT":
-            user = self.call("scim_replace_user", call_id, caller=caller, user_id=user_id,
-                             body=self.body(request))
-            return self.user_response(request, 200, user)
-        if method == "PATCH":
-            user = self.call("scim_patch_user", call_id, caller=caller, user_id=user_id,
-                             body=self.body(request))
-            return self.user_response(request, 200, user)
+            extra = {"members": _with_members(request.args)} if kind == "group" else {}
+            found = self.call(f"scim_get_{kind}", call_id, caller=caller, **ids, **extra)
+            return self.resource_response(request, 200, parts[0], found, request.args)
+        if method in ("PUT", "PATCH"):
+            verb = "replace" if method == "PUT" else "patch"
+            found = self.call(f"scim_{verb}_{kind}", call_id, caller=caller, **ids,
+                              body=self.body(request))
+            return self.resource_response(request, 200, parts[0], found)
         if method == "DELETE":
-            self.call("scim_delete_user", call_id, caller=caller, user_id=user_id)
+            self.call(f"scim_delete_{kind}", call_id, caller=caller, **ids)
             return scim_response(204)
-        raise ScimError(405, f"/Users/{{id}} does not take {method}.")
+        raise ScimError(405, f"/{parts[0]}/{{id}} does not take {method}.")
 
     # -- pieces ------------------------------------------------------------------
 
@@ -134,7 +138,7 @@ class ScimApi:
     def body(self, request):
         return read_json(request)
 
-    def list_users(self, request, call_id, caller, params):
+    def search(self, request, call_id, caller, kind, params):
         if not isinstance(params, dict):
             raise ScimError(400, "The body must be a JSON object.", "invalidSyntax")
         start_index = _integer(params, "startIndex", 1)
@@ -146,29 +150,31 @@ class ScimApi:
             raise ScimError(400, "Sorting is not supported (see ServiceProviderConfig).",
                             "invalidValue")
         attributes, excluded = _names(params, "attributes"), _names(params, "excludedAttributes")
-        listing = self.call("scim_list_users", call_id, caller=caller, filter=filter_text,
+        extra = {"members": _with_members(params)} if kind == "group" else {}
+        listing = self.call(f"scim_list_{kind}s", call_id, caller=caller, filter=filter_text,
                             start_index=min(max(start_index, 1), MAX_START_INDEX),
-                            count=min(max(count, 0), MAX_COUNT))
-        for user in listing["Resources"]:
-            self.locate(request, user)
-        listing["Resources"] = [project(user, attributes, excluded)
-                                for user in listing["Resources"]]
+                            count=min(max(count, 0), MAX_COUNT), **extra)
+        endpoint = "Users" if kind == "user" else "Groups"
+        for found in listing["Resources"]:
+            self.locate(endpoint, found)
+        listing["Resources"] = [project(found, attributes, excluded)
+                                for found in listing["Resources"]]
         return scim_response(200, listing)
 
-    def user_response(self, request, status, user, params=None):
-        location = self.locate(request, user)
-        headers = {"ETag": user["meta"]["version"]}
+    def resource_response(self, request, status, endpoint, found, params=None):
+        location = self.locate(endpoint, found)
+        headers = {"ETag": found["meta"]["version"]}
         if status == 201:
             headers["Location"] = location
         params = params or {}
-        return scim_response(status, project(user, _names(params, "attributes"),
+        return scim_response(status, project(found, _names(params, "attributes"),
                                              _names(params, "excludedAttributes")), headers)
 
-    def locate(self, request, user):
-        user["meta"]["location"] = f"{self.base(request)}/Users/{user['id']}"
-        return user["meta"]["location"]
+    def locate(self, endpoint, found):
+        found["meta"]["location"] = f"{self.base()}/{endpoint}/{found['id']}"
+        return found["meta"]["location"]
 
-    def base(self, request):
+    def base(self, request=None):
         """From RELAIS_PUBLIC_URL: a Host header is the client's to choose."""
         return config.api_public_url() + self.PREFIX
 
@@ -194,6 +200,14 @@ def _integer(params, name, default):
         raise ScimError(400, f"{name} must be an integer.", "invalidValue") from None
 
 
+def _with_members(params):
+    """Whether a group's members are wanted: Entra ID asks without them
+    (``excludedAttributes=members``) to look a group up cheaply."""
+    names = _names(params, "excludedAttributes") or ""
+    names = ",".join(names) if isinstance(names, list) else names
+    return "members" not in [name.strip().lower() for name in names.split(",")]
+
+
 def _names(params, name):
     """``attributes`` / ``excludedAttributes``: "a,b" in a query string, a list
     of strings in a .search body; anything else is a syntax error."""
@@ -215,37 +229,92 @@ def _attribute(name, type_="string", required=False, case_exact=False, mutabilit
     return attribute
 
 
+def _multi(name, sub_attributes=("value", "display", "type"), description=""):
+    subs = [_attribute(sub) for sub in sub_attributes] + [_attribute("primary", "boolean")]
+    return _attribute(name, "complex", multi_valued=True, sub_attributes=subs,
+                      description=description or "Kept as sent.")
+
+
 def schemas(base):
     user = {
         "schemas": [SCHEMA_SCHEMA], "id": USER_SCHEMA, "name": "User",
         "description": "A nomad employee of the corporate account.",
         "attributes": [
             _attribute("userName", required=True, uniqueness="server",
-                       description="The e-mail address, or a login name if emails are given."),
+                       description="Kept as sent; unique whatever its case. The e-mail "
+                                   "address, or a login name if emails are given."),
             _attribute("name", "complex", sub_attributes=[
-                _attribute("formatted"), _attribute("givenName"), _attribute("familyName")]),
+                _attribute(part) for part in ("formatted", "familyName", "givenName",
+                                              "middleName", "honorificPrefix",
+                                              "honorificSuffix")]),
             _attribute("displayName"),
+            *[_attribute(name, description="Kept as sent.") for name in (
+                "nickName", "profileUrl", "title", "userType", "preferredLanguage", "locale",
+                "timezone")],
             # Declared required: Relais mails invitations, so it needs an address
             # (a userName that is one is accepted too, as Okta and Entra send).
             _attribute("emails", "complex", multi_valued=True, required=True, sub_attributes=[
-                _attribute("value", required=True), _attribute("type"),
+                _attribute("value", required=True), _attribute("display"), _attribute("type"),
                 _attribute("primary", "boolean")],
-                description="One work address is kept: the primary one."),
+                description="Kept as sent; Relais mails the primary one (else the work one)."),
+            _multi("phoneNumbers"), _multi("ims"), _multi("photos", description="Kept as sent."),
+            _multi("addresses", ("formatted", "streetAddress", "locality", "region",
+                                 "postalCode", "country", "type")),
+            _multi("entitlements"),
+            _multi("roles", description="Kept as sent; grants nothing in Relais (roles are "
+                                        "set by the corporate admin)."),
+            _multi("x509Certificates"),
+            _attribute("groups", "complex", multi_valued=True, mutability="readOnly",
+                       sub_attributes=[_attribute("value", mutability="readOnly"),
+                                       _attribute("display", mutability="readOnly"),
+                                       _attribute("type", mutability="readOnly")],
+                       description="The groups pushed to /Groups that hold the user."),
             _attribute("active", "boolean"),
-            _attribute("password", mutability="writeOnly", returned="never"),
+            _attribute("password", mutability="writeOnly", returned="never",
+                       description="Kept only if it meets Relais' password policy."),
         ],
         "meta": {"resourceType": "Schema", "location": f"{base}/Schemas/{USER_SCHEMA}"},
     }
-    return [user]
+    enterprise = {
+        "schemas": [SCHEMA_SCHEMA], "id": ENTERPRISE_SCHEMA, "name": "EnterpriseUser",
+        "description": "Kept as sent.",
+        "attributes": [
+            *[_attribute(name) for name in ("employeeNumber", "costCenter", "organization",
+                                            "division", "department")],
+            _attribute("manager", "complex", sub_attributes=[
+                _attribute("value"), _attribute("$ref", "reference"),
+                _attribute("displayName", mutability="readOnly")]),
+        ],
+        "meta": {"resourceType": "Schema", "location": f"{base}/Schemas/{ENTERPRISE_SCHEMA}"},
+    }
+    group = {
+        "schemas": [SCHEMA_SCHEMA], "id": GROUP_SCHEMA, "name": "Group",
+        "description": "A group of the corporate account's users.",
+        "attributes": [
+            _attribute("displayName", required=True, uniqueness="server",
+                       description="Unique within the organisation, whatever its case."),
+            _attribute("members", "complex", multi_valued=True, sub_attributes=[
+                _attribute("value", mutability="immutable"),
+                _attribute("display", mutability="readOnly"),
+                _attribute("type", mutability="immutable")],
+                description="Users of the organisation (not groups)."),
+        ],
+        "meta": {"resourceType": "Schema", "location": f"{base}/Schemas/{GROUP_SCHEMA}"},
+    }
+    return [user, enterprise, group]
 
 
 def resource_types(base):
     return [{
         "schemas": [RESOURCE_TYPE_SCHEMA], "id": "User", "name": "User",
         "endpoint": "/Users", "description": "Employees", "schema": USER_SCHEMA,
-        # Enterprise attributes are accepted and ignored, not kept: not declared.
-        "schemaExtensions": [],
+        "schemaExtensions": [{"schema": ENTERPRISE_SCHEMA, "required": False}],
         "meta": {"resourceType": "ResourceType", "location": f"{base}/ResourceTypes/User"},
+    }, {
+        "schemas": [RESOURCE_TYPE_SCHEMA], "id": "Group", "name": "Group",
+        "endpoint": "/Groups", "description": "Groups of employees", "schema": GROUP_SCHEMA,
+        "schemaExtensions": [],
+        "meta": {"resourceType": "ResourceType", "location": f"{base}/ResourceTypes/Group"},
     }]
 
 

@@ -17,6 +17,7 @@ EVENTS = {
     "identity.invitation_issued": (identity.InvitationIssuedSchema, 1),
     "identity.policy_changed": (identity.PolicyChangedSchema, 2),
     "identity.profile_changed": (identity.ProfileChangedSchema, 2),
+    "identity.member_policies_changed": (identity.MemberPoliciesChangedSchema, 1),
     "booking.relay_created": (booking.RelayCreatedSchema, 1),
     "booking.relay_updated": (booking.RelayCreatedSchema, 1),
     "booking.space_created": (booking.SpaceCreatedSchema, 1),

@@ -1,6 +1,6 @@
 """identity's events: organisations, users, invitations, policies, profiles.
 (What each consumer does with them: the services' READMEs.)"""
-from marshmallow import fields, validate
+from marshmallow import EXCLUDE, Schema, fields, validate
 
 from contracts.events.base import EventSchema
 from contracts.vocabulary import (
@@ -81,6 +81,30 @@ class PolicyChangedSchema(EventSchema):
     monthly_budget_cents = fields.Integer(allow_none=True, load_default=None)
     # version 2: whom the budget caps (an older event means the organisation)
     budget_per = fields.String(load_default="organisation", validate=validate.OneOf(BUDGET_PER))
+
+
+class GroupRulesSchema(Schema):
+    """One group's booking rules, as ``identity.member_policies_changed`` carries them."""
+    class Meta:
+        unknown = EXCLUDE
+
+    group_id = fields.String(required=True)
+    name = fields.String(required=True)
+    allowed_relays = fields.String(required=True, validate=validate.OneOf(ALLOWED_RELAYS))
+    relay_ids = fields.List(fields.String(), load_default=list)
+    radius_km = fields.Integer(allow_none=True, load_default=None)
+    max_days_per_month = fields.Integer(allow_none=True, load_default=None)
+    booking_horizon_days = fields.Integer(allow_none=True, load_default=None)
+    space_kinds = fields.List(fields.String(), allow_none=True, load_default=None)
+
+
+class MemberPoliciesChangedSchema(EventSchema):
+    """``identity.member_policies_changed``: the policies of the groups a user
+    belongs to, whole (empty: the corporate policy applies). Published when a
+    group's policy or a user's groups change."""
+    user_id = fields.String(required=True)
+    organisation_id = fields.String(required=True)
+    policies = fields.List(fields.Nested(GroupRulesSchema), required=True)
 
 
 class ProfileChangedSchema(EventSchema):

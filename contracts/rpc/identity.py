@@ -118,8 +118,10 @@ class PasswordSetSchema(Schema):
 
 # Corporate policy and employee profile ---------------------------------------
 
-class PolicySchema(Schema):
-    organisation_id = fields.String(dump_only=True)
+class BookingRulesSchema(Schema):
+    """What a policy lets people book: which relays, how often, how far ahead,
+    which kinds of space. A corporate policy adds the budget; a group's policy
+    is these rules alone."""
     allowed_relays = fields.String(load_default="all",
                                    validate=validate.OneOf(ALLOWED_RELAYS))
     relay_ids = fields.List(fields.UUID(), load_default=list)
@@ -132,13 +134,6 @@ class PolicySchema(Schema):
     space_kinds = fields.List(fields.String(validate=validate.OneOf(SPACE_KINDS)),
                               load_default=None, allow_none=True,
                               metadata={"description": "null: every kind of space."})
-    monthly_budget_cents = fields.Integer(load_default=None, allow_none=True,
-                                          validate=validate.Range(0, 10**12),
-                                          metadata={"description": "Excluding VAT, in cents; "
-                                                    "null: no budget."})
-    budget_per = fields.String(load_default="organisation", validate=validate.OneOf(BUDGET_PER),
-                               metadata={"description": "Whom the monthly budget caps: the "
-                                         "whole organisation, or each member."})
     updated_by = fields.String(dump_only=True)
     updated_at = fields.AwareDateTime(dump_only=True)
 
@@ -155,6 +150,35 @@ class PolicySchema(Schema):
             raise ValidationError({"radius_km": ["Only with allowed_relays = radius."]})
         if data.get("space_kinds") == []:
             raise ValidationError({"space_kinds": ["null for every kind, or at least one."]})
+
+
+class PolicySchema(BookingRulesSchema):
+    organisation_id = fields.String(dump_only=True)
+    monthly_budget_cents = fields.Integer(load_default=None, allow_none=True,
+                                          validate=validate.Range(0, 10**12),
+                                          metadata={"description": "Excluding VAT, in cents; "
+                                                    "null: no budget."})
+    budget_per = fields.String(load_default="organisation", validate=validate.OneOf(BUDGET_PER),
+                               metadata={"description": "Whom the monthly budget caps: the "
+                                         "whole organisation, or each member."})
+
+
+class GroupPolicySchema(BookingRulesSchema):
+    """A group's policy: its members book under it instead of the corporate
+    policy's rules (the budget stays the organisation's)."""
+    group_id = fields.String(dump_only=True)
+    group_name = fields.String(dump_only=True)
+
+
+class GroupSchema(Schema):
+    """A group the organisation's identity provider pushed over SCIM."""
+    id = fields.String(dump_only=True)
+    display_name = fields.String(dump_only=True)
+    external_id = fields.String(dump_only=True, allow_none=True)
+    members = fields.Integer(dump_only=True, metadata={"description": "How many users."})
+    policy = fields.Nested(GroupPolicySchema, dump_only=True, allow_none=True,
+                           metadata={"description": "null: its members book under the "
+                                                    "corporate policy."})
 
 
 class ProfileSchema(Schema):

@@ -17,7 +17,7 @@ from services.booking import check_in_codes, directory, lifecycle, slots
 from services.booking.models import (
     Booking, CheckInFailure, Member, OrganisationPolicy, Relay, Space,
 )
-from services.booking.policy import Policy, PolicyRefused
+from services.booking.policy import Policy, PolicyRefused, policy_for
 
 # Which exclusion constraint refused a booking says what the member should hear.
 CONSTRAINT_CONFLICTS = {
@@ -103,7 +103,8 @@ def member_and_policy(session, user_id, organisation_id):
     member, policy = session.execute(
         MEMBER_AND_POLICY[bool(organisation_id)],
         {"user_id": user_id, "organisation_id": organisation_id}).one()
-    return member, policy_from(policy)
+    return member, policy_for(policy_from(policy),
+                              member.group_policies if member is not None else None)
 
 
 def days_booked_in_month(session, member_id, day):
@@ -213,9 +214,11 @@ def book(uow, caller, data, now, series_id=None, quote=None, ask_home=None):
         # The month's days are read only when the policy caps them.
         days_booked = (frozenset() if policy.max_days_per_month is None
                        else days_booked_in_month(session, caller.user_id, data["date"]))
+        local_today = now.astimezone(ZoneInfo(relay.timezone)).date()
         policy.check(relay_id=relay.id, relay_point=(relay.latitude, relay.longitude),
                      home_point=home, space_kind=kind, day=data["date"],
-                     days_booked=days_booked)
+                     days_booked=days_booked,
+                     days_ahead=(times.local_starts_at.date() - local_today).days)
         price_cents = check_budget(session, caller, policy, quote or no_quote, relay, kind,
                                    data, times)
     except (slots.SlotRefused, PolicyRefused) as refusal:

@@ -217,6 +217,10 @@ class Member(Base):
     deactivated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # The last reactivation applied: an older deactivation arriving late is ignored.
     reactivated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The booking rules of the groups holding the member (identity's
+    # member_policies_changed, whole): empty, the corporate policy's apply.
+    group_policies: Mapped[list] = mapped_column(JSONB, server_default=text("'[]'::jsonb"))
+    group_policies_as_of: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class OrganisationPolicy(Base):

@@ -79,7 +79,19 @@ class Policy:
                 "policy-days-per-month", f"Your organisation allows {self.max_days_per_month} "
                 f"days a month; you already have {len(days_booked)} in {day:%m/%Y}.")
 
-    def check(self, *, relay_id, relay_point, home_point, space_kind, day, days_booked):
+    @classmethod
+    def from_rules(cls, rules):
+        """A group's booking rules (``identity.member_policies_changed``): no budget."""
+        return cls(rules["allowed_relays"], frozenset(rules.get("relay_ids") or ()),
+                   rules.get("radius_km"), rules.get("max_days_per_month"),
+                   rules.get("booking_horizon_days"),
+                   frozenset(rules["space_kinds"]) if rules.get("space_kinds") is not None
+                   else None)
+
+    def check(self, *, relay_id, relay_point, home_point, space_kind, day, days_booked,
+              days_ahead=None):
+        """``days_ahead`` is checked by the slot rules (``slots.check_bookable``)
+        with ``horizon_days``; a set of group policies checks it per policy."""
         self.check_relay(relay_id, relay_point, home_point)
         self.check_space_kind(space_kind)
         self.check_days_in_month(day, days_booked)
@@ -96,6 +108,60 @@ class Policy:
                 "policy-monthly-budget", f"This booking costs {euros(price_cents)}; "
                 f"{whose} monthly budget of {euros(self.monthly_budget_cents)} has "
                 f"{euros(left)} left in {day:%m/%Y}.")
+
+
+class GroupPolicies:
+    """The policies of the groups holding a member (a corporate admin maps
+    groups to booking rules). A booking that any one of them allows is allowed:
+    the most generous wins, policy by policy, rules never mixed across groups.
+    A refusal names every group's policy and why it refused. The monthly
+    budget stays the organisation's (``organisation``)."""
+
+    def __init__(self, named, organisation):
+        self.named = list(named)  # [(group name, Policy)], by name
+        self.organisation = organisation
+        self.horizon_days = max(policy.horizon_days for _, policy in self.named)
+        caps = [policy.max_days_per_month for _, policy in self.named
+                if policy.max_days_per_month is not None]
+        # Set when some policy caps the days (booking reads the member's days
+        # of the month only then); each policy checks its own cap.
+        self.max_days_per_month = max(caps) if caps else None
+        self.monthly_budget_cents = organisation.monthly_budget_cents
+        self.budget_per = organisation.budget_per
+
+    def horizon_detail(self):
+        if self.horizon_days < NETWORK_HORIZON_DAYS:
+            return f"Your groups' policies allow bookings {self.horizon_days} days ahead at most."
+        return f"Bookings open {NETWORK_HORIZON_DAYS} days ahead at most."
+
+    def check(self, *, relay_id, relay_point, home_point, space_kind, day, days_booked,
+              days_ahead=None):
+        refusals = []
+        for name, policy in self.named:
+            try:
+                if days_ahead is not None and days_ahead > policy.horizon_days:
+                    raise PolicyRefused("policy-horizon", policy.horizon_detail())
+                policy.check(relay_id=relay_id, relay_point=relay_point,
+                             home_point=home_point, space_kind=space_kind, day=day,
+                             days_booked=days_booked)
+                return name
+            except PolicyRefused as refusal:
+                refusals.append((name, refusal))
+        raise PolicyRefused(refusals[0][1].rule, "No policy of your groups allows this booking: "
+                            + "; ".join(f"{name}: {refusal.detail}"
+                                        for name, refusal in refusals))
+
+    def check_budget(self, day, price_cents, spent_cents):
+        self.organisation.check_budget(day, price_cents, spent_cents)
+
+
+def policy_for(organisation_policy, group_rules):
+    """What a member books under: their groups' policies if they have any
+    (``[{name, allowed_relays, ...}]``), else their organisation's."""
+    if not group_rules:
+        return organisation_policy
+    return GroupPolicies([(rules["name"], Policy.from_rules(rules)) for rules in group_rules],
+                         organisation_policy)
 
 
 def euros(cents):

@@ -1,5 +1,5 @@
 """What booking keeps from identity's events: members (name, home, whether
-they are active) and their organisations' policies. Each event is applied
+they are active, their groups' policies) and their organisations' policies. Each event is applied
 only if it is newer than what is kept (events may arrive out of order)."""
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
@@ -47,6 +47,19 @@ def remember_policy(uow, data, as_of):
         insert(OrganisationPolicy).values(organisation_id=data["organisation_id"], **values)
         .on_conflict_do_update(index_elements=[OrganisationPolicy.organisation_id], set_=values,
                                where=OrganisationPolicy.as_of < as_of))
+
+
+def remember_member_policies(uow, data, as_of):
+    """The policies of the groups holding a member, whole, from
+    ``identity.member_policies_changed``; an older event changes nothing."""
+    values = {"organisation_id": data["organisation_id"],
+              "group_policies": [dict(policy) for policy in data["policies"]],
+              "group_policies_as_of": as_of}
+    uow.session.execute(
+        insert(Member).values(user_id=data["user_id"], **values)
+        .on_conflict_do_update(index_elements=[Member.user_id], set_=values,
+                               where=(Member.group_policies_as_of.is_(None))
+                               | (Member.group_policies_as_of < as_of)))
 
 
 def deactivate_member(uow, data, now):

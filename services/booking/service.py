@@ -329,6 +329,10 @@ class BookingService(RelaisService):
     def on_policy_changed(self, uow, data, event):
         projections.remember_policy(uow, data, event["occurred_at"])
 
+    @consumes("identity.member_policies_changed")
+    def on_member_policies_changed(self, uow, data, event):
+        projections.remember_member_policies(uow, data, event["occurred_at"])
+
     @consumes("identity.user_deactivated")
     def on_user_deactivated(self, uow, data, event):
         projections.deactivate_member(uow, data, utcnow())

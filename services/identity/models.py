@@ -68,6 +68,9 @@ class User(Base):
     password_hash: Mapped[str | None] = mapped_column(Text)
     active: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
     provisioned_via: Mapped[str] = mapped_column(Text, server_default=text("'api'"))
+    # SCIM attributes Relais does not use, kept as the identity provider sent them
+    # (scim_protocol.py): title, phoneNumbers, the enterprise extension...
+    scim_attributes: Mapped[dict] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(),
                                                  onupdate=func.now())
@@ -75,6 +78,36 @@ class User(Base):
     deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     organisation: Mapped[Organisation] = relationship(back_populates="users")
+
+
+class Group(Base):
+    """A group an organisation's identity provider pushes over SCIM (/Groups).
+    Display names are unique within the organisation, whatever their case: both
+    Entra ID and Okta match groups on them."""
+    __tablename__ = "groups"
+    __table_args__ = (
+        Index("uq_groups_organisation_display_name", "organisation_id",
+              func.lower(text("display_name")), unique=True),
+        Index("uq_groups_organisation_external_id", "organisation_id", "external_id",
+              unique=True, postgresql_where=text("external_id IS NOT NULL")),
+    )
+
+    id: Mapped[str] = mapped_column(UUID(as_uuid=False), primary_key=True, default=new_id)
+    organisation_id: Mapped[str] = mapped_column(ForeignKey("organisations.id"), index=True)
+    display_name: Mapped[str] = mapped_column(Text)
+    external_id: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(),
+                                                 onupdate=func.now())
+
+
+class GroupMember(Base):
+    __tablename__ = "group_members"
+
+    group_id: Mapped[str] = mapped_column(ForeignKey("groups.id", ondelete="CASCADE"),
+                                          primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), primary_key=True, index=True)
+    added_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
 class RefreshToken(Base):
@@ -128,7 +161,17 @@ class Invitation(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
-class CorporatePolicy(Base):
+class BookingRules:
+    """What a policy lets people book (a corporate policy's, a group's)."""
+    allowed_relays: Mapped[str] = mapped_column(Text, server_default=text("'all'"))
+    relay_ids: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default=text("'{}'"))
+    radius_km: Mapped[int | None] = mapped_column(Integer)
+    max_days_per_month: Mapped[int | None] = mapped_column(Integer)
+    booking_horizon_days: Mapped[int | None] = mapped_column(Integer)
+    space_kinds: Mapped[list[str] | None] = mapped_column(ARRAY(Text))
+
+
+class CorporatePolicy(BookingRules, Base):
     """What a corporate account lets its employees book."""
     __tablename__ = "corporate_policies"
     __table_args__ = (
@@ -136,12 +179,6 @@ class CorporatePolicy(Base):
     )
 
     organisation_id: Mapped[str] = mapped_column(ForeignKey("organisations.id"), primary_key=True)
-    allowed_relays: Mapped[str] = mapped_column(Text, server_default=text("'all'"))
-    relay_ids: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default=text("'{}'"))
-    radius_km: Mapped[int | None] = mapped_column(Integer)
-    max_days_per_month: Mapped[int | None] = mapped_column(Integer)
-    booking_horizon_days: Mapped[int | None] = mapped_column(Integer)
-    space_kinds: Mapped[list[str] | None] = mapped_column(ARRAY(Text))
     monthly_budget_cents: Mapped[int | None] = mapped_column(BigInteger)
     budget_per: Mapped[str] = mapped_column(Text, server_default=text("'organisation'"))
     updated_by: Mapped[str] = mapped_column(Text)
@@ -198,3 +235,19 @@ class SigningKey(Base):
     kid: Mapped[str] = mapped_column(Text, primary_key=True)
     private_pem: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class GroupPolicy(BookingRules, Base):
+    """The booking rules of a group's members (a corporate admin maps a group
+    to them); a member of no such group books under the corporate policy."""
+    __tablename__ = "group_policies"
+    __table_args__ = (
+        CheckConstraint("allowed_relays IN ('all', 'list', 'radius')",
+                        name="group_allowed_relays"),
+    )
+
+    group_id: Mapped[str] = mapped_column(ForeignKey("groups.id", ondelete="CASCADE"),
+                                          primary_key=True)
+    updated_by: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(),
+                                                 onupdate=func.now())

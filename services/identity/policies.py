@@ -24,7 +24,7 @@ def default_policy(organisation_id):
 def get_policy(session, caller, organisation_id):
     """The organisation's admins, its members (they book under it), network staff."""
     organisation = visible_organisation(session, caller, organisation_id)
-    _require_corporate(organisation)
+    require_corporate(organisation)
     return session.get(CorporatePolicy, organisation.id) or default_policy(organisation.id)
 
 
@@ -32,7 +32,7 @@ def set_policy(uow, caller, organisation_id, data):
     """Replace the policy. Publishes ``identity.policy_changed`` only when it
     changed, so that a retried PUT is harmless."""
     organisation = administered_organisation(uow.session, caller, organisation_id)
-    _require_corporate(organisation)
+    require_corporate(organisation)
     values = {
         "allowed_relays": data["allowed_relays"],
         "relay_ids": sorted({str(relay_id) for relay_id in data["relay_ids"]}),
@@ -61,6 +61,6 @@ def set_policy(uow, caller, organisation_id, data):
     return policy
 
 
-def _require_corporate(organisation):
+def require_corporate(organisation):
     if organisation.kind != "corporate":
         raise errors.NotFound("Only corporate accounts have a policy.", code="no-policy")

@@ -14,13 +14,15 @@ from common.service import RelaisService
 from common.validation import load
 from contracts.rpc.identity import (
     ApiKeyCreateSchema, AuditEntrySchema, AuditQuerySchema, CsvImportQuerySchema,
-    CsvImportReportSchema, CsvImportSchema, InvitationSchema, MachineCredentialSchema,
+    CsvImportReportSchema, CsvImportSchema, GroupPolicySchema, GroupSchema, InvitationSchema,
+    MachineCredentialSchema,
     OrganisationListQuerySchema, OrganisationSchema, PasswordSetSchema, PolicySchema,
     ProfileSchema, RefreshRequestSchema, ScimTokenCreateSchema, TokenRequestSchema, TokenSchema,
     UserCreateSchema, UserListQuerySchema, UserLocaleSchema, UserSchema,
 )
 from services.identity import (
-    accounts, audit, credentials, csv_import, invitations, policies, profiles, scim,
+    accounts, audit, credentials, csv_import, group_policies, invitations, policies, profiles,
+    scim,
     scim_protocol, sessions,
 )
 from services.identity.models import Base
@@ -29,6 +31,8 @@ organisation_schema = OrganisationSchema()
 user_schema = UserSchema()
 token_schema = TokenSchema()
 policy_schema = PolicySchema()
+group_policy_schema = GroupPolicySchema()
+group_schema = GroupSchema()
 profile_schema = ProfileSchema()
 credential_schema = MachineCredentialSchema()
 
@@ -166,6 +170,32 @@ class IdentityService(RelaisService):
         with self.db.unit_of_work() as uow:
             return policy_schema.dump(policies.set_policy(uow, caller, organisation_id, data))
 
+    @rpc
+    def list_groups(self, caller, organisation_id):
+        caller = load_caller(caller)
+        return group_schema.dump(group_policies.list_groups(self.db.session, caller,
+                                                            organisation_id), many=True)
+
+    @rpc
+    def get_group_policy(self, caller, organisation_id, group_id):
+        caller = load_caller(caller)
+        return group_policy_schema.dump(group_policies.get_group_policy(
+            self.db.session, caller, organisation_id, group_id))
+
+    @rpc
+    def set_group_policy(self, caller, organisation_id, group_id, payload):
+        caller = load_caller(caller)
+        data = load(GroupPolicySchema(), payload)
+        with self.db.unit_of_work() as uow:
+            return group_policy_schema.dump(group_policies.set_group_policy(
+                uow, caller, organisation_id, group_id, data))
+
+    @rpc
+    def delete_group_policy(self, caller, organisation_id, group_id):
+        caller = load_caller(caller)
+        with self.db.unit_of_work() as uow:
+            group_policies.delete_group_policy(uow, caller, organisation_id, group_id)
+
     @rpc(callers=("gateway", "booking"))
     def get_profile(self, caller, user_id):
         caller = load_caller(caller)
@@ -233,43 +263,83 @@ class IdentityService(RelaisService):
             self.db.session, caller, organisation_id, query.get("action"), query["limit"],
             query["offset"]), many=True)
 
-    # SCIM 2.0 (the gateway's /scim/v2 speaks HTTP; these speak users) -----------
+    # SCIM 2.0 (the gateway's /scim/v2 speaks HTTP; these speak users and groups) --
 
     @rpc
     def scim_create_user(self, caller, body):
         caller = load_caller(caller)
         with self.db.unit_of_work() as uow:
-            return scim_protocol.resource(scim.create_user(uow, caller, body))
+            return scim.user_resource(uow.session, scim.create_user(uow, caller, body))
 
     @rpc
     def scim_get_user(self, caller, user_id):
         caller = load_caller(caller)
-        return scim_protocol.resource(scim.get_user(self.db.session, caller, user_id))
+        return scim.user_resource(self.db.session, scim.get_user(self.db.session, caller, user_id))
 
     @rpc
     def scim_list_users(self, caller, filter=None, start_index=1, count=scim.DEFAULT_COUNT):
         caller = load_caller(caller)
         users, total = scim.list_users(self.db.session, caller, filter, start_index, count)
-        return scim_protocol.list_response([scim_protocol.resource(user) for user in users],
+        return scim_protocol.list_response(scim.user_resources(self.db.session, users),
                                            total, start_index)
 
     @rpc
     def scim_replace_user(self, caller, user_id, body):
         caller = load_caller(caller)
         with self.db.unit_of_work() as uow:
-            return scim_protocol.resource(scim.replace_user(uow, caller, user_id, body))
+            return scim.user_resource(uow.session, scim.replace_user(uow, caller, user_id, body))
 
     @rpc
     def scim_patch_user(self, caller, user_id, body):
         caller = load_caller(caller)
         with self.db.unit_of_work() as uow:
-            return scim_protocol.resource(scim.patch_user(uow, caller, user_id, body))
+            return scim.user_resource(uow.session, scim.patch_user(uow, caller, user_id, body))
 
     @rpc
     def scim_delete_user(self, caller, user_id):
         caller = load_caller(caller)
         with self.db.unit_of_work() as uow:
             scim.delete_user(uow, caller, user_id)
+
+    @rpc
+    def scim_create_group(self, caller, body):
+        caller = load_caller(caller)
+        with self.db.unit_of_work() as uow:
+            return scim.group_resource(uow.session, scim.create_group(uow, caller, body))
+
+    @rpc
+    def scim_get_group(self, caller, group_id, members=True):
+        caller = load_caller(caller)
+        return scim.group_resource(self.db.session,
+                                   scim.get_group(self.db.session, caller, group_id), members)
+
+    @rpc
+    def scim_list_groups(self, caller, filter=None, start_index=1, count=scim.DEFAULT_COUNT,
+                         members=True):
+        caller = load_caller(caller)
+        groups, total = scim.list_groups(self.db.session, caller, filter, start_index, count)
+        return scim_protocol.list_response(
+            [scim.group_resource(self.db.session, group, members) for group in groups],
+            total, start_index)
+
+    @rpc
+    def scim_replace_group(self, caller, group_id, body):
+        caller = load_caller(caller)
+        with self.db.unit_of_work() as uow:
+            return scim.group_resource(uow.session,
+                                       scim.replace_group(uow, caller, group_id, body))
+
+    @rpc
+    def scim_patch_group(self, caller, group_id, body):
+        caller = load_caller(caller)
+        with self.db.unit_of_work() as uow:
+            return scim.group_resource(uow.session, scim.patch_group(uow, caller, group_id, body))
+
+    @rpc
+    def scim_delete_group(self, caller, group_id):
+        caller = load_caller(caller)
+        with self.db.unit_of_work() as uow:
+            scim.delete_group(uow, caller, group_id)
 
 
 def _profile(user, profile):

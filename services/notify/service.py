@@ -242,6 +242,10 @@ class NotifyService(RelaisService):
     def webhooks_identity_profile_changed(self, uow, data, event):
         webhooks.fan_out(uow, event, data)
 
+    @consumes("identity.member_policies_changed")
+    def webhooks_identity_member_policies_changed(self, uow, data, event):
+        webhooks.fan_out(uow, event, data)
+
     @consumes("booking.relay_created")
     def webhooks_booking_relay_created(self, uow, data, event):
         webhooks.fan_out(uow, event, data)

@@ -39,6 +39,7 @@ SCOPE_RULES = {
     "identity.invitation_issued": ("organisation_id", None),
     "identity.policy_changed": ("organisation_id", None),
     "identity.profile_changed": ("organisation_id", None),
+    "identity.member_policies_changed": ("organisation_id", None),
     "booking.relay_created": (None, "relay_id"),
     "booking.relay_updated": (None, "relay_id"),
     "booking.space_created": (None, "relay_id"),

@@ -35,8 +35,15 @@ def tenants(network):
                       json={"max_days_per_month": 4}).status_code == 200
         assert hr.put(f"/v1/users/{member['id']}/profile",
                       json={"home_commune": "Guéret", "commute_mode": "car"}).status_code == 200
+        group = requests.post(f"{network.gateway_url}/scim/v2/Groups", json={
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+            "displayName": f"Nomades {name.upper()}", "members": [{"value": member["id"]}]},
+            headers={"Authorization": f"Bearer {scim_token['secret']}",
+                     "Content-Type": "application/scim+json"}, timeout=10).json()
+        assert hr.put(f"/v1/organisations/{company['id']}/groups/{group['id']}/policy",
+                      json={"max_days_per_month": 2}).status_code == 200
         world[name] = {"company": company, "hr": hr, "member": member, "key": key,
-                       "scim_token": scim_token, "member_email": member_email}
+                       "scim_token": scim_token, "member_email": member_email, "group": group}
         seed_billable_usage(network, company["id"], day="2025-09-15")
     ran = admin.post("/v1/billing-runs", json={"month": "2025-09"})
     assert ran.status_code == 200, ran.text
@@ -83,6 +90,14 @@ def cases(b):
          f"/v1/organisations/{org}/scim-tokens", None),
         ("DELETE", "/v1/organisations/{organisation_id}/scim-tokens/{token_id}",
          f"/v1/organisations/{org}/scim-tokens/{b['scim_token']['id']}", None),
+        ("GET", "/v1/organisations/{organisation_id}/groups",
+         f"/v1/organisations/{org}/groups", None),
+        ("GET", "/v1/organisations/{organisation_id}/groups/{group_id}/policy",
+         f"/v1/organisations/{org}/groups/{b['group']['id']}/policy", None),
+        ("PUT", "/v1/organisations/{organisation_id}/groups/{group_id}/policy",
+         f"/v1/organisations/{org}/groups/{b['group']['id']}/policy", {"max_days_per_month": 31}),
+        ("DELETE", "/v1/organisations/{organisation_id}/groups/{group_id}/policy",
+         f"/v1/organisations/{org}/groups/{b['group']['id']}/policy", None),
     ] + billing_cases(b)
 
 
@@ -210,6 +225,13 @@ def test_a_scim_token_of_a_finds_nothing_of_b(network, tenants):
     assert listed["totalResults"] == 0 and listed["Resources"] == []
     everyone = session.get(base, timeout=10).json()
     assert b["member"]["id"] not in str(everyone) and everyone["totalResults"] == 2
+    group = f"{network.gateway_url}/scim/v2/Groups/{b['group']['id']}"
+    rename = {"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+              "Operations": [{"op": "replace", "path": "displayName", "value": "Intrus"}]}
+    for method, body in (("GET", None), ("PATCH", rename), ("DELETE", None)):
+        assert session.request(method, group, json=body, timeout=10).status_code == 404, method
+    groups = session.get(f"{network.gateway_url}/scim/v2/Groups", timeout=10).json()
+    assert [g["id"] for g in groups["Resources"]] == [a["group"]["id"]]
 
 
 def test_b_is_unchanged_after_all_of_that(network, tenants):

@@ -411,3 +411,38 @@ def test_a_booking_made_ahead_is_released_its_delay_after_the_start(booking):
                                                    "date": day.isoformat(), "slot": "morning"})
     assert datetime.fromisoformat(made["release_at"]) == \
         datetime.combine(day, time(9, 0), PARIS)
+
+
+def test_group_policies_from_identity_replace_the_organisations(booking, publish_event,
+                                                                 databases):
+    """Issue 15: a member of groups mapped to policies books what any one of
+    them allows; a refusal names the groups; a membership change pushed later
+    takes effect for the next booking."""
+    limousin, (limousin_desk,) = relay_with(booking, name="Limoges")
+    paris, (paris_desk,) = relay_with(booking, name="Paris")
+    publish_event("identity", "identity.policy_changed", {
+        "organisation_id": ORG, "allowed_relays": "list", "relay_ids": [paris["id"]]})
+    nomades = {"group_id": "00000000-0000-4000-8000-00000000a001", "name": "Nomades Limousin",
+               "allowed_relays": "list", "relay_ids": [limousin["id"]]}
+    publish_event("identity", "identity.member_policies_changed", {
+        "user_id": member(1)["user_id"], "organisation_id": ORG, "policies": [nomades]})
+    assert wait_for(lambda: rows(databases["booking"], "SELECT 1 FROM members WHERE "
+                                 "group_policies::text LIKE '%Nomades%'")
+                    and rows(databases["booking"], "SELECT 1 FROM organisation_policies"))
+    booking.book(caller=member(1), payload={"space_id": limousin_desk["id"],
+                                            "date": next_open_day(), "slot": "morning"})
+    kind, detail = refusal(booking.book, caller=member(1), payload={
+        "space_id": paris_desk["id"], "date": next_open_day(), "slot": "morning"})
+    assert kind == "Forbidden" and "policy-relay-not-allowed" in detail
+    assert "Nomades Limousin" in detail
+    # Another member, in no group, books under the organisation's policy.
+    booking.book(caller=member(2), payload={"space_id": paris_desk["id"],
+                                            "date": next_open_day(), "slot": "morning"})
+    # The provider moves member 1 out of every mapped group.
+    publish_event("identity", "identity.member_policies_changed", {
+        "user_id": member(1)["user_id"], "organisation_id": ORG, "policies": []})
+    assert wait_for(lambda: rows(databases["booking"], "SELECT 1 FROM members WHERE "
+                                 "group_policies = '[]'::jsonb AND user_id = :u",
+                                 u=member(1)["user_id"]))
+    assert "policy-relay-not-allowed" in refusal(booking.book, caller=member(1), payload={
+        "space_id": limousin_desk["id"], "date": next_open_day(8), "slot": "morning"})[1]

@@ -87,7 +87,7 @@ def test_bad_filters_are_invalid_filter(text):
 
 STATE = {"user_name": "ana@example.org", "email": "ana@example.org", "external_id": "E1",
          "active": True, "given_name": "Ana", "family_name": "Lopes", "full_name": "Ana Lopes",
-         "locale": "fr", "password": None}
+         "locale": "fr", "password": None, "kept": {}}
 PATCH = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 
 
@@ -125,13 +125,28 @@ def test_scim_preferred_language_is_read_written_patched_and_removed():
     assert removed["locale"] == "fr"
 
 
-def test_patch_ignores_attributes_relais_does_not_keep():
+def test_patch_keeps_as_sent_what_relais_does_not_use():
     state = patched({"op": "replace", "path": "title", "value": "Actuaire"},
                     {"op": "add", "path": "urn:ietf:params:scim:schemas:extension:enterprise:"
                                           "2.0:User:department", "value": "Risques"},
-                    {"op": "replace", "path": 'phoneNumbers[type eq "work"].value', "value": "1"})
-    assert {k: v for k, v in state.items() if k != "password"} == \
-        {k: v for k, v in STATE.items() if k != "password"}
+                    {"op": "replace", "path": 'phoneNumbers[type eq "work"].value', "value": "1"},
+                    {"op": "add", "path": "name.middleName", "value": "Maria"})
+    assert {k: v for k, v in state.items() if k not in ("password", "kept")} == \
+        {k: v for k, v in STATE.items() if k not in ("password", "kept")}
+    assert state["kept"] == {
+        "title": "Actuaire", "name": {"middleName": "Maria"},
+        "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {"department": "Risques"},
+        "phoneNumbers": [{"type": "work", "value": "1"}]}
+    assert STATE["kept"] == {}  # all or nothing: the state patched is a copy
+
+
+def test_a_failing_patch_changes_nothing():
+    before = dict(STATE, kept={"phoneNumbers": [{"type": "work", "value": "1"}]})
+    with pytest.raises(errors.InvalidInput):
+        scim_protocol.apply_patch(before, {"schemas": [PATCH], "Operations": [
+            {"op": "replace", "path": 'phoneNumbers[type eq "work"].value', "value": "2"},
+            {"op": "replace", "path": "shoeSize", "value": 1}]})
+    assert before["kept"] == {"phoneNumbers": [{"type": "work", "value": "1"}]}
 
 
 @pytest.mark.parametrize("operation, scim_type", [
