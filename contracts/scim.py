@@ -6,6 +6,13 @@ ENTERPRISE_SCHEMA = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 PATCH_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 LIST_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
 ERROR_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:Error"
+# Core User attributes Relais accepts but does not keep (identity ignores
+# them, the OpenAPI document lists them).
+IGNORED_ATTRIBUTES = (
+    "nickName", "profileUrl", "title", "userType", "preferredLanguage", "locale", "timezone",
+    "phoneNumbers", "ims", "photos", "addresses", "groups", "entitlements", "roles",
+    "x509Certificates")
+IGNORED_NAME_PARTS = ("middleName", "honorificPrefix", "honorificSuffix")
 
 
 def normalise_path(path):

@@ -21,9 +21,14 @@ COMMUTE_MODES = ("car", "carpool", "motorbike", "train", "bus", "bike", "walk", 
 # A corporate policy's relays: any, a list, or those within a radius of home.
 ALLOWED_RELAYS = ("all", "list", "radius")
 BUDGET_PER = ("organisation", "member")  # whom a monthly budget caps
-# The password policy's lengths (the rest of the policy is identity's own).
+# The password policy (services/identity/passwords.py applies it; the OpenAPI
+# document states it).
 PASSWORD_MIN_LENGTH = 12
 PASSWORD_MAX_LENGTH = 256
+PASSWORD_MIN_DISTINCT_CHARACTERS = 5
+PASSWORD_POLICY = (f"{PASSWORD_MIN_LENGTH} to {PASSWORD_MAX_LENGTH} characters, at least "
+                   f"{PASSWORD_MIN_DISTINCT_CHARACTERS} different ones, not a well-known "
+                   "password, and not the account's e-mail address or its local part.")
 
 # Money.
 STANDARD_VAT_RATE_BP = 2000  # France's standard VAT rate, in basis points (20 %)

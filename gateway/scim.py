@@ -108,7 +108,8 @@ class ScimApi:
             user = self.call("scim_create_user", call_id, caller=caller, body=self.body(request))
             return self.user_response(request, 201, user)
         if len(parts) == 1:
-            raise ScimError(405, f"/Users does not take {method}.")
+            raise ScimError(405, f"/Users does not take {method}.",
+                            headers={"Allow": "GET, POST"})
         user_id = parts[1]
         if method == "GET":
             user = self.call("scim_get_user", call_id, caller=caller, user_id=user_id)
@@ -124,7 +125,8 @@ class ScimApi:
         if method == "DELETE":
             self.call("scim_delete_user", call_id, caller=caller, user_id=user_id)
             return scim_response(204)
-        raise ScimError(405, f"/Users/{{id}} does not take {method}.")
+        raise ScimError(405, f"/Users/{{id}} does not take {method}.",
+                        headers={"Allow": "GET, PUT, PATCH, DELETE"})
 
     # -- pieces ------------------------------------------------------------------
 

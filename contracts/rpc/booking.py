@@ -5,10 +5,10 @@ from datetime import timedelta
 from zoneinfo import ZoneInfo, available_timezones
 
 from marshmallow import (
-    EXCLUDE, Schema, ValidationError, fields, validate, validates, validates_schema,
+    EXCLUDE, Schema, ValidationError, fields, validate, validates_schema,
 )
 
-from common.schemas import LAST_DATE, PageQuerySchema, bounded_date, check_month
+from common.schemas import LAST_DATE, PageQuerySchema, bounded_date, month_field
 from contracts.vocabulary import (
     ACCESSIBILITY, BOOKING_STATUSES, RELAY_SERVICES, SLOTS, SPACE_KINDS, WEEKDAYS,
 )
@@ -16,14 +16,20 @@ from contracts.vocabulary import (
 DEPARTMENT = validate.Regexp(r"^(0[1-9]|[1-8]\d|9[0-5]|2A|2B|97[1-8]|98[6-8])$",
                              error="A French department code: 01–95, 2A, 2B, 971–978, 986–988.")
 SLUG = validate.Regexp(r"^[a-z][a-z0-9_]{1,39}$", error="A lower-case word, e.g. dual_monitor.")
-_TIME_ZONES = frozenset(available_timezones())
+# Listed in full (an enum) so the OpenAPI document says which names it takes.
+TIME_ZONES = validate.OneOf(sorted(available_timezones()), error="Unknown IANA time zone "
+                            "(e.g. Europe/Paris, America/Cayenne).")
 
 
 class CommaList(fields.Field):
-    """A query-string list: ``?service=fablab,cafe``."""
+    """A query-string list: ``?service=fablab,cafe`` (spaces and empty items
+    ignored, at least one choice); the OpenAPI document gets it as a pattern."""
 
-    def __init__(self, choices=None, **kwargs):
-        super().__init__(**kwargs)
+    def __init__(self, choices, **kwargs):
+        choice = "(" + "|".join(choices) + ")"
+        metadata = {"type": "string", "pattern": rf"^(\s*,)*\s*{choice}\s*(,\s*({choice}\s*)?)*$",
+                    **kwargs.pop("metadata", {})}
+        super().__init__(metadata=metadata, **kwargs)
         self.choices = choices
 
     def _deserialize(self, value, attr, data, **kwargs):
@@ -82,7 +88,10 @@ class ContactSchema(Schema):
     email = fields.Email(load_default=None, allow_none=True)
     phone = fields.String(load_default=None, allow_none=True, validate=validate.Regexp(
         r"^\+?[0-9 .()-]{6,20}$", error="A phone number, e.g. +33 5 55 00 00 00."))
-    website = fields.Url(load_default=None, allow_none=True, schemes={"https", "http"})
+    website = fields.String(load_default=None, allow_none=True, validate=[
+        validate.Length(max=2000),
+        validate.Regexp(r"^https?://[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+(:[0-9]{1,5})?([/?#][!-~]*)?$",
+                        error="A web address, e.g. https://relais.example.")])
 
 
 class RelayFieldsSchema(Schema):
@@ -96,7 +105,8 @@ class RelayFieldsSchema(Schema):
         "description": "Defaults to the postcode's department; decides the public holidays."})
     latitude = fields.Float(required=True, validate=validate.Range(-90, 90))
     longitude = fields.Float(required=True, validate=validate.Range(-180, 180))
-    timezone = fields.String(required=True, metadata={"example": "Europe/Paris"})
+    timezone = fields.String(required=True, validate=TIME_ZONES,
+                             metadata={"example": "Europe/Paris"})
     opening_hours = opening_hours_field()
     closed_on_public_holidays = fields.Boolean(metadata={
         "description": "Closed on the public holidays of its department (default true)."})
@@ -110,11 +120,6 @@ class RelayFieldsSchema(Schema):
                                            metadata={"description": "A desk nobody checked in to "
                                                      "is released this long after its start "
                                                      "(default 30; null: never)."})
-
-    @validates("timezone")
-    def known_time_zone(self, value, **kwargs):
-        if value not in _TIME_ZONES:
-            raise ValidationError("Unknown IANA time zone (e.g. Europe/Paris, America/Cayenne).")
 
 
 class RelayCreateSchema(RelayFieldsSchema):
@@ -450,7 +455,7 @@ class OrganisationUsageQuerySchema(Schema):
     class Meta:
         unknown = EXCLUDE
 
-    month = fields.String(validate=check_month, metadata={
+    month = month_field(metadata={
         "example": "2026-12", "description": "Default: this month in Europe/Paris, the "
                                              "network's billing calendar."})
 
@@ -512,10 +517,8 @@ class UnmetDemandQuerySchema(Schema):
     class Meta:
         unknown = EXCLUDE
 
-    from_month = fields.String(required=True, validate=check_month,
-                               metadata={"example": "2026-09"})
-    to_month = fields.String(required=True, validate=check_month,
-                             metadata={"example": "2026-12"})
+    from_month = month_field(required=True, metadata={"example": "2026-09"})
+    to_month = month_field(required=True, metadata={"example": "2026-12"})
 
     @validates_schema
     def in_order(self, data, **kwargs):
@@ -542,7 +545,7 @@ class ImpactQuerySchema(Schema):
     class Meta:
         unknown = EXCLUDE
 
-    month = fields.String(required=True, validate=check_month, metadata={"example": "2026-11"})
+    month = month_field(required=True)
     by = fields.String(load_default="relay", validate=validate.OneOf(
         ("relay", "department", "organisation", "member")), metadata={
         "description": "member: a corporate admin's own employees only."})
@@ -552,7 +555,7 @@ class ImpactAuditQuerySchema(Schema):
     class Meta:
         unknown = EXCLUDE
 
-    month = fields.String(required=True, validate=check_month, metadata={"example": "2026-11"})
+    month = month_field(required=True)
 
 
 class ImpactReportSchema(Schema):

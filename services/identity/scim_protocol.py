@@ -16,15 +16,14 @@ import re
 from common import errors
 from common.validation import MAX_EMAIL_LENGTH, is_email, unstorable_text
 from contracts.scim import (
-    ENTERPRISE_SCHEMA, LIST_SCHEMA, PATCH_SCHEMA, USER_SCHEMA, normalise_path,
+    ENTERPRISE_SCHEMA, IGNORED_NAME_PARTS, LIST_SCHEMA, PATCH_SCHEMA, USER_SCHEMA, normalise_path,
 )
+from contracts.scim import IGNORED_ATTRIBUTES as IGNORED_ATTRIBUTES_BY_NAME
 
-# Core User attributes Relais accepts but does not keep.
-IGNORED_ATTRIBUTES = {
-    "nickname", "profileurl", "title", "usertype", "preferredlanguage", "locale", "timezone",
-    "phonenumbers", "ims", "photos", "addresses", "groups", "entitlements", "roles",
-    "x509certificates", "name.middlename", "name.honorificprefix", "name.honorificsuffix",
-}
+# Core User attributes Relais accepts but does not keep (names lowered, as
+# every attribute name here is).
+IGNORED_ATTRIBUTES = {name.lower() for name in IGNORED_ATTRIBUTES_BY_NAME} | {
+    f"name.{part.lower()}" for part in IGNORED_NAME_PARTS}
 # Every string of a User is bounded before anything else reads it (an e-mail's
 # bound: userName is often one); the e-mail check is linear (common.validation).
 MAX_VALUE_LENGTH = MAX_EMAIL_LENGTH
