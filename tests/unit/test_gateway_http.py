@@ -170,6 +170,25 @@ def test_empty_idempotency_key_is_a_400(client, rpc, auth):
     assert rpc.calls == []
 
 
+@pytest.mark.parametrize("key", ["clé-à-accents", "tab\there", "   "])
+def test_idempotency_key_outside_printable_ascii_is_a_400(client, rpc, auth, key):
+    # The document says printable ASCII with a visible character (the header
+    # is a structured-field string): the gateway holds to it.
+    response = client.post("/v1/bookings", json=BOOKING,
+                           headers={**auth, "Idempotency-Key": key.encode().decode("latin-1")})
+
+    problem_of(response, 400, "invalid-idempotency-key")
+    assert rpc.calls == []
+
+
+def test_idempotency_key_of_printable_ascii_is_passed_on(client, rpc, auth):
+    key = "Retry #2 (2027-01-04) ~ok"
+
+    client.post("/v1/bookings", json=BOOKING, headers={**auth, "Idempotency-Key": key})
+
+    assert rpc.calls[0].kwargs["idempotency_key"] == key
+
+
 # --- routing ----------------------------------------------------------------------
 
 
@@ -179,6 +198,22 @@ def test_unknown_endpoint_is_a_404_problem(client, rpc):
     body = problem_of(response, 404, "no-such-endpoint")
     assert body["instance"] == "/v1/nowhere"
     assert rpc.calls == []
+
+
+@pytest.mark.parametrize("method, path, allowed", [
+    ("TRACE", "/scim/v2/Users", {"GET", "POST"}),
+    ("TRACE", "/scim/v2/Users/some-id", {"GET", "PUT", "PATCH", "DELETE"}),
+    ("POST", "/scim/v2/Schemas", {"GET"}),
+])
+def test_scim_wrong_method_is_a_405_with_allow(client, rpc, method, path, allowed):
+    rpc.answer("identity", "authenticate_secret", {
+        "user_id": "k", "organisation_id": "o", "roles": ["member"], "relay_ids": [],
+        "credential": "scim_token"})
+
+    response = client.open(path, method=method, headers={"Authorization": "Bearer rls_secret"})
+
+    assert response.status_code == 405
+    assert {m.strip() for m in response.headers["Allow"].split(",")} == allowed
 
 
 def test_wrong_method_is_a_405_with_allow(client, rpc):
