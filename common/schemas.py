@@ -43,6 +43,16 @@ def check_month(value):
                               f"{LAST_DATE:%Y-%m}.") from None
 
 
+class JsonBoolean(fields.Boolean):
+    """true or false in a JSON body, as the document says (marshmallow's
+    Boolean also takes 1, "yes", "on"... which query strings need, bodies not)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, bool):
+            raise self.make_error("invalid", input=value)
+        return value
+
+
 def month_field(**kwargs):
     """A ``YYYY-MM`` string checked by ``check_month``."""
     metadata = {"example": "2026-11", "pattern": MONTH_PATTERN, **kwargs.pop("metadata", {})}

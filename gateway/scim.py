@@ -190,6 +190,8 @@ class ScimApi:
 
 def _integer(params, name, default):
     value = params.get(name, default)
+    if isinstance(value, (bool, float)):  # JSON's true is no index; 1.5 is no count
+        raise ScimError(400, f"{name} must be an integer.", "invalidValue")
     try:
         return int(value)
     except (TypeError, ValueError, OverflowError):  # OverflowError: Infinity in a JSON body

@@ -31,7 +31,7 @@ def _ref(name):
     return {"$ref": f"#/components/schemas/{name}"}
 
 
-NAME = {"type": "object", "nullable": True, "properties": {
+NAME = {"type": "object", "properties": {
     "formatted": _text(), "givenName": _text(), "familyName": _text()}}
 EMAILS = {"type": "array", "minItems": 1, "items": {
     "type": "object", "required": ["value"], "properties": {

@@ -8,7 +8,7 @@ from marshmallow import (
     EXCLUDE, Schema, ValidationError, fields, validate, validates_schema,
 )
 
-from common.schemas import LAST_DATE, PageQuerySchema, bounded_date, month_field
+from common.schemas import LAST_DATE, JsonBoolean, PageQuerySchema, bounded_date, month_field
 from contracts.vocabulary import (
     ACCESSIBILITY, BOOKING_STATUSES, RELAY_SERVICES, SLOTS, SPACE_KINDS, WEEKDAYS,
 )
@@ -108,7 +108,7 @@ class RelayFieldsSchema(Schema):
     timezone = fields.String(required=True, validate=TIME_ZONES,
                              metadata={"example": "Europe/Paris"})
     opening_hours = opening_hours_field()
-    closed_on_public_holidays = fields.Boolean(metadata={
+    closed_on_public_holidays = JsonBoolean(metadata={
         "description": "Closed on the public holidays of its department (default true)."})
     services = fields.List(fields.String(validate=validate.OneOf(RELAY_SERVICES)))
     accessibility = fields.List(fields.String(validate=validate.OneOf(ACCESSIBILITY)))
@@ -128,7 +128,7 @@ class RelayCreateSchema(RelayFieldsSchema):
 
 class RelayUpdateSchema(RelayFieldsSchema):
     """PATCH: any subset of the fields; opening_hours replaces the whole week."""
-    rotate_check_in_code = fields.Boolean(metadata={
+    rotate_check_in_code = JsonBoolean(metadata={
         "description": "A new check-in code (managers see it in the day view)."})
 
     def __init__(self, **kwargs):

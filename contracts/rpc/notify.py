@@ -1,7 +1,7 @@
 """notify's RPCs: what they accept and return."""
 from marshmallow import Schema, fields, validate
 
-from common.schemas import PageQuerySchema
+from common.schemas import JsonBoolean, PageQuerySchema
 from contracts.events import EVENTS
 
 
@@ -44,14 +44,14 @@ class WebhookEndpointCreateSchema(Schema):
     url = fields.String(required=True, validate=validate.Length(1, 2000), metadata=WEBHOOK_URL)
     event_types = _event_patterns(required=True)
     description = fields.String(load_default="", validate=validate.Length(0, 500))
-    enabled = fields.Boolean(load_default=True)
+    enabled = JsonBoolean(load_default=True)
 
 
 class WebhookEndpointUpdateSchema(Schema):
     url = fields.String(validate=validate.Length(1, 2000), metadata=WEBHOOK_URL)
     event_types = _event_patterns()
     description = fields.String(validate=validate.Length(0, 500))
-    enabled = fields.Boolean()
+    enabled = JsonBoolean()
 
 
 class WebhookEndpointSchema(Schema):

@@ -200,20 +200,44 @@ def test_unknown_endpoint_is_a_404_problem(client, rpc):
     assert rpc.calls == []
 
 
+SCIM_CALLER = {"user_id": "k", "organisation_id": "o", "roles": ["member"], "relay_ids": [],
+               "credential": "scim_token"}
+
+
 @pytest.mark.parametrize("method, path, allowed", [
     ("TRACE", "/scim/v2/Users", {"GET", "POST"}),
     ("TRACE", "/scim/v2/Users/some-id", {"GET", "PUT", "PATCH", "DELETE"}),
     ("POST", "/scim/v2/Schemas", {"GET"}),
 ])
 def test_scim_wrong_method_is_a_405_with_allow(client, rpc, method, path, allowed):
-    rpc.answer("identity", "authenticate_secret", {
-        "user_id": "k", "organisation_id": "o", "roles": ["member"], "relay_ids": [],
-        "credential": "scim_token"})
+    rpc.answer("identity", "authenticate_secret", SCIM_CALLER)
 
     response = client.open(path, method=method, headers={"Authorization": "Bearer rls_secret"})
 
     assert response.status_code == 405
     assert {m.strip() for m in response.headers["Allow"].split(",")} == allowed
+
+
+@pytest.mark.parametrize("count", [False, True, 2.5])
+def test_scim_search_count_is_an_integer_not_a_boolean(client, rpc, count):
+    rpc.answer("identity", "authenticate_secret", SCIM_CALLER)
+
+    response = client.post("/scim/v2/Users/.search", json={"count": count},
+                           headers={"Authorization": "Bearer rls_secret"})
+
+    assert response.status_code == 400
+    assert response.get_json()["scimType"] == "invalidValue"
+    assert not [call for call in rpc.calls if call.method == "scim_list_users"]
+
+
+@pytest.mark.parametrize("value", [0, 1, "true", "yes"])
+def test_a_json_boolean_is_true_or_false_only(client, rpc, auth, value):
+    response = client.patch("/v1/relays/5f0e0c1a-7d1b-4d8e-9c57-0a3b4c5d6e7f", headers=auth,
+                            json={"closed_on_public_holidays": value})
+
+    body = problem_of(response, 422, "validation-error")
+    assert set(body["errors"]) == {"closed_on_public_holidays"}
+    assert rpc.calls == []
 
 
 def test_wrong_method_is_a_405_with_allow(client, rpc):
