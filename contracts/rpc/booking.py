@@ -152,7 +152,8 @@ class SpaceSchema(Schema):
 
 
 class ClosureSchema(Schema):
-    id = fields.String(dump_only=True)
+    id = fields.String(dump_only=True, allow_none=True, metadata={
+        "description": "null for a public holiday (nothing to remove)."})
     relay_id = fields.String(dump_only=True)
     starts_on = bounded_date(required=True)
     ends_on = bounded_date(required=True)

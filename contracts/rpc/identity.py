@@ -157,8 +157,9 @@ class PolicySchema(Schema):
     budget_per = fields.String(load_default="organisation", validate=validate.OneOf(BUDGET_PER),
                                metadata={"description": "Whom the monthly budget caps: the "
                                          "whole organisation, or each member."})
-    updated_by = fields.String(dump_only=True)
-    updated_at = fields.AwareDateTime(dump_only=True)
+    # null while the organisation never set a policy (everything is allowed)
+    updated_by = fields.String(dump_only=True, allow_none=True)
+    updated_at = fields.AwareDateTime(dump_only=True, allow_none=True)
 
     @validates_schema
     def consistent(self, data, **kwargs):
@@ -190,14 +191,15 @@ class ProfileSchema(Schema):
                               metadata={"description": "One way, home to usual office."})
     commute_mode = fields.String(load_default=None, allow_none=True,
                                  validate=validate.OneOf(COMMUTE_MODES))
-    policy_home_commune = fields.String(dump_only=True, metadata={
+    # null in a profile nobody has saved yet, and until an admin saves one
+    policy_home_commune = fields.String(dump_only=True, allow_none=True, metadata={
         "description": "The home a radius policy measures from: set when the organisation's "
                        "admin saves the profile, never by the employee."})
-    policy_home_latitude = fields.Float(dump_only=True)
-    policy_home_longitude = fields.Float(dump_only=True)
-    policy_home_set_by = fields.String(dump_only=True)
-    policy_home_set_at = fields.AwareDateTime(dump_only=True)
-    updated_at = fields.AwareDateTime(dump_only=True)
+    policy_home_latitude = fields.Float(dump_only=True, allow_none=True)
+    policy_home_longitude = fields.Float(dump_only=True, allow_none=True)
+    policy_home_set_by = fields.String(dump_only=True, allow_none=True)
+    policy_home_set_at = fields.AwareDateTime(dump_only=True, allow_none=True)
+    updated_at = fields.AwareDateTime(dump_only=True, allow_none=True)
 
     @validates_schema
     def both_coordinates(self, data, **kwargs):

@@ -158,3 +158,13 @@ def test_scim_is_documented_under_its_own_tag_with_its_media_type(spec):
     assert "application/scim+json" in create["requestBody"]["content"]
     assert "application/scim+json" in create["responses"]["400"]["content"]
     assert "SCIM" in [tag["name"] for tag in spec["tags"]]
+
+
+@pytest.mark.parametrize("component, field", [
+    ("Policy", "updated_by"), ("Policy", "updated_at"),           # a policy never set
+    ("Closure", "id"),                                            # a public holiday
+    ("Profile", "updated_at"), ("Profile", "policy_home_commune"),  # an empty profile
+    ("Profile", "policy_home_latitude"), ("Profile", "policy_home_set_at"),
+])
+def test_what_an_answer_may_hold_as_null_is_nullable(spec, component, field):
+    assert spec["components"]["schemas"][component]["properties"][field]["nullable"] is True
