@@ -18,6 +18,13 @@ LAST_DATE = date(2100, 12, 31)
 MAX_OFFSET = 10 ** 6
 DATE_RANGE = validate.Range(FIRST_DATE, LAST_DATE,
                             error=f"A date between {FIRST_DATE} and {LAST_DATE}.")
+# The same windows as JSON Schema patterns, for the OpenAPI document: JSON
+# Schema bounds only numbers, so a date's years are bounded by its pattern
+# (with format: date, which rules out 2027-02-30). tests/unit/test_openapi.py
+# holds them to FIRST_DATE and LAST_DATE.
+_YEARS = r"(20\d\d|2100)"
+DATE_PATTERN = rf"^{_YEARS}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$"
+MONTH_PATTERN = rf"^{_YEARS}-(0[1-9]|1[0-2])$"
 
 
 # ISO 8601's extended format, the only one taken: Python alone would also read
@@ -50,6 +57,22 @@ def check_month(value):
             not 1 <= int(value[5:]) <= 12:
         raise ValidationError(f"A month YYYY-MM between {FIRST_DATE:%Y-%m} and "
                               f"{LAST_DATE:%Y-%m}.")
+
+
+class JsonBoolean(fields.Boolean):
+    """true or false in a JSON body, as the document says (marshmallow's
+    Boolean also takes 1, "yes", "on"... which query strings need, bodies not)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, bool):
+            raise self.make_error("invalid", input=value)
+        return value
+
+
+def month_field(**kwargs):
+    """A ``YYYY-MM`` string checked by ``check_month``."""
+    metadata = {"example": "2026-11", "pattern": MONTH_PATTERN, **kwargs.pop("metadata", {})}
+    return fields.String(validate=check_month, metadata=metadata, **kwargs)
 
 
 class PageQuerySchema(Schema):

@@ -7,6 +7,13 @@ ENTERPRISE_SCHEMA = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 PATCH_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 LIST_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
 ERROR_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:Error"
+# Core User attributes Relais keeps as the identity provider sent them and reads
+# back unchanged, without using them (services/identity/scim_protocol.py; the
+# OpenAPI document lists them). preferredLanguage also sets the mails' language.
+KEPT_ATTRIBUTES = (
+    "nickName", "profileUrl", "title", "userType", "preferredLanguage", "locale", "timezone",
+    "phoneNumbers", "ims", "photos", "addresses", "entitlements", "roles", "x509Certificates")
+KEPT_NAME_PARTS = ("middleName", "honorificPrefix", "honorificSuffix")
 
 
 def normalise_path(path):

@@ -29,9 +29,14 @@ DEFAULT_LOCALE = "fr"
 MANDATORY_MAIL_CATEGORIES = ("account", "invoicing", "booking_changes")
 OPTIONAL_MAIL_CATEGORIES = ("booking_receipts", "reminders", "arrivals_digest")
 MAIL_CATEGORIES = MANDATORY_MAIL_CATEGORIES + OPTIONAL_MAIL_CATEGORIES
-# The password policy's lengths (the rest of the policy is identity's own).
+# The password policy (services/identity/passwords.py applies it; the OpenAPI
+# document states it).
 PASSWORD_MIN_LENGTH = 12
 PASSWORD_MAX_LENGTH = 256
+PASSWORD_MIN_DISTINCT_CHARACTERS = 5
+PASSWORD_POLICY = (f"{PASSWORD_MIN_LENGTH} to {PASSWORD_MAX_LENGTH} characters, at least "
+                   f"{PASSWORD_MIN_DISTINCT_CHARACTERS} different ones, not a well-known "
+                   "password, and not the account's e-mail address or its local part.")
 
 # Money.
 STANDARD_VAT_RATE_BP = 2000  # France's standard VAT rate, in basis points (20 %)

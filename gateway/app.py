@@ -18,11 +18,12 @@ from werkzeug.wrappers import Request, Response
 
 from common import config, errors, logging as relais_logging
 from common.production import refuse_development_secrets
-from common.validation import load, unstorable_text
+from common.validation import load
 from gateway import metrics
 from gateway.bodies import read_json, read_text, storable
 from gateway.auth import InvalidToken, SecretVerifier, TokenVerifier
 from gateway.headers import secure
+from gateway.idempotency import idempotency_key
 from gateway.limits import (
     INVITATION_MAILS, INVITATION_MAILS_PER_CALLER, PASSWORD_SET_FAILURES, SCIM_REQUESTS, Limits,
     LimitsUnavailable, digest,
@@ -40,7 +41,6 @@ KNOWN_METHODS = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
 # Path parameters that are secrets (a calendar feed's token): the access log
 # shows the route's placeholder instead. Query strings are never logged.
 SECRET_PATH_PARAMETERS = {"token"}
-MAX_IDEMPOTENCY_KEY_LENGTH = 255
 DOCS_HTML = (Path(__file__).parent / "docs.html").read_text()
 DOCS_ASSETS = {"swagger-ui.css": "text/css", "swagger-ui-bundle.js": "text/javascript",
                "favicon-32x32.png": "image/png"}
@@ -389,16 +389,6 @@ def client_address(request):
         if len(hops) >= TRUSTED_PROXY_HOPS:
             return hops[-TRUSTED_PROXY_HOPS][:64]
     return request.remote_addr or "unknown"
-
-
-def idempotency_key(request):
-    key = request.headers.get("Idempotency-Key")
-    if key is not None and (not 1 <= len(key) <= MAX_IDEMPOTENCY_KEY_LENGTH
-                            or unstorable_text(key)):
-        raise Problem(400, "invalid-idempotency-key",
-                      f"An Idempotency-Key has 1 to {MAX_IDEMPOTENCY_KEY_LENGTH} characters "
-                      "(no NUL).")
-    return key
 
 
 def create_app():

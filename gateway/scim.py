@@ -114,7 +114,8 @@ class ScimApi:
                               body=self.body(request))
             return self.resource_response(request, 201, parts[0], found)
         if len(parts) == 1:
-            raise ScimError(405, f"/{parts[0]} does not take {method}.")
+            raise ScimError(405, f"/{parts[0]} does not take {method}.",
+                            headers={"Allow": "GET, POST"})
         ids = {f"{kind}_id": parts[1]}
         if method == "GET":
             extra = {"members": _with_members(request.args)} if kind == "group" else {}
@@ -128,7 +129,8 @@ class ScimApi:
         if method == "DELETE":
             self.call(f"scim_delete_{kind}", call_id, caller=caller, **ids)
             return scim_response(204)
-        raise ScimError(405, f"/{parts[0]}/{{id}} does not take {method}.")
+        raise ScimError(405, f"/{parts[0]}/{{id}} does not take {method}.",
+                        headers={"Allow": "GET, PUT, PATCH, DELETE"})
 
     # -- pieces ------------------------------------------------------------------
 
@@ -194,6 +196,8 @@ class ScimApi:
 
 def _integer(params, name, default):
     value = params.get(name, default)
+    if isinstance(value, (bool, float)):  # JSON's true is no index; 1.5 is no count
+        raise ScimError(400, f"{name} must be an integer.", "invalidValue")
     try:
         return int(value)
     except (TypeError, ValueError, OverflowError):  # OverflowError: Infinity in a JSON body

@@ -3,7 +3,7 @@ import base64
 
 from marshmallow import Schema, ValidationError, fields, validate, validates
 
-from common.schemas import PageQuerySchema, bounded_date, check_month
+from common.schemas import PageQuerySchema, bounded_date, month_field
 from contracts.vocabulary import SPACE_KINDS, STANDARD_VAT_RATE_BP
 
 
@@ -95,10 +95,6 @@ class UsageLineQuerySchema(PageQuerySchema):
 
 
 
-def month_field(**kwargs):
-    return fields.String(validate=check_month, metadata={"example": "2026-11"}, **kwargs)
-
-
 class MonthRunSchema(Schema):
     month = month_field(required=True)
     organisation_id = fields.UUID(metadata={"description": "Only this company (default: all)."})
@@ -142,16 +138,13 @@ class SettlementReviewSchema(Schema):
     decision = fields.String(required=True, load_only=True,
                              validate=validate.OneOf(("accepted", "contested")))
     status = fields.String(dump_only=True)
-    reason = fields.String(allow_none=True, validate=validate.Length(max=2000))
+    reason = fields.String(allow_none=True, validate=[
+        validate.Length(max=2000),
+        validate.Regexp(r"^\s*\S", error="Say why, or leave it out.")])
     reviewed_at = fields.AwareDateTime(dump_only=True)
     resolution = fields.String(dump_only=True, allow_none=True)
     resolution_document_id = fields.String(dump_only=True, allow_none=True)
     resolved_at = fields.AwareDateTime(dump_only=True, allow_none=True)
-
-    @validates("reason")
-    def contest_says_why(self, value, **kwargs):
-        if value is not None and not value.strip():
-            raise ValidationError("Say why, or leave it out.")
 
 
 class DocumentSchema(Schema):
@@ -229,7 +222,8 @@ class ResolutionSchema(CreditNoteSchema):
     adjustment_excl_vat_cents = fields.Integer(
         strict=True, validate=validate.Range(-1_000_000_000, 1_000_000_000), metadata={
             "description": "corrected_statement: what the corrected statement adds to the "
-                           "contested one's net (negative: takes off), excl. VAT."})
+                           "contested one's net (negative: takes off), excl. VAT; not 0.",
+            "not": {"enum": [0]}})
 
     @validates("adjustment_excl_vat_cents")
     def not_zero(self, value, **kwargs):

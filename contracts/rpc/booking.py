@@ -5,10 +5,10 @@ from datetime import timedelta
 from zoneinfo import ZoneInfo, available_timezones
 
 from marshmallow import (
-    EXCLUDE, Schema, ValidationError, fields, validate, validates, validates_schema,
+    EXCLUDE, Schema, ValidationError, fields, validate, validates_schema,
 )
 
-from common.schemas import LAST_DATE, PageQuerySchema, bounded_date, check_month
+from common.schemas import LAST_DATE, JsonBoolean, PageQuerySchema, bounded_date, month_field
 from contracts.vocabulary import (
     ACCESSIBILITY, BOOKING_STATUSES, RELAY_SERVICES, SLOTS, SPACE_KINDS, WEEKDAYS,
 )
@@ -16,14 +16,20 @@ from contracts.vocabulary import (
 DEPARTMENT = validate.Regexp(r"^(0[1-9]|[1-8]\d|9[0-5]|2A|2B|97[1-8]|98[6-8])$",
                              error="A French department code: 01–95, 2A, 2B, 971–978, 986–988.")
 SLUG = validate.Regexp(r"^[a-z][a-z0-9_]{1,39}$", error="A lower-case word, e.g. dual_monitor.")
-_TIME_ZONES = frozenset(available_timezones())
+# Listed in full (an enum) so the OpenAPI document says which names it takes.
+TIME_ZONES = validate.OneOf(sorted(available_timezones()), error="Unknown IANA time zone "
+                            "(e.g. Europe/Paris, America/Cayenne).")
 
 
 class CommaList(fields.Field):
-    """A query-string list: ``?service=fablab,cafe``."""
+    """A query-string list: ``?service=fablab,cafe`` (spaces and empty items
+    ignored, at least one choice); the OpenAPI document gets it as a pattern."""
 
-    def __init__(self, choices=None, **kwargs):
-        super().__init__(**kwargs)
+    def __init__(self, choices, **kwargs):
+        choice = "(" + "|".join(choices) + ")"
+        metadata = {"type": "string", "pattern": rf"^(\s*,)*\s*{choice}\s*(,\s*({choice}\s*)?)*$",
+                    **kwargs.pop("metadata", {})}
+        super().__init__(metadata=metadata, **kwargs)
         self.choices = choices
 
     def _deserialize(self, value, attr, data, **kwargs):
@@ -82,7 +88,10 @@ class ContactSchema(Schema):
     email = fields.Email(load_default=None, allow_none=True)
     phone = fields.String(load_default=None, allow_none=True, validate=validate.Regexp(
         r"^\+?[0-9 .()-]{6,20}$", error="A phone number, e.g. +33 5 55 00 00 00."))
-    website = fields.Url(load_default=None, allow_none=True, schemes={"https", "http"})
+    website = fields.String(load_default=None, allow_none=True, validate=[
+        validate.Length(max=2000),
+        validate.Regexp(r"^https?://[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+(:[0-9]{1,5})?([/?#][!-~]*)?$",
+                        error="A web address, e.g. https://relais.example.")])
 
 
 class RelayFieldsSchema(Schema):
@@ -96,9 +105,10 @@ class RelayFieldsSchema(Schema):
         "description": "Defaults to the postcode's department; decides the public holidays."})
     latitude = fields.Float(required=True, validate=validate.Range(-90, 90))
     longitude = fields.Float(required=True, validate=validate.Range(-180, 180))
-    timezone = fields.String(required=True, metadata={"example": "Europe/Paris"})
+    timezone = fields.String(required=True, validate=TIME_ZONES,
+                             metadata={"example": "Europe/Paris"})
     opening_hours = opening_hours_field()
-    closed_on_public_holidays = fields.Boolean(metadata={
+    closed_on_public_holidays = JsonBoolean(metadata={
         "description": "Closed on the public holidays of its department (default true)."})
     services = fields.List(fields.String(validate=validate.OneOf(RELAY_SERVICES)))
     accessibility = fields.List(fields.String(validate=validate.OneOf(ACCESSIBILITY)))
@@ -111,11 +121,6 @@ class RelayFieldsSchema(Schema):
                                                      "is released this long after its start "
                                                      "(default 30; null: never)."})
 
-    @validates("timezone")
-    def known_time_zone(self, value, **kwargs):
-        if value not in _TIME_ZONES:
-            raise ValidationError("Unknown IANA time zone (e.g. Europe/Paris, America/Cayenne).")
-
 
 class RelayCreateSchema(RelayFieldsSchema):
     pass
@@ -123,7 +128,7 @@ class RelayCreateSchema(RelayFieldsSchema):
 
 class RelayUpdateSchema(RelayFieldsSchema):
     """PATCH: any subset of the fields; opening_hours replaces the whole week."""
-    rotate_check_in_code = fields.Boolean(metadata={
+    rotate_check_in_code = JsonBoolean(metadata={
         "description": "A new check-in code (managers see it in the day view)."})
 
     def __init__(self, **kwargs):
@@ -149,7 +154,8 @@ class SpaceSchema(Schema):
 
 
 class ClosureSchema(Schema):
-    id = fields.String(dump_only=True)
+    id = fields.String(dump_only=True, allow_none=True, metadata={
+        "description": "null for a public holiday (nothing to remove)."})
     relay_id = fields.String(dump_only=True)
     starts_on = bounded_date(required=True)
     ends_on = bounded_date(required=True)
@@ -452,7 +458,7 @@ class OrganisationUsageQuerySchema(Schema):
     class Meta:
         unknown = EXCLUDE
 
-    month = fields.String(validate=check_month, metadata={
+    month = month_field(metadata={
         "example": "2026-12", "description": "Default: this month in Europe/Paris, the "
                                              "network's billing calendar."})
 
@@ -514,10 +520,8 @@ class UnmetDemandQuerySchema(Schema):
     class Meta:
         unknown = EXCLUDE
 
-    from_month = fields.String(required=True, validate=check_month,
-                               metadata={"example": "2026-09"})
-    to_month = fields.String(required=True, validate=check_month,
-                             metadata={"example": "2026-12"})
+    from_month = month_field(required=True, metadata={"example": "2026-09"})
+    to_month = month_field(required=True, metadata={"example": "2026-12"})
 
     @validates_schema
     def in_order(self, data, **kwargs):
@@ -544,7 +548,7 @@ class ImpactQuerySchema(Schema):
     class Meta:
         unknown = EXCLUDE
 
-    month = fields.String(required=True, validate=check_month, metadata={"example": "2026-11"})
+    month = month_field(required=True)
     by = fields.String(load_default="relay", validate=validate.OneOf(
         ("relay", "department", "organisation", "member")), metadata={
         "description": "member: a corporate admin's own employees only."})
@@ -554,7 +558,7 @@ class ImpactAuditQuerySchema(Schema):
     class Meta:
         unknown = EXCLUDE
 
-    month = fields.String(required=True, validate=check_month, metadata={"example": "2026-11"})
+    month = month_field(required=True)
 
 
 class ImpactReportSchema(Schema):

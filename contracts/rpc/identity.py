@@ -7,7 +7,7 @@ from marshmallow import (
 from common.schemas import PageQuerySchema
 from contracts.vocabulary import (
     ALLOWED_RELAYS, BUDGET_PER, COMMUTE_MODES, DEFAULT_LOCALE, LOCALES, ORGANISATION_KINDS,
-    PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH, ROLES, SPACE_KINDS,
+    PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH, PASSWORD_POLICY, ROLES, SPACE_KINDS,
 )
 
 MAX_CSV_BYTES = 1024 * 1024
@@ -16,7 +16,18 @@ PASSWORD_LENGTH = validate.Length(
     error=f"A password has {PASSWORD_MIN_LENGTH} to {PASSWORD_MAX_LENGTH} characters.")
 
 
+def new_password(**kwargs):
+    """A password someone chooses: its length here, the rest of the policy in
+    identity; ``format: password`` and the policy in words in the document."""
+    return fields.String(load_only=True, validate=PASSWORD_LENGTH, metadata={
+        "format": "password", "description": PASSWORD_POLICY}, **kwargs)
+
+
 # Organisations --------------------------------------------------------------
+
+# What a corporate account must have to be invoiced; other kinds may leave it out.
+REQUIRED_FOR_CORPORATE = ("legal_name", "siret", "billing_email")
+
 
 class OrganisationSchema(Schema):
     id = fields.String(dump_only=True)
@@ -31,11 +42,24 @@ class OrganisationSchema(Schema):
     billing_address = fields.String(load_default=None, validate=validate.Length(1, 500))
     created_at = fields.AwareDateTime(dump_only=True)
 
+    # The rule below, as the OpenAPI document states it (gateway/openapi.py).
+    JSON_SCHEMA_RULES = {
+        "description": "A corporate account needs " + ", ".join(REQUIRED_FOR_CORPORATE)
+                       + " (it is invoiced); other kinds may leave them out.",
+        "oneOf": [
+            {"properties": {"kind": {"enum": ["corporate"]},
+                            **{name: {"type": "string"} for name in REQUIRED_FOR_CORPORATE}},
+             "required": ["kind", *REQUIRED_FOR_CORPORATE]},
+            {"properties": {"kind": {"enum": [kind for kind in ORGANISATION_KINDS
+                                              if kind != "corporate"]}},
+             "required": ["kind"]},
+        ],
+    }
+
     @validates_schema(skip_on_field_errors=False)
     def corporate_accounts_are_invoiced(self, data, **kwargs):
         if data.get("kind") == "corporate":
-            missing = [name for name in ("legal_name", "siret", "billing_email")
-                       if not data.get(name)]
+            missing = [name for name in REQUIRED_FOR_CORPORATE if not data.get(name)]
             if missing:
                 raise ValidationError({name: ["Required for a corporate account."]
                                        for name in missing})
@@ -54,7 +78,7 @@ class UserCreateSchema(Schema):
                         validate=validate.Length(min=1))
     relay_ids = fields.List(fields.UUID(), load_default=list)
     external_id = fields.String(load_default=None, validate=validate.Length(1, 200))
-    password = fields.String(load_only=True, load_default=None, validate=PASSWORD_LENGTH)
+    password = new_password(load_default=None)
     locale = fields.String(load_default=DEFAULT_LOCALE, validate=validate.OneOf(LOCALES),
                            metadata={"description": "The language mails are written in."})
 
@@ -113,7 +137,7 @@ class RefreshRequestSchema(Schema):
 class PasswordSetSchema(Schema):
     """Accept an invitation: its token and the new password."""
     token = fields.String(required=True, load_only=True, validate=validate.Length(1, 200))
-    password = fields.String(required=True, load_only=True, validate=PASSWORD_LENGTH)
+    password = new_password(required=True)
 
 
 # Corporate policy and employee profile ---------------------------------------
@@ -133,9 +157,12 @@ class BookingRulesSchema(Schema):
                                           validate=validate.Range(1, 365))
     space_kinds = fields.List(fields.String(validate=validate.OneOf(SPACE_KINDS)),
                               load_default=None, allow_none=True,
+                              validate=validate.Length(
+                                  min=1, error="null for every kind, or at least one."),
                               metadata={"description": "null: every kind of space."})
-    updated_by = fields.String(dump_only=True)
-    updated_at = fields.AwareDateTime(dump_only=True)
+    # null while the organisation never set a policy (everything is allowed)
+    updated_by = fields.String(dump_only=True, allow_none=True)
+    updated_at = fields.AwareDateTime(dump_only=True, allow_none=True)
 
     @validates_schema
     def consistent(self, data, **kwargs):
@@ -148,8 +175,6 @@ class BookingRulesSchema(Schema):
             raise ValidationError({"radius_km": ["Required with allowed_relays = radius."]})
         if mode != "radius" and data.get("radius_km") is not None:
             raise ValidationError({"radius_km": ["Only with allowed_relays = radius."]})
-        if data.get("space_kinds") == []:
-            raise ValidationError({"space_kinds": ["null for every kind, or at least one."]})
 
 
 class PolicySchema(BookingRulesSchema):
@@ -198,14 +223,15 @@ class ProfileSchema(Schema):
                               metadata={"description": "One way, home to usual office."})
     commute_mode = fields.String(load_default=None, allow_none=True,
                                  validate=validate.OneOf(COMMUTE_MODES))
-    policy_home_commune = fields.String(dump_only=True, metadata={
+    # null in a profile nobody has saved yet, and until an admin saves one
+    policy_home_commune = fields.String(dump_only=True, allow_none=True, metadata={
         "description": "The home a radius policy measures from: set when the organisation's "
                        "admin saves the profile, never by the employee."})
-    policy_home_latitude = fields.Float(dump_only=True)
-    policy_home_longitude = fields.Float(dump_only=True)
-    policy_home_set_by = fields.String(dump_only=True)
-    policy_home_set_at = fields.AwareDateTime(dump_only=True)
-    updated_at = fields.AwareDateTime(dump_only=True)
+    policy_home_latitude = fields.Float(dump_only=True, allow_none=True)
+    policy_home_longitude = fields.Float(dump_only=True, allow_none=True)
+    policy_home_set_by = fields.String(dump_only=True, allow_none=True)
+    policy_home_set_at = fields.AwareDateTime(dump_only=True, allow_none=True)
+    updated_at = fields.AwareDateTime(dump_only=True, allow_none=True)
 
     @validates_schema
     def both_coordinates(self, data, **kwargs):

@@ -1,7 +1,8 @@
 """notify's RPCs: what they accept and return."""
 from marshmallow import Schema, fields, validate
 
-from common.schemas import PageQuerySchema
+from common.schemas import JsonBoolean, PageQuerySchema
+from contracts.events import EVENTS
 from contracts.vocabulary import MAIL_CATEGORIES
 
 
@@ -38,24 +39,36 @@ NotificationPreferencesUpdateSchema.__doc__ = (
 
 # -- webhooks -------------------------------------------------------------------
 
+WEBHOOK_URL = {"pattern": r"^https://[^\s/?#@]+([/?#]\S*)?$",
+               "description": "https, no credentials; its host must resolve to public "
+                              "addresses only (checked when saved, 422 unsafe-webhook-url). "
+                              "A development network also takes http to 127.0.0.1."}
+
+# What an endpoint may subscribe to: every event, every event of a source, or
+# one event type (notify checks it: webhook_rules.valid_pattern).
+EVENT_PATTERNS = ["*", *sorted({f"{event_type.split('.')[0]}.*" for event_type in EVENTS}),
+                  *sorted(EVENTS)]
+
+
 def _event_patterns(**kwargs):
-    return fields.List(fields.String(validate=validate.Length(1, 100)),
+    return fields.List(fields.String(validate=validate.Length(1, 100),
+                                     metadata={"enum": EVENT_PATTERNS}),
                        validate=validate.Length(1, 50), **kwargs)
 
 
 class WebhookEndpointCreateSchema(Schema):
     """A new endpoint: an https URL and the event types it wants (``booking.*``, ``*``)."""
-    url = fields.String(required=True, validate=validate.Length(1, 2000))
+    url = fields.String(required=True, validate=validate.Length(1, 2000), metadata=WEBHOOK_URL)
     event_types = _event_patterns(required=True)
     description = fields.String(load_default="", validate=validate.Length(0, 500))
-    enabled = fields.Boolean(load_default=True)
+    enabled = JsonBoolean(load_default=True)
 
 
 class WebhookEndpointUpdateSchema(Schema):
-    url = fields.String(validate=validate.Length(1, 2000))
+    url = fields.String(validate=validate.Length(1, 2000), metadata=WEBHOOK_URL)
     event_types = _event_patterns()
     description = fields.String(validate=validate.Length(0, 500))
-    enabled = fields.Boolean()
+    enabled = JsonBoolean()
 
 
 class WebhookEndpointSchema(Schema):

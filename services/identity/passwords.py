@@ -7,8 +7,8 @@ characters, at least 5 different characters, not a well-known password, and not
 the account's own e-mail address or its local part.
 """
 from contracts.vocabulary import PASSWORD_MAX_LENGTH as MAX_LENGTH
+from contracts.vocabulary import PASSWORD_MIN_DISTINCT_CHARACTERS as MIN_DISTINCT_CHARACTERS
 from contracts.vocabulary import PASSWORD_MIN_LENGTH as MIN_LENGTH
-MIN_DISTINCT_CHARACTERS = 5
 
 # The most common passwords of at least 12 characters (public breach lists).
 COMMON_PASSWORDS = frozenset({

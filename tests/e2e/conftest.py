@@ -47,6 +47,11 @@ def network(tmp_path_factory):
                    # tests play several clients with X-Forwarded-For (one proxy hop)
                    "RELAIS_TRUSTED_PROXY_HOPS": "1"},
     )
+    yield from running(network)
+
+
+def running(network):
+    """A fresh network (databases, vhost) started, then stopped: a fixture's body."""
     network.reset()
     network.prepare()
     try:

@@ -170,6 +170,25 @@ def test_empty_idempotency_key_is_a_400(client, rpc, auth):
     assert rpc.calls == []
 
 
+@pytest.mark.parametrize("key", ["clé-à-accents", "tab\there", "   "])
+def test_idempotency_key_outside_printable_ascii_is_a_400(client, rpc, auth, key):
+    # The document says printable ASCII with a visible character (the header
+    # is a structured-field string): the gateway holds to it.
+    response = client.post("/v1/bookings", json=BOOKING,
+                           headers={**auth, "Idempotency-Key": key.encode().decode("latin-1")})
+
+    problem_of(response, 400, "invalid-idempotency-key")
+    assert rpc.calls == []
+
+
+def test_idempotency_key_of_printable_ascii_is_passed_on(client, rpc, auth):
+    key = "Retry #2 (2027-01-04) ~ok"
+
+    client.post("/v1/bookings", json=BOOKING, headers={**auth, "Idempotency-Key": key})
+
+    assert rpc.calls[0].kwargs["idempotency_key"] == key
+
+
 # --- routing ----------------------------------------------------------------------
 
 
@@ -178,6 +197,50 @@ def test_unknown_endpoint_is_a_404_problem(client, rpc):
 
     body = problem_of(response, 404, "no-such-endpoint")
     assert body["instance"] == "/v1/nowhere"
+    assert rpc.calls == []
+
+
+SCIM_CALLER = {"user_id": "k", "organisation_id": "o", "roles": ["member"], "relay_ids": [],
+               "credential": "scim_token"}
+
+
+@pytest.mark.parametrize("method, path, allowed", [
+    ("TRACE", "/scim/v2/Users", {"GET", "POST"}),
+    ("TRACE", "/scim/v2/Users/some-id", {"GET", "PUT", "PATCH", "DELETE"}),
+    ("POST", "/scim/v2/Schemas", {"GET"}),
+])
+def test_scim_wrong_method_is_a_405_with_allow(client, rpc, method, path, allowed):
+    rpc.answer("identity", "authenticate_secret", SCIM_CALLER)
+
+    response = client.open(path, method=method, headers={"Authorization": "Bearer rls_secret"})
+
+    assert response.status_code == 405
+    assert {m.strip() for m in response.headers["Allow"].split(",")} == allowed
+
+
+@pytest.mark.parametrize("count", [False, True, 2.5])
+def test_scim_search_count_is_an_integer_not_a_boolean(client, rpc, count):
+    rpc.answer("identity", "authenticate_secret", SCIM_CALLER)
+
+    response = client.post("/scim/v2/Users/.search", json={"count": count},
+                           headers={"Authorization": "Bearer rls_secret"})
+
+    assert response.status_code == 400
+    assert response.get_json()["scimType"] == "invalidValue"
+    assert not [call for call in rpc.calls if call.method == "scim_list_users"]
+
+
+@pytest.mark.parametrize("value", [0, 1, "true", "yes"])
+def test_a_json_boolean_is_true_or_false_only(client, rpc, private_pem, value):
+    admin = SimpleNamespace(id="u-admin", organisation_id="o-net", roles={"network_admin"},
+                            relay_ids=[])
+    token = tokens.issue_access_token(private_pem, admin)["access_token"]
+    response = client.patch("/v1/relays/5f0e0c1a-7d1b-4d8e-9c57-0a3b4c5d6e7f",
+                            headers={"Authorization": f"Bearer {token}"},
+                            json={"closed_on_public_holidays": value})
+
+    body = problem_of(response, 422, "validation-error")
+    assert set(body["errors"]) == {"closed_on_public_holidays"}
     assert rpc.calls == []
 
 
@@ -461,8 +524,20 @@ def test_openapi_documents_every_route_with_its_request_schema(spec, route):
 
 def test_openapi_documents_no_route_the_gateway_does_not_serve(spec):
     documented = {(path, method.upper()) for path, ops in spec["paths"].items() for method in ops}
+    scim = {(path, method) for path, method in documented if path.startswith("/scim/v2/")}
 
-    assert documented == {(route.path, route.method) for route in ROUTES}
+    assert documented - scim == {(route.path, route.method) for route in ROUTES}
+    assert scim == {
+        ("/scim/v2/ServiceProviderConfig", "GET"), ("/scim/v2/ResourceTypes", "GET"),
+        ("/scim/v2/ResourceTypes/{id}", "GET"), ("/scim/v2/Schemas", "GET"),
+        ("/scim/v2/Schemas/{id}", "GET"), ("/scim/v2/Users", "GET"), ("/scim/v2/Users", "POST"),
+        ("/scim/v2/Users/.search", "POST"), ("/scim/v2/Users/{id}", "GET"),
+        ("/scim/v2/Users/{id}", "PUT"), ("/scim/v2/Users/{id}", "PATCH"),
+        ("/scim/v2/Users/{id}", "DELETE"), ("/scim/v2/Groups", "GET"),
+        ("/scim/v2/Groups", "POST"), ("/scim/v2/Groups/.search", "POST"),
+        ("/scim/v2/Groups/{id}", "GET"), ("/scim/v2/Groups/{id}", "PUT"),
+        ("/scim/v2/Groups/{id}", "PATCH"), ("/scim/v2/Groups/{id}", "DELETE")}
+    assert all(spec["paths"][path][method.lower()]["tags"] == ["SCIM"] for path, method in scim)
 
 
 def test_docs_page_uses_only_local_assets(client):
