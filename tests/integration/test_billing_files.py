@@ -26,7 +26,7 @@ def stored_files(databases):
 
 
 def test_an_invoice_is_rendered_once_after_finalization_and_downloads_serve_the_stored_bytes(
-        billing, publish_event, databases, listen):
+        billing, publish_event, databases, listen, rpc):
     rendered = listen("billing", "billing.document_rendered")
     invoice = finalized_invoice(billing, publish_event, databases)
     (announced,) = rendered(1, timeout=180)
@@ -40,26 +40,27 @@ def test_an_invoice_is_rendered_once_after_finalization_and_downloads_serve_the_
     assert pdf == bytes(stored["pdf"])    # served as stored, not rendered again
     assert get_facturx_xml_from_pdf(pdf, check_xsd=False)[1] == billing.document_xml(
         caller=ADMIN, document_id=invoice["id"]).encode()
-    for_mail = billing.document_file(document_id=invoice["id"])
+    for_mail = rpc("billing", as_component="notify").document_file(document_id=invoice["id"])
     assert base64.b64decode(for_mail["pdf"]) == pdf
     assert for_mail["filename"] == f"{invoice['number']}.pdf"
     assert rendered(1, timeout=1) == []   # once per document
 
 
 def test_a_document_not_rendered_yet_cannot_be_downloaded_nor_mailed(
-        billing, publish_event, databases):
+        billing, publish_event, databases, rpc):
+    as_notify = rpc("billing", as_component="notify")
     confirm(publish_event, databases, booking_of(COMPANY_A))
     billing.run_month(caller=ADMIN, payload={"month": "2026-10"})
     (draft,) = billing.list_documents(caller=ADMIN, query={"kind": "invoice"})
     for document_id in (draft["id"], str(uuid.uuid4()), "not-an-id"):
-        assert refusal(billing.document_file, document_id=document_id)[0] == "NotFound"
+        assert refusal(as_notify.document_file, document_id=document_id)[0] == "NotFound"
     billing.finalize_invoice(caller=ADMIN, document_id=draft["id"])
     assert wait_for(lambda: stored_files(databases), timeout=180)
     with databases["billing"].begin() as conn:   # as if its rendering were still to come
         conn.execute(text("DELETE FROM document_files"))
     kind, detail = refusal(billing.document_pdf, caller=ADMIN, document_id=draft["id"])
     assert (kind, "document-not-rendered" in detail) == ("Unavailable", True)
-    assert refusal(billing.document_file, document_id=draft["id"])[0] == "NotFound"
+    assert refusal(as_notify.document_file, document_id=draft["id"])[0] == "NotFound"
 
 
 def renderer_of(container):
