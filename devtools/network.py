@@ -78,12 +78,18 @@ class Network:
 
     def prepare(self):
         """Broker vhost, databases, migrations, signing key and first admin."""
+        self.prepare_broker()
+        self.prepare_databases()
+
+    def prepare_broker(self):
         if self.vhost != "/":
             requests.put(f"{RABBIT_API}/vhosts/{quote(self.vhost, safe='')}",
                          timeout=10).raise_for_status()
             requests.put(f"{RABBIT_API}/permissions/{quote(self.vhost, safe='')}/guest",
                          json={"configure": ".*", "write": ".*", "read": ".*"},
                          timeout=10).raise_for_status()
+
+    def prepare_databases(self):
         for service in SERVICES:
             migrate(service, self.database_url(service))
         from services.identity.bootstrap import bootstrap
