@@ -51,11 +51,11 @@ class ContainerNetwork(Network):
     def container_name(self, name):
         return f"{self.name}-{name}".replace("_", "-")
 
-    def docker_run(self, name, command, env, detach_args=()):
+    def docker_run(self, name, command, env):
         passed = {key: value for key, value in env.items() if key.startswith(PASSED_PREFIXES)}
         options = [f"--env={key}={value}" for key, value in sorted(passed.items())]
         return [DOCKER, "run", "--rm", "--name", self.container_name(name), "--network", "host",
-                *compose_hardening(), *options, *detach_args, self.image, *command]
+                *compose_hardening(), *options, self.image, *command]
 
     def prepare_databases(self):
         """Migrations and the bootstrap run from the image, as compose and k8s run them."""

@@ -18,7 +18,6 @@ import shutil
 import subprocess
 from pathlib import Path
 
-import eventlet  # noqa: F401 (tests/conftest.py patched it before the services load)
 import jsonschema
 import pytest
 import yaml
@@ -50,7 +49,8 @@ OPERATOR_PODS = {
         "labels": {"cnpg.io/cluster": "relais-db", "cnpg.io/podRole": "instance"},
         "ports": {"postgresql": 5432, "metrics": 9187, "status": 8000}},
     ("Pooler", "postgres"): {
-        "labels": {"cnpg.io/poolerName": "postgres", "cnpg.io/cluster": "relais-db"},
+        "labels": {"cnpg.io/poolerName": "postgres", "cnpg.io/cluster": "relais-db",
+                   "cnpg.io/podRole": "pooler"},
         "ports": {"pgbouncer": 5432, "metrics": 9127}},
 }
 OPERATOR_SERVICES = {  # name -> (labels, port names)
