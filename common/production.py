@@ -13,7 +13,7 @@ import os
 
 # Markers of the development values this repository writes down.
 DEVELOPMENT_MARKERS = ("REPLACE-ME", "relais-dev", "guest:guest", "not-for-production",
-                       "e2e-admin-password")
+                       "e2e-admin-password", "development-only")
 # Variables that hold secrets without the RELAIS_ prefix (k8s builds URLs from them).
 SECRET_VARIABLES = ("POSTGRES_PASSWORD", "RABBITMQ_PASSWORD")
 MIN_KEY_LENGTH = 32
@@ -43,6 +43,10 @@ def development_secrets(component, environ=os.environ):
             len(environ.get("RELAIS_UNSUBSCRIBE_KEY", "")) < MIN_KEY_LENGTH:
         problems.append(f"RELAIS_UNSUBSCRIBE_KEY is unset or shorter than "
                         f"{MIN_KEY_LENGTH} characters")
+    # the web pages sign their session cookies with it: unset, they would use
+    # the built-in development secret, which anyone can read in git
+    if component == "web" and len(environ.get("RELAIS_WEB_SECRET", "")) < MIN_KEY_LENGTH:
+        problems.append(f"RELAIS_WEB_SECRET is unset or shorter than {MIN_KEY_LENGTH} characters")
     password = environ.get("RELAIS_BOOTSTRAP_ADMIN_PASSWORD")
     if component == "identity-bootstrap" and password is not None and len(password) < 16:
         problems.append("RELAIS_BOOTSTRAP_ADMIN_PASSWORD is shorter than 16 characters")

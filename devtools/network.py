@@ -92,6 +92,10 @@ class Network:
 
     def prepare(self):
         """Broker vhost and users, databases, migrations, signing key and first admin."""
+        self.prepare_broker()
+        self.prepare_databases()
+
+    def prepare_broker(self):
         if self.vhost != "/":
             requests.put(f"{RABBIT_API}/vhosts/{quote(self.vhost, safe='')}",
                          timeout=10).raise_for_status()
@@ -100,6 +104,8 @@ class Network:
                          timeout=10).raise_for_status()
         broker_users.apply(broker_users.ManagementApi(RABBIT_API, auth=None), self.vhost,
                            broker_users.development_passwords(), self.broker_user_prefix)
+
+    def prepare_databases(self):
         for service in SERVICES:
             migrate(service, self.database_url(service))
         from services.identity.bootstrap import bootstrap

@@ -7,6 +7,17 @@ PY="$VENV/bin/python"
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 
+# ensure_debian_packages WHAT PACKAGE...: apt-get install (without recommends)
+# the packages not installed yet, saying WHAT.
+ensure_debian_packages() {
+  local what="$1"; shift
+  if ! dpkg -s "$@" >/dev/null 2>&1; then
+    say "installing Debian's $what"
+    apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive \
+      apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+  fi
+}
+
 ensure_postgres() {
   if ! pg_isready -h 127.0.0.1 -p 5432 -q 2>/dev/null; then
     say "starting PostgreSQL"
@@ -83,6 +94,16 @@ ensure_docker_compose() {
   fi
 }
 
+ensure_image_tools() {
+  # tests/image builds the Dockerfile and runs the image where no image registry
+  # is reachable (devtools/offline_image.py): Debian's Docker engine and CLI, with
+  # BuildKit built in (docker.io; the test starts dockerd if none runs),
+  # debootstrap for the Debian base, and Debian's own Python with pip (the
+  # image's Python) to make the wheelhouse.
+  ensure_debian_packages "docker.io, debootstrap and python3-pip (for the image test)" \
+    docker.io debootstrap python3-pip
+}
+
 ensure_web_assets() {
   # The web pages' browser files come from the npm registry at the versions
   # pinned in web/package-lock.json; static/vendor is rebuilt from them (not committed).
@@ -116,12 +137,6 @@ ensure_prometheus() {
   # scripts/run starts a Prometheus (and PostgreSQL's exporter) on the local
   # network; the tests run promtool on the alert rules and a Prometheus
   # against the test network.
-  local packages="prometheus prometheus-postgres-exporter"
-  # shellcheck disable=SC2086
-  if ! dpkg -s $packages >/dev/null 2>&1; then
-    say "installing Debian's prometheus (prometheus, promtool) and prometheus-postgres-exporter"
-    # shellcheck disable=SC2086
-    apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive \
-      apt-get install -y -qq --no-install-recommends $packages >/dev/null
-  fi
+  ensure_debian_packages "prometheus (prometheus, promtool) and prometheus-postgres-exporter" \
+    prometheus prometheus-postgres-exporter
 }

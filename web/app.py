@@ -19,6 +19,7 @@ from werkzeug.utils import redirect as werkzeug_redirect
 from werkzeug.wrappers import Request, Response
 
 from common import logging as relais_logging
+from common.production import refuse_development_secrets
 from web import i18n, routing
 from web.api import Api, ApiError
 from web.sessions import COOKIE, CookieSigner, MemoryStore, RedisStore, Session, csrf_ok
@@ -192,6 +193,7 @@ def session_store():
 
 
 def create_app():
+    refuse_development_secrets("web")
     relais_logging.configure("web")
     web = WebApp(
         sessions=session_store(),

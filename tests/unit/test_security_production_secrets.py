@@ -55,6 +55,15 @@ def test_the_bootstrap_refuses_the_placeholder_admin_password():
                                dict(GOOD, RELAIS_BOOTSTRAP_ADMIN_PASSWORD="short-one"))
 
 
+def test_the_web_pages_refuse_a_placeholder_or_missing_session_secret():
+    real = "Zr8vQ2kLw9xY4mN7pT1sHq3vN8mZ2kL7"
+    assert development_secrets("web", dict(GOOD, RELAIS_WEB_SECRET=real)) == []
+    for env in (dict(GOOD, RELAIS_WEB_SECRET=K8S_PLACEHOLDERS["web-session-secret"]),
+                dict(GOOD, RELAIS_WEB_SECRET="short"), GOOD):
+        problems = development_secrets("web", env)
+        assert problems and all("RELAIS_WEB_SECRET" in problem for problem in problems)
+
+
 def test_development_is_not_checked():
     refuse_development_secrets("booking", {"RELAIS_AMQP_URI": "amqp://guest:guest@x/"})
 
@@ -64,13 +73,15 @@ def test_development_is_not_checked():
     [sys.executable, "-m", "services.identity.bootstrap"],
     [sys.executable, "-m", "common.migrate", "booking"],
     [sys.executable, "-c", "import gateway.app"],
+    [sys.executable, "-c", "import web.app"],
 ])
 def test_a_component_started_with_placeholders_exits_before_connecting(command):
     env = dict(os.environ, RELAIS_ENVIRONMENT="production",
                RELAIS_AMQP_URI="amqp://relais:REPLACE-ME-rabbitmq-password@127.0.0.1:1/",
                RELAIS_DATABASE_URL="postgresql://relais:REPLACE-ME-postgres-password@127.0.0.1:1/x",
                RELAIS_IDEMPOTENCY_HMAC_KEY="REPLACE-ME-idempotency-hmac-key",
-               RELAIS_BOOTSTRAP_ADMIN_PASSWORD="REPLACE-ME-bootstrap-admin-password")
+               RELAIS_BOOTSTRAP_ADMIN_PASSWORD="REPLACE-ME-bootstrap-admin-password",
+               RELAIS_WEB_SECRET="REPLACE-ME-web-session-secret")
     done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True,
                           timeout=60)
     assert done.returncode != 0
