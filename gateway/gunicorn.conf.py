@@ -6,6 +6,8 @@ import shutil
 bind = os.environ.get("GATEWAY_BIND", "0.0.0.0:8080")
 worker_class = "gthread"
 workers = int(os.environ.get("GUNICORN_WORKERS", "2"))
+# The longest request line read (the OpenAPI document says 414 beyond it).
+limit_request_line = 8190
 threads = int(os.environ.get("GUNICORN_THREADS", "16"))
 timeout = 30
 graceful_timeout = 10

@@ -143,6 +143,10 @@ class ScimApi:
     def search(self, request, call_id, caller, kind, params):
         if not isinstance(params, dict):
             raise ScimError(400, "The body must be a JSON object.", "invalidSyntax")
+        schemas = params.get("schemas", [])
+        if not (isinstance(schemas, list) and all(
+                isinstance(schema, str) for schema in schemas)):
+            raise ScimError(400, "schemas must be a list of strings.", "invalidSyntax")
         start_index = _integer(params, "startIndex", 1)
         count = _integer(params, "count", 100)
         filter_text = params.get("filter")

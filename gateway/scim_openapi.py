@@ -52,6 +52,22 @@ GROUP_MEMBERS = {"type": "array", "maxItems": 1000, "items": {
     "type": "object", "required": ["value"], "properties": {"value": {"type": "string"}}},
     "description": "Ids of the organisation's users (anything else: 400 invalidValue)."}
 
+# Multi-valued attributes kept as sent (RFC 7643 4.1.2): their values' sub-attributes.
+MULTI_VALUED_KEPT = ("phoneNumbers", "ims", "photos", "addresses", "entitlements", "roles",
+                     "x509Certificates")
+KEPT_MULTI = {"type": "array", "maxItems": 20, "description": "Kept as sent.", "items": {
+    "type": "object", "additionalProperties": False, "properties": {
+        **{name: _text() for name in ("value", "display", "type", "formatted",
+                                      "streetAddress", "locality", "region", "postalCode",
+                                      "country")},
+        "primary": {"type": "boolean"}}}}
+ENTERPRISE = {"type": "object", "description": "Kept as sent.", "additionalProperties": False,
+              "properties": {
+                  **{name: _text() for name in ("employeeNumber", "costCenter", "organization",
+                                                "division", "department")},
+                  "manager": {"type": "object", "additionalProperties": False, "properties": {
+                      "value": _text(), "$ref": _text(), "displayName": _text()}}}}
+
 # attributes / excludedAttributes in a .search body: "a,b" or ["a", "b"].
 NAMES = {"anyOf": [{"type": "string", "nullable": True},
                    {"type": "array", "items": {"type": "string"}}]}
@@ -75,8 +91,9 @@ def scim_components():
                 "emails": EMAILS,
                 "active": {"type": "boolean"},
                 "password": PASSWORD,
-                **{attribute: {"description": "Kept as sent."} for attribute in KEPT_ATTRIBUTES},
-                ENTERPRISE_SCHEMA: {"type": "object", "description": "Kept as sent."},
+                **{attribute: KEPT_MULTI if attribute in MULTI_VALUED_KEPT else _text(
+                    description="Kept as sent.") for attribute in KEPT_ATTRIBUTES},
+                ENTERPRISE_SCHEMA: ENTERPRISE,
             }},
         "ScimPatchRequest": {
             "type": "object", "required": ["schemas", "Operations"],
@@ -200,6 +217,8 @@ def _body(schema):
 # a bad body or query 400, no token 401, the token's rate 429, identity down 503/504.
 PROVISIONING_ERRORS = (400, 401, 403, 404, 413, 415, 429, 503, 504)
 ID = [{"in": "path", "name": "id", "required": True, "schema": {"type": "string"}}]
+# A query string longer than the HTTP server reads (8 KB request line): before the API.
+TOO_LONG = {"414": {"description": "URI too long (the request line holds at most 8 KB)"}}
 PROJECTION = [{"in": "query", "name": name, "required": False, "schema": {"type": "string"},
                "description": "Comma-separated attribute names."}
               for name in ("attributes", "excludedAttributes")]
@@ -231,7 +250,8 @@ def scim_paths():
         f"{PREFIX}/Schemas/{{id}}": _discovery("scim_schema", "A schema", ID),
         f"{PREFIX}/Users": {
             "get": _operation("scim_list_users", "The organisation's users, filtered", {
-                **_answer("200", "ScimListResponse"), **_errors(*PROVISIONING_ERRORS)},
+                **_answer("200", "ScimListResponse"), **_errors(*PROVISIONING_ERRORS),
+                **TOO_LONG},
                 parameters=[
                     {"in": "query", "name": "filter", "required": False,
                      "schema": {"type": "string", "maxLength": 1000},
@@ -280,6 +300,8 @@ def _resource_paths(kind, endpoint, request, patch, answer, what, filters):
     ids = [f"scim_get_{kind}", f"scim_replace_{kind}", f"scim_patch_{kind}",
            f"scim_delete_{kind}"]
     listing = {**_answer("200", "ScimListResponse"), **_errors(*PROVISIONING_ERRORS)}
+    searching = dict(listing)
+    listing = {**listing, **TOO_LONG}
     return {
         f"{PREFIX}/{endpoint}": {
             "get": _operation(f"scim_list_{kind}s", f"The organisation's {endpoint.lower()}",
@@ -300,7 +322,7 @@ def _resource_paths(kind, endpoint, request, patch, answer, what, filters):
                 **_errors(*PROVISIONING_ERRORS, 409)}, requestBody=_body(request)),
         },
         f"{PREFIX}/{endpoint}/.search": {"post": _operation(
-            f"scim_search_{kind}s", f"Search {endpoint.lower()} with a body", listing,
+            f"scim_search_{kind}s", f"Search {endpoint.lower()} with a body", searching,
             requestBody=_body("ScimSearchRequest"))},
         f"{PREFIX}/{endpoint}/{{id}}": {
             "get": _operation(ids[0], what.capitalize(), {

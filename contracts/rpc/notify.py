@@ -24,7 +24,7 @@ class DeliveryQuerySchema(PageQuerySchema):
 # -- preferences -----------------------------------------------------------------
 
 class NotificationPreferenceSchema(Schema):
-    category = fields.String(metadata={"enum": MAIL_CATEGORIES})
+    category = fields.String(metadata={"enum": list(MAIL_CATEGORIES)})
     enabled = fields.Boolean()
     mandatory = fields.Boolean(metadata={
         "description": "Security, invoicing and changes to one's bookings cannot be turned off."})

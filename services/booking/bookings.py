@@ -151,9 +151,10 @@ def spent_in_month(session, policy, organisation_id, member_id, day):
     last = day.replace(day=monthrange(day.year, day.month)[1])
     whose = Booking.member_id == member_id if policy.budget_per == "member" \
         else Booking.organisation_id == organisation_id
-    return session.execute(
+    # SUM of a bigint is a numeric in PostgreSQL: money stays integer cents here.
+    return int(session.execute(
         select(func.coalesce(func.sum(Booking.price_cents), 0))
-        .where(whose, Booking.date.between(first, last), SPENDING)).scalar_one()
+        .where(whose, Booking.date.between(first, last), SPENDING)).scalar_one())
 
 
 def check_budget(session, caller, policy, quote, relay, kind, data, times):

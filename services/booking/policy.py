@@ -129,6 +129,11 @@ class GroupPolicies:
         self.monthly_budget_cents = organisation.monthly_budget_cents
         self.budget_per = organisation.budget_per
 
+    @property
+    def measures_from_home(self):
+        """Some group's policy allows relays by their distance from home."""
+        return any(policy.measures_from_home for _, policy in self.named)
+
     def horizon_detail(self):
         if self.horizon_days < NETWORK_HORIZON_DAYS:
             return f"Your groups' policies allow bookings {self.horizon_days} days ahead at most."

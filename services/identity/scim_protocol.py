@@ -351,8 +351,10 @@ def _entry(attribute, value):
         name = ENTRY_FIELDS.get(key.lower())
         if name is None:
             raise scim_error("invalidPath", f"{attribute}.{key} is not an attribute of a User.")
-        entry[name] = _boolean(f"{attribute}.primary", item) if name == "primary" \
-            else _kept_text(f"{attribute}.{name}", item)
+        if name == "primary":
+            entry[name] = None if item is None else _boolean(f"{attribute}.primary", item)
+        else:
+            entry[name] = _kept_text(f"{attribute}.{name}", item)
     if attribute == "emails" and entry.get("value") is not None:
         entry["value"] = _string("emails.value", entry["value"], required=True)
     return entry
@@ -713,8 +715,10 @@ def resource(user, groups=()):
     }
     # As the provider sent it, unless the person chose another language since.
     sent = kept.get("preferredLanguage")
-    body["preferredLanguage"] = sent if sent and locale_of_language(sent) == user.locale \
-        else user.locale
+    if sent and locale_of_language(sent) == user.locale:
+        body["preferredLanguage"] = sent
+    elif user.locale != DEFAULT_LOCALE:
+        body["preferredLanguage"] = user.locale
     for attribute in list(KEPT_SINGLE.values()) + list(MULTI_VALUED.values()):
         if attribute not in body and kept.get(attribute) not in (None, []):
             body[attribute] = kept[attribute]

@@ -220,3 +220,16 @@ def seed_billable_usage(network, organisation_id, day="2025-10-06", cents=2200, 
                  "vat": cents // 5, "total": cents + cents // 5})
     engine.dispose()
     return relay_id
+
+
+# SCIM as a corporate account's identity provider calls it (security tests).
+def scim_client(admin, network):
+    company, hr = corporate_account(admin, network)
+    token = hr.post(f"/v1/organisations/{company['id']}/scim-tokens", json={"name": "IdP"})
+    assert token.status_code == 201, token.text
+    return Client(network.gateway_url).bearer(token.json()["secret"])
+
+
+def assert_scim_error(response, status, scim_type):
+    assert response.status_code == status, response.text
+    assert response.json()["scimType"] == scim_type, response.text

@@ -113,7 +113,8 @@ def test_dead_letters_are_read_over_http_by_the_network_team_only(network, admin
     assert all(q["queue"].endswith(".dead") and not q["unavailable"] for q in queues)
     target = next(q["queue"] for q in queues if q["service"] == "notify")
 
-    # a message that is no event envelope is parked at once in its .dead queue
+    # a message no trusted component published (here: no envelope, no user_id)
+    # is parked at once in its .dead queue, with why
     with Connection(network.amqp_uri) as connection:
         connection.Producer().publish({"not": "an envelope"}, routing_key=target[:-len(".dead")],
                                       serializer="json")
@@ -124,7 +125,7 @@ def test_dead_letters_are_read_over_http_by_the_network_team_only(network, admin
         rows = wait_for(parked, timeout=20)
         assert rows, "the malformed message reached the dead-letter queue"
         (row,) = [q for q in rows if q["queue"] == target]
-        assert "not an event envelope" in row["samples"][0]["error"]
+        assert "published by broker user None" in row["samples"][0]["error"]
         assert next(q for q in admin.get("/v1/dead-letters").json()
                     if q["queue"] == target)["depth"] == 1, "reading leaves it in the queue"
     finally:

@@ -399,7 +399,7 @@ def test_a_walk_in_after_the_start_has_the_whole_release_delay_from_booking(
     (no_show,) = events_of(databases, "booking.no_show")
     assert confirmed["local_release_at"] == no_show["local_release_at"] == \
         at(10, 31).isoformat()
-    lou = SimpleNamespace(full_name="Lou Nomade", email="lou@example.org")
+    lou = SimpleNamespace(full_name="Lou Nomade", email="lou@example.org", locale="fr")
     assert "avant 10:31" in templates.booking_confirmed(lou, confirmed).body
     assert "arrivée avant 10:31" in templates.booking_no_show(lou, no_show).body
 

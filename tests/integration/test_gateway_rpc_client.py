@@ -94,12 +94,12 @@ def vhost_of(rabbit_config):
 
 
 def test_the_readiness_probe_reconnects_when_the_broker_dropped_every_connection(
-        start_service, rabbit_config):
+        start_service, rabbit_config, broker):
     """What /ready asks: after the broker closed the gateway's connections (an
     idle cut, a broker restart), each thread's next probe reconnects once
     instead of answering "broker unreachable"."""
     start_service(BookingService)
-    rpc = ThreadLocalRpc(rabbit_config["AMQP_URI"], timeout=1.5)
+    rpc = ThreadLocalRpc(broker.uri("gateway"), timeout=1.5)
     threads = ThreadPoolExecutor(8)
 
     def probe(_):
@@ -114,11 +114,11 @@ def test_the_readiness_probe_reconnects_when_the_broker_dropped_every_connection
     threads.shutdown()
 
 
-def test_an_idle_connection_answers_the_brokers_heartbeats(rabbit_config):
+def test_an_idle_connection_answers_the_brokers_heartbeats(rabbit_config, broker):
     """With one-second heartbeats the broker drops a connection nobody drives
     within a few seconds; the keeper drives idle ones, so the same connection
     is still open and in use after an idle spell."""
-    rpc = ThreadLocalRpc(rabbit_config["AMQP_URI"] + "?heartbeat=1", timeout=1.5,
+    rpc = ThreadLocalRpc(broker.uri("gateway") + "?heartbeat=1", timeout=1.5,
                          keep_alive_seconds=0.2)
     client = rpc.client
     assert client.queue_consumers("rpc-nobody") is None

@@ -73,3 +73,6 @@ def test_the_horizon_is_the_longest_of_the_groups():
     policy = GroupPolicies([("A", Policy(booking_horizon_days=10)),
                             ("B", Policy(booking_horizon_days=30))], Policy())
     assert policy.horizon_days == 30 and "30 days" in policy.horizon_detail()
+    assert not policy.measures_from_home
+    assert policy_for(Policy(), [NOMADES, rules("Rayon", allowed_relays="radius",
+                                                radius_km=30)]).measures_from_home
