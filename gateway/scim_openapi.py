@@ -55,18 +55,23 @@ GROUP_MEMBERS = {"type": "array", "maxItems": 1000, "items": {
 # Multi-valued attributes kept as sent (RFC 7643 4.1.2): their values' sub-attributes.
 MULTI_VALUED_KEPT = ("phoneNumbers", "ims", "photos", "addresses", "entitlements", "roles",
                      "x509Certificates")
-KEPT_MULTI = {"type": "array", "maxItems": 20, "description": "Kept as sent.", "items": {
+KEPT_MULTI = {"type": "array", "nullable": True, "maxItems": 20, "description": "Kept as sent.",
+              "items": {
     "type": "object", "additionalProperties": False, "properties": {
         **{name: _text() for name in ("value", "display", "type", "formatted",
                                       "streetAddress", "locality", "region", "postalCode",
                                       "country")},
-        "primary": {"type": "boolean"}}}}
+        # Entra ID sends "True" and "False" as strings
+        "primary": {"anyOf": [{"type": "boolean", "nullable": True},
+                              {"enum": ["true", "false", "True", "False"]}]}}}}
 ENTERPRISE = {"type": "object", "description": "Kept as sent.", "additionalProperties": False,
               "properties": {
                   **{name: _text() for name in ("employeeNumber", "costCenter", "organization",
                                                 "division", "department")},
-                  "manager": {"type": "object", "additionalProperties": False, "properties": {
-                      "value": _text(), "$ref": _text(), "displayName": _text()}}}}
+                  # Entra ID sends the manager's id alone; the schema says {value, ...}
+                  "manager": {"anyOf": [_text(), {
+                      "type": "object", "additionalProperties": False, "properties": {
+                          "value": _text(), "$ref": _text(), "displayName": _text()}}]}}}
 
 # attributes / excludedAttributes in a .search body: "a,b" or ["a", "b"].
 NAMES = {"anyOf": [{"type": "string", "nullable": True},

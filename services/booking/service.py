@@ -41,6 +41,8 @@ closure_schema = ClosureSchema()
 series_schema = SeriesSchema()
 TIMER_SECONDS = float(config.env("BOOKING_TIMER_SECONDS", "15"))
 EMISSION_FACTORS = impact.load_factors()
+# Shorter than the gateway's RPC timeout (5 s), so that the member gets booking's
+# precise 503 rather than the gateway's 504.
 QUOTE_TIMEOUT_SECONDS = float(config.env("BOOKING_QUOTE_TIMEOUT_SECONDS", "3"))
 IDENTITY_TIMEOUT_SECONDS = float(config.env("BOOKING_IDENTITY_TIMEOUT_SECONDS", "3"))
 

@@ -327,10 +327,8 @@ def _boolean(path, value):
 
 
 def _kept_text(path, value):
-    """A kept string (or a number or boolean, as some providers send), as sent."""
-    if value is None or isinstance(value, bool):
-        return value
-    if isinstance(value, (int, float)):
+    """A kept string, as sent (or null)."""
+    if value is None:
         return value
     if not isinstance(value, str):
         raise scim_error("invalidValue", f"{path} must be a string.")
@@ -363,8 +361,6 @@ def _entry(attribute, value):
 def _entries(attribute, value):
     if value is None:
         return []
-    if isinstance(value, dict):  # some providers send one value without its list
-        value = [value]
     if not isinstance(value, list):
         raise scim_error("invalidValue", f"{attribute} must be a list of objects.")
     if len(value) > MAX_ENTRIES:

@@ -34,6 +34,10 @@ def network(tmp_path_factory):
         prometheus_port=base + 91, prometheus_scrape_interval="1s",
         postgres_exporter_port=base + 87, monitoring_on_start=False,
         extra_env={"RELAIS_RPC_TIMEOUT_SECONDS": "2", "RELAIS_RETRY_DELAYS_MS": "100,300,1000",
+                   # booking's own waits for billing and identity stay within the
+                   # gateway's, as in production (3 s within 5 s)
+                   "RELAIS_BOOKING_QUOTE_TIMEOUT_SECONDS": "1",
+                   "RELAIS_BOOKING_IDENTITY_TIMEOUT_SECONDS": "1",
                    # revoked API keys must stop working within a test's patience
                    "RELAIS_SECRET_CACHE_SECONDS": "1",
                    # notify's day-before mails follow the real clock (an evening run
