@@ -11,7 +11,7 @@ from contracts.scim import (
     ENTERPRISE_SCHEMA, ERROR_SCHEMA, GROUP_SCHEMA, KEPT_ATTRIBUTES, KEPT_NAME_PARTS, LIST_SCHEMA,
     PATCH_SCHEMA, USER_SCHEMA,
 )
-from contracts.vocabulary import PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH, PASSWORD_POLICY
+from contracts.vocabulary import PASSWORD_MAX_LENGTH, PASSWORD_POLICY
 from gateway.scim import MAX_COUNT, MEDIA_TYPE, ScimApi
 
 SCIM_TAG = "SCIM"
@@ -38,14 +38,18 @@ NAME = {"type": "object", "properties": {
 EMAILS = {"type": "array", "minItems": 1, "items": {
     "type": "object", "required": ["value"], "properties": {
         "value": {"type": "string", "format": "email", "maxLength": MAX_VALUE_LENGTH},
-        "type": {"type": "string", "maxLength": MAX_VALUE_LENGTH},
+        "type": {"type": "string", "maxLength": MAX_VALUE_LENGTH, "nullable": True},
+        "display": {"type": "string", "maxLength": MAX_VALUE_LENGTH, "nullable": True},
         "primary": {"description": "true (or the strings \"true\", \"True\") marks the "
                                    "address Relais mails."}}},
     "description": "Kept as sent; Relais mails the primary address (else the work one, else "
                    "the first)."}
-PASSWORD = {"type": "string", "format": "password", "minLength": PASSWORD_MIN_LENGTH,
+PASSWORD = {"type": "string", "format": "password", "minLength": 1,
             "maxLength": PASSWORD_MAX_LENGTH, "writeOnly": True,
-            "description": PASSWORD_POLICY + " Members only: SCIM never sets an admin's password."}
+            "description": "Kept only if it meets the policy (" + PASSWORD_POLICY + "); a "
+                           "weaker one is accepted and not kept (the user sets their own "
+                           "with the invitation). Members only: SCIM never sets an admin's "
+                           "password."}
 
 
 GROUP_MEMBERS = {"type": "array", "maxItems": 1000, "items": {

@@ -16,7 +16,7 @@ import re
 
 from common import errors
 from common.validation import MAX_EMAIL_LENGTH, is_email, unstorable_text
-from contracts.vocabulary import DEFAULT_LOCALE, LOCALES
+from contracts.vocabulary import DEFAULT_LOCALE, LOCALES, PASSWORD_MAX_LENGTH
 from contracts.scim import (
     ENTERPRISE_SCHEMA, GROUP_SCHEMA, LIST_SCHEMA, PATCH_SCHEMA, USER_SCHEMA, normalise_path,
 )
@@ -456,6 +456,9 @@ def _set(state, parsed, value, path, op):
         state["active"] = _boolean("active", value)
     elif attribute == "password":
         state["password"] = _string("password", value, required=True)
+        if len(state["password"]) > PASSWORD_MAX_LENGTH:  # weaker ones are only not kept
+            raise scim_error("invalidValue", f"password has at most {PASSWORD_MAX_LENGTH} "
+                                             "characters.")
     elif attribute == "name" and sub is None:
         if not isinstance(value, dict):
             raise scim_error("invalidValue", "name must be an object.")
