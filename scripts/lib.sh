@@ -26,24 +26,39 @@ ensure_postgres() {
   fi
 }
 
+rabbitmq_answers() {
+  curl -fsS -u guest:guest http://127.0.0.1:15672/api/overview >/dev/null 2>&1 &&
+    curl -fsS http://127.0.0.1:15692/metrics >/dev/null 2>&1
+}
+
 ensure_rabbitmq() {
+  # Asked over HTTP first: several rabbitmqctl calls at once (two checkouts
+  # starting their tests) can crash RabbitMQ 3.10's management agent
+  # (rabbit_net:dist_info case_clause), after which /api/overview answers 500.
+  rabbitmq_answers && return 0
   if ! rabbitmqctl -q status >/dev/null 2>&1; then
     say "starting RabbitMQ"
     rabbitmq-server -detached
     for _ in $(seq 60); do rabbitmqctl -q status >/dev/null 2>&1 && break; sleep 1; done
   fi
-  # nameko's test fixtures create a vhost per test through the management API.
-  if ! rabbitmq-plugins list -e -m 2>/dev/null | grep -qx rabbitmq_management; then
-    say "enabling RabbitMQ's management plugin"
-    rabbitmq-plugins enable rabbitmq_management >/dev/null
-  fi
+  # nameko's test fixtures create a vhost per test through the management API;
   # Prometheus scrapes the broker's own metrics (queue depths, dead letters) on :15692.
-  if ! rabbitmq-plugins list -e -m 2>/dev/null | grep -qx rabbitmq_prometheus; then
-    say "enabling RabbitMQ's Prometheus plugin"
-    rabbitmq-plugins enable rabbitmq_prometheus >/dev/null
+  local enabled
+  enabled=$(rabbitmq-plugins list -e -m 2>/dev/null)
+  if grep -qx rabbitmq_management <<<"$enabled" &&
+      [ "$(curl -s -o /dev/null -w '%{http_code}' -u guest:guest http://127.0.0.1:15672/api/overview)" = 500 ]; then
+    say "restarting RabbitMQ's crashed management agent"
+    rabbitmq-plugins disable rabbitmq_prometheus rabbitmq_management rabbitmq_management_agent >/dev/null
+    enabled=""
   fi
+  for plugin in rabbitmq_management rabbitmq_prometheus; do
+    if ! grep -qx "$plugin" <<<"$enabled"; then
+      say "enabling RabbitMQ's $plugin plugin"
+      rabbitmq-plugins enable "$plugin" >/dev/null
+    fi
+  done
   for _ in $(seq 30); do
-    curl -fsS -u guest:guest http://127.0.0.1:15672/api/overview >/dev/null 2>&1 && return 0
+    rabbitmq_answers && return 0
     sleep 1
   done
   echo "RabbitMQ's management API did not come up" >&2; return 1

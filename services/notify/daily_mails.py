@@ -14,7 +14,7 @@ that one mail back and the next pass sends it.
 import logging
 from datetime import datetime, timedelta
 
-from sqlalchemy import any_, distinct, exists, select
+from sqlalchemy import any_, exists, select
 from sqlalchemy.dialects.postgresql import insert
 
 from common.db import new_id
@@ -55,7 +55,7 @@ def send_due(session, mailer, links, now):
 
 def _zones_with_bookings(session, now):
     around = now.date()
-    zones = session.execute(select(distinct(Booking.timezone)).where(
+    zones = session.execute(select(Booking.timezone).distinct().where(
         Booking.status == "confirmed",
         Booking.date.between(around - timedelta(days=1), around + timedelta(days=2)))).scalars()
     result = list(zones)
@@ -98,7 +98,7 @@ def _remind(session, mailer, links, booking):
 
 
 def _relays_with_arrivals(session, timezone_name, day):
-    relays = list(session.execute(select(distinct(Booking.relay_id)).where(
+    relays = list(session.execute(select(Booking.relay_id).distinct().where(
         Booking.timezone == timezone_name, Booking.date == day,
         Booking.status == "confirmed")).scalars())
     session.commit()
