@@ -40,3 +40,32 @@ def remaining_by_rate(invoiced, credited):
     for rate, net in credited:
         remaining[rate] -= net
     return dict(remaining)
+
+
+@dataclass(frozen=True)
+class Correction:
+    pending: dict   # {vat_rate_bp: cents} an increase for the next monthly invoice
+    credit: dict    # {vat_rate_bp: cents} a decrease credited now on the invoice
+
+
+def correction_of(before, after, pending, remaining):
+    """The rule for a usage line re-priced (or cancelled: ``after`` is {})
+    after its invoice was finalized. Each argument is {vat_rate_bp: cents
+    excl. VAT}: the line's price ``before`` and ``after`` the change, the
+    increase still ``pending`` (not on a final document yet), and what the
+    invoice may still be credited (``remaining``).
+
+    At each rate the difference first moves the pending increase; what is
+    left above zero stays pending (the next monthly invoice charges it),
+    what is left below zero is credited now, never more than ``remaining``
+    (a credit note never exceeds its invoice). Applied again with nothing
+    changed, it gives the pending increase back and credits nothing: the
+    rule is idempotent."""
+    result = Correction({}, {})
+    for rate in sorted(set(before) | set(after) | set(pending)):
+        total = pending.get(rate, 0) + after.get(rate, 0) - before.get(rate, 0)
+        if total > 0:
+            result.pending[rate] = total
+        elif total < 0 and min(-total, remaining.get(rate, 0)) > 0:
+            result.credit[rate] = min(-total, remaining.get(rate, 0))
+    return result

@@ -9,6 +9,7 @@ and month, a usage line is claimed by at most one invoice (``invoiced_usage``'s
 primary key), and a second run finds nothing left to claim.
 """
 from collections import defaultdict
+from contextlib import contextmanager
 from decimal import Decimal
 
 from sqlalchemy import delete, insert, select, text
@@ -18,14 +19,28 @@ from common.validation import is_uuid
 from services.billing import amounts, calendar, issuing, pricing
 from services.billing.documents.model import CREDIT_NOTE, INVOICE, SELF_BILLED_INVOICE
 from services.billing.models import (
-    DRAFT, FINAL, BillingDocument, CreditedUsage, DocumentLine, InvoicedUsage, KnownOrganisation,
-    OverdueNotice, Payment,
+    DRAFT, FINAL, BillingDocument, DocumentLine, KnownOrganisation, OverdueNotice, Payment,
+    PriceCorrection,
 )
 from services.billing.scope import require_admin_over
 
 KIND_NAMES = {"desk": "bureau", "meeting_room": "salle de réunion"}
 UNIT_NAMES = {pricing.HALF_DAY: "demi-journées", pricing.DAY: "journées", pricing.HOUR: "heures"}
 BILLABLE = "u.status = 'priced' AND u.organisation_id IS NOT NULL"
+BULK_WORK_MEM = "256MB"
+
+
+@contextmanager
+def bulk_statements(session):
+    """Settings for a month's statements over millions of usage lines, for
+    this transaction only. Hash joins: drafts made in the same transaction
+    are invisible to the planner's statistics, and it would loop over
+    usage_lines once per draft (500 s at a tenth of the size). Memory: the
+    claims are sorted and the joins hashed in memory, not in temporary files."""
+    session.execute(text(f"SET LOCAL enable_nestloop = off; "
+                         f"SET LOCAL work_mem = '{BULK_WORK_MEM}'"))
+    yield
+    session.execute(text("SET LOCAL enable_nestloop = DEFAULT; SET LOCAL work_mem = DEFAULT"))
 
 
 def run_month(uow, caller, month, now, settings, organisation_id=None):
@@ -34,33 +49,44 @@ def run_month(uow, caller, month, now, settings, organisation_id=None):
     params = {"month": month, "start": month, "end": calendar.last_day(month),
               "next": calendar.next_month(month), "organisation_id": organisation_id}
     only = "AND u.organisation_id = CAST(:organisation_id AS uuid)" if organisation_id else ""
-    created = uow.session.execute(text(f"""
-        INSERT INTO documents (id, kind, status, organisation_id, month, period_start, period_end)
-        SELECT gen_random_uuid(), 'invoice', 'draft', o.organisation_id, :month, :start, :end
-        FROM (SELECT DISTINCT u.organisation_id FROM usage_lines u
-              WHERE {BILLABLE} AND u.date < :next {only}
-                AND NOT EXISTS (SELECT 1 FROM invoiced_usage i WHERE i.usage_line_id = u.id)) o
-        ON CONFLICT (kind, organisation_id, month)
-            WHERE month IS NOT NULL AND preceding_document_id IS NULL DO NOTHING
-        RETURNING id::text"""), params).scalars().all()
-    # The drafts were just inserted, so the planner's statistics say there are
-    # none: it would loop over usage_lines once per draft. Hash joins instead.
-    uow.session.execute(text("SET LOCAL enable_nestloop = off"))
-    touched = uow.session.execute(text(f"""
-        WITH claimed AS (
-            INSERT INTO invoiced_usage (usage_line_id, invoice_id)
-            SELECT u.id, d.id FROM usage_lines u
-            JOIN documents d ON d.kind = 'invoice' AND d.month = :month AND d.status = 'draft'
-                AND d.preceding_document_id IS NULL AND d.organisation_id = u.organisation_id
-            WHERE {BILLABLE} AND u.date < :next {only}
-              AND NOT EXISTS (SELECT 1 FROM invoiced_usage i WHERE i.usage_line_id = u.id)
-            ON CONFLICT DO NOTHING
-            RETURNING invoice_id, 1 AS one)
-        SELECT invoice_id::text, count(*) FROM claimed GROUP BY invoice_id"""), params).all()
-    uow.session.execute(text("SET LOCAL enable_nestloop = on"))
-    write_invoice_lines(uow.session, [row.invoice_id for row in touched], settings.line_grouping)
+    only_corrections = only.replace("u.", "c.")
+    with bulk_statements(uow.session):
+        created = uow.session.execute(text(f"""
+            INSERT INTO documents (id, kind, status, organisation_id, month, period_start,
+                                   period_end)
+            SELECT gen_random_uuid(), 'invoice', 'draft', o.organisation_id, :month, :start, :end
+            FROM (SELECT DISTINCT u.organisation_id FROM usage_lines u
+                  WHERE {BILLABLE} AND u.date < :next {only}
+                    AND NOT EXISTS (SELECT 1 FROM invoiced_usage i WHERE i.usage_line_id = u.id)
+                  UNION
+                  SELECT c.organisation_id FROM price_corrections c
+                  JOIN documents i ON i.id = c.cited_invoice_id
+                  WHERE c.document_id IS NULL AND i.month < :month {only_corrections}) o
+            ON CONFLICT (kind, organisation_id, month)
+                WHERE month IS NOT NULL AND preceding_document_id IS NULL DO NOTHING
+            RETURNING id::text"""), params).scalars().all()
+        # The claims are inserted in the order of their primary key: into a
+        # b-tree that fills from the right, not at random places (2.4 times
+        # faster for 2,000,000). No ON CONFLICT: runs are serialised and skip
+        # claimed lines, so a conflict would be a bug, and the key refuses it.
+        touched = uow.session.execute(text(f"""
+            WITH claimed AS (
+                INSERT INTO invoiced_usage (usage_line_id, invoice_id)
+                SELECT u.id, d.id FROM usage_lines u
+                JOIN documents d ON d.kind = 'invoice' AND d.month = :month
+                    AND d.status = 'draft' AND d.preceding_document_id IS NULL
+                    AND d.organisation_id = u.organisation_id
+                WHERE {BILLABLE} AND u.date < :next {only}
+                  AND NOT EXISTS (SELECT 1 FROM invoiced_usage i WHERE i.usage_line_id = u.id)
+                ORDER BY u.id
+                RETURNING invoice_id)
+            SELECT invoice_id::text, count(*) FROM claimed GROUP BY invoice_id"""),
+            params).all()
+        write_invoice_lines(uow.session, [row.invoice_id for row in touched],
+                            settings.line_grouping)
+    corrected = claim_price_corrections(uow.session, settings, organisation_id and {organisation_id})
     return {"month": month.isoformat()[:7], "invoices_created": len(created),
-            "invoices_updated": len(touched),
+            "invoices_updated": len({row.invoice_id for row in touched} | corrected),
             "usage_lines_invoiced": sum(row.count for row in touched)}
 
 
@@ -97,24 +123,33 @@ def write_invoice_lines(session, invoice_ids, grouping):
     for group in groups:
         positions[group.invoice_id] += 1
         lines.append(invoice_line(group, positions[group.invoice_id]))
-    if lines:
-        session.execute(insert(DocumentLine), lines)
-    totals = defaultdict(list)
     period = {}
     for line in lines:
-        totals[line["document_id"]].append((line["vat_rate_bp"], line["net_cents"]))
         first, last = period.get(line["document_id"], (line["period_start"], line["period_end"]))
         period[line["document_id"]] = (min(first, line["period_start"]),
                                        max(last, line["period_end"]))
-    for invoice_id in invoice_ids:
-        total = amounts.totals_of(totals[invoice_id])
-        values = {"id": invoice_id, "net": total.net_cents, "vat": total.vat_cents,
-                  "gross": total.gross_cents}
-        session.execute(text(
-            "UPDATE documents SET total_net_cents = :net, total_vat_cents = :vat, "
-            "total_gross_cents = :gross, period_start = least(period_start, "
-            "coalesce(CAST(:first AS date), period_start)) WHERE id = :id AND status = 'draft'"),
-            dict(values, first=period.get(invoice_id, (None,))[0]))
+    for correction in session.execute(
+            select(PriceCorrection).where(PriceCorrection.document_id.in_(invoice_ids))
+            .order_by(PriceCorrection.created_at, PriceCorrection.id)).scalars():
+        positions[correction.document_id] += 1
+        lines.append(correction_line(correction, positions[correction.document_id]))
+    if lines:  # Core, not the ORM: a month's 100,000 lines need no unit of work
+        session.execute(DocumentLine.__table__.insert(), lines)
+    per_invoice = defaultdict(list)
+    for line in lines:
+        per_invoice[line["document_id"]].append((line["vat_rate_bp"], line["net_cents"]))
+    totals = {invoice_id: amounts.totals_of(per_invoice[invoice_id])
+              for invoice_id in invoice_ids}
+    session.execute(text("""
+        UPDATE documents d SET total_net_cents = t.net, total_vat_cents = t.vat,
+            total_gross_cents = t.net + t.vat,
+            period_start = least(d.period_start, coalesce(t.first, d.period_start))
+        FROM unnest(CAST(:ids AS uuid[]), CAST(:nets AS bigint[]), CAST(:vats AS bigint[]),
+                    CAST(:firsts AS date[])) AS t(id, net, vat, first)
+        WHERE d.id = t.id AND d.status = 'draft'"""), {
+        "ids": list(totals), "nets": [total.net_cents for total in totals.values()],
+        "vats": [total.vat_cents for total in totals.values()],
+        "firsts": [period.get(invoice_id, (None,))[0] for invoice_id in totals]})
 
 
 def invoice_line(group, position):
@@ -137,6 +172,41 @@ def invoice_line(group, position):
     }
 
 
+def correction_line(correction, position):
+    """A price increase of a usage line on an earlier, final invoice: charged
+    on this one, citing it (the description names the invoice and its date).
+    No line period: the booking's day lies before this invoice's period."""
+    return {"document_id": correction.document_id, "position": position,
+            "description": correction.description, "member_id": None, "space_kind": None,
+            "quantity": Decimal(1), "unit_code": "C62",
+            "unit_price_cents": correction.amount_excl_vat_cents,
+            "vat_rate_bp": correction.vat_rate_bp,
+            "net_cents": correction.amount_excl_vat_cents,
+            "period_start": None, "period_end": None}
+
+
+def claim_price_corrections(session, settings, organisation_ids=None):
+    """Pending price increases go on their company's next monthly invoice:
+    the earliest draft of a month after the invoice they correct (none yet:
+    they wait for that month's run). Returns the drafts written again."""
+    only = "AND c.organisation_id = ANY(CAST(:ids AS uuid[]))" if organisation_ids else ""
+    drafts = set(session.execute(text(f"""
+        UPDATE price_corrections c SET document_id = (
+            SELECT d.id FROM documents d
+            WHERE d.kind = 'invoice' AND d.status = 'draft' AND d.month > i.month
+              AND d.preceding_document_id IS NULL AND d.organisation_id = c.organisation_id
+            ORDER BY d.month LIMIT 1)
+        FROM documents i
+        WHERE i.id = c.cited_invoice_id AND c.document_id IS NULL {only}
+          AND EXISTS (SELECT 1 FROM documents d
+                      WHERE d.kind = 'invoice' AND d.status = 'draft' AND d.month > i.month
+                        AND d.preceding_document_id IS NULL
+                        AND d.organisation_id = c.organisation_id)
+        RETURNING c.document_id::text"""), {"ids": sorted(organisation_ids or ())}).scalars())
+    write_invoice_lines(session, sorted(drafts), settings.line_grouping)
+    return drafts
+
+
 # -- finalization ------------------------------------------------------------------
 
 def finalize_invoice(uow, caller, document_id, now, settings):
@@ -148,10 +218,10 @@ def finalize_invoice(uow, caller, document_id, now, settings):
     return finalize_draft_invoice(uow, invoice, now, settings)
 
 
-def finalize_draft_invoice(uow, invoice, now, settings):
+def finalize_draft_invoice(uow, invoice, now, settings, lines=None):
     """Issue a draft as it stands: its lines are current, since a usage line
-    voided while on a draft leaves it at once (``credit_cancelled_usage``)."""
-    return issuing.finalize(uow, invoice, now, settings)
+    voided while on a draft leaves it at once (``corrections.credit_cancelled_usage``)."""
+    return issuing.finalize(uow, invoice, now, settings, lines)
 
 
 DRAFTS_BATCH, OVERDUE_BATCH = 100, 100
@@ -160,25 +230,27 @@ DRAFTS_BATCH, OVERDUE_BATCH = 100, 100
 def finalize_due_drafts(uow, now, settings, batch=DRAFTS_BATCH):
     """The timer: drafts whose month's grace period is over are finalized
     (SKIP LOCKED: two replicas share the work); drafts left empty (every line
-    voided) are dropped. A draft whose buyer billing has not heard of waits."""
-    has_lines = select(DocumentLine.id).where(DocumentLine.document_id == BillingDocument.id)
+    voided) are dropped. A draft whose buyer billing has not heard of waits.
+    The batch's buyers (selected with the drafts) and lines are read in one
+    query each, not one per draft."""
     drafts = uow.session.execute(
-        select(BillingDocument, has_lines.exists().label("has_lines"))
+        select(BillingDocument, KnownOrganisation)
         .join(KnownOrganisation,
               KnownOrganisation.organisation_id == BillingDocument.organisation_id)
         .where(BillingDocument.kind == INVOICE, BillingDocument.status == DRAFT,
                BillingDocument.month < calendar.month_of(calendar.paris_today(now)))
         .order_by(BillingDocument.month, BillingDocument.id)
         .with_for_update(of=BillingDocument, skip_locked=True).limit(batch)).all()
+    lines = issuing.lines_by_document(uow.session, [draft.id for draft, _ in drafts])
     done = 0
-    for draft, has_lines in drafts:
+    for draft, _ in drafts:
         if not calendar.grace_is_over(draft.month, now, settings.grace_days):
             continue
-        if not has_lines:
+        if not lines[draft.id]:
             uow.session.delete(draft)
             continue
         try:
-            finalize_draft_invoice(uow, draft, now, settings)
+            finalize_draft_invoice(uow, draft, now, settings, lines[draft.id])
             done += 1
         except errors.Conflict as refusal:  # raised before any write: the draft waits
             if not refusal.code.startswith("legal-identity"):
@@ -258,38 +330,6 @@ def new_credit_note(uow, cited, lines, reason, now, settings):
     uow.session.flush()
     uow.session.execute(insert(DocumentLine), [dict(line, document_id=note.id) for line in lines])
     return issuing.finalize(uow, note, now, settings)
-
-
-def credit_cancelled_usage(uow, line, now, settings):
-    """A usage line voided after its invoice was finalized goes on a credit
-    note of its own; on a draft, the draft's lines are rewritten."""
-    claim = uow.session.get(InvoicedUsage, line.id)
-    if claim is None:
-        return None
-    invoice = locked_document(uow.session, claim.invoice_id, kinds=(INVOICE,))
-    if invoice.status == DRAFT:
-        uow.session.delete(claim)
-        uow.session.flush()
-        write_invoice_lines(uow.session, [invoice.id], settings.line_grouping)
-        return None
-    if uow.session.get(CreditedUsage, line.id) is not None:
-        return None
-    quantity, unit_price = Decimal(line.quantity), line.unit_price_cents
-    if line.unit == pricing.HALF_DAY:
-        quantity, unit_price = quantity / 2, unit_price * 2
-    credit = [{"position": 1, "member_id": line.member_id, "space_kind": line.space_kind,
-               "relay_id": line.relay_id, "quantity": quantity,
-               "description": f"Annulation de la réservation du {line.date.isoformat()} "
-                              f"(membre {line.member_id[:8]})",
-               "unit_code": pricing.UNIT_CODES[line.unit], "unit_price_cents": unit_price,
-               "vat_rate_bp": line.vat_rate_bp,
-               "net_cents": pricing.amount_of(quantity, unit_price),
-               "period_start": line.date, "period_end": line.date}]
-    note = new_credit_note(uow, invoice, credit, "réservation annulée après facturation",
-                           now, settings)
-    uow.session.add(CreditedUsage(usage_line_id=line.id, credit_note_id=note.id))
-    uow.session.flush()
-    return note
 
 
 # -- payments and overdue invoices ------------------------------------------------

@@ -279,6 +279,33 @@ class CreditedUsage(Base):
     credit_note_id: Mapped[str] = mapped_column(UUID(as_uuid=False), index=True)
 
 
+class PriceCorrection(Base):
+    """A usage line re-priced after its invoice was finalized: the difference
+    at one VAT rate. A decrease is credited at once (``document_id``: the
+    credit note citing the invoice); an increase waits (``document_id`` null)
+    for the company's next monthly invoice, which prints it citing the
+    invoice. Until that invoice is final the increase may still change; one
+    pending increase per line and rate (the partial unique index)."""
+    __tablename__ = "price_corrections"
+    __table_args__ = (
+        CheckConstraint("amount_excl_vat_cents <> 0", name="amount_not_zero"),
+        CheckConstraint("amount_excl_vat_cents > 0 OR document_id IS NOT NULL",
+                        name="credit_has_its_note"),
+        Index("uq_price_corrections_pending", "usage_line_id", "vat_rate_bp", unique=True,
+              postgresql_where=text("document_id IS NULL")),
+    )
+
+    id: Mapped[str] = mapped_column(UUID(as_uuid=False), primary_key=True, default=new_id)
+    usage_line_id: Mapped[str] = mapped_column(UUID(as_uuid=False), index=True)
+    cited_invoice_id: Mapped[str] = mapped_column(ForeignKey("documents.id"))
+    organisation_id: Mapped[str] = mapped_column(UUID(as_uuid=False))
+    vat_rate_bp: Mapped[int] = mapped_column(Integer)
+    amount_excl_vat_cents: Mapped[int] = mapped_column(BigInteger)
+    description: Mapped[str] = mapped_column(Text)
+    document_id: Mapped[str | None] = mapped_column(ForeignKey("documents.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
 class SettledUsage(Base):
     """A usage line counts in exactly one settlement."""
     __tablename__ = "settled_usage"

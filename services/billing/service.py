@@ -89,7 +89,7 @@ class BillingService(RelaisService):
     @idempotent(RateCardSchema)
     def set_rate_card(self, uow, caller, data, relay_id):
         rate_card = prices.set_rate_card(uow, caller, relay_id, data, self.relay_from_booking)
-        usage.reprice(uow, self.settings, rate_card.valid_from, relay_id=relay_id,
+        usage.reprice(uow, self.settings, rate_card.valid_from, self.clock(), relay_id=relay_id,
                       space_kind=rate_card.space_kind)
         return rate_card_schema.dump(rate_card)
 
@@ -101,7 +101,8 @@ class BillingService(RelaisService):
     @idempotent(ContractSchema)
     def set_contract(self, uow, caller, data, organisation_id):
         contract = prices.set_contract(uow, caller, organisation_id, data)
-        usage.reprice(uow, self.settings, contract.valid_from, organisation_id=organisation_id)
+        usage.reprice(uow, self.settings, contract.valid_from, self.clock(),
+                      organisation_id=organisation_id)
         return ContractSchema().dump(contract)
 
     @rpc

@@ -13,7 +13,7 @@ from common import errors
 from services.billing import calendar, issuing, pricing
 from services.billing.documents.model import SELF_BILLED_INVOICE
 from services.billing.invoicing import (
-    issue_credit_note, line_copy, locked_document, start_month_run,
+    bulk_statements, issue_credit_note, line_copy, locked_document, start_month_run,
 )
 from services.billing.models import BillingDocument, DocumentLine, SettlementReview
 from services.billing.prices import commission_in_force
@@ -28,32 +28,36 @@ def run_settlements(uow, caller, month, now, settings):
     relays = "FROM usage_lines u JOIN known_relays r ON r.relay_id = u.relay_id"
     unsettled = """WHERE u.status = 'priced' AND u.date < :next
           AND r.operator_organisation_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM settled_usage s WHERE s.usage_line_id = u.id)"""
-    drafts = uow.session.execute(text(f"""
-        INSERT INTO documents (id, kind, status, organisation_id, month, period_start, period_end)
-        SELECT gen_random_uuid(), 'self_billed_invoice', 'draft', o.operator, :month, :start, :end
-        FROM (SELECT DISTINCT r.operator_organisation_id AS operator {relays} {unsettled}) o
-        ON CONFLICT (kind, organisation_id, month)
-            WHERE month IS NOT NULL AND preceding_document_id IS NULL DO NOTHING
-        RETURNING id::text"""), params).scalars().all()
-    if not drafts:
-        return {"month": month.isoformat()[:7], "settlements_issued": 0}
-    uow.session.execute(text("SET LOCAL enable_nestloop = off"))  # see invoicing.run_month
-    uow.session.execute(text(f"""
-        INSERT INTO settled_usage (usage_line_id, settlement_id)
-        SELECT u.id, d.id {relays}
-        JOIN documents d ON d.id = ANY(CAST(:drafts AS uuid[]))
-            AND d.organisation_id = r.operator_organisation_id
-        {unsettled}
-        ON CONFLICT DO NOTHING"""), dict(params, drafts=drafts))
-    gross = uow.session.execute(text("""
-        SELECT s.settlement_id::text AS settlement_id, u.relay_id::text AS relay_id, r.name,
-               u.vat_rate_bp, sum(u.amount_excl_vat_cents) AS gross, count(*) AS bookings
-        FROM settled_usage s JOIN usage_lines u ON u.id = s.usage_line_id
-        JOIN known_relays r ON r.relay_id = u.relay_id
-        WHERE s.settlement_id = ANY(CAST(:drafts AS uuid[]))
-        GROUP BY s.settlement_id, u.relay_id, r.name, u.vat_rate_bp
-        ORDER BY s.settlement_id, r.name, u.vat_rate_bp"""), {"drafts": drafts}).all()
-    uow.session.execute(text("SET LOCAL enable_nestloop = on"))
+    with bulk_statements(uow.session):
+        drafts = uow.session.execute(text(f"""
+            INSERT INTO documents (id, kind, status, organisation_id, month, period_start,
+                                   period_end)
+            SELECT gen_random_uuid(), 'self_billed_invoice', 'draft', o.operator, :month,
+                   :start, :end
+            FROM (SELECT DISTINCT r.operator_organisation_id AS operator {relays} {unsettled}) o
+            ON CONFLICT (kind, organisation_id, month)
+                WHERE month IS NOT NULL AND preceding_document_id IS NULL DO NOTHING
+            RETURNING id::text"""), params).scalars().all()
+        if not drafts:
+            return {"month": month.isoformat()[:7], "settlements_issued": 0}
+        # The settlements are new: every line they settle is in ``source``, so
+        # the gross per relay is summed from it, not from the claims joined
+        # back to the lines. Claimed in key order, without ON CONFLICT, as
+        # invoicing.run_month does.
+        gross = uow.session.execute(text(f"""
+            WITH source AS MATERIALIZED (
+                SELECT u.id, d.id AS settlement_id, u.relay_id, r.name, u.vat_rate_bp,
+                       u.amount_excl_vat_cents {relays}
+                JOIN documents d ON d.id = ANY(CAST(:drafts AS uuid[]))
+                    AND d.organisation_id = r.operator_organisation_id
+                {unsettled}),
+            claimed AS (
+                INSERT INTO settled_usage (usage_line_id, settlement_id)
+                SELECT id, settlement_id FROM source ORDER BY id)
+            SELECT settlement_id::text AS settlement_id, relay_id::text AS relay_id, name,
+                   vat_rate_bp, sum(amount_excl_vat_cents) AS gross, count(*) AS bookings
+            FROM source GROUP BY settlement_id, relay_id, name, vat_rate_bp
+            ORDER BY settlement_id, name, vat_rate_bp"""), dict(params, drafts=drafts)).all()
     per_settlement = defaultdict(list)
     for row in gross:
         per_settlement[row.settlement_id].append(row)

@@ -4,11 +4,10 @@ projections of relays and organisations."""
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 
-from services.billing import invoicing, pricing
+from services.billing import corrections, invoicing, pricing
 from services.billing.prices import contract_in_force, rate_card_in_force
 from services.billing.models import (
-    FINAL, BillingDocument, InvoicedUsage, KnownMember, KnownOrganisation, SettledUsage,
-    UsageLine,
+    DRAFT, BillingDocument, InvoicedUsage, KnownMember, KnownOrganisation, UsageLine,
 )
 
 
@@ -46,7 +45,7 @@ def record_cancellation(uow, cancellation, now, settings):
     than 24 h before the start), it stays billable and is flagged. The event
     carries every fact of the booking, so the line is made from it if the
     confirmation has not arrived yet. A line voided after its invoice was
-    finalized is credited (``invoicing.credit_cancelled_usage``)."""
+    finalized is credited (``corrections.credit_cancelled_usage``)."""
     line = uow.session.execute(
         select(UsageLine).where(UsageLine.booking_id == cancellation["booking_id"])
         .with_for_update()).scalar_one_or_none()
@@ -55,11 +54,11 @@ def record_cancellation(uow, cancellation, now, settings):
     line.cancelled_at = cancellation["cancelled_at"]
     line.late_cancellation = cancellation["late"]
     if not cancellation["late"] and line.status != "void":
-        was_billable = line.status == "priced"
+        before = corrections.price_by_rate(line)
         line.status = "void"
         uow.session.flush()
-        if was_billable:
-            invoicing.credit_cancelled_usage(uow, line, now, settings)
+        if before:
+            corrections.credit_cancelled_usage(uow, line, before, now, settings)
     uow.session.flush()
     return line
 
@@ -131,33 +130,39 @@ def set_price(line, rate_card, contract, unit, quantity, price):
                       line.vat_rate_bp)
 
 
-def reprice(uow, settings, valid_from, relay_id=None, space_kind=None, organisation_id=None):
+def reprice(uow, settings, valid_from, now, relay_id=None, space_kind=None,
+            organisation_id=None):
     """A rate card (``relay_id``, ``space_kind``) or a contract
     (``organisation_id``) set today applies to bookings on or after its start,
     also those made before it was set: their usage lines are priced again by
-    the prices in force on their dates, and the drafts holding them rewritten.
-    Not a line on a final invoice nor on a settlement: a final document never
-    changes; a correction of one is a credit note (``issue_credit_note``).
-    Returns how many lines changed price."""
-    issued = (select(InvoicedUsage.usage_line_id)
-              .join(BillingDocument, BillingDocument.id == InvoicedUsage.invoice_id)
-              .where(BillingDocument.status == FINAL)
-              .union(select(SettledUsage.usage_line_id)))
+    the prices in force on their dates. A draft holding one is rewritten; a
+    final invoice never changes: the difference is corrected by other
+    documents (``corrections.correct_final_usage``). A settlement already
+    issued keeps the gross it paid (see the README). Returns how many lines
+    changed price."""
     statement = select(UsageLine).where(
-        UsageLine.date >= valid_from, UsageLine.status.in_(("priced", "unpriced")),
-        UsageLine.id.not_in(issued))
+        UsageLine.date >= valid_from, UsageLine.status.in_(("priced", "unpriced")))
     if relay_id is not None:
         statement = statement.where(UsageLine.relay_id == relay_id,
                                     UsageLine.space_kind == space_kind)
     if organisation_id is not None:
         statement = statement.where(UsageLine.organisation_id == organisation_id)
-    changed = [line.id for line in uow.session.execute(
-        statement.order_by(UsageLine.id).with_for_update()).scalars()
-        if set_price(line, *price_of(uow.session, facts_of(line)))]
+    changed = []
+    for line in uow.session.execute(statement.order_by(UsageLine.id).with_for_update()).scalars():
+        before = corrections.price_by_rate(line)
+        if set_price(line, *price_of(uow.session, facts_of(line))):
+            changed.append((line, before))
     uow.session.flush()
-    drafts = uow.session.execute(select(InvoicedUsage.invoice_id).distinct().where(
-        InvoicedUsage.usage_line_id.in_(changed))).scalars().all() if changed else []
+    if not changed:
+        return 0
+    drafts = uow.session.execute(
+        select(InvoicedUsage.invoice_id).distinct()
+        .join(BillingDocument, BillingDocument.id == InvoicedUsage.invoice_id)
+        .where(BillingDocument.status == DRAFT,
+               InvoicedUsage.usage_line_id.in_([line.id for line, _ in changed]))
+    ).scalars().all()
     invoicing.write_invoice_lines(uow.session, sorted(drafts), settings.line_grouping)
+    corrections.correct_final_usage(uow, changed, corrections.REPRICED, now, settings)
     return len(changed)
 
 

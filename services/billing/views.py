@@ -2,14 +2,17 @@
 of its lines. Scope is enforced here: someone else's document is "not found"."""
 import csv
 import io
+from collections import defaultdict
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from common import errors
 from services.billing import amounts, calendar, fec, invoicing, issuing
 from services.billing.documents.model import INVOICE, SELF_BILLED_INVOICE
-from services.billing.models import DRAFT, BillingDocument, Payment, SettlementReview
+from services.billing.models import (
+    DRAFT, BillingDocument, DocumentLine, Payment, SettlementReview,
+)
 from services.billing.scope import visible, visible_document
 
 
@@ -82,12 +85,18 @@ def fec_export(session, caller, year, settings):
     if preceding_ids:
         kinds.update(session.execute(select(BillingDocument.id, BillingDocument.kind).where(
             BillingDocument.id.in_(preceding_ids))).tuples().all())
+    bases = defaultdict(list)   # {document: [(rate, net)]}: the totals need no more
+    for document_id, rate, net in session.execute(
+            select(DocumentLine.document_id, DocumentLine.vat_rate_bp,
+                   func.sum(DocumentLine.net_cents))
+            .where(DocumentLine.document_id.in_([row.id for row in rows]))
+            .group_by(DocumentLine.document_id, DocumentLine.vat_rate_bp)):
+        bases[document_id].append((rate, int(net)))
     entries = []
     for row in rows:
         cited_kind = kinds.get(row.preceding_document_id, row.kind)
         sales = (cited_kind if row.kind == "credit_note" else row.kind) == INVOICE
-        totals = amounts.totals_of((line.vat_rate_bp, line.net_cents)
-                                   for line in issuing.lines_of(session, row.id))
+        totals = amounts.totals_of(bases[row.id])
         counterpart = row.buyer if sales else row.seller
         entries.append(fec.Entry("VE" if sales else "AC", row.kind == "credit_note", row.number,
                                  row.issue_date, row.organisation_id, counterpart["legal_name"],

@@ -542,8 +542,8 @@ def test_invoice_lines_per_booking_when_configured(start_service, rpc, publish_e
 def test_a_price_set_later_reprices_lines_and_drafts_but_never_a_final_invoice(
         billing, publish_event, databases):
     """A rate card or contract applies to bookings on or after its start, even
-    booked before it was set; a month already finalized keeps its prices
-    (a correction of it is a credit note)."""
+    booked before it was set; a final invoice keeps its prices (the
+    difference is corrected by other documents: test_billing_corrections.py)."""
     final = finalized_invoice(billing, publish_event, databases, booking_of(COMPANY_A))
     confirm(publish_event, databases, booking_of(COMPANY_B, "2026-10-06"),
             booking_of(COMPANY_B, "2026-11-03"))
@@ -558,7 +558,7 @@ def test_a_price_set_later_reprices_lines_and_drafts_but_never_a_final_invoice(
     prices = {row["org"] + row["date"]: row["amount_excl_vat_cents"] for row in rows(
         databases["billing"], "SELECT organisation_id::text AS org, date::text AS date, "
         "amount_excl_vat_cents FROM usage_lines")}
-    assert prices == {COMPANY_A + "2026-10-05": 2200,     # on a final invoice: as issued
+    assert prices == {COMPANY_A + "2026-10-05": 2800,     # on a final invoice: corrected
                       COMPANY_B + "2026-10-06": 2800,     # on a draft: re-priced
                       COMPANY_B + "2026-11-03": 2800}     # not invoiced yet: re-priced
     assert billing.get_document(caller=ADMIN, document_id=draft["id"])["total_net_cents"] == 2800

@@ -32,6 +32,29 @@ def test_what_remains_to_credit_per_rate():
         2000: 600, 550: 50}
 
 
+def test_a_price_changed_after_finalization_is_credited_lower_and_pending_higher():
+    rule = amounts.correction_of
+    lower = rule({2000: 2200}, {2000: 2000}, {}, {2000: 2200})
+    assert (lower.credit, lower.pending) == ({2000: 200}, {})
+    higher = rule({2000: 2200}, {2000: 2800}, {}, {2000: 2200})
+    assert (higher.credit, higher.pending) == ({}, {2000: 600})
+    # lower again before the increase was invoiced: the increase shrinks first
+    back = rule({2000: 2800}, {2000: 2000}, {2000: 600}, {2000: 2200})
+    assert (back.credit, back.pending) == ({2000: 200}, {})
+    # the same price again: the pending increase is kept, nothing is credited
+    again = rule({2000: 2800}, {2000: 2800}, {2000: 600}, {2000: 2200})
+    assert (again.credit, again.pending) == ({}, {2000: 600})
+    # cancelled: what the invoice charged is credited, the increase dropped
+    cancelled = rule({2000: 2800}, {}, {2000: 600}, {2000: 2200})
+    assert (cancelled.credit, cancelled.pending) == ({2000: 2200}, {})
+    # never more than the invoice has left to credit (a credit note by hand came first)
+    capped = rule({2000: 2200}, {2000: 1000}, {}, {2000: 500})
+    assert capped.credit == {2000: 500}
+    # another VAT rate: the old one credited whole, the new one charged next month
+    moved = rule({2000: 2200}, {1000: 2000}, {}, {2000: 2200})
+    assert (moved.credit, moved.pending) == ({2000: 2200}, {1000: 2000})
+
+
 def test_months_end_at_midnight_in_paris_and_the_grace_period_follows():
     october = date(2026, 10, 1)
     assert calendar.month_ends_at(october) == datetime(2026, 10, 31, 23, tzinfo=timezone.utc)
