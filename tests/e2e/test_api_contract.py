@@ -335,7 +335,9 @@ def call_and_validate(case, callers, role):
     if breaks_a_rule_in_words(case):
         return
     one_key_one_request(case)
-    case.call_and_validate(headers=callers.headers(case, role))
+    # No answer takes a minute (the longest RPC timeout is 20 s): a hang fails
+    # here, naming the operation, instead of the whole run at pytest's timeout.
+    case.call_and_validate(headers=callers.headers(case, role), timeout=60)
 
 
 @pytest.mark.parametrize("role", ROLES)
