@@ -16,7 +16,7 @@ from datetime import datetime, timedelta, timezone
 from sqlalchemy import func, select, update
 
 from common import errors
-from services.identity import tokens
+from services.identity import sso, tokens
 from services.identity.hashing import password_matches
 from services.identity.models import RefreshToken, SigningKey, User
 
@@ -41,13 +41,22 @@ def log_in(uow, email, password, now=None):
     client is known: a lock-out here, per address only, let anyone who knew an
     address keep its owner out."""
     now = now or datetime.now(timezone.utc)
+    # A domain whose company allows only single sign-on is refused before any
+    # look-up: the answer depends on the domain, never on the account.
+    refusal = sso.password_refusal(uow.session, email=email)
+    if refusal is not None:
+        return Outcome(error=refusal)
     user = uow.session.execute(
         select(User).where(func.lower(User.email) == email.strip().lower(),
                            User.deleted_at.is_(None))).scalar_one_or_none()
     if not password_matches(user and user.password_hash, password) or not user.active:
         return Outcome(error=errors.Unauthorized("Wrong e-mail or password.",
                                                  code="invalid-credentials"))
-    return Outcome(result=_issue(uow.session, user, str(uuid.uuid4()), now))
+    # ... and so is its user whose address is in another domain, once known.
+    refusal = sso.password_refusal(uow.session, organisation_id=user.organisation_id)
+    if refusal is not None:
+        return Outcome(error=refusal)
+    return Outcome(result=issue_tokens(uow.session, user, now))
 
 
 def refresh(uow, refresh_token, now=None):
@@ -68,7 +77,7 @@ def refresh(uow, refresh_token, now=None):
     if user is None or not user.active or user.deleted_at is not None:
         return Outcome(error=refused)
     row.used_at = now
-    return Outcome(result=_issue(uow.session, user, row.family_id, now))
+    return Outcome(result=issue_tokens(uow.session, user, now, row.family_id))
 
 
 def log_out(uow, refresh_token, now=None):
@@ -94,7 +103,11 @@ def _revoke_family(session, family_id, now):
                     .values(revoked_at=now))
 
 
-def _issue(session, user, family_id, now):
+def issue_tokens(session, user, now=None, family_id=None):
+    """An access token and a new refresh token (of a new family unless one is
+    given): what a password log-in, a refresh and single sign-on all give."""
+    now = now or datetime.now(timezone.utc)
+    family_id = family_id or str(uuid.uuid4())
     secret = tokens.new_secret("refresh")
     session.add(RefreshToken(family_id=family_id, user_id=user.id,
                              token_hash=tokens.secret_hash(secret),
@@ -104,8 +117,6 @@ def _issue(session, user, family_id, now):
     issued.update(refresh_token=secret,
                   refresh_expires_in=int(REFRESH_TOKEN_LIFETIME.total_seconds()))
     return issued
-
-
 
 
 def current_signing_key(session):
