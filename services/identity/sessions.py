@@ -41,19 +41,16 @@ def log_in(uow, email, password, now=None):
     client is known: a lock-out here, per address only, let anyone who knew an
     address keep its owner out."""
     now = now or datetime.now(timezone.utc)
-    # A domain whose company allows only single sign-on is refused before any
-    # look-up: the answer depends on the domain, never on the account.
-    refusal = sso.password_refusal(uow.session, email=email)
-    if refusal is not None:
-        return Outcome(error=refusal)
     user = uow.session.execute(
         select(User).where(func.lower(User.email) == email.strip().lower(),
                            User.deleted_at.is_(None))).scalar_one_or_none()
     if not password_matches(user and user.password_hash, password) or not user.active:
         return Outcome(error=errors.Unauthorized("Wrong e-mail or password.",
                                                  code="invalid-credentials"))
-    # ... and so is its user whose address is in another domain, once known.
-    refusal = sso.password_refusal(uow.session, organisation_id=user.organisation_id)
+    # Only once the password is right: a refusal before it would tell anyone
+    # who tries an address that it has an account (and a company could refuse
+    # passwords for addresses that are not its people's).
+    refusal = sso.password_refusal(uow.session, user.organisation_id)
     if refusal is not None:
         return Outcome(error=refusal)
     return Outcome(result=issue_tokens(uow.session, user, now))

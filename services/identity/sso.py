@@ -41,6 +41,7 @@ def set_settings(uow, caller, organisation_id, data):
         raise errors.InvalidInput("Each domain is a domain name, such as example.com.",
                                   code="invalid-domain",
                                   fields={"domains": ["Not a domain name."]})
+    _refuse_domains_of_others(uow.session, organisation.id, domains)
     connection = uow.session.get(SsoConnection, organisation.id, with_for_update=True)
     if connection is None and not data.get("client_secret"):
         raise errors.InvalidInput("The client secret is required the first time.",
@@ -78,6 +79,20 @@ def set_settings(uow, caller, organisation_id, data):
         "passwords_allowed": connection.passwords_allowed,
         "client_secret_changed": bool(data.get("client_secret"))})
     return settings_view(uow.session, connection)
+
+
+def _refuse_domains_of_others(session, organisation_id, domains):
+    """A company may not claim a domain where another organisation has people
+    (a webmail's, the network's own): its sign-in button would be offered to
+    them, sending them to this company's provider."""
+    for domain in domains:
+        elsewhere = session.execute(select(User.id).where(
+            User.organisation_id != organisation_id, User.deleted_at.is_(None),
+            func.lower(User.email).endswith("@" + domain, autoescape=True)).limit(1)).first()
+        if elsewhere:
+            raise errors.Conflict(f"Another organisation has people in {domain}.",
+                                  code="sso-domain-used-elsewhere",
+                                  fields={"domains": [f"{domain}: used elsewhere."]})
 
 
 def delete_settings(uow, caller, organisation_id):
@@ -125,11 +140,10 @@ def discover(session, email):
             "passwords_allowed": connection is None or connection.passwords_allowed}
 
 
-def password_refusal(session, email=None, organisation_id=None):
-    """Forbidden ``sso-required`` when the e-mail's domain, or the user's
-    organisation, lets its people sign in only with their company account."""
-    connection = connection_for_email(session, email) if email else session.get(
-        SsoConnection, organisation_id)
+def password_refusal(session, organisation_id):
+    """Forbidden ``sso-required`` when the user's organisation lets its people
+    sign in only with their company account."""
+    connection = session.get(SsoConnection, organisation_id)
     if connection is None or connection.passwords_allowed:
         return None
     return errors.Forbidden(

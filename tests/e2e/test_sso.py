@@ -23,6 +23,7 @@ PROVIDER_PORT = 28000 + 100 * SLOT + 93
 ISSUER = f"http://127.0.0.1:{PROVIDER_PORT}"
 CLIENT_SECRET = "a-client-secret-only-the-provider-and-identity-know"
 DOMAIN = f"{unique('sso')}.example"
+SPARE = "spare." + DOMAIN     # covered too, without anyone in it yet
 
 
 def rsa_key(kid):
@@ -88,7 +89,7 @@ def company(network, provider):
     company, hr = corporate_account(admin, network, "Mutuelle SSO")
     settings = hr.put(f"/v1/organisations/{company['id']}/sso", json={
         "issuer": ISSUER, "client_id": "relais", "client_secret": CLIENT_SECRET,
-        "domains": [DOMAIN.upper()]})
+        "domains": [DOMAIN.upper(), SPARE]})
     assert settings.status_code == 200, settings.text
     people = {}
     for name, external_id in (("camille", "sub-camille"), ("dominique", None),
@@ -127,7 +128,7 @@ def with_query(url, **changes):
 
 def test_a_full_sign_in_gives_the_platforms_own_tokens(network, company):
     organisation, hr, settings, people = company
-    assert settings["domains"] == [DOMAIN] and settings["client_secret_set"] is True
+    assert settings["domains"] == sorted([DOMAIN, SPARE]) and settings["client_secret_set"] is True
     assert "client_secret" not in hr.get(f"/v1/organisations/{organisation['id']}/sso").json()
     assert settings["redirect_uris"] == [network.gateway_url + "/v1/sso/callback",
                                          network.web_url + "/sso/callback"]
@@ -249,29 +250,39 @@ def test_an_id_token_for_another_audience_is_refused(network, company, provider,
 
 def test_a_domain_belongs_to_one_organisation(admin, network, company):
     other, other_hr = corporate_account(admin, network, "Concurrente")
-    answer = other_hr.put(f"/v1/organisations/{other['id']}/sso", json={
-        "issuer": ISSUER, "client_id": "relais", "client_secret": CLIENT_SECRET,
-        "domains": [DOMAIN]})
+    path = f"/v1/organisations/{other['id']}/sso"
+    settings = {"issuer": ISSUER, "client_id": "relais", "client_secret": CLIENT_SECRET}
 
-    assert_problem(answer, 409, "sso-domain-taken")
+    assert_problem(other_hr.put(path, json=dict(settings, domains=["x." + DOMAIN, SPARE])),
+                   409, "sso-domain-taken")
+    # nor one where another organisation has people (the company's, the network's admin)
+    for domain in (DOMAIN, "e2e.example"):
+        assert_problem(other_hr.put(path, json=dict(settings, domains=[domain])),
+                       409, "sso-domain-used-elsewhere")
+    assert other_hr.get(path).status_code == 404
 
 
 def test_without_local_passwords_a_password_log_in_points_to_single_sign_on(network, company):
     organisation, hr, _, _ = company
     assert Client(network.gateway_url).login(f"dominique@{DOMAIN}", PASSWORD)
     path = f"/v1/organisations/{organisation['id']}/sso"
-    settings = hr.put(path, json={"issuer": ISSUER, "client_id": "relais", "domains": [DOMAIN],
-                                  "passwords_allowed": False})
+    settings = hr.put(path, json={"issuer": ISSUER, "client_id": "relais",
+                                  "domains": [DOMAIN, SPARE], "passwords_allowed": False})
     assert settings.status_code == 200, settings.text
     try:
-        for email in (f"dominique@{DOMAIN}", f"nobody-at-all@{DOMAIN}"):
+        answer = requests.post(network.gateway_url + "/v1/auth/token", timeout=10,
+                               json={"email": f"dominique@{DOMAIN}", "password": PASSWORD})
+        assert "/v1/sso/start" in assert_problem(answer, 403, "sso-required")["detail"]
+        # said only to whoever knows the password: nothing about who has an account
+        for email, password in ((f"dominique@{DOMAIN}", "not-" + PASSWORD),
+                                (f"nobody-at-all@{DOMAIN}", PASSWORD)):
             answer = requests.post(network.gateway_url + "/v1/auth/token", timeout=10,
-                                   json={"email": email, "password": PASSWORD})
-            assert "/v1/sso/start" in assert_problem(answer, 403, "sso-required")["detail"]
+                                   json={"email": email, "password": password})
+            assert_problem(answer, 401, "invalid-credentials")
         assert requests.get(sign_in(network, f"dominique@{DOMAIN}"), timeout=10).ok
     finally:
         assert hr.put(path, json={"issuer": ISSUER, "client_id": "relais",
-                                  "domains": [DOMAIN]}).status_code == 200
+                                  "domains": [DOMAIN, SPARE]}).status_code == 200
 
 
 def test_the_web_pages_offer_the_company_account_and_log_the_person_in(network, company):
