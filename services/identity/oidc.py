@@ -17,6 +17,7 @@ import base64
 import json
 import threading
 import time
+from dataclasses import dataclass
 from urllib.parse import quote
 
 import requests
@@ -36,6 +37,15 @@ ALGORITHMS = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES
 LEEWAY_SECONDS = 60
 TIMEOUT_SECONDS = (5, 10)
 MAX_ANSWER_BYTES = 512 * 1024
+
+
+@dataclass(frozen=True)
+class Client:
+    """Relais as a client of one provider (a company's settings, the secret apart)."""
+    issuer: str
+    client_id: str
+    token_endpoint: str
+    jwks_uri: str
 
 
 class ProviderError(Exception):
@@ -97,12 +107,12 @@ def discover(issuer):
     return endpoints
 
 
-def exchange_code(connection, client_secret, code, code_verifier, redirect_uri):
+def exchange_code(client, client_secret, code, code_verifier, redirect_uri):
     """The provider's tokens for an authorization code (client_secret_basic,
     RFC 6749 2.3.1: id and secret form-encoded, then base64)."""
-    basic = base64.b64encode(f"{quote(connection.client_id, safe='')}:"
+    basic = base64.b64encode(f"{quote(client.client_id, safe='')}:"
                              f"{quote(client_secret, safe='')}".encode()).decode()
-    status, answer = _call("POST", connection.token_endpoint, data={
+    status, answer = _call("POST", client.token_endpoint, data={
         "grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri,
         "code_verifier": code_verifier}, headers={"Authorization": f"Basic {basic}"})
     if status == 400 and isinstance(answer, dict) and answer.get("error") == "invalid_grant":
@@ -114,18 +124,18 @@ def exchange_code(connection, client_secret, code, code_verifier, redirect_uri):
     return answer
 
 
-def verify_id_token(connection, id_token, nonce, access_token=None):
+def verify_id_token(client, id_token, nonce, access_token=None):
     """The ID token's claims once its signature, issuer, audience, expiry and
     nonce are checked; ProviderError ``sso-token-invalid`` otherwise."""
     try:
         kid = extract_compact(id_token.encode()).headers().get("kid")
-        token = jwt.decode(id_token, KeySet.import_key_set(_keys(connection.jwks_uri, kid)),
+        token = jwt.decode(id_token, KeySet.import_key_set(_keys(client.jwks_uri, kid)),
                            algorithms=ALGORITHMS)
         claims = CodeIDToken(
             token.claims, token.header,
-            {"iss": {"essential": True, "value": connection.issuer},
-             "aud": {"essential": True, "value": connection.client_id}},
-            {"nonce": nonce, "client_id": connection.client_id, "access_token": access_token})
+            {"iss": {"essential": True, "value": client.issuer},
+             "aud": {"essential": True, "value": client.client_id}},
+            {"nonce": nonce, "client_id": client.client_id, "access_token": access_token})
         claims.validate(leeway=LEEWAY_SECONDS)
     except (JoseError, ValueError, TypeError) as exc:
         raise ProviderError("sso-token-invalid", "The identity provider's ID token is not "

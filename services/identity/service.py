@@ -100,8 +100,9 @@ class IdentityService(RelaisService):
         """For the gateway: the callback's query, with what it kept since
         ``sso_begin`` (used up by then)."""
         data = load(SsoCompleteSchema(), query)
+        claims = sso.verify(self.db.session, data)   # the provider, outside any transaction
         with self.db.unit_of_work() as uow:
-            user = sso.complete(uow.session, data)
+            user = sso.signed_in_user(uow.session, data["organisation_id"], claims)
             return token_schema.dump(sessions.issue_tokens(uow.session, user))
 
     @rpc

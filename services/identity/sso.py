@@ -3,10 +3,10 @@ the two halves of the authorization code flow (PKCE S256, state, nonce).
 
 ``begin`` makes the state, the nonce and the PKCE verifier and the provider's
 URL; the gateway keeps the three server-side, single use, for ten minutes
-(Redis), and hands them back to ``complete`` with the code. ``complete``
-exchanges the code (with the client secret, which never leaves identity),
-checks the ID token (oidc.py), matches the provisioned user (sso_rules.py)
-and the service issues the platform's own tokens, as a password log-in does.
+(Redis), and hands them back with the code. ``verify`` exchanges the code
+(with the client secret, which never leaves identity) and checks the ID token
+(oidc.py); ``signed_in_user`` matches the provisioned user (sso_rules.py), and
+the service issues the platform's own tokens, as a password log-in does.
 """
 from authlib.common.security import generate_token
 from authlib.common.urls import add_params_to_uri
@@ -42,16 +42,16 @@ def set_settings(uow, caller, organisation_id, data):
                                   code="invalid-domain",
                                   fields={"domains": ["Not a domain name."]})
     _refuse_domains_of_others(uow.session, organisation.id, domains)
-    connection = uow.session.get(SsoConnection, organisation.id, with_for_update=True)
-    if connection is None and not data.get("client_secret"):
+    if not data.get("client_secret") and uow.session.get(SsoConnection, organisation.id) is None:
         raise errors.InvalidInput("The client secret is required the first time.",
                                   code="client-secret-required",
                                   fields={"client_secret": ["Required the first time."]})
-    try:
+    try:   # before the row is locked: nobody waits on the provider
         endpoints = oidc.discover(data["issuer"])
     except oidc.ProviderError as exc:
         raise errors.InvalidInput(exc.detail, code=exc.code, fields={"issuer": [exc.detail]}) \
             from None
+    connection = uow.session.get(SsoConnection, organisation.id, with_for_update=True)
     if connection is None:
         connection = SsoConnection(organisation_id=organisation.id)
         uow.session.add(connection)
@@ -173,27 +173,37 @@ def begin(session, email, redirect_uri=None):
             "organisation_id": connection.organisation_id, "redirect_uri": redirect_uri}
 
 
-def complete(session, data):
-    """The user the provider signed in, after the code exchange and the ID
-    token's checks; Unauthorized (or Unavailable) otherwise."""
+def verify(session, data):
+    """The ID token's claims once the provider exchanged the code and the
+    token passed its checks; Unauthorized (or Unavailable) otherwise. The
+    settings are read first and the read ends before the provider is called:
+    no transaction waits on it."""
     connection = session.get(SsoConnection, data["organisation_id"])
     if connection is None:
         raise errors.Unauthorized("Single sign-on was switched off meanwhile.", code="no-sso")
-    if data.get("iss") is not None and data["iss"] != connection.issuer:
+    client = oidc.Client(issuer=connection.issuer, client_id=connection.client_id,
+                         token_endpoint=connection.token_endpoint, jwks_uri=connection.jwks_uri)
+    client_secret = sso_secrets.decrypt(connection.client_secret_encrypted)
+    session.rollback()
+    if data.get("iss") is not None and data["iss"] != client.issuer:
         # RFC 9207: the answer came from another provider (a mix-up attack)
         raise errors.Unauthorized("The answer comes from another identity provider.",
                                   code="sso-issuer-mismatch")
     try:
-        answer = oidc.exchange_code(connection,
-                                    sso_secrets.decrypt(connection.client_secret_encrypted),
-                                    data["code"], data["code_verifier"], data["redirect_uri"])
-        claims = oidc.verify_id_token(connection, answer["id_token"], data["nonce"],
-                                      answer.get("access_token"))
+        answer = oidc.exchange_code(client, client_secret, data["code"], data["code_verifier"],
+                                    data["redirect_uri"])
+        return oidc.verify_id_token(client, answer["id_token"], data["nonce"],
+                                    answer.get("access_token"))
     except oidc.ProviderError as exc:
         if exc.code == "sso-provider-unreachable":
             raise errors.Unavailable(exc.detail, code=exc.code) from None
         raise errors.Unauthorized(exc.detail, code=exc.code) from None
-    organisation_users = select(User).where(User.organisation_id == connection.organisation_id,
+
+
+def signed_in_user(session, organisation_id, claims):
+    """The organisation's provisioned user the claims name (sso_rules.py);
+    Unauthorized otherwise."""
+    organisation_users = select(User).where(User.organisation_id == organisation_id,
                                             User.deleted_at.is_(None))
     by_subject = session.execute(organisation_users.where(
         User.external_id == claims["sub"])).scalar_one_or_none()
@@ -202,8 +212,7 @@ def complete(session, data):
         func.lower(User.email) == email.strip().lower())).scalar_one_or_none() \
         if isinstance(email, str) else None
     try:
-        return sso_rules.match_user(claims, set(_domains(session, connection.organisation_id)),
+        return sso_rules.match_user(claims, set(_domains(session, organisation_id)),
                                     by_subject, by_email)
     except sso_rules.Refusal as refusal:
         raise errors.Unauthorized(refusal.detail, code=refusal.code) from None
-

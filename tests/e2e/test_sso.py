@@ -7,11 +7,14 @@ import socket
 import subprocess
 import time
 from pathlib import Path
-from urllib.parse import parse_qs, urlsplit, urlunsplit, urlencode
+from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 
 import pytest
 import requests
+from authlib.oauth2.rfc7636 import create_s256_code_challenge
 from joserfc.jwk import RSAKey
+
+from services.identity import oidc
 
 from tests.e2e.conftest import (
     ADMIN_EMAIL, ADMIN_PASSWORD, PASSWORD, Client, assert_problem, corporate_account, unique,
@@ -222,12 +225,11 @@ def test_a_provider_key_rotation_is_followed(network, company, provider):
 def test_an_id_token_for_another_audience_is_refused(network, company, provider, monkeypatch):
     """The provider's real ID token for another of its clients: identity's
     check (services/identity/oidc.py, Authlib) refuses it for Relais's client."""
-    from services.identity import oidc
     monkeypatch.setenv("RELAIS_SSO_ALLOW_LOOPBACK", "1")
     endpoints = oidc.discover(ISSUER)
-    other = type("Connection", (), dict(endpoints, issuer=ISSUER, client_id="another-application"))
+    other = oidc.Client(ISSUER, "another-application", endpoints["token_endpoint"],
+                        endpoints["jwks_uri"])
     verifier = "v" * 64
-    from authlib.oauth2.rfc7636 import create_s256_code_challenge
     browser = requests.Session()
     url = with_query(endpoints["authorization_endpoint"], response_type="code",
                      client_id="another-application", redirect_uri="http://127.0.0.1:9/callback",
@@ -242,7 +244,7 @@ def test_an_id_token_for_another_audience_is_refused(network, company, provider,
                                 "http://127.0.0.1:9/callback")
     assert oidc.verify_id_token(other, answer["id_token"], "n" * 20)["sub"] == "sub-camille"
 
-    relais = type("Connection", (), dict(endpoints, issuer=ISSUER, client_id="relais"))
+    relais = oidc.Client(ISSUER, "relais", endpoints["token_endpoint"], endpoints["jwks_uri"])
     with pytest.raises(oidc.ProviderError) as refused:
         oidc.verify_id_token(relais, answer["id_token"], "n" * 20)
     assert refused.value.code == "sso-token-invalid"
