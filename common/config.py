@@ -28,6 +28,13 @@ def api_public_url():
     return (env("GATEWAY_PUBLIC_URL", "") or public_url()).rstrip("/")
 
 
+def sso_redirect_uris():
+    """Where a company's identity provider may send people back after single
+    sign-on: the API's callback (tokens as JSON) and the web pages' (a web
+    session). Both are registered at the provider (README)."""
+    return [api_public_url() + "/v1/sso/callback", public_url() + "/sso/callback"]
+
+
 def amqp_uri():
     return env("AMQP_URI", DEFAULT_AMQP_URI)
 

@@ -6,7 +6,9 @@ no value may be a placeholder (``REPLACE-ME...`` of deploy/k8s/secret.yaml) or
 one of the development defaults written in this repository (``relais-dev``,
 RabbitMQ's ``guest``, the built-in idempotency key), the broker URL must be
 set, the components that keep idempotency records need their own HMAC key of
-at least 32 characters, and notify as long a key to sign its unsubscribe links.
+at least 32 characters, notify as long a key to sign its unsubscribe links,
+identity one to encrypt single sign-on client secrets, and no identity provider
+may be reached over plain http on loopback.
 The process exits with the list of what is wrong (names only, never values).
 """
 import os
@@ -43,6 +45,16 @@ def development_secrets(component, environ=os.environ):
             len(environ.get("RELAIS_UNSUBSCRIBE_KEY", "")) < MIN_KEY_LENGTH:
         problems.append(f"RELAIS_UNSUBSCRIBE_KEY is unset or shorter than "
                         f"{MIN_KEY_LENGTH} characters")
+    # identity encrypts companies' single sign-on client secrets with it
+    # (services/identity/sso_secrets.py): unset, it would use the development
+    # key, which anyone can read in git
+    if component == "identity" and \
+            len(environ.get("RELAIS_SSO_SECRET_KEY", "")) < MIN_KEY_LENGTH:
+        problems.append(f"RELAIS_SSO_SECRET_KEY is unset or shorter than "
+                        f"{MIN_KEY_LENGTH} characters")
+    # plain http to an identity provider on loopback: development and tests only
+    if environ.get("RELAIS_SSO_ALLOW_LOOPBACK", "").lower() in ("1", "true", "yes", "on"):
+        problems.append("RELAIS_SSO_ALLOW_LOOPBACK is on")
     # the web pages sign their session cookies with it: unset, they would use
     # the built-in development secret, which anyone can read in git
     if component == "web" and len(environ.get("RELAIS_WEB_SECRET", "")) < MIN_KEY_LENGTH:

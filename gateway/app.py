@@ -25,14 +25,16 @@ from gateway.auth import InvalidToken, SecretVerifier, TokenVerifier
 from gateway.headers import secure
 from gateway.idempotency import idempotency_key
 from gateway.limits import (
-    INVITATION_MAILS, INVITATION_MAILS_PER_CALLER, PASSWORD_SET_FAILURES, SCIM_REQUESTS, Limits,
-    LimitsUnavailable, digest,
+    INVITATION_MAILS, INVITATION_MAILS_PER_CALLER, PASSWORD_SET_FAILURES, SCIM_REQUESTS,
+    SSO_STARTS, Limits, LimitsUnavailable, digest,
 )
 from gateway.openapi import build_spec
 from gateway.problems import Problem, from_remote_error
 from gateway.routes import EVERY_SERVICE, ROUTES, SERVICES
 from gateway.rpc import RemoteError, RpcTimeout, RpcUnavailable, ThreadLocalRpc
 from gateway.scim import ScimApi
+from gateway.sso import SignIns, invalid_state, refused_callback
+from contracts.rpc.identity import SsoCallbackQuerySchema
 from contracts.tokens import secret_kind
 
 log = logging.getLogger("gateway")
@@ -58,6 +60,7 @@ class Gateway:
         self.verifier = TokenVerifier(lambda: self.rpc.call("identity", "jwks"))
         self.secrets = SecretVerifier(self.check_secret)
         self.scim = ScimApi(self)
+        self.sign_ins = SignIns(self.limits)
         self.spec = json.dumps(build_spec(ROUTES))
         self.url_map = Map(
             [Rule(werkzeug_rule(route.path), methods=[route.method], endpoint=route)
@@ -140,6 +143,10 @@ class Gateway:
             kwargs["query"] = validated(schema_of(route.query), storable(request.args.to_dict()))
         if route.idempotent_create:
             kwargs["idempotency_key"] = idempotency_key(request)
+        if route.name == "identity.sso_begin":
+            return self.sso_start(request, call_id, kwargs)
+        if route.name == "identity.sso_complete":
+            return self.sso_callback(call_id, kwargs)
         result = self.limited_call(route, request, call_id, kwargs)
         if route.status == 204:
             return Response(status=204)
@@ -190,6 +197,34 @@ class Gateway:
             raise Problem(503, "limits-unavailable", "Attempt limits cannot be checked now: "
                           "try again shortly.", headers={"Retry-After": "5"}) from None
         return call()
+
+    def sso_start(self, request, call_id, kwargs):
+        """Redirect to the company's identity provider; keep what the callback
+        needs (gateway/sso.py)."""
+        client = client_address(request)
+        try:
+            self.refuse_after(self.limits.wait(SSO_STARTS, "sso-start", client))
+            self.limits.count(SSO_STARTS, "sso-start", client)
+        except LimitsUnavailable:
+            raise Problem(503, "limits-unavailable", "Attempt limits cannot be checked now: "
+                          "try again shortly.", headers={"Retry-After": "5"}) from None
+        begun = self.call("identity", "sso_begin", call_id, query=kwargs["query"])
+        self.sign_ins.keep(begun)
+        return Response(status=302, headers={"Location": begun["authorization_url"]})
+
+    def sso_callback(self, call_id, kwargs):
+        """The provider's answer: the state is used up first, whatever follows,
+        so neither it nor its code can be played twice."""
+        query = load(schema_of(SsoCallbackQuerySchema), kwargs["query"])
+        kept = self.sign_ins.take(query["state"])
+        if kept is None:
+            raise invalid_state()
+        refused = refused_callback(query)
+        if refused is not None:
+            raise refused
+        tokens = self.call("identity", "sso_complete", call_id,
+                           query=dict(kept, code=query["code"], iss=query["iss"]))
+        return json_response(200, tokens)
 
     def call_every(self, route, call_id, kwargs):
         """The route's RPC on every service, their lists joined. A service that

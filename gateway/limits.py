@@ -40,6 +40,7 @@ PASSWORD_SET_FAILURES = (10, 15 * 60)      # per client: invitation tokens guess
 INVITATION_MAILS = (3, 3600)               # per user invited
 INVITATION_MAILS_PER_CALLER = (30, 3600)   # per admin (or key) sending them
 SCIM_REQUESTS = (1200, 60)                 # per SCIM token
+SSO_STARTS = (60, 15 * 60)                 # per client: sign-ins begun (each kept 10 min)
 
 
 class LimitsUnavailable(Exception):
@@ -76,7 +77,7 @@ class Limits:
                                                     socket_connect_timeout=1)
             return self._client
 
-    def _run(self, work):
+    def run(self, work):
         try:
             return work(self.redis)
         except redis.RedisError as exc:
@@ -111,7 +112,7 @@ class Limits:
             if int(address_count or 0) >= ADDRESS_FAILURES and not is_known:
                 waits.append(max(address_ttl, 1))
             return max(waits)
-        return self._run(check)
+        return self.run(check)
 
     def login_failed(self, email, client):
         address = digest(email)
@@ -128,7 +129,7 @@ class Limits:
             lock = lock_seconds(failures)
             if lock:
                 r.set(pair + ":lock", 1, ex=lock)
-        self._run(count)
+        self.run(count)
 
     def login_succeeded(self, email, client):
         address = digest(email)
@@ -139,7 +140,7 @@ class Limits:
             pipe.delete(self.key("login", "pair", address, client) + ":lock")
             pipe.set(self.key("login", "known", address, client), 1, ex=KNOWN_CLIENT_SECONDS)
             pipe.execute()
-        self._run(clear)
+        self.run(clear)
 
     # -- counted windows (password set, invitation mails, SCIM) ------------------
 
@@ -154,11 +155,11 @@ class Limits:
             pipe.ttl(key)
             count, ttl = pipe.execute()
             return max(ttl, 1) if int(count or 0) >= attempts else 0
-        return self._run(check)
+        return self.run(check)
 
     def count(self, limit, *parts):
         _, window = limit
-        self._run(lambda r: self._window(r.pipeline(), self.key(*parts), window).execute())
+        self.run(lambda r: self._window(r.pipeline(), self.key(*parts), window).execute())
 
     @staticmethod
     def _window(pipe, key, seconds):

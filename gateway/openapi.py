@@ -154,6 +154,9 @@ def operation(route, routes):
         answer = {"type": "array", "items": route.response} if route.many else route.response
     if route.status == 204:
         op["responses"]["204"] = {"description": "Done"}
+    elif route.status == 302:
+        op["responses"]["302"] = {"description": "Found: go where Location points", "headers": {
+            "Location": {"required": True, "schema": {"type": "string"}}}}
     else:
         op["responses"][str(route.status)] = {
             "description": {200: "OK", 201: "Created", 202: "Accepted"}[route.status],

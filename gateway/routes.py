@@ -33,7 +33,8 @@ from contracts.rpc.identity import (
     CsvImportReportSchema, CsvImportSchema, GroupPolicySchema, GroupSchema, InvitationSchema,
     MachineCredentialSchema, OrganisationListQuerySchema, OrganisationSchema, PasswordSetSchema,
     PolicySchema, ProfileSchema, RefreshRequestSchema,
-    ScimTokenCreateSchema, TokenRequestSchema, TokenSchema, UserCreateSchema,
+    ScimTokenCreateSchema, SsoCallbackQuerySchema, SsoDiscoverQuerySchema, SsoDiscoverySchema,
+    SsoSettingsSchema, SsoStartQuerySchema, TokenRequestSchema, TokenSchema, UserCreateSchema,
     UserListQuerySchema, UserLocaleSchema, UserSchema,
 )
 from contracts.rpc.notify import (
@@ -92,7 +93,7 @@ ROUTES = [
     Route("POST", "/v1/auth/token", "identity", "issue_token",
           "Log in: trade an e-mail and password for an access token and a refresh token",
           "Auth", response=TokenSchema, body=TokenRequestSchema, authenticated=False,
-          passes_caller=False, errors=(400, 401, 422, 429)),
+          passes_caller=False, errors=(400, 401, 403, 422, 429)),
     Route("POST", "/v1/auth/refresh", "identity", "refresh_token",
           "Trade a refresh token (single use) for new tokens", "Auth", response=TokenSchema,
           body=RefreshRequestSchema, authenticated=False, passes_caller=False,
@@ -105,6 +106,20 @@ ROUTES = [
           "Set one's password with an invitation token (single use)", "Auth",
           response=UserSchema, body=PasswordSetSchema, authenticated=False,
           passes_caller=False, errors=(400, 401, 422, 429)),
+
+    Route("GET", "/v1/sso/discover", "identity", "sso_discover",
+          "Whether single sign-on covers an e-mail address's domain (never whether an "
+          "account exists)", "Auth", response=SsoDiscoverySchema, query=SsoDiscoverQuerySchema,
+          authenticated=False, passes_caller=False, errors=(400, 422)),
+    Route("GET", "/v1/sso/start", "identity", "sso_begin",
+          "Sign in with one's company account: a redirect to the company's identity "
+          "provider (OpenID Connect, PKCE)", "Auth", status=302, query=SsoStartQuerySchema,
+          authenticated=False, passes_caller=False, errors=(400, 404, 422, 429)),
+    Route("GET", "/v1/sso/callback", "identity", "sso_complete",
+          "Where the identity provider sends the person back: the platform's tokens, as a "
+          "log-in gives (the state is single use)", "Auth", response=TokenSchema,
+          query=SsoCallbackQuerySchema, authenticated=False, passes_caller=False,
+          errors=(400, 401, 422)),
 
     Route("POST", "/v1/organisations", "identity", "create_organisation",
           "Create an organisation (network admins)", "Organisations",
@@ -120,6 +135,17 @@ ROUTES = [
     Route("PUT", "/v1/organisations/{organisation_id}/policy", "identity", "set_policy",
           "Replace a corporate account's booking policy", "Organisations",
           response=PolicySchema, body=PolicySchema, roles=("network_admin", "corporate_admin")),
+    Route("GET", "/v1/organisations/{organisation_id}/sso", "identity", "get_sso_settings",
+          "A corporate account's single sign-on settings (never the client secret)",
+          "Organisations", response=SsoSettingsSchema),
+    Route("PUT", "/v1/organisations/{organisation_id}/sso", "identity", "set_sso_settings",
+          "Set a corporate account's OpenID Connect provider (its discovery document is "
+          "read first), the e-mail domains it covers, and whether passwords remain allowed",
+          "Organisations", response=SsoSettingsSchema, body=SsoSettingsSchema,
+          roles=("network_admin", "corporate_admin"), errors=(400, 401, 403, 404, 409, 422)),
+    Route("DELETE", "/v1/organisations/{organisation_id}/sso", "identity",
+          "delete_sso_settings", "Switch single sign-on off: passwords work again",
+          "Organisations", status=204, roles=("network_admin", "corporate_admin")),
     Route("GET", "/v1/organisations/{organisation_id}/groups", "identity", "list_groups",
           "A corporate account's groups (pushed by its identity provider over SCIM), "
           "with their policies", "Organisations", response=GroupSchema, many=True),

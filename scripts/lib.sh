@@ -119,24 +119,37 @@ ensure_image_tools() {
     docker.io debootstrap python3-pip
 }
 
+# ensure_npm_packages DIR WHAT: npm ci in DIR when its package-lock.json is
+# newer than what node_modules holds (Debian's npm installed first if missing).
+ensure_npm_packages() {
+  local dir="$1" what="$2"
+  if [ ! -d "$dir/node_modules" ] || [ "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]; then
+    if ! command -v npm >/dev/null 2>&1; then
+      say "installing Debian's npm (for $what)"
+      apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null
+    fi
+    say "installing $what (npm ci in ${dir#"$ROOT"/})"
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+  fi
+}
+
 ensure_web_assets() {
   # The web pages' browser files come from the npm registry at the versions
   # pinned in web/package-lock.json; static/vendor is rebuilt from them (not committed).
   local web="$ROOT/web" vendor="$ROOT/web/static/vendor"
-  if [ ! -d "$web/node_modules" ] || [ "$web/package-lock.json" -nt "$web/node_modules/.package-lock.json" ]; then
-    if ! command -v npm >/dev/null 2>&1; then
-      say "installing Debian's npm (for the web pages' Leaflet)"
-      apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null
-    fi
-    say "installing the web pages' browser files (npm ci)"
-    (cd "$web" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
-  fi
+  ensure_npm_packages "$web" "the web pages' browser files"
   if [ ! -f "$vendor/leaflet/leaflet.js" ] || [ "$web/package-lock.json" -nt "$vendor/leaflet/leaflet.js" ]; then
     mkdir -p "$vendor/leaflet"
     cp -r "$web/node_modules/leaflet/dist/leaflet.js" "$web/node_modules/leaflet/dist/leaflet.css" \
           "$web/node_modules/leaflet/dist/images" "$vendor/leaflet/"
     touch "$vendor/leaflet/leaflet.js"
   fi
+}
+
+ensure_oidc_provider() {
+  # The single sign-on tests run a certified OpenID Provider on loopback
+  # (npm's oidc-provider, pinned in tests/oidc/package-lock.json; node_modules not committed).
+  ensure_npm_packages "$ROOT/tests/oidc" "the test OpenID Provider"
 }
 
 ensure_browser() {

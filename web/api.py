@@ -74,8 +74,10 @@ class Api:
         if content_type:
             headers["Content-Type"] = content_type
         try:
+            # A redirect is the API's answer (single sign-on's start), never followed here.
             response = _http.request(method, self.base_url + path, json=json_body, params=params,
-                                     data=data, headers=headers, timeout=self.timeout)
+                                     data=data, headers=headers, timeout=self.timeout,
+                                     allow_redirects=False)
         except requests.RequestException as exc:
             raise ApiError(503, "unreachable", f"The platform cannot be reached ({exc}).")
         if response.status_code == 401 and tokens and _retry and self.refresh():

@@ -84,10 +84,12 @@ class Visit:
 
 class WebApp:
     def __init__(self, gateway_url, secret, tile_url=DEFAULT_TILES, secure_cookies=None,
-                 gateway_public_url=None, sessions=None):
+                 gateway_public_url=None, sessions=None, public_url=None):
         from web import pages  # noqa: F401  (registers every page)
         self.gateway_url = gateway_url
         self.gateway_public_url = (gateway_public_url or gateway_url).rstrip("/")
+        # The pages' own address: single sign-on's callback is registered there.
+        self.public_url = (public_url or "http://127.0.0.1:8090").rstrip("/")
         self.tile_url = tile_url
         self.secure_cookies = secure_cookies
         self.sessions = sessions or MemoryStore()
@@ -201,6 +203,7 @@ def create_app():
         secret=os.environ.get("RELAIS_WEB_SECRET", "development-only-web-secret"),
         tile_url=os.environ.get("RELAIS_WEB_TILE_URL", DEFAULT_TILES),
         gateway_public_url=os.environ.get("RELAIS_GATEWAY_PUBLIC_URL"),
+        public_url=os.environ.get("RELAIS_PUBLIC_URL"),
         secure_cookies={"true": True, "false": False}.get(
             os.environ.get("RELAIS_WEB_SECURE_COOKIES", "").lower()))
     return SharedDataMiddleware(web, {"/static": str(HERE / "static")}, cache_timeout=3600)

@@ -322,3 +322,84 @@ class InvitationSchema(Schema):
     to the user's mailbox only)."""
     user_id = fields.String()
     invitation_expires_at = fields.String()
+
+
+# Single sign-on (OpenID Connect) ----------------------------------------------
+
+class SsoSettingsSchema(Schema):
+    """A corporate account's OpenID Connect provider. The client secret is
+    written, never read back."""
+    organisation_id = fields.String(dump_only=True)
+    issuer = fields.Url(required=True, schemes={"https", "http"}, require_tld=False,
+                        validate=validate.Length(max=500), metadata={
+                            "description": "The provider's issuer; its discovery document "
+                                           "(/.well-known/openid-configuration) is read when "
+                                           "the settings are saved. https (plain http only to "
+                                           "loopback, in development)."})
+    client_id = fields.String(required=True, validate=validate.Length(1, 500))
+    client_secret = fields.String(load_default=None, load_only=True,
+                                  validate=validate.Length(1, 1000), metadata={
+                                      "description": "Required the first time; omitted, the "
+                                                     "current one is kept. Never returned."})
+    client_secret_set = fields.Boolean(dump_only=True)
+    domains = fields.List(fields.String(validate=validate.Length(1, 253)), required=True,
+                          validate=validate.Length(1, 50), metadata={
+                              "description": "The e-mail domains it covers; a domain belongs "
+                                             "to one organisation only (409 otherwise)."})
+    passwords_allowed = fields.Boolean(load_default=True, metadata={
+        "description": "false: the organisation's users may not log in with a password."})
+    redirect_uris = fields.List(fields.String(), dump_only=True, metadata={
+        "description": "The redirect URIs to register at the provider."})
+    updated_at = fields.AwareDateTime(dump_only=True)
+
+
+class SsoDiscoverQuerySchema(Schema):
+    email = fields.Email(required=True)
+
+
+class SsoDiscoverySchema(Schema):
+    """Whether single sign-on applies to an e-mail's domain (never whether an
+    account exists)."""
+    sso = fields.Boolean()
+    passwords_allowed = fields.Boolean()
+
+
+class SsoStartQuerySchema(Schema):
+    email = fields.Email(required=True)
+    redirect_uri = fields.String(load_default=None, validate=validate.Length(1, 500), metadata={
+        "description": "Where the provider sends the person back: the API's "
+                       "/v1/sso/callback (the default) or the web pages' /sso/callback."})
+
+
+class SsoBeginSchema(Schema):
+    """identity's answer to ``sso_begin``: where to send the browser, and what
+    the gateway keeps (server-side, single use) until the callback."""
+    authorization_url = fields.String(required=True)
+    state = fields.String(required=True)
+    nonce = fields.String(required=True)
+    code_verifier = fields.String(required=True)
+    organisation_id = fields.String(required=True)
+    redirect_uri = fields.String(required=True)
+
+
+class SsoCallbackQuerySchema(Schema):
+    """What the provider appends to the redirect URI (RFC 6749 4.1.2, RFC 9207's
+    ``iss``); other parameters (Entra ID's ``session_state``) are ignored."""
+    class Meta:
+        unknown = EXCLUDE
+
+    state = fields.String(required=True, validate=validate.Length(1, 200))
+    code = fields.String(load_default=None, validate=validate.Length(1, 4000))
+    iss = fields.String(load_default=None, validate=validate.Length(1, 500))
+    error = fields.String(load_default=None, validate=validate.Length(1, 200))
+    error_description = fields.String(load_default=None, validate=validate.Length(1, 1000))
+
+
+class SsoCompleteSchema(Schema):
+    """The gateway's call once the state was found (and used up)."""
+    organisation_id = fields.String(required=True, validate=validate.Length(1, 64))
+    code = fields.String(required=True, validate=validate.Length(1, 4000))
+    code_verifier = fields.String(required=True, validate=validate.Length(43, 128))
+    nonce = fields.String(required=True, validate=validate.Length(1, 200))
+    redirect_uri = fields.String(required=True, validate=validate.Length(1, 500))
+    iss = fields.String(load_default=None, validate=validate.Length(1, 500))

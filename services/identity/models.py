@@ -251,3 +251,33 @@ class GroupPolicy(BookingRules, Base):
     updated_by: Mapped[str] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(),
                                                  onupdate=func.now())
+
+
+class SsoConnection(Base):
+    """A corporate account's OpenID Connect provider (sso.py). The client
+    secret is kept encrypted (sso_secrets.py) and never returned; the
+    provider's endpoints are read from its discovery document when the
+    settings are saved."""
+    __tablename__ = "sso_connections"
+
+    organisation_id: Mapped[str] = mapped_column(ForeignKey("organisations.id"), primary_key=True)
+    issuer: Mapped[str] = mapped_column(Text)
+    client_id: Mapped[str] = mapped_column(Text)
+    client_secret_encrypted: Mapped[str] = mapped_column(Text)
+    authorization_endpoint: Mapped[str] = mapped_column(Text)
+    token_endpoint: Mapped[str] = mapped_column(Text)
+    jwks_uri: Mapped[str] = mapped_column(Text)
+    passwords_allowed: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
+    updated_by: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(),
+                                                 onupdate=func.now())
+
+
+class SsoDomain(Base):
+    """An e-mail domain a connection covers: the primary key makes a domain
+    belong to one organisation only."""
+    __tablename__ = "sso_domains"
+
+    domain: Mapped[str] = mapped_column(Text, primary_key=True)
+    organisation_id: Mapped[str] = mapped_column(
+        ForeignKey("sso_connections.organisation_id", ondelete="CASCADE"), index=True)

@@ -17,13 +17,15 @@ from contracts.rpc.identity import (
     CsvImportReportSchema, CsvImportSchema, GroupPolicySchema, GroupSchema, InvitationSchema,
     MachineCredentialSchema,
     OrganisationListQuerySchema, OrganisationSchema, PasswordSetSchema, PolicySchema,
-    ProfileSchema, RefreshRequestSchema, ScimTokenCreateSchema, TokenRequestSchema, TokenSchema,
+    ProfileSchema, RefreshRequestSchema, ScimTokenCreateSchema, SsoBeginSchema, SsoCompleteSchema,
+    SsoDiscoverQuerySchema, SsoDiscoverySchema, SsoSettingsSchema, SsoStartQuerySchema,
+    TokenRequestSchema, TokenSchema,
     UserCreateSchema, UserListQuerySchema, UserLocaleSchema, UserSchema,
 )
 from services.identity import (
     accounts, audit, credentials, csv_import, group_policies, invitations, policies, profiles,
     scim,
-    scim_protocol, sessions,
+    scim_protocol, sessions, sso,
 )
 from services.identity.models import Base
 
@@ -35,6 +37,7 @@ group_policy_schema = GroupPolicySchema()
 group_schema = GroupSchema()
 profile_schema = ProfileSchema()
 credential_schema = MachineCredentialSchema()
+sso_settings_schema = SsoSettingsSchema()
 
 
 class IdentityService(RelaisService):
@@ -76,6 +79,50 @@ class IdentityService(RelaisService):
         routed by the gateway."""
         with self.db.unit_of_work() as uow:
             return invitations.issue_link(uow, invitation_id)
+
+    # Single sign-on (sso.py) ---------------------------------------------------
+
+    @rpc
+    def sso_discover(self, query):
+        data = load(SsoDiscoverQuerySchema(), query)
+        return SsoDiscoverySchema().dump(sso.discover(self.db.session, data["email"]))
+
+    @rpc
+    def sso_begin(self, query):
+        """For the gateway, which keeps the state, nonce and verifier until the
+        callback."""
+        data = load(SsoStartQuerySchema(), query)
+        return SsoBeginSchema().dump(sso.begin(self.db.session, data["email"],
+                                               data["redirect_uri"]))
+
+    @rpc
+    def sso_complete(self, query):
+        """For the gateway: the callback's query, with what it kept since
+        ``sso_begin`` (used up by then)."""
+        data = load(SsoCompleteSchema(), query)
+        claims = sso.verify(self.db.session, data)   # the provider, outside any transaction
+        with self.db.unit_of_work() as uow:
+            user = sso.signed_in_user(uow.session, data["organisation_id"], claims)
+            return token_schema.dump(sessions.issue_tokens(uow.session, user))
+
+    @rpc
+    def get_sso_settings(self, caller, organisation_id):
+        caller = load_caller(caller)
+        return sso_settings_schema.dump(sso.get_settings(self.db.session, caller,
+                                                         organisation_id))
+
+    @rpc
+    def set_sso_settings(self, caller, organisation_id, payload):
+        caller = load_caller(caller)
+        data = load(SsoSettingsSchema(), payload)
+        with self.db.unit_of_work() as uow:
+            return sso_settings_schema.dump(sso.set_settings(uow, caller, organisation_id, data))
+
+    @rpc
+    def delete_sso_settings(self, caller, organisation_id):
+        caller = load_caller(caller)
+        with self.db.unit_of_work() as uow:
+            sso.delete_settings(uow, caller, organisation_id)
 
     @rpc
     def jwks(self):

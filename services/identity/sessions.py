@@ -16,7 +16,7 @@ from datetime import datetime, timedelta, timezone
 from sqlalchemy import func, select, update
 
 from common import errors
-from services.identity import tokens
+from services.identity import sso, tokens
 from services.identity.hashing import password_matches
 from services.identity.models import RefreshToken, SigningKey, User
 
@@ -47,7 +47,13 @@ def log_in(uow, email, password, now=None):
     if not password_matches(user and user.password_hash, password) or not user.active:
         return Outcome(error=errors.Unauthorized("Wrong e-mail or password.",
                                                  code="invalid-credentials"))
-    return Outcome(result=_issue(uow.session, user, str(uuid.uuid4()), now))
+    # Only once the password is right: a refusal before it would tell anyone
+    # who tries an address that it has an account (and a company could refuse
+    # passwords for addresses that are not its people's).
+    refusal = sso.password_refusal(uow.session, user.organisation_id)
+    if refusal is not None:
+        return Outcome(error=refusal)
+    return Outcome(result=issue_tokens(uow.session, user, now))
 
 
 def refresh(uow, refresh_token, now=None):
@@ -68,7 +74,7 @@ def refresh(uow, refresh_token, now=None):
     if user is None or not user.active or user.deleted_at is not None:
         return Outcome(error=refused)
     row.used_at = now
-    return Outcome(result=_issue(uow.session, user, row.family_id, now))
+    return Outcome(result=issue_tokens(uow.session, user, now, row.family_id))
 
 
 def log_out(uow, refresh_token, now=None):
@@ -94,7 +100,11 @@ def _revoke_family(session, family_id, now):
                     .values(revoked_at=now))
 
 
-def _issue(session, user, family_id, now):
+def issue_tokens(session, user, now=None, family_id=None):
+    """An access token and a new refresh token (of a new family unless one is
+    given): what a password log-in, a refresh and single sign-on all give."""
+    now = now or datetime.now(timezone.utc)
+    family_id = family_id or str(uuid.uuid4())
     secret = tokens.new_secret("refresh")
     session.add(RefreshToken(family_id=family_id, user_id=user.id,
                              token_hash=tokens.secret_hash(secret),
@@ -104,8 +114,6 @@ def _issue(session, user, family_id, now):
     issued.update(refresh_token=secret,
                   refresh_expires_in=int(REFRESH_TOKEN_LIFETIME.total_seconds()))
     return issued
-
-
 
 
 def current_signing_key(session):

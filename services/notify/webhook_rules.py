@@ -19,11 +19,11 @@ event cannot leak to a company by default.
 import base64
 import hashlib
 import hmac
-import ipaddress
 import secrets
 from datetime import timedelta
 from fnmatch import fnmatchcase
-from urllib.parse import urlsplit
+
+from common import outbound
 
 SCOPES = ("network", "company", "relay_operator")
 
@@ -143,36 +143,10 @@ def signature_header(secrets_, message_id, timestamp, body):
     return " ".join(sign(secret, message_id, timestamp, body) for secret in secrets_)
 
 
-# -- where we may send ----------------------------------------------------------
+# -- where we may send: common/outbound.py (identity's SSO calls out the same way) --
 
-class UnsafeUrl(ValueError):
-    """A URL webhooks refuse to call."""
-
-
-def check_url_form(url, allow_loopback):
-    """https with a host; http only to 127.0.0.1/localhost when loopback is allowed."""
-    parts = urlsplit(url)
-    if not parts.hostname:
-        raise UnsafeUrl("The URL needs a host.")
-    if parts.username or parts.password:
-        raise UnsafeUrl("The URL must not carry credentials.")
-    if parts.scheme == "https":
-        return parts
-    if parts.scheme == "http" and allow_loopback and parts.hostname in ("127.0.0.1", "localhost"):
-        return parts
-    raise UnsafeUrl("The URL must use https.")
-
-
-def check_address(address, allow_loopback):
-    """Refuse loopback, private, link-local (cloud metadata), multicast and
-    reserved addresses; loopback only when allowed (development, tests)."""
-    ip = ipaddress.ip_address(address)
-    if getattr(ip, "ipv4_mapped", None):
-        ip = ip.ipv4_mapped
-    if ip.is_loopback and allow_loopback:
-        return
-    if not ip.is_global or ip.is_multicast:
-        raise UnsafeUrl(f"The URL resolves to a non-public address ({ip}).")
+UnsafeUrl, check_url_form, check_address = (
+    outbound.UnsafeUrl, outbound.check_url_form, outbound.check_address)
 
 
 # -- when to try again ----------------------------------------------------------

@@ -6,45 +6,20 @@ The connection goes to the address that was checked, not to whatever the name
 resolves to a moment later: a host whose DNS answers a public address to the
 check and 127.0.0.1 to the connection (DNS rebinding) would otherwise reach
 the inside. The name still travels in the ``Host`` header and, for https, in
-the TLS SNI and the certificate check (``PinnedAdapter``)."""
-import ipaddress
+the TLS SNI and the certificate check (``common.outbound.PinnedAdapter``)."""
 import json
 import time
 
 import eventlet
 import requests
-from requests.adapters import HTTPAdapter
 
+from common.outbound import checked_address, pinned_session, read_bounded, resolved_addresses
 from services.notify import webhook_rules as rules
-from services.notify.webhooks import resolved_addresses, utcnow
+from services.notify.webhooks import utcnow
 
 
 class TotalTimeout(Exception):
     """The receiver took longer than the whole budget (connect, send, read)."""
-
-
-class PinnedAdapter(HTTPAdapter):
-    """Connects to ``address`` whatever the URL's host resolves to; TLS is still
-    negotiated and verified for the URL's host name."""
-
-    def __init__(self, address, hostname):
-        super().__init__(max_retries=0)
-        self.address, self.hostname = address, hostname
-
-    def build_connection_pool_key_attributes(self, request, verify, cert=None):
-        host_params, pool_kwargs = super().build_connection_pool_key_attributes(
-            request, verify, cert)
-        host_params["host"] = self.address
-        if host_params["scheme"] == "https":
-            pool_kwargs.update(server_hostname=self.hostname, assert_hostname=self.hostname)
-        return host_params, pool_kwargs
-
-
-def pinned_session(parts, address):
-    session = requests.Session()
-    session.trust_env = False      # no proxy from the environment: it would resolve the name
-    session.mount(f"{parts.scheme}://", PinnedAdapter(address, parts.hostname))
-    return session
 
 
 def send(delivery, settings, resolve=resolved_addresses):
@@ -52,10 +27,8 @@ def send(delivery, settings, resolve=resolved_addresses):
     started = time.monotonic()
     status_code, excerpt, error = None, "", None
     try:
-        parts = rules.check_url_form(delivery["url"], settings.allow_loopback)
-        addresses = resolve(parts)     # at delivery too: DNS may have changed
-        for address in addresses:
-            rules.check_address(address, settings.allow_loopback)
+        # checked at delivery too: DNS may have changed since the endpoint was made
+        parts, address = checked_address(delivery["url"], settings.allow_loopback, resolve)
         body = json.dumps(delivery["payload"], separators=(",", ":")).encode()
         timestamp = int(attempted_at.timestamp())
         headers = {
@@ -68,7 +41,7 @@ def send(delivery, settings, resolve=resolved_addresses):
         }
         headers["host"] = parts.netloc
         with eventlet.Timeout(settings.timeout_seconds, TotalTimeout()), \
-                pinned_session(parts, _preferred(addresses)) as http:
+                pinned_session(parts, address) as http:
             with http.post(delivery["url"], data=body, headers=headers, stream=True,
                            allow_redirects=False,
                            timeout=(settings.timeout_seconds, settings.timeout_seconds)) as answer:
@@ -86,18 +59,8 @@ def send(delivery, settings, resolve=resolved_addresses):
             "latency_ms": int((time.monotonic() - started) * 1000), "excerpt": excerpt}
 
 
-def _preferred(addresses):
-    """IPv4 first: most receivers listen there; every address was checked."""
-    return sorted(addresses, key=lambda a: ipaddress.ip_address(a).version)[0]
-
-
 def _read_bounded(answer, max_bytes, excerpt_chars):
-    """Read at most ``max_bytes`` of the answer (a 10 MB answer is cut, not loaded)."""
-    read = b""
-    for chunk in answer.iter_content(8192):
-        read += chunk
-        if len(read) >= max_bytes:
-            break
+    read = read_bounded(answer, max_bytes)
     return read[:excerpt_chars * 4].decode("utf-8", "replace")[:excerpt_chars]
 
 

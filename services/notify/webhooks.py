@@ -12,6 +12,7 @@ from sqlalchemy.dialects.postgresql import insert
 
 from common import config as env_config
 from common import errors
+from common.outbound import resolved_addresses
 from contracts import events
 from services.notify import webhook_rules as rules
 from services.notify.models import (
@@ -65,15 +66,6 @@ def check_url(url, settings, resolve=socket.getaddrinfo):
     except rules.UnsafeUrl as exc:
         raise errors.InvalidInput(str(exc), code="unsafe-webhook-url",
                                   fields={"url": [str(exc)]}) from None
-
-
-def resolved_addresses(parts, resolve=socket.getaddrinfo):
-    try:
-        port = parts.port or (443 if parts.scheme == "https" else 80)
-        infos = resolve(parts.hostname, port, proto=socket.IPPROTO_TCP)
-    except (OSError, ValueError) as exc:
-        raise rules.UnsafeUrl(f"The URL's host does not resolve ({exc}).") from None
-    return sorted({info[4][0] for info in infos})
 
 
 def check_patterns(patterns):

@@ -49,7 +49,10 @@ def network(tmp_path_factory):
                    # this run's own attempt limits in the machine's Redis
                    "RELAIS_LIMITS_PREFIX": f"relais:e2e{slot}:{uuid.uuid4().hex}:",
                    # tests play several clients with X-Forwarded-For (one proxy hop)
-                   "RELAIS_TRUSTED_PROXY_HOPS": "1"},
+                   "RELAIS_TRUSTED_PROXY_HOPS": "1",
+                   # the test OpenID Provider listens on loopback, over http
+                   # (tests/e2e/test_sso.py), and rotates its keys within a test
+                   "RELAIS_SSO_ALLOW_LOOPBACK": "1", "RELAIS_SSO_JWKS_REFETCH_SECONDS": "1"},
     )
     yield from running(network)
 

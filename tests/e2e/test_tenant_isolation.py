@@ -13,9 +13,12 @@ from tests.e2e.conftest import (
     seed_billable_usage, unique, wait_for,
 )
 
-# Not about any tenant's resources: they take a password or a one-time secret.
+# Not about any tenant's resources: they take a password or a one-time secret
+# (single sign-on: an e-mail's domain, then the provider's answer; test_sso.py
+# signs a user of another organisation with the same subject in, and fails).
 NOT_TENANT_SCOPED = {"/v1/auth/token", "/v1/auth/refresh", "/v1/auth/logout",
-                     "/v1/auth/password"}
+                     "/v1/auth/password", "/v1/sso/discover", "/v1/sso/start",
+                     "/v1/sso/callback"}
 
 
 @pytest.fixture(scope="module")
@@ -98,6 +101,12 @@ def cases(b):
          f"/v1/organisations/{org}/groups/{b['group']['id']}/policy", {"max_days_per_month": 31}),
         ("DELETE", "/v1/organisations/{organisation_id}/groups/{group_id}/policy",
          f"/v1/organisations/{org}/groups/{b['group']['id']}/policy", None),
+        ("GET", "/v1/organisations/{organisation_id}/sso", f"/v1/organisations/{org}/sso", None),
+        ("PUT", "/v1/organisations/{organisation_id}/sso", f"/v1/organisations/{org}/sso",
+         {"issuer": "https://login.intrus.example", "client_id": "intrus",
+          "client_secret": "intrus", "domains": ["intrus.example"]}),
+        ("DELETE", "/v1/organisations/{organisation_id}/sso", f"/v1/organisations/{org}/sso",
+         None),
     ] + billing_cases(b)
 
 

@@ -48,6 +48,20 @@ def test_notify_needs_its_own_key_for_unsubscribe_links():
     assert development_secrets("notify", dict(GOOD, RELAIS_UNSUBSCRIBE_KEY="u" * 32)) == []
 
 
+def test_identity_needs_its_own_key_for_single_sign_on_secrets():
+    assert development_secrets("identity", GOOD) == [
+        "RELAIS_SSO_SECRET_KEY is unset or shorter than 32 characters"]
+    assert development_secrets("identity", dict(GOOD, RELAIS_SSO_SECRET_KEY="s" * 32)) == []
+    assert development_secrets("identity", dict(GOOD, RELAIS_SSO_SECRET_KEY=K8S_PLACEHOLDERS[
+        "sso-secret-key"] + "-long-enough-to-pass-the-length"))
+
+
+def test_identity_providers_on_loopback_are_for_development_only():
+    assert development_secrets("identity", dict(
+        GOOD, RELAIS_SSO_SECRET_KEY="s" * 32, RELAIS_SSO_ALLOW_LOOPBACK="1")) == [
+        "RELAIS_SSO_ALLOW_LOOPBACK is on"]
+
+
 def test_the_bootstrap_refuses_the_placeholder_admin_password():
     env = dict(GOOD, RELAIS_BOOTSTRAP_ADMIN_PASSWORD=K8S_PLACEHOLDERS["bootstrap-admin-password"])
     assert development_secrets("identity-bootstrap", env)

@@ -40,7 +40,8 @@ class FakeGateway:
     def __init__(self):
         self.answers, self.calls = {}, []
 
-    def request(self, method, url, json=None, params=None, data=None, headers=None, timeout=None):
+    def request(self, method, url, json=None, params=None, data=None, headers=None, timeout=None,
+                allow_redirects=True):
         path = "/" + url.split("/", 3)[3]
         self.calls.append((method, path, json, headers))
         answer = self.answers.get((method, path), (404, {"type": "x/not-found",

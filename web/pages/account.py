@@ -23,11 +23,18 @@ def landing(user):
 
 @page("/login", methods=("GET", "POST"))
 def login(visit):
+    """E-mail and password; when the e-mail's domain is covered by its
+    company's single sign-on (typed, or in ``?email=``), the page also offers
+    "Sign in with your company account" (pages/sso.py). Without JavaScript,
+    submitting the e-mail alone is how the page learns it."""
     _ = visit._
-    errors, email = FormErrors(), visit.request.args.get("email", "")
+    errors, email = FormErrors(), visit.request.args.get("email", "").strip()
     target = safe_next(visit.request.args.get("next"))
     if visit.request.method == "POST":
         email = visit.form.get("email", "").strip()
+        if email and not visit.form.get("password") and company_sign_in(visit, email):
+            return visit.render("login.html", errors=errors, email=email, next=target,
+                                sso=True)
         required(visit.form, errors, _, "email", "password")
         if not errors:
             try:
@@ -35,6 +42,8 @@ def login(visit):
             except ApiError as error:
                 if error.status == 429:
                     errors.add("email", _("Too many attempts: wait a little and try again."))
+                elif error.code == "sso-required":
+                    errors.add("email", _("Your company signs you in with its own account: use the button below."))
                 elif error.status in (400, 401, 422):
                     errors.add("email", _("The e-mail address or the password is wrong."))
                 else:
@@ -42,7 +51,18 @@ def login(visit):
             else:
                 visit.log_in(tokens, claims, who(visit, tokens, claims, email))
                 return visit.redirect(target if target != "/" else landing(visit.user))
-    return visit.render("login.html", errors=errors, email=email, next=target)
+    return visit.render("login.html", errors=errors, email=email, next=target,
+                        sso=bool(email) and company_sign_in(visit, email))
+
+
+def company_sign_in(visit, email):
+    """Whether single sign-on covers the e-mail's domain (the API answers for
+    the domain, never for the account)."""
+    try:
+        return visit.api.request("GET", "/v1/sso/discover", params={"email": email},
+                                 auth=False)["sso"]
+    except ApiError:
+        return False   # a malformed address, or the API unreachable: passwords only
 
 
 def who(visit, tokens, claims, email):
@@ -51,7 +71,10 @@ def who(visit, tokens, claims, email):
             "email": email, "name": email}
     try:
         visit.session["tokens"] = tokens   # the look-up below needs the new token
-        user["name"] = visit.api.get(f"/v1/users/{claims['sub']}")["full_name"]
+        record = visit.api.get(f"/v1/users/{claims['sub']}")
+        user["name"] = record["full_name"]
+        # single sign-on has no typed address: identity's
+        user["email"] = email or record["email"]
     except ApiError:
         pass
     return user
