@@ -34,7 +34,7 @@ from nameko.amqp.publish import Publisher, get_connection
 from nameko.events import EventHandler
 from nameko.messaging import QueueConsumer
 
-from common import broker_users, metrics
+from common import broker_users, metrics, queues
 from common.events import EnvelopeSchema
 
 log = logging.getLogger(__name__)
@@ -78,19 +78,17 @@ class ReliableEventHandler(EventHandler):
     def setup(self):
         super().setup()
         config = self.container.config
+        queue_type = config.get("QUEUE_TYPE", queues.CLASSIC)
+        # nameko declares the handler queue without arguments: the queue type is ours
+        self.queue.queue_arguments = queues.durable_arguments(queue_type)
         self.retry_delays_ms = list(config.get("RETRY_DELAYS_MS", [500, 5000, 30000]))
         self.retry_queues = [
-            Queue(
-                retry_queue_name(self.queue.name, delay), durable=True,
-                queue_arguments={
-                    "x-message-ttl": delay,
-                    "x-dead-letter-exchange": "",
-                    "x-dead-letter-routing-key": self.queue.name,
-                },
-            )
+            Queue(retry_queue_name(self.queue.name, delay), durable=True,
+                  queue_arguments=queues.retry_arguments(queue_type, delay, self.queue.name))
             for delay in self.retry_delays_ms
         ]
-        self.dead_letter_queue = Queue(dead_letter_queue_name(self.queue.name), durable=True)
+        self.dead_letter_queue = Queue(dead_letter_queue_name(self.queue.name), durable=True,
+                                       queue_arguments=queues.durable_arguments(queue_type))
         with get_connection(config["AMQP_URI"]) as connection:
             channel = connection.channel()
             for queue in self.retry_queues + [self.dead_letter_queue]:

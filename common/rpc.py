@@ -22,7 +22,7 @@ import logging
 
 from nameko.rpc import ReplyListener, Rpc, RpcConsumer, RpcProxy as NamekoRpcProxy
 
-from common import broker_users
+from common import broker_users, queues
 from common.errors import UntrustedPublisher
 
 log = logging.getLogger("relais.rpc")
@@ -32,6 +32,9 @@ class PredeclaredRpcConsumer(RpcConsumer):
     def setup(self):
         super().setup()
         self.queue.exchange.no_declare = True
+        # a classic or a quorum queue, as every durable queue (common/queues.py)
+        self.queue.queue_arguments = queues.durable_arguments(
+            self.container.config.get("QUEUE_TYPE", queues.CLASSIC))
 
 
 class PredeclaredReplyListener(ReplyListener):
