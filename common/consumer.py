@@ -27,6 +27,8 @@ import re
 import uuid
 from datetime import datetime
 
+from amqp.exceptions import ConnectionError as AmqpConnectionError
+from amqp.exceptions import RecoverableConnectionError
 from kombu import Queue
 from kombu.common import maybe_declare
 from marshmallow import ValidationError
@@ -73,7 +75,36 @@ def dead_letter_queue_name(queue_name):
     return f"{queue_name}.dead"
 
 
+# What an ack or a requeue raises when the broker node went away under it.
+LOST_CONNECTION = (OSError, AmqpConnectionError, RecoverableConnectionError)
+
+
+class ReliableQueueConsumer(QueueConsumer):
+    """nameko's queue consumer, whose acks survive losing the broker.
+
+    nameko catches only amqp's ``ConnectionError`` around an ack: a socket
+    reset (a broker node killed under a finishing worker) escaped and killed
+    the whole service container. Nothing is lost by ignoring it: the broker
+    hands every unacked message of a dead connection to the next consumer, and
+    the inbox (events) or the idempotency key (RPCs) makes the redelivery
+    harmless. Every Relais consumer uses it (events, RPCs, RPC replies), so
+    they still share one connection, as nameko's do."""
+
+    def ack_message(self, message):
+        try:
+            super().ack_message(message)
+        except LOST_CONNECTION as exc:
+            log.warning("could not ack (%s): the broker will deliver it again", exc)
+
+    def requeue_message(self, message):
+        try:
+            super().requeue_message(message)
+        except LOST_CONNECTION as exc:
+            log.warning("could not requeue (%s): the broker will deliver it again", exc)
+
+
 class ReliableEventHandler(EventHandler):
+    queue_consumer = ReliableQueueConsumer()
 
     def setup(self):
         super().setup()
@@ -174,7 +205,7 @@ class ReliableEventHandler(EventHandler):
             self.container.service_name, self.event_type, outcome).inc()
 
 
-class OneAtATimeQueueConsumer(QueueConsumer):
+class OneAtATimeQueueConsumer(ReliableQueueConsumer):
     """A broker connection of its own whose queues hand each consumer one
     message at a time (nameko's default is ``max_workers`` each)."""
     prefetch_count = 1

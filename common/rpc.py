@@ -29,6 +29,7 @@ import logging
 from nameko.rpc import ReplyListener, Rpc, RpcConsumer, RpcProxy as NamekoRpcProxy
 
 from common import broker_users, queues
+from common.consumer import ReliableQueueConsumer
 from common.db import database_unavailable
 from common.errors import Unavailable, UntrustedPublisher
 
@@ -40,6 +41,8 @@ DATABASE_RETRY_AFTER_SECONDS = 2
 
 
 class PredeclaredRpcConsumer(RpcConsumer):
+    queue_consumer = ReliableQueueConsumer()
+
     def setup(self):
         super().setup()
         self.queue.exchange.no_declare = True
@@ -49,9 +52,16 @@ class PredeclaredRpcConsumer(RpcConsumer):
 
 
 class PredeclaredReplyListener(ReplyListener):
+    queue_consumer = ReliableQueueConsumer()
+
     def setup(self):
         super().setup()
         self.queue.exchange.no_declare = True
+        # nameko declares its reply queue durable: a durable classic queue
+        # whose node died cannot be declared again until that node returns, so
+        # the whole service would stay disconnected. A transient one goes with
+        # its node and is declared afresh on the node the service reconnects to.
+        self.queue.durable = False
 
 
 class CallerCheckedRpc(Rpc):

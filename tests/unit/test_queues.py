@@ -2,6 +2,7 @@
 import pytest
 
 from common import broker_users, config, queues
+from common.consumer import ReliableQueueConsumer
 from gateway.rpc import RpcClient
 
 CLUSTER = "amqp://u:p@rabbit-0:5672/relais;amqp://u:p@rabbit-1:5672/relais"
@@ -66,3 +67,21 @@ def test_the_gateway_tries_each_node_of_the_setting():
     client = RpcClient(CLUSTER.replace("amqp://", "pyamqp://"), timeout=1)
     assert client.nodes == CLUSTER.split(";")
     assert client.user_id == "u"
+
+
+class _MessageOnADeadConnection:
+    class channel:
+        connection = object()   # nameko only acks on a connection it believes alive
+
+    def ack(self):
+        raise ConnectionResetError(104, "Connection reset by peer")
+
+    requeue = ack
+
+
+def test_an_ack_on_a_lost_connection_does_not_kill_the_service():
+    """The broker redelivers an unacked message of a dead connection: nothing
+    to do, and above all not to raise into nameko, which kills the container."""
+    consumer = ReliableQueueConsumer()
+    consumer.ack_message(_MessageOnADeadConnection())
+    consumer.requeue_message(_MessageOnADeadConnection())
