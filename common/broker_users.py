@@ -69,16 +69,21 @@ def user_name(component, user_prefix=None):
 
 def user_id_of(amqp_uri):
     """The user a connection to ``amqp_uri`` logs in as: the ``user_id`` its
-    messages carry (the broker refuses any other)."""
-    return unquote(urlparse(amqp_uri).username or "guest")
+    messages carry (the broker refuses any other). Every node of a cluster
+    setting names the same user."""
+    return unquote(urlparse(config.broker_nodes(amqp_uri)[0]).username or "guest")
 
 
 def with_user(amqp_uri, user, password):
-    """``amqp_uri`` logged in as ``user`` (same host, port and vhost)."""
-    parts = urlparse(amqp_uri)
-    host = parts.hostname + (f":{parts.port}" if parts.port else "")
+    """``amqp_uri`` logged in as ``user`` (same hosts, ports and vhost; each
+    node of a ``;``-separated cluster setting)."""
     credentials = f"{quote(user, safe='')}:{quote(password, safe='')}"
-    return parts._replace(netloc=f"{credentials}@{host}").geturl()
+
+    def node_with_user(node):
+        parts = urlparse(node)
+        host = parts.hostname + (f":{parts.port}" if parts.port else "")
+        return parts._replace(netloc=f"{credentials}@{host}").geturl()
+    return ";".join(node_with_user(node) for node in config.broker_nodes(amqp_uri))
 
 
 def _any_of(*patterns):

@@ -36,7 +36,31 @@ def sso_redirect_uris():
 
 
 def amqp_uri():
+    """The broker, as ``amqp://user:pass@host:5672/vhost``. A cluster is
+    several such URLs joined by ``;`` (``amqp://u:p@rabbit-0/;amqp://u:p@rabbit-1/``):
+    every component connects to the first node that answers and moves to the
+    next when its node goes away (kombu's failover for the services, the same
+    list for the gateway's pika client: ``broker_nodes``)."""
     return env("AMQP_URI", DEFAULT_AMQP_URI)
+
+
+def broker_nodes(uri):
+    """The broker URLs of an ``AMQP_URI`` setting, in the order to try them."""
+    return [part.strip() for part in uri.split(";") if part.strip()]
+
+
+QUEUE_TYPES = ("classic", "quorum")
+
+
+def queue_type():
+    """``RELAIS_QUEUE_TYPE``: ``classic`` (one broker node, the default: the
+    development and test broker) or ``quorum`` (a cluster: every durable queue
+    replicated on a majority of nodes, so losing one node loses no message).
+    See common/queues.py; production sets quorum."""
+    value = env("QUEUE_TYPE", "classic")
+    if value not in QUEUE_TYPES:
+        raise SystemExit(f"RELAIS_QUEUE_TYPE is {value!r}: it must be one of {', '.join(QUEUE_TYPES)}")
+    return value
 
 
 def broker_user_prefix():
@@ -73,6 +97,7 @@ def nameko_config(service):
     port = SERVICE_HTTP_PORTS.get(service, 8000)
     return {
         "AMQP_URI": amqp_uri(),
+        "QUEUE_TYPE": queue_type(),
         "BROKER_USER_PREFIX": broker_user_prefix(),
         # Consumers bind to the sources' exchanges, declared once with the
         # broker users (common/broker_users.py): they may not redeclare them.

@@ -27,6 +27,8 @@ import re
 import uuid
 from datetime import datetime
 
+from amqp.exceptions import ConnectionError as AmqpConnectionError
+from amqp.exceptions import RecoverableConnectionError
 from kombu import Queue
 from kombu.common import maybe_declare
 from marshmallow import ValidationError
@@ -34,7 +36,7 @@ from nameko.amqp.publish import Publisher, get_connection
 from nameko.events import EventHandler
 from nameko.messaging import QueueConsumer
 
-from common import broker_users, metrics
+from common import broker_users, metrics, queues
 from common.events import EnvelopeSchema
 
 log = logging.getLogger(__name__)
@@ -73,24 +75,51 @@ def dead_letter_queue_name(queue_name):
     return f"{queue_name}.dead"
 
 
+# What an ack or a requeue raises when the broker node went away under it.
+LOST_CONNECTION = (OSError, AmqpConnectionError, RecoverableConnectionError)
+
+
+class ReliableQueueConsumer(QueueConsumer):
+    """nameko's queue consumer, whose acks survive losing the broker.
+
+    nameko catches only amqp's ``ConnectionError`` around an ack: a socket
+    reset (a broker node killed under a finishing worker) escaped and killed
+    the whole service container. Nothing is lost by ignoring it: the broker
+    hands every unacked message of a dead connection to the next consumer, and
+    the inbox (events) or the idempotency key (RPCs) makes the redelivery
+    harmless. Every Relais consumer uses it (events, RPCs, RPC replies), so
+    they still share one connection, as nameko's do."""
+
+    def ack_message(self, message):
+        try:
+            super().ack_message(message)
+        except LOST_CONNECTION as exc:
+            log.warning("could not ack (%s): the broker will deliver it again", exc)
+
+    def requeue_message(self, message):
+        try:
+            super().requeue_message(message)
+        except LOST_CONNECTION as exc:
+            log.warning("could not requeue (%s): the broker will deliver it again", exc)
+
+
 class ReliableEventHandler(EventHandler):
+    queue_consumer = ReliableQueueConsumer()
 
     def setup(self):
         super().setup()
         config = self.container.config
+        queue_type = config.get("QUEUE_TYPE", queues.CLASSIC)
+        # nameko declares the handler queue without arguments: the queue type is ours
+        self.queue.queue_arguments = queues.durable_arguments(queue_type)
         self.retry_delays_ms = list(config.get("RETRY_DELAYS_MS", [500, 5000, 30000]))
         self.retry_queues = [
-            Queue(
-                retry_queue_name(self.queue.name, delay), durable=True,
-                queue_arguments={
-                    "x-message-ttl": delay,
-                    "x-dead-letter-exchange": "",
-                    "x-dead-letter-routing-key": self.queue.name,
-                },
-            )
+            Queue(retry_queue_name(self.queue.name, delay), durable=True,
+                  queue_arguments=queues.retry_arguments(queue_type, delay, self.queue.name))
             for delay in self.retry_delays_ms
         ]
-        self.dead_letter_queue = Queue(dead_letter_queue_name(self.queue.name), durable=True)
+        self.dead_letter_queue = Queue(dead_letter_queue_name(self.queue.name), durable=True,
+                                       queue_arguments=queues.durable_arguments(queue_type))
         with get_connection(config["AMQP_URI"]) as connection:
             channel = connection.channel()
             for queue in self.retry_queues + [self.dead_letter_queue]:
@@ -176,7 +205,7 @@ class ReliableEventHandler(EventHandler):
             self.container.service_name, self.event_type, outcome).inc()
 
 
-class OneAtATimeQueueConsumer(QueueConsumer):
+class OneAtATimeQueueConsumer(ReliableQueueConsumer):
     """A broker connection of its own whose queues hand each consumer one
     message at a time (nameko's default is ``max_workers`` each)."""
     prefetch_count = 1

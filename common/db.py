@@ -15,7 +15,7 @@ from sqlalchemy import (
     BigInteger, Column, DateTime, Index, MetaData, PrimaryKeyConstraint, Table,
     Text, bindparam, create_engine, event, func, select, text,
 )
-from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
 from sqlalchemy.dialects.postgresql import JSONB, UUID, insert
 from sqlalchemy.orm import DeclarativeBase, Session
 
@@ -91,6 +91,29 @@ def ping_after_idle(engine, idle_seconds=PING_AFTER_IDLE_SECONDS):
             raise DisconnectionError("idle pooled connection is dead") from exc
 
     return engine
+
+
+# SQLSTATE classes of a database that is going or gone: 08 connection
+# exception, 57 operator intervention (57P01 terminated by an administrator,
+# 57P03 starting up...), except 57014, a statement cancelled by its timeout.
+_UNAVAILABLE_CLASSES = ("08", "57")
+_QUERY_CANCELED = "57014"
+
+
+def database_unavailable(exc):
+    """True when ``exc`` says PostgreSQL is out of reach (restarting, down, or
+    our connection cut), not that the statement was wrong: the request may be
+    tried again in a moment. SQLAlchemy has then invalidated the pool's
+    connections, so the next checkout opens new ones: the service recovers
+    without a restart."""
+    if not isinstance(exc, DBAPIError):
+        return False
+    if exc.connection_invalidated:
+        return True
+    code = getattr(exc.orig, "pgcode", None)
+    # no SQLSTATE at all: the client could not reach the server
+    return isinstance(exc, OperationalError) and (
+        code is None or (code[:2] in _UNAVAILABLE_CLASSES and code != _QUERY_CANCELED))
 
 
 def new_id():

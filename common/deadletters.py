@@ -26,10 +26,10 @@ import requests
 from kombu import Connection
 
 from common import config
-from common.broker_users import user_id_of
 from common.consumer import (
     ATTEMPT_HEADER, ERROR_HEADER, UNTRUSTED_HEADER, dead_letter_queue_name,
 )
+from common.queues import move_messages
 
 MANAGEMENT_API = "http://127.0.0.1:15672/api"
 
@@ -101,28 +101,13 @@ def replay(amqp_uri, queue, limit=10_000):
     """Move up to ``limit`` messages from the dead-letter queue back to the
     handler queue; publish (confirmed) before ack, so nothing is lost."""
     target = handler_queue_of(queue)
-    dead = dead_letter_queue_name(target)
-    moved = 0
-    with Connection(amqp_uri, transport_options={"confirm_publish": True}) as connection:
-        channel = connection.channel()
-        producer = connection.Producer(channel)
-        for _ in range(limit):
-            message = channel.basic_get(dead, no_ack=False)
-            if message is None:
-                break
-            if UNTRUSTED_HEADER in (message.headers or {}):
-                continue  # forged: unacked, it goes back to the queue when we close
-            headers = {key: value for key, value in (message.headers or {}).items()
-                       if key != ATTEMPT_HEADER}
-            producer.publish(message.body, exchange="", routing_key=target, headers=headers,
-                             content_type=message.content_type,
-                             content_encoding=message.content_encoding,
-                             delivery_mode=2, message_id=message.properties.get("message_id"),
-                             # consumers take a replay from the ops user (common/consumer.py)
-                             user_id=user_id_of(amqp_uri))
-            channel.basic_ack(message.delivery_tag)
-            moved += 1
-    return moved
+
+    def fresh_attempts(message):
+        if UNTRUSTED_HEADER in (message.headers or {}):
+            return None  # forged: it stays where it is
+        return {key: value for key, value in (message.headers or {}).items()
+                if key != ATTEMPT_HEADER}
+    return move_messages(amqp_uri, dead_letter_queue_name(target), target, fresh_attempts, limit)
 
 
 def main(argv):

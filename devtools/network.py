@@ -15,7 +15,7 @@ import requests
 from sqlalchemy import create_engine, text
 
 from common import broker_users
-from common.config import DEFAULT_AMQP_URI, DEFAULT_PG
+from common.config import DEFAULT_AMQP_URI, DEFAULT_PG, broker_nodes
 from common.migrate import SERVICES, migrate
 from devtools import prometheus
 
@@ -43,6 +43,10 @@ class Network:
     postgres_exporter_port: int | None = None  # started with Prometheus
     monitoring_on_start: bool = True   # False: start_monitoring() when needed
     extra_env: dict = field(default_factory=dict)
+    # The broker: its admin (one node, or a cluster's nodes joined by ";",
+    # common/config.py) and its management API (tests/resilience's own cluster)
+    broker_admin_uri: str = DEFAULT_AMQP_URI
+    broker_api: str = RABBIT_API
     processes: dict = field(default_factory=dict)
 
     @property
@@ -69,7 +73,8 @@ class Network:
     def amqp_uri(self):
         """The broker's admin on this network's vhost (tools and benchmarks);
         components log in as their own users (``amqp_uri_of``)."""
-        return DEFAULT_AMQP_URI.rstrip("/") + "/" + quote(self.vhost, safe="")
+        vhost = "/" + quote(self.vhost, safe="")
+        return ";".join(node.rstrip("/") + vhost for node in broker_nodes(self.broker_admin_uri))
 
     @property
     def broker_user_prefix(self):
@@ -97,12 +102,12 @@ class Network:
 
     def prepare_broker(self):
         if self.vhost != "/":
-            requests.put(f"{RABBIT_API}/vhosts/{quote(self.vhost, safe='')}",
+            requests.put(f"{self.broker_api}/vhosts/{quote(self.vhost, safe='')}",
                          timeout=10).raise_for_status()
-            requests.put(f"{RABBIT_API}/permissions/{quote(self.vhost, safe='')}/guest",
+            requests.put(f"{self.broker_api}/permissions/{quote(self.vhost, safe='')}/guest",
                          json={"configure": ".*", "write": ".*", "read": ".*"},
                          timeout=10).raise_for_status()
-        broker_users.apply(broker_users.ManagementApi(RABBIT_API, auth=None), self.vhost,
+        broker_users.apply(broker_users.ManagementApi(self.broker_api, auth=None), self.vhost,
                            broker_users.development_passwords(), self.broker_user_prefix)
 
     def prepare_databases(self):
@@ -209,7 +214,8 @@ class Network:
             for service in SERVICES:
                 conn.execute(text(f'DROP DATABASE IF EXISTS "{self.name}_{service}" WITH (FORCE)'))
         admin.dispose()
-        response = requests.delete(f"{RABBIT_API}/vhosts/{quote(self.vhost, safe='')}", timeout=30)
+        response = requests.delete(f"{self.broker_api}/vhosts/{quote(self.vhost, safe='')}",
+                                   timeout=30)
         if response.status_code not in (204, 404):
             response.raise_for_status()
 

@@ -30,6 +30,7 @@ import pika
 from pika.exceptions import AMQPError
 
 from common.broker_users import user_id_of
+from common.config import broker_nodes
 
 RPC_EXCHANGE = "nameko-rpc"
 # What the broker (and ops, in its management pages) calls our connections.
@@ -61,9 +62,10 @@ class RemoteError(Exception):
 
 class RpcClient:
     def __init__(self, amqp_uri, timeout):
-        # kombu (the services) also accepts pyamqp://; pika knows only amqp://.
-        self.amqp_uri = amqp_uri.replace("pyamqp://", "amqp://", 1)
-        self.user_id = user_id_of(self.amqp_uri)
+        # One node or a cluster's, ``;``-separated as the services take them
+        # (common/config.py). kombu also accepts pyamqp://; pika knows only amqp://.
+        self.nodes = [node.replace("pyamqp://", "amqp://", 1) for node in broker_nodes(amqp_uri)]
+        self.user_id = user_id_of(self.nodes[0])
         self.timeout = timeout
         self.connection = None
         self.pending = None
@@ -72,9 +74,11 @@ class RpcClient:
         self.lock = threading.Lock()
 
     def connect(self):
-        parameters = pika.URLParameters(self.amqp_uri)
-        parameters.client_properties = {"connection_name": CONNECTION_NAME}
-        self.connection = pika.BlockingConnection(parameters)
+        # pika tries the nodes in turn and connects to the first that answers.
+        nodes = [pika.URLParameters(node) for node in self.nodes]
+        for parameters in nodes:
+            parameters.client_properties = {"connection_name": CONNECTION_NAME}
+        self.connection = pika.BlockingConnection(nodes)
         self.channel = self.connection.channel()
         # declared with the broker users (common/broker_users.py): only checked here
         self.channel.exchange_declare(RPC_EXCHANGE, passive=True)

@@ -51,6 +51,18 @@ def test_a_call_carries_json_both_ways_and_the_call_id_stack(container_factory, 
     assert stack[1].startswith("spy.echo.")
 
 
+def test_a_node_down_in_a_cluster_setting_is_skipped(container_factory, rabbit_config):
+    """RELAIS_AMQP_URI lists a cluster's nodes with ``;``: the gateway connects
+    to the first that answers (here the first is a closed port)."""
+    container_factory(Spy, rabbit_config).start()
+    down = rabbit_config["AMQP_URI"].replace(":5672/", ":9/", 1)
+    client = RpcClient(f"{down};{rabbit_config['AMQP_URI']}", timeout=1.5)
+    try:
+        assert client.call("spy", "echo", value=1)["value"] == 1
+    finally:
+        client.close()
+
+
 def test_a_service_error_comes_back_with_its_exception_path(start_service, gateway_client):
     start_service(BookingService)
     with pytest.raises(RemoteError) as error:

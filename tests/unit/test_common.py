@@ -7,10 +7,12 @@ from http import HTTPStatus
 
 import pytest
 from marshmallow import ValidationError
+from sqlalchemy import exc as sa_exc
 from nameko.exceptions import serialize
 
 from common import errors
 from common.caller import Caller, load_caller
+from common.db import database_unavailable
 from common.events import EnvelopeSchema, event_exchange_name, make_envelope
 from common.validation import flatten_messages, is_uuid, load
 from gateway.problems import PROBLEM_BASE, REMOTE_STATUSES, Problem, from_remote_error
@@ -342,3 +344,32 @@ def test_the_consumers_quick_envelope_check_never_accepts_what_the_schema_refuse
            {key: value for key, value in good.items() if key != "source"}, [], None, "text"]
     for body in odd:
         assert not plainly_an_envelope(body), body
+
+
+class _PgError(Exception):
+    def __init__(self, pgcode):
+        super().__init__("from PostgreSQL")
+        self.pgcode = pgcode
+
+
+@pytest.mark.parametrize("error, unavailable", [
+    (sa_exc.OperationalError("SELECT 1", {}, _PgError("57P01")), True),   # terminated by an admin
+    (sa_exc.OperationalError("SELECT 1", {}, _PgError("57P03")), True),   # starting up
+    (sa_exc.OperationalError("SELECT 1", {}, _PgError(None)), True),      # connection refused
+    (sa_exc.OperationalError("SELECT 1", {}, _PgError("08006")), True),   # connection failure
+    (sa_exc.OperationalError("SELECT 1", {}, _PgError("57014")), False),  # statement timeout
+    (sa_exc.OperationalError("SELECT 1", {}, _PgError("40P01")), False),  # deadlock
+    (sa_exc.IntegrityError("INSERT", {}, _PgError("23505")), False),
+    (sa_exc.DBAPIError("SELECT 1", {}, _PgError("XX000"), connection_invalidated=True), True),
+    (ValueError("not the database"), False),
+])
+def test_database_unavailable_tells_an_outage_from_a_wrong_statement(error, unavailable):
+    assert database_unavailable(error) is unavailable
+
+
+def test_the_database_unavailable_reaches_the_client_as_503_with_retry_after():
+    error = errors.Unavailable("The service's database is unavailable.", code="database-unavailable",
+                               fields={"retry_after_seconds": [2]})
+    problem = from_remote_error(RemoteError(serialize(error)))
+    assert (problem.status, problem.code, problem.headers) == (
+        503, "database-unavailable", {"Retry-After": "2"})
