@@ -25,8 +25,8 @@ from gateway.auth import InvalidToken, SecretVerifier, TokenVerifier
 from gateway.headers import secure
 from gateway.idempotency import idempotency_key
 from gateway.limits import (
-    INVITATION_MAILS, INVITATION_MAILS_PER_CALLER, PASSWORD_SET_FAILURES, SCIM_REQUESTS, Limits,
-    LimitsUnavailable, digest,
+    INVITATION_MAILS, INVITATION_MAILS_PER_CALLER, PASSWORD_SET_FAILURES, SCIM_REQUESTS,
+    SIGN_UPS_PER_ADDRESS, SIGN_UPS_PER_CLIENT, Limits, LimitsUnavailable, digest,
 )
 from gateway.openapi import build_spec
 from gateway.problems import Problem, from_remote_error
@@ -172,7 +172,9 @@ class Gateway:
                     raise
                 self.limits.login_succeeded(email, client)
                 return result
-            if route.name == "identity.set_password":
+            if route.name in ("identity.set_password", "identity.verify_email"):
+                # Single-use tokens (an invitation's, a sign-up's): wrong ones
+                # count against the client, in one window for both.
                 self.refuse_after(self.limits.wait(PASSWORD_SET_FAILURES, "password", client))
                 try:
                     return call()
@@ -180,9 +182,8 @@ class Gateway:
                     if problem.status == 401:
                         self.limits.count(PASSWORD_SET_FAILURES, "password", client)
                     raise
-            if route.name == "identity.invite_user":
-                keys = [(INVITATION_MAILS, "invite", kwargs["user_id"]),
-                        (INVITATION_MAILS_PER_CALLER, "inviter", kwargs["caller"]["user_id"])]
+            keys = mail_limits(route, kwargs, client)
+            if keys:
                 self.refuse_after(max(self.limits.wait(*key) for key in keys))
                 for key in keys:
                     self.limits.count(*key)
@@ -329,6 +330,19 @@ class Gateway:
         except (RpcUnavailable, RpcTimeout, RemoteError) as exc:
             raise Problem(503, "service-unavailable", f"identity cannot give its keys ({exc}).")
         return json_response(200, self.verifier.jwks)
+
+
+def mail_limits(route, kwargs, client):
+    """The limits on what a request makes notify mail, counted whether or not
+    the mail goes (so a sign-up's limit tells nothing of the address):
+    invitations per user and per sender, sign-ups per address and per client."""
+    if route.name == "identity.invite_user":
+        return [(INVITATION_MAILS, "invite", kwargs["user_id"]),
+                (INVITATION_MAILS_PER_CALLER, "inviter", kwargs["caller"]["user_id"])]
+    if route.name == "identity.sign_up":
+        return [(SIGN_UPS_PER_ADDRESS, "sign-up", digest(kwargs["payload"]["email"])),
+                (SIGN_UPS_PER_CLIENT, "sign-up-client", client)]
+    return []
 
 
 def refuse_without_roles(route, caller):

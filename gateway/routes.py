@@ -30,9 +30,10 @@ from contracts.rpc.booking import (
 )
 from contracts.rpc.identity import (
     ApiKeyCreateSchema, AuditEntrySchema, AuditQuerySchema, CsvImportQuerySchema,
-    CsvImportReportSchema, CsvImportSchema, GroupPolicySchema, GroupSchema, InvitationSchema,
+    CsvImportReportSchema, CsvImportSchema, EmailVerificationSchema, GroupPolicySchema,
+    GroupSchema, InvitationSchema,
     MachineCredentialSchema, OrganisationListQuerySchema, OrganisationSchema, PasswordSetSchema,
-    PolicySchema, ProfileSchema, RefreshRequestSchema,
+    PolicySchema, ProfileSchema, RefreshRequestSchema, SignUpAcceptedSchema, SignUpSchema,
     ScimTokenCreateSchema, TokenRequestSchema, TokenSchema, UserCreateSchema,
     UserListQuerySchema, UserLocaleSchema, UserSchema,
 )
@@ -105,6 +106,16 @@ ROUTES = [
           "Set one's password with an invitation token (single use)", "Auth",
           response=UserSchema, body=PasswordSetSchema, authenticated=False,
           passes_caller=False, errors=(400, 401, 422, 429)),
+    Route("POST", "/v1/residents/sign-up", "identity", "sign_up",
+          "A resident signs up (an individual account): a mail goes to the address, with a "
+          "link to verify it, or saying it already has an account. The same answer either way",
+          "Auth", response=SignUpAcceptedSchema, status=202, body=SignUpSchema,
+          authenticated=False, passes_caller=False, errors=(400, 422, 429)),
+    Route("POST", "/v1/residents/verify", "identity", "verify_email",
+          "Verify a resident's e-mail with the link's token (single use): the account is "
+          "made and they can log in", "Auth", response=UserSchema, status=201,
+          body=EmailVerificationSchema, authenticated=False, passes_caller=False,
+          errors=(400, 401, 409, 422, 429)),
 
     Route("POST", "/v1/organisations", "identity", "create_organisation",
           "Create an organisation (network admins)", "Organisations",

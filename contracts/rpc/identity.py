@@ -140,6 +140,35 @@ class PasswordSetSchema(Schema):
     password = new_password(required=True)
 
 
+# Residents' sign-up ------------------------------------------------------------
+
+POSTCODE = validate.Regexp(r"^(?:[0-9]{5}|2[AB][0-9]{3})$",
+                           error="A French postcode: 5 digits (2A/2B for Corsica).")
+
+
+class SignUpSchema(Schema):
+    """A resident signs up: an individual account, made once the e-mail is verified."""
+    email = fields.Email(required=True)
+    password = new_password(required=True)
+    full_name = fields.String(required=True, validate=validate.Length(1, 200))
+    postcode = fields.String(required=True, validate=POSTCODE, metadata={
+        "description": "Where the resident lives: programmes may be limited to communes "
+                       "or départements."})
+    commune = fields.String(required=True, validate=validate.Length(1, 100))
+    locale = fields.String(load_default=DEFAULT_LOCALE, validate=validate.OneOf(LOCALES))
+
+
+class SignUpAcceptedSchema(Schema):
+    """The same answer whatever the address: nobody learns who has an account."""
+    status = fields.String(metadata={"enum": ["check-your-mail"]})
+    detail = fields.String()
+
+
+class EmailVerificationSchema(Schema):
+    """The token of a sign-up's verification link (single use)."""
+    token = fields.String(required=True, load_only=True, validate=validate.Length(1, 200))
+
+
 # Corporate policy and employee profile ---------------------------------------
 
 class BookingRulesSchema(Schema):
@@ -211,6 +240,7 @@ class ProfileSchema(Schema):
     organisation_id = fields.String(dump_only=True)
     home_commune = fields.String(load_default=None, allow_none=True,
                                  validate=validate.Length(1, 100))
+    home_postcode = fields.String(load_default=None, allow_none=True, validate=POSTCODE)
     home_latitude = fields.Float(load_default=None, allow_none=True,
                                  validate=validate.Range(-90, 90), metadata={
                                      "description": "Stored rounded to 2 decimals (about 1 km)."})

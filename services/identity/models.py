@@ -161,6 +161,31 @@ class Invitation(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
+class SignUp(Base):
+    """A resident's self sign-up, waiting for its e-mail to be verified. The
+    account (an individual organisation and its member) is made only when the
+    link is used (``sign_ups.verify``), from what is kept here: the password's
+    argon2 hash, never the password. An address that already had an account
+    gets a row too (``existing_user_id``), so both answers cost the same, but
+    no link: notify mails that person that they already have an account. The
+    token is minted when notify sends the mail and stored as its SHA-256."""
+    __tablename__ = "sign_ups"
+
+    id: Mapped[str] = mapped_column(UUID(as_uuid=False), primary_key=True, default=new_id)
+    email: Mapped[str] = mapped_column(Text)
+    full_name: Mapped[str] = mapped_column(Text)
+    locale: Mapped[str] = mapped_column(Text, server_default=text("'fr'"))
+    home_postcode: Mapped[str] = mapped_column(Text)
+    home_commune: Mapped[str] = mapped_column(Text)
+    password_hash: Mapped[str | None] = mapped_column(Text)
+    existing_user_id: Mapped[str | None] = mapped_column(UUID(as_uuid=False))
+    token_hash: Mapped[str | None] = mapped_column(Text, unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    user_id: Mapped[str | None] = mapped_column(UUID(as_uuid=False))  # the account it made
+
+
 class BookingRules:
     """What a policy lets people book (a corporate policy's, a group's)."""
     allowed_relays: Mapped[str] = mapped_column(Text, server_default=text("'all'"))
@@ -193,6 +218,9 @@ class EmployeeProfile(Base):
 
     user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), primary_key=True)
     home_commune: Mapped[str | None] = mapped_column(Text)
+    # A resident's postcode (given at sign-up): programmes may be limited to
+    # communes or départements.
+    home_postcode: Mapped[str | None] = mapped_column(Text)
     home_latitude: Mapped[float | None] = mapped_column(Double)
     home_longitude: Mapped[float | None] = mapped_column(Double)
     usual_office: Mapped[str | None] = mapped_column(Text)

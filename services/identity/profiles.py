@@ -17,8 +17,8 @@ from common.validation import is_uuid
 from services.identity import audit
 from services.identity.models import EmployeeProfile, User
 
-PROFILE_FIELDS = ("home_commune", "home_latitude", "home_longitude", "usual_office",
-                  "commute_km", "commute_mode")
+PROFILE_FIELDS = ("home_commune", "home_postcode", "home_latitude", "home_longitude",
+                  "usual_office", "commute_km", "commute_mode")
 HOME_FIELDS = ("home_commune", "home_latitude", "home_longitude")
 POLICY_HOME_FIELDS = tuple("policy_" + name for name in HOME_FIELDS)
 

@@ -14,16 +14,17 @@ from common.service import RelaisService
 from common.validation import load
 from contracts.rpc.identity import (
     ApiKeyCreateSchema, AuditEntrySchema, AuditQuerySchema, CsvImportQuerySchema,
-    CsvImportReportSchema, CsvImportSchema, GroupPolicySchema, GroupSchema, InvitationSchema,
+    CsvImportReportSchema, CsvImportSchema, EmailVerificationSchema, GroupPolicySchema, GroupSchema, InvitationSchema,
     MachineCredentialSchema,
     OrganisationListQuerySchema, OrganisationSchema, PasswordSetSchema, PolicySchema,
-    ProfileSchema, RefreshRequestSchema, ScimTokenCreateSchema, TokenRequestSchema, TokenSchema,
+    ProfileSchema, RefreshRequestSchema, ScimTokenCreateSchema, SignUpSchema,
+    TokenRequestSchema, TokenSchema,
     UserCreateSchema, UserListQuerySchema, UserLocaleSchema, UserSchema,
 )
 from services.identity import (
     accounts, audit, credentials, csv_import, group_policies, invitations, policies, profiles,
     scim,
-    scim_protocol, sessions,
+    scim_protocol, sessions, sign_ups,
 )
 from services.identity.models import Base
 
@@ -76,6 +77,31 @@ class IdentityService(RelaisService):
         routed by the gateway."""
         with self.db.unit_of_work() as uow:
             return invitations.issue_link(uow, invitation_id)
+
+    # Residents' sign-up ---------------------------------------------------------
+
+    @rpc
+    def sign_up(self, payload):
+        """The same answer for any address (sign_ups.py): notify mails the rest."""
+        data = load(SignUpSchema(), payload)
+        with self.db.unit_of_work() as uow:
+            sign_ups.request(uow, data)
+        return {"status": "check-your-mail",
+                "detail": "If this address can be used, a mail is on its way to it: "
+                          "follow its link within 24 hours."}
+
+    @rpc(callers=("notify",))
+    def issue_sign_up_link(self, sign_up_id):
+        """For notify, when it mails a sign-up's verification link: minted now.
+        Not routed by the gateway."""
+        with self.db.unit_of_work() as uow:
+            return sign_ups.issue_link(uow, sign_up_id)
+
+    @rpc
+    def verify_email(self, payload):
+        data = load(EmailVerificationSchema(), payload)
+        with self.db.unit_of_work() as uow:
+            return user_schema.dump(sign_ups.verify(uow, data["token"]))
 
     @rpc
     def jwks(self):

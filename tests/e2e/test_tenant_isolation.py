@@ -15,7 +15,7 @@ from tests.e2e.conftest import (
 
 # Not about any tenant's resources: they take a password or a one-time secret.
 NOT_TENANT_SCOPED = {"/v1/auth/token", "/v1/auth/refresh", "/v1/auth/logout",
-                     "/v1/auth/password"}
+                     "/v1/auth/password", "/v1/residents/sign-up", "/v1/residents/verify"}
 
 
 @pytest.fixture(scope="module")
