@@ -47,6 +47,11 @@ DOCS_ASSETS = {"swagger-ui.css": "text/css", "swagger-ui-bundle.js": "text/javas
 DOCS_SCRIPT = (Path(__file__).parent / "docs.js").read_bytes()
 
 
+# Routes that take a secret someone could guess, and the status of a wrong guess.
+SECRET_GUESSES = {"identity.set_password": 401, "identity.verify_email": 401,
+                  "identity.join_programme": 404}
+
+
 def werkzeug_rule(openapi_path):
     return openapi_path.replace("{", "<").replace("}", ">")
 
@@ -172,14 +177,15 @@ class Gateway:
                     raise
                 self.limits.login_succeeded(email, client)
                 return result
-            if route.name in ("identity.set_password", "identity.verify_email"):
-                # Single-use tokens (an invitation's, a sign-up's): wrong ones
-                # count against the client, in one window for both.
+            if route.name in SECRET_GUESSES:
+                # Secrets people type or follow (an invitation's token, a
+                # sign-up's, a programme's code): wrong ones count against the
+                # client, in one window for all.
                 self.refuse_after(self.limits.wait(PASSWORD_SET_FAILURES, "password", client))
                 try:
                     return call()
                 except Problem as problem:
-                    if problem.status == 401:
+                    if problem.status == SECRET_GUESSES[route.name]:
                         self.limits.count(PASSWORD_SET_FAILURES, "password", client)
                     raise
             keys = mail_limits(route, kwargs, client)

@@ -30,8 +30,9 @@ from contracts.rpc.booking import (
 )
 from contracts.rpc.identity import (
     ApiKeyCreateSchema, AuditEntrySchema, AuditQuerySchema, CsvImportQuerySchema,
-    CsvImportReportSchema, CsvImportSchema, EmailVerificationSchema, GroupPolicySchema,
-    GroupSchema, InvitationSchema,
+    CsvImportReportSchema, CsvImportSchema, EmailVerificationSchema, EnrolmentCreateSchema,
+    EnrolmentListQuerySchema, EnrolmentSchema, GroupPolicySchema, GroupSchema, InvitationSchema,
+    JoinProgrammeSchema, ProgrammeCodeSchema, ProgrammeSchema,
     MachineCredentialSchema, OrganisationListQuerySchema, OrganisationSchema, PasswordSetSchema,
     PolicySchema, ProfileSchema, RefreshRequestSchema, SignUpAcceptedSchema, SignUpSchema,
     ScimTokenCreateSchema, TokenRequestSchema, TokenSchema, UserCreateSchema,
@@ -177,6 +178,36 @@ ROUTES = [
     Route("PUT", "/v1/users/{user_id}/profile", "identity", "set_profile",
           "Replace an employee's commute profile", "Users", response=ProfileSchema,
           body=ProfileSchema),
+
+    Route("GET", "/v1/organisations/{organisation_id}/programme", "identity", "get_programme",
+          "What a programme grants the residents it enrols", "Programmes",
+          response=ProgrammeSchema),
+    Route("PUT", "/v1/organisations/{organisation_id}/programme", "identity", "set_programme",
+          "Replace what a programme grants: kinds of space, relays, hours and days a month "
+          "per resident, period, communes or départements", "Programmes",
+          response=ProgrammeSchema, body=ProgrammeSchema,
+          roles=("network_admin", "programme_admin")),
+    Route("POST", "/v1/organisations/{organisation_id}/programme/code", "identity",
+          "issue_programme_code", "A new invitation code residents type to join (shown once; "
+          "the previous one stops working)", "Programmes", response=ProgrammeCodeSchema,
+          status=201, body_required=False, roles=("network_admin", "programme_admin"),
+          credentials=("access_token",)),
+    Route("POST", "/v1/organisations/{organisation_id}/enrolments", "identity",
+          "enrol_resident", "Enrol a resident by e-mail (counts once the address has a "
+          "resident's account; the same answer either way)", "Programmes",
+          response=EnrolmentSchema, status=201, body=EnrolmentCreateSchema,
+          roles=("network_admin", "programme_admin")),
+    Route("GET", "/v1/organisations/{organisation_id}/enrolments", "identity",
+          "list_enrolments", "A programme's enrolments", "Programmes",
+          response=EnrolmentSchema, many=True, query=EnrolmentListQuerySchema),
+    Route("POST", "/v1/organisations/{organisation_id}/enrolments/{enrolment_id}/end",
+          "identity", "end_enrolment", "End an enrolment (bookings already made stay)",
+          "Programmes", response=EnrolmentSchema, body_required=False,
+          roles=("network_admin", "programme_admin")),
+    Route("POST", "/v1/programme-enrolments", "identity", "join_programme",
+          "A resident joins a programme with its invitation code", "Programmes",
+          response=EnrolmentSchema, status=201, body=JoinProgrammeSchema,
+          credentials=("access_token",), errors=(400, 401, 403, 404, 422, 429)),
 
     Route("POST", "/v1/organisations/{organisation_id}/api-keys", "identity", "create_api_key",
           "Create an API key (its secret is shown once)", "Credentials",

@@ -140,3 +140,33 @@ class SignUpRequestedSchema(EventSchema):
     locale = fields.String(load_default=DEFAULT_LOCALE)
     account_exists = fields.Boolean(required=True)
     expires_at = fields.String(required=True)
+
+
+class ProgrammeRulesSchema(Schema):
+    """One programme's grant, as ``identity.member_programmes_changed`` carries it
+    (null: no limit)."""
+    class Meta:
+        unknown = EXCLUDE
+
+    programme_id = fields.String(required=True)
+    name = fields.String(required=True)
+    space_kinds = fields.List(fields.String(), allow_none=True, load_default=None)
+    relay_ids = fields.List(fields.String(), allow_none=True, load_default=None)
+    communes = fields.List(fields.String(), allow_none=True, load_default=None)
+    departments = fields.List(fields.String(), allow_none=True, load_default=None)
+    max_hours_per_month = fields.Integer(allow_none=True, load_default=None)
+    max_days_per_month = fields.Integer(allow_none=True, load_default=None)
+    valid_from = fields.String(allow_none=True, load_default=None)   # YYYY-MM-DD
+    valid_until = fields.String(allow_none=True, load_default=None)
+
+
+class MemberProgrammesChangedSchema(EventSchema):
+    """``identity.member_programmes_changed``: the programmes a resident is
+    enrolled in, whole (empty: none), with where they live (a programme may be
+    limited to communes or départements). Published when an enrolment starts
+    or ends, a programme's grant changes, or the resident's commune or postcode."""
+    user_id = fields.String(required=True)
+    organisation_id = fields.String(required=True)
+    home_commune = fields.String(allow_none=True, load_default=None)
+    home_postcode = fields.String(allow_none=True, load_default=None)
+    programmes = fields.List(fields.Nested(ProgrammeRulesSchema), required=True)

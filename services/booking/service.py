@@ -335,6 +335,10 @@ class BookingService(RelaisService):
     def on_member_policies_changed(self, uow, data, event):
         projections.remember_member_policies(uow, data, event["occurred_at"])
 
+    @consumes("identity.member_programmes_changed")
+    def on_member_programmes_changed(self, uow, data, event):
+        projections.remember_member_programmes(uow, data, event["occurred_at"])
+
     @consumes("identity.user_deactivated")
     def on_user_deactivated(self, uow, data, event):
         projections.deactivate_member(uow, data, utcnow())

@@ -26,6 +26,9 @@ ROLES_BY_KIND = {
     "relay_operator": {"relay_manager", "member"},
     "corporate": {"corporate_admin", "member"},
     "individual": {"member"},
+    # A programme's people run it (enrol residents, read its use); residents
+    # stay members of their own individual accounts.
+    "programme": {"programme_admin"},
 }
 CONTACT_FIELDS = ("email", "full_name", "roles", "relay_ids", "locale")
 

@@ -25,7 +25,7 @@ from sqlalchemy import select
 from common import errors
 from common.caller import Caller
 from common.validation import is_uuid
-from services.identity import accounts, profiles, tokens
+from services.identity import accounts, profiles, programmes, tokens
 from services.identity.hashing import hash_password
 from services.identity.invitations import public_url
 from services.identity.models import EmployeeProfile, Organisation, SignUp
@@ -110,4 +110,5 @@ def verify(uow, token, now=None):
     uow.session.add(profile)
     uow.session.flush()
     uow.publish("identity.profile_changed", profiles.event_data(user, profile))
+    programmes.publish_for(uow, user)  # programmes may have enrolled the address already
     return user

@@ -263,6 +263,10 @@ class NotifyService(RelaisService):
     def webhooks_identity_sign_up_requested(self, uow, data, event):
         webhooks.fan_out(uow, event, data)
 
+    @consumes("identity.member_programmes_changed")
+    def webhooks_identity_member_programmes_changed(self, uow, data, event):
+        webhooks.fan_out(uow, event, data)
+
     @consumes("booking.relay_created")
     def webhooks_booking_relay_created(self, uow, data, event):
         webhooks.fan_out(uow, event, data)

@@ -41,6 +41,9 @@ SCOPE_RULES = {
     "identity.profile_changed": ("organisation_id", None),
     "identity.member_policies_changed": ("organisation_id", None),
     "identity.sign_up_requested": (None, None),  # nobody's organisation yet: the network's
+    # A resident's programmes and commune: the network's only (a programme
+    # reads its enrolments and use through its own API).
+    "identity.member_programmes_changed": (None, None),
     "booking.relay_created": (None, "relay_id"),
     "booking.relay_updated": (None, "relay_id"),
     "booking.space_created": (None, "relay_id"),

@@ -126,3 +126,101 @@ def test_only_notify_mints_sign_up_links(identity, listen):
     _, data = signed_up(identity, listen)
     with pytest.raises(Exception):
         identity.issue_sign_up_link(sign_up_id=data["sign_up_id"])
+
+
+# Programmes -----------------------------------------------------------------------
+
+PROGRAMME = {"kind": "programme", "name": "Diabète Creuse", "legal_name": "Département de la Creuse",
+             "siret": "22230001400019", "billing_email": "compta@creuse.example",
+             "billing_address": "4 place Louis Lacrocq, 23000 Guéret"}
+
+
+def programme_admin_of(identity, programme, email):
+    user = identity.create_user(caller=ADMIN, organisation_id=programme["id"], payload={
+        "email": email, "full_name": "Admin du programme", "roles": ["programme_admin"],
+        "password": PASSWORD})
+    return {"user_id": user["id"], "organisation_id": programme["id"],
+            "roles": ["programme_admin"]}
+
+
+def resident_of(identity, links, listen, email="alix.martin@exemple.fr"):
+    _, data = signed_up(identity, listen, dict(RESIDENT, email=email))
+    user = identity.verify_email(payload={"token": token_of(
+        links.issue_sign_up_link(sign_up_id=data["sign_up_id"]))})
+    return user, {"user_id": user["id"], "organisation_id": user["organisation_id"],
+                  "roles": ["member"]}
+
+
+def test_a_programme_enrols_an_address_before_it_signs_up_and_booking_hears_of_it(
+        identity, links, listen):
+    programme = identity.create_organisation(caller=ADMIN, payload=PROGRAMME)
+    admin = programme_admin_of(identity, programme, "coordination@creuse.example")
+    grant = identity.set_programme(caller=admin, organisation_id=programme["id"], payload={
+        "funder": "departement", "space_kinds": ["desk"], "communes": ["Aubusson"],
+        "max_hours_per_month": 8, "valid_from": "2026-01-01", "valid_until": "2027-12-31"})
+    assert (grant["max_hours_per_month"], grant["per_person_reports"]) == (8, False)
+    # The answer is the same for an address with or without an account.
+    enrolment = identity.enrol_resident(caller=admin, organisation_id=programme["id"],
+                                        payload={"email": "Alix.Martin@exemple.fr"})
+    assert (enrolment["email"], enrolment["via"]) == ("alix.martin@exemple.fr", "admin")
+    assert identity.enrol_resident(caller=admin, organisation_id=programme["id"],
+                                   payload={"email": "alix.martin@exemple.fr"}) == enrolment
+    heard = listen("identity", "identity.member_programmes_changed")
+    user, _ = resident_of(identity, links, listen)
+    (event,) = heard(1)
+    assert event["data"]["user_id"] == user["id"]
+    assert (event["data"]["home_commune"], event["data"]["home_postcode"]) == \
+        ("Aubusson", "23200")
+    (rules,) = event["data"]["programmes"]
+    assert (rules["programme_id"], rules["communes"], rules["space_kinds"],
+            rules["max_hours_per_month"], rules["valid_until"]) == \
+        (programme["id"], ["Aubusson"], ["desk"], 8, "2027-12-31")
+    # Ending it tells booking at once.
+    identity.end_enrolment(caller=admin, organisation_id=programme["id"],
+                           enrolment_id=enrolment["id"])
+    (event,) = heard(1)
+    assert event["data"]["programmes"] == []
+
+
+def test_a_resident_joins_with_the_code_and_only_residents_may(identity, links, listen, company):
+    programme = identity.create_organisation(caller=ADMIN, payload=PROGRAMME)
+    admin = programme_admin_of(identity, programme, "coordination@creuse.example")
+    code = identity.issue_programme_code(caller=admin, organisation_id=programme["id"])["code"]
+    assert code.startswith("rpg_")
+    assert not rows(identity_db(), "SELECT 1 FROM programmes WHERE code_hash = :c", c=code)
+    _, me = resident_of(identity, links, listen)
+    refused(lambda: identity.join_programme(caller=me, payload={"code": code + "x"}),
+            "NotFound", "invalid-programme-code")
+    joined = identity.join_programme(caller=me, payload={"code": code})
+    assert joined["via"] == "code"
+    staff = employee(identity, company)
+    refused(lambda: identity.join_programme(caller={
+        "user_id": staff["id"], "organisation_id": company["id"], "roles": ["member"]},
+        payload={"code": code}), "Forbidden", "resident-only")
+    # A new code retires the old one.
+    identity.issue_programme_code(caller=admin, organisation_id=programme["id"])
+    refused(lambda: identity.join_programme(caller=me, payload={"code": code}),
+            "NotFound", "invalid-programme-code")
+
+
+def test_a_programme_admin_sees_nothing_of_another_programme(identity, company):
+    first = identity.create_organisation(caller=ADMIN, payload=PROGRAMME)
+    second = identity.create_organisation(caller=ADMIN, payload=dict(PROGRAMME, name="Région"))
+    mine = programme_admin_of(identity, first, "a@creuse.example")
+    theirs = programme_admin_of(identity, second, "b@region.example")
+    identity.enrol_resident(caller=theirs, organisation_id=second["id"],
+                            payload={"email": "camille@exemple.fr"})
+    for call in (
+            lambda: identity.list_enrolments(caller=mine, organisation_id=second["id"]),
+            lambda: identity.get_programme(caller=mine, organisation_id=second["id"]),
+            lambda: identity.enrol_resident(caller=mine, organisation_id=second["id"],
+                                            payload={"email": "x@exemple.fr"}),
+            lambda: identity.list_users(caller=mine, organisation_id=second["id"])):
+        refused(call, "NotFound", "not-found")
+    assert identity.list_enrolments(caller=mine, organisation_id=first["id"]) == []
+    # A company is no programme, and a programme admin grants no corporate role.
+    refused(lambda: identity.get_programme(caller=ADMIN, organisation_id=company["id"]),
+            "NotFound", "not-a-programme")
+    refused(lambda: identity.create_user(caller=mine, organisation_id=first["id"], payload={
+        "email": "c@creuse.example", "full_name": "C", "roles": ["corporate_admin"]}),
+        "InvalidInput", "")
