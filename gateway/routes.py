@@ -27,6 +27,7 @@ from contracts.rpc.booking import (
     RelayWeekSchema, SeriesCancelledSchema, SeriesCancelSchema, SeriesCreateSchema, SeriesSchema,
     SpaceSchema, WeekQuerySchema, NetworkHealthSchema, UnmetDemandQuerySchema, UnmetDemandSchema,
     ImpactAuditQuerySchema, ImpactQuerySchema, ImpactReportSchema,
+    ProgrammeUsageQuerySchema, ProgrammeUsageSchema,
 )
 from contracts.rpc.identity import (
     ApiKeyCreateSchema, AuditEntrySchema, AuditQuerySchema, CsvImportQuerySchema,
@@ -371,6 +372,10 @@ ROUTES = [
     Route("GET", "/v1/organisation-usage", "booking", "organisation_usage",
           "A corporate admin's month: each employee's bookings and days", "Bookings",
           response=OrganisationUsageSchema, query=OrganisationUsageQuerySchema),
+    Route("GET", "/v1/programme-usage", "booking", "programme_usage",
+          "A programme's month: per relay, and per person if its rules allow it",
+          "Programmes", response=ProgrammeUsageSchema, query=ProgrammeUsageQuerySchema,
+          roles=("network_admin", "network_ops", "programme_admin")),
     Route("GET", "/v1/network-health", "booking", "network_health",
           "Per relay: bookings and occupancy over 7 and 30 days, no-show and late-cancellation "
           "rates, members, last booking, open closures, relays inactive 14 days (network "

@@ -158,6 +158,8 @@ class ProgrammeRulesSchema(Schema):
     max_days_per_month = fields.Integer(allow_none=True, load_default=None)
     valid_from = fields.String(allow_none=True, load_default=None)   # YYYY-MM-DD
     valid_until = fields.String(allow_none=True, load_default=None)
+    # Whether the programme's admins may read its use per person (booking's report).
+    per_person_reports = fields.Boolean(load_default=False)
 
 
 class MemberProgrammesChangedSchema(EventSchema):

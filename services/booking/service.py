@@ -26,6 +26,7 @@ from contracts.rpc.booking import (
     RelayWeekSchema, SeriesCancelSchema, SeriesCancelledSchema, SeriesCreateSchema, SeriesSchema,
     SpaceSchema, WeekQuerySchema, NetworkHealthSchema, UnmetDemandQuerySchema, UnmetDemandSchema,
     ImpactAuditQuerySchema, ImpactQuerySchema, ImpactReportSchema,
+    ProgrammeUsageQuerySchema, ProgrammeUsageSchema,
 )
 from services.booking import (
     availability, bookings, calendar_feed, demand, directory, impact, impact_report,
@@ -281,6 +282,13 @@ class BookingService(RelaisService):
         policy = bookings.policy_of(self.db.session, caller.organisation_id)
         return OrganisationUsageSchema().dump(views.organisation_usage(
             self.db.session, caller, query.get("month"), policy, utcnow()))
+
+    @rpc
+    def programme_usage(self, caller, query=None):
+        caller = load_caller(caller)
+        query = load(ProgrammeUsageQuerySchema(), query or {})
+        return ProgrammeUsageSchema().dump(views.programme_usage(
+            self.db.session, caller, query["month"], query.get("programme_id")))
 
     # -- calendar feeds ---------------------------------------------------------------
 

@@ -177,7 +177,8 @@ def _rules(programme, name):
             "communes": programme.communes, "departments": programme.departments,
             "max_hours_per_month": programme.max_hours_per_month,
             "max_days_per_month": programme.max_days_per_month,
-            "valid_from": _day(programme.valid_from), "valid_until": _day(programme.valid_until)}
+            "valid_from": _day(programme.valid_from), "valid_until": _day(programme.valid_until),
+            "per_person_reports": programme.per_person_reports}
 
 
 def _publish_for_address(uow, email_lower):

@@ -317,6 +317,10 @@ def test_a_programme_admin_of_a_finds_nothing_of_programme_b(programmes):
     assert [(e["email"], e["ended_at"]) for e in theirs] == [(b["resident_email"], None)]
     assert b["admin"].get(f"/v1/organisations/{b['programme']['id']}/programme").json()[
         "max_hours_per_month"] == 8
+    # Naming B's programme in its use report reads A's own, never B's.
+    usage = a["admin"].get("/v1/programme-usage", params={
+        "month": "2026-12", "programme_id": b["programme"]["id"]}).json()
+    assert usage["programme_id"] == a["programme"]["id"]
 
 
 def test_a_company_admin_cannot_run_a_programme(tenants, programmes):

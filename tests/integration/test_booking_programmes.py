@@ -3,6 +3,7 @@ PostgreSQL and RabbitMQ: each refusal names its rule, the monthly hours hold
 under racing bookings, and the booking is the programme's (its events say
 which, for billing). The programmes reach booking as identity publishes them
 (``identity.member_programmes_changed``)."""
+import json
 import threading
 from datetime import date, timedelta
 
@@ -20,7 +21,8 @@ def grant(**rules):
     return dict({"programme_id": PROGRAMME, "name": "Diabète Creuse", "space_kinds": None,
                  "relay_ids": None, "communes": None, "departments": None,
                  "max_hours_per_month": None, "max_days_per_month": None,
-                 "valid_from": None, "valid_until": None}, **rules)
+                 "valid_from": None, "valid_until": None, "per_person_reports": False},
+                **rules)
 
 
 def enrol(publish_event, databases, *programmes, commune="Aubusson", postcode="23200"):
@@ -29,8 +31,8 @@ def enrol(publish_event, databases, *programmes, commune="Aubusson", postcode="2
         "home_commune": commune, "home_postcode": postcode, "programmes": list(programmes)})
     assert wait_for(lambda: rows(
         databases["booking"], "SELECT 1 FROM members WHERE user_id = :id AND "
-        "jsonb_array_length(programmes) = :n AND resident_postcode IS NOT DISTINCT FROM :p",
-        id=RESIDENT["user_id"], n=len(programmes), p=postcode))
+        "programmes = CAST(:programmes AS jsonb) AND resident_postcode IS NOT DISTINCT FROM :p",
+        id=RESIDENT["user_id"], programmes=json.dumps(list(programmes)), p=postcode))
 
 
 def test_a_resident_outside_the_programmes_communes_is_refused_by_name(booking, publish_event,
@@ -122,3 +124,28 @@ def test_the_confirmation_names_the_programme_and_a_member_without_one_books_as_
                                            "slot": "afternoon"})
     (event,) = confirmed(1)
     assert event["data"]["programme_id"] is None
+
+
+def test_a_programmes_admin_reads_its_use_per_relay_and_per_person_only_if_allowed(
+        booking, publish_event, databases):
+    relay, (desk,) = relay_with(booking)
+    day = next_open_day()
+    enrol(publish_event, databases, grant())
+    booking.book(caller=RESIDENT, payload={"space_id": desk["id"], "date": day,
+                                           "slot": "morning"})
+    admin = {"user_id": "00000000-0000-4000-8000-00000000f0a1", "organisation_id": PROGRAMME,
+             "roles": ["programme_admin"]}
+    month = {"month": day[:7]}
+    usage = booking.programme_usage(caller=admin, query=month)
+    assert usage["relays"] == [{"relay_id": relay["id"], "relay_name": relay["name"],
+                                "people": 1, "bookings": 1, "hours": 4.0, "no_shows": 0}]
+    assert usage["people"] is None  # the programme's rules keep people out of it
+    enrol(publish_event, databases, grant(per_person_reports=True))
+    assert wait_for(lambda: booking.programme_usage(caller=admin, query=month)["people"])
+    (person,) = booking.programme_usage(caller=admin, query=month)["people"]
+    assert (person["member_id"], person["hours"]) == (RESIDENT["user_id"], 4.0)
+    # Another programme's admin reads only theirs: nothing here.
+    other = dict(admin, organisation_id="00000000-0000-4000-8000-00000000f0ff")
+    assert booking.programme_usage(caller=other, query=month)["relays"] == []
+    kind, _ = refusal(booking.programme_usage, caller=RESIDENT, query=month)
+    assert kind == "Forbidden"
