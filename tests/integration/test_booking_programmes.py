@@ -3,12 +3,12 @@ PostgreSQL and RabbitMQ: each refusal names its rule, the monthly hours hold
 under racing bookings, and the booking is the programme's (its events say
 which, for billing). The programmes reach booking as identity publishes them
 (``identity.member_programmes_changed``)."""
+import functools
 import json
-import threading
 from datetime import date, timedelta
 
 from tests import dates
-from tests.integration.booking_helpers import next_open_day, refusal, relay_with
+from tests.integration.booking_helpers import next_open_day, race, refusal, relay_with
 from tests.integration.conftest import rows, wait_for
 
 PROGRAMME = "00000000-0000-4000-8000-00000000f001"
@@ -85,25 +85,10 @@ def test_programme_hours_per_month_hold_under_racing_bookings(booking, rpc, publ
     relay, (desk,) = relay_with(booking)
     enrol(publish_event, databases, grant(max_hours_per_month=8))
     days = dates.open_days_in_one_month(4, first_after_days=1, last_before_days=85)
-    proxies = [rpc("booking") for _ in days]
-    outcomes, start = [], threading.Barrier(len(proxies))
-
-    def book(day, proxy):
-        start.wait()
-        try:
-            proxy.book(caller=RESIDENT, payload={"space_id": desk["id"],
-                                                 "date": day.isoformat(), "slot": "morning"})
-            outcomes.append("booked")
-        except Exception as refused:  # noqa: BLE001 (the refusal is the outcome)
-            outcomes.append("programme-monthly-hours"
-                            if "programme-monthly-hours" in str(refused) else repr(refused))
-
-    threads = [threading.Thread(target=book, args=pair) for pair in zip(days, proxies)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert sorted(outcomes) == ["booked"] * 2 + ["programme-monthly-hours"] * 2
+    outcomes = race([functools.partial(rpc("booking").book, caller=RESIDENT, payload={
+        "space_id": desk["id"], "date": day.isoformat(), "slot": "morning"}) for day in days],
+        "programme-monthly-hours")
+    assert outcomes == ["booked"] * 2 + ["programme-monthly-hours"] * 2
     assert rows(databases["booking"], "SELECT sum(extract(epoch FROM ends_at - starts_at)) / 3600 "
                 "AS hours FROM bookings WHERE programme_id = :p", p=PROGRAMME)[0]["hours"] == 8
 
