@@ -57,7 +57,8 @@ CONSUMES_EVENTS_OF = {
 CALLS = {
     "booking": ("billing.quote", "identity.get_profile"),
     "billing": ("booking.get_relay",),
-    "notify": ("identity.issue_invitation_link", "billing.document_file"),
+    "notify": ("identity.issue_invitation_link", "identity.issue_sign_up_link",
+               "billing.document_file"),
 }
 
 _UUID = "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"

@@ -6,10 +6,11 @@ ISSUER = "relais-identity"
 AUDIENCE = "relais"
 ALGORITHM = "EdDSA"
 
-# Opaque secrets: refresh tokens, API keys, SCIM tokens, invitation tokens.
+# Opaque secrets: refresh tokens, API keys, SCIM tokens, invitation tokens,
+# sign-up (e-mail verification) tokens, programmes' invitation codes.
 # The prefix tells people and secret scanners what a leaked one is.
 SECRET_PREFIXES = {"refresh": "rrt_", "api_key": "rlk_", "scim_token": "rls_",
-                   "invitation": "riv_"}
+                   "invitation": "riv_", "sign_up": "rsu_", "programme_code": "rpg_"}
 
 
 def secret_kind(secret):

@@ -12,11 +12,15 @@ ACCESSIBILITY = ("wheelchair", "step_free_access", "accessible_toilet", "hearing
                  "disabled_parking", "guide_dogs_welcome")
 
 # People and organisations.
-ROLES = ("network_admin", "network_ops", "relay_manager", "corporate_admin", "member")
+ROLES = ("network_admin", "network_ops", "relay_manager", "corporate_admin", "programme_admin",
+         "member")
 # How the caller proved who it is: a person's access token (``user_id`` is the
 # user), an API key or a SCIM token (``user_id`` is then the key's id).
 CREDENTIALS = ("access_token", "api_key", "scim_token")
-ORGANISATION_KINDS = ("network", "relay_operator", "corporate", "individual")
+ORGANISATION_KINDS = ("network", "relay_operator", "corporate", "individual", "programme")
+# Who funds a programme (an organisation of kind ``programme`` that grants
+# residents access and pays for what they book under it).
+PROGRAMME_FUNDERS = ("departement", "health_insurer", "region", "association", "other")
 COMMUTE_MODES = ("car", "carpool", "motorbike", "train", "bus", "bike", "walk", "other")
 # A corporate policy's relays: any, a list, or those within a radius of home.
 ALLOWED_RELAYS = ("all", "list", "radius")

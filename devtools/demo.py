@@ -119,11 +119,39 @@ def seed(base_url, admin_email, admin_password, billing_database_url=None):
     hr = api.post(f"/v1/organisations/{company['id']}/users", {
         "email": "rh@mutuelle.example", "full_name": "Dominique RH",
         "roles": ["corporate_admin"], "password": DEMO_PASSWORD}, key="demo-corporate-admin")
+    programme, coordinator, resident = seed_programme(api, base_url)
     seeded = {"relay": relay, "company": company, "employee": employee, "booking": booking,
-              "manager": manager, "corporate_admin": hr}
+              "manager": manager, "corporate_admin": hr, "programme": programme,
+              "programme_admin": coordinator, "resident": resident}
     if billing_database_url:
         seeded["invoice"] = seed_invoice(api, billing_database_url, seeded, date.today())
     return seeded
+
+
+def seed_programme(api, base_url):
+    """A funded programme and its coordinator, and a resident of the Creuse
+    not enrolled yet: README's "Residents and programmes, by hand" enrols her.
+    The resident's individual account is made as a verified sign-up makes it
+    (an individual organisation, one member, her postcode in her profile):
+    the demo reads no mailbox."""
+    programme = api.post("/v1/organisations", {
+        "kind": "programme", "name": "Santé Creuse (démo)",
+        "legal_name": "Département de la Creuse", "siret": "22230001400019",
+        "billing_email": "programmes@creuse.example",
+        "billing_address": "4 place Louis Lacrocq, 23000 Guéret"}, key="demo-programme")
+    coordinator = api.post(f"/v1/organisations/{programme['id']}/users", {
+        "email": "coordination@sante-creuse.example", "full_name": "Noa Coordination",
+        "roles": ["programme_admin"], "password": DEMO_PASSWORD}, key="demo-programme-admin")
+    account = api.post("/v1/organisations", {"kind": "individual", "name": "Alix Habitante"},
+                       key="demo-resident-account")
+    resident = api.post(f"/v1/organisations/{account['id']}/users", {
+        "email": "alix.habitante@exemple.fr", "full_name": "Alix Habitante",
+        "roles": ["member"], "password": DEMO_PASSWORD}, key="demo-resident")
+    alix = Api(base_url)
+    alix.login(resident["email"], DEMO_PASSWORD)
+    alix.put(f"/v1/users/{resident['id']}/profile",
+             {"home_commune": "Aubusson", "home_postcode": "23200"})
+    return programme, coordinator, resident
 
 
 def seed_invoice(api, billing_database_url, seeded, today):

@@ -38,6 +38,8 @@ Relais is running.
   demo member       {seeded['employee']['email']} / {demo.DEMO_PASSWORD}
   demo manager      {seeded['manager']['email']} / {demo.DEMO_PASSWORD}
   demo HR admin     {seeded['corporate_admin']['email']} / {demo.DEMO_PASSWORD}
+  demo programme    {seeded['programme_admin']['email']} / {demo.DEMO_PASSWORD} (its admin)
+  demo resident     {seeded['resident']['email']} / {demo.DEMO_PASSWORD} (not enrolled yet)
   demo company      {seeded['company']['id']} (monthly budget {demo.DEMO_BUDGET_CENTS // 100} € excl. VAT)
   demo booking      {seeded['booking']['id']} ({seeded['booking']['date']}, {seeded['booking']['slot']})
   demo invoice      {seeded['invoice']['number']} (corporate admin rh@mutuelle.example / {demo.DEMO_PASSWORD}:

@@ -26,7 +26,7 @@ from gateway.headers import secure
 from gateway.idempotency import idempotency_key
 from gateway.limits import (
     INVITATION_MAILS, INVITATION_MAILS_PER_CALLER, PASSWORD_SET_FAILURES, SCIM_REQUESTS,
-    SSO_STARTS, Limits, LimitsUnavailable, digest,
+    SIGN_UPS_PER_ADDRESS, SIGN_UPS_PER_CLIENT, SSO_STARTS, Limits, LimitsUnavailable, digest,
 )
 from gateway.openapi import build_spec
 from gateway.problems import Problem, from_remote_error
@@ -47,6 +47,11 @@ DOCS_HTML = (Path(__file__).parent / "docs.html").read_text()
 DOCS_ASSETS = {"swagger-ui.css": "text/css", "swagger-ui-bundle.js": "text/javascript",
                "favicon-32x32.png": "image/png"}
 DOCS_SCRIPT = (Path(__file__).parent / "docs.js").read_bytes()
+
+
+# Routes that take a secret someone could guess, and the status of a wrong guess.
+SECRET_GUESSES = {"identity.set_password": 401, "identity.verify_email": 401,
+                  "identity.join_programme": 404}
 
 
 def werkzeug_rule(openapi_path):
@@ -179,17 +184,19 @@ class Gateway:
                     raise
                 self.limits.login_succeeded(email, client)
                 return result
-            if route.name == "identity.set_password":
+            if route.name in SECRET_GUESSES:
+                # Secrets people type or follow (an invitation's token, a
+                # sign-up's, a programme's code): wrong ones count against the
+                # client, in one window for all.
                 self.refuse_after(self.limits.wait(PASSWORD_SET_FAILURES, "password", client))
                 try:
                     return call()
                 except Problem as problem:
-                    if problem.status == 401:
+                    if problem.status == SECRET_GUESSES[route.name]:
                         self.limits.count(PASSWORD_SET_FAILURES, "password", client)
                     raise
-            if route.name == "identity.invite_user":
-                keys = [(INVITATION_MAILS, "invite", kwargs["user_id"]),
-                        (INVITATION_MAILS_PER_CALLER, "inviter", kwargs["caller"]["user_id"])]
+            keys = mail_limits(route, kwargs, client)
+            if keys:
                 self.refuse_after(max(self.limits.wait(*key) for key in keys))
                 for key in keys:
                     self.limits.count(*key)
@@ -364,6 +371,19 @@ class Gateway:
         except (RpcUnavailable, RpcTimeout, RemoteError) as exc:
             raise Problem(503, "service-unavailable", f"identity cannot give its keys ({exc}).")
         return json_response(200, self.verifier.jwks)
+
+
+def mail_limits(route, kwargs, client):
+    """The limits on what a request makes notify mail, counted whether or not
+    the mail goes (so a sign-up's limit tells nothing of the address):
+    invitations per user and per sender, sign-ups per address and per client."""
+    if route.name == "identity.invite_user":
+        return [(INVITATION_MAILS, "invite", kwargs["user_id"]),
+                (INVITATION_MAILS_PER_CALLER, "inviter", kwargs["caller"]["user_id"])]
+    if route.name == "identity.sign_up":
+        return [(SIGN_UPS_PER_ADDRESS, "sign-up", digest(kwargs["payload"]["email"])),
+                (SIGN_UPS_PER_CLIENT, "sign-up-client", client)]
+    return []
 
 
 def refuse_without_roles(route, caller):

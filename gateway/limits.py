@@ -1,5 +1,6 @@
 """Attempt limits shared by every gateway replica, in Redis: log-in, setting a
-password with an invitation, invitation mails, SCIM. Over a limit the answer
+password with an invitation, verifying a sign-up's e-mail, invitation and
+sign-up mails, SCIM. Over a limit the answer
 is 429 with ``Retry-After``, before any service is called.
 
 Log-in makes guessing cost the attacker, not the account's owner:
@@ -36,7 +37,9 @@ CLIENT_FAILURES, CLIENT_WINDOW = 30, 15 * 60
 ADDRESS_FAILURES, ADDRESS_WINDOW = 100, 3600
 KNOWN_CLIENT_SECONDS = 30 * 24 * 3600
 # Other limits: (attempts, window in seconds), counted per key.
-PASSWORD_SET_FAILURES = (10, 15 * 60)      # per client: invitation tokens guessed
+PASSWORD_SET_FAILURES = (10, 15 * 60)      # per client: invitation or sign-up tokens guessed
+SIGN_UPS_PER_ADDRESS = (3, 3600)           # mails one address may be sent by sign-ups
+SIGN_UPS_PER_CLIENT = (10, 3600)           # sign-ups from one client, whatever the addresses
 INVITATION_MAILS = (3, 3600)               # per user invited
 INVITATION_MAILS_PER_CALLER = (30, 3600)   # per admin (or key) sending them
 SCIM_REQUESTS = (1200, 60)                 # per SCIM token

@@ -27,12 +27,15 @@ from contracts.rpc.booking import (
     RelayWeekSchema, SeriesCancelledSchema, SeriesCancelSchema, SeriesCreateSchema, SeriesSchema,
     SpaceSchema, WeekQuerySchema, NetworkHealthSchema, UnmetDemandQuerySchema, UnmetDemandSchema,
     ImpactAuditQuerySchema, ImpactQuerySchema, ImpactReportSchema,
+    ProgrammeUsageQuerySchema, ProgrammeUsageSchema,
 )
 from contracts.rpc.identity import (
     ApiKeyCreateSchema, AuditEntrySchema, AuditQuerySchema, CsvImportQuerySchema,
-    CsvImportReportSchema, CsvImportSchema, GroupPolicySchema, GroupSchema, InvitationSchema,
+    CsvImportReportSchema, CsvImportSchema, EmailVerificationSchema, EnrolmentCreateSchema,
+    EnrolmentListQuerySchema, EnrolmentSchema, GroupPolicySchema, GroupSchema, InvitationSchema,
+    JoinProgrammeSchema, ProgrammeCodeSchema, ProgrammeSchema,
     MachineCredentialSchema, OrganisationListQuerySchema, OrganisationSchema, PasswordSetSchema,
-    PolicySchema, ProfileSchema, RefreshRequestSchema,
+    PolicySchema, ProfileSchema, RefreshRequestSchema, SignUpAcceptedSchema, SignUpSchema,
     ScimTokenCreateSchema, SsoCallbackQuerySchema, SsoDiscoverQuerySchema, SsoDiscoverySchema,
     SsoSettingsSchema, SsoStartQuerySchema, TokenRequestSchema, TokenSchema, UserCreateSchema,
     UserListQuerySchema, UserLocaleSchema, UserSchema,
@@ -106,6 +109,16 @@ ROUTES = [
           "Set one's password with an invitation token (single use)", "Auth",
           response=UserSchema, body=PasswordSetSchema, authenticated=False,
           passes_caller=False, errors=(400, 401, 422, 429)),
+    Route("POST", "/v1/residents/sign-up", "identity", "sign_up",
+          "A resident signs up (an individual account): a mail goes to the address, with a "
+          "link to verify it, or saying it already has an account. The same answer either way",
+          "Auth", response=SignUpAcceptedSchema, status=202, body=SignUpSchema,
+          authenticated=False, passes_caller=False, errors=(400, 422, 429)),
+    Route("POST", "/v1/residents/verify", "identity", "verify_email",
+          "Verify a resident's e-mail with the link's token (single use): the account is "
+          "made and they can log in", "Auth", response=UserSchema, status=201,
+          body=EmailVerificationSchema, authenticated=False, passes_caller=False,
+          errors=(400, 401, 409, 422, 429)),
 
     Route("GET", "/v1/sso/discover", "identity", "sso_discover",
           "Whether single sign-on covers an e-mail address's domain (never whether an "
@@ -192,6 +205,36 @@ ROUTES = [
     Route("PUT", "/v1/users/{user_id}/profile", "identity", "set_profile",
           "Replace an employee's commute profile", "Users", response=ProfileSchema,
           body=ProfileSchema),
+
+    Route("GET", "/v1/organisations/{organisation_id}/programme", "identity", "get_programme",
+          "What a programme grants the residents it enrols", "Programmes",
+          response=ProgrammeSchema),
+    Route("PUT", "/v1/organisations/{organisation_id}/programme", "identity", "set_programme",
+          "Replace what a programme grants: kinds of space, relays, hours and days a month "
+          "per resident, period, communes or départements", "Programmes",
+          response=ProgrammeSchema, body=ProgrammeSchema,
+          roles=("network_admin", "programme_admin")),
+    Route("POST", "/v1/organisations/{organisation_id}/programme/code", "identity",
+          "issue_programme_code", "A new invitation code residents type to join (shown once; "
+          "the previous one stops working)", "Programmes", response=ProgrammeCodeSchema,
+          status=201, body_required=False, roles=("network_admin", "programme_admin"),
+          credentials=("access_token",)),
+    Route("POST", "/v1/organisations/{organisation_id}/enrolments", "identity",
+          "enrol_resident", "Enrol a resident by e-mail (counts once the address has a "
+          "resident's account; the same answer either way)", "Programmes",
+          response=EnrolmentSchema, status=201, body=EnrolmentCreateSchema,
+          roles=("network_admin", "programme_admin")),
+    Route("GET", "/v1/organisations/{organisation_id}/enrolments", "identity",
+          "list_enrolments", "A programme's enrolments", "Programmes",
+          response=EnrolmentSchema, many=True, query=EnrolmentListQuerySchema),
+    Route("POST", "/v1/organisations/{organisation_id}/enrolments/{enrolment_id}/end",
+          "identity", "end_enrolment", "End an enrolment (bookings already made stay)",
+          "Programmes", response=EnrolmentSchema, body_required=False,
+          roles=("network_admin", "programme_admin")),
+    Route("POST", "/v1/programme-enrolments", "identity", "join_programme",
+          "A resident joins a programme with its invitation code", "Programmes",
+          response=EnrolmentSchema, status=201, body=JoinProgrammeSchema,
+          credentials=("access_token",), errors=(400, 401, 403, 404, 422, 429)),
 
     Route("POST", "/v1/organisations/{organisation_id}/api-keys", "identity", "create_api_key",
           "Create an API key (its secret is shown once)", "Credentials",
@@ -355,6 +398,10 @@ ROUTES = [
     Route("GET", "/v1/organisation-usage", "booking", "organisation_usage",
           "A corporate admin's month: each employee's bookings and days", "Bookings",
           response=OrganisationUsageSchema, query=OrganisationUsageQuerySchema),
+    Route("GET", "/v1/programme-usage", "booking", "programme_usage",
+          "A programme's month: per relay, and per person if its rules allow it",
+          "Programmes", response=ProgrammeUsageSchema, query=ProgrammeUsageQuerySchema,
+          roles=("network_admin", "network_ops", "programme_admin")),
     Route("GET", "/v1/network-health", "booking", "network_health",
           "Per relay: bookings and occupancy over 7 and 30 days, no-show and late-cancellation "
           "rates, members, last booking, open closures, relays inactive 14 days (network "

@@ -20,6 +20,9 @@ class BookingFactsSchema(EventSchema):
     member_id = fields.String(required=True)
     organisation_id = fields.String(allow_none=True, required=True)
     series_id = fields.String(allow_none=True, load_default=None)
+    # version 3: the programme the booking was made under, which pays for it
+    # (billing invoices the programme, not the resident); null: none.
+    programme_id = fields.String(allow_none=True, load_default=None)
     date = bounded_date(required=True)
     slot = fields.String(required=True)
     half_days = fields.Integer(required=True)

@@ -113,6 +113,9 @@ class ProfileChangedSchema(EventSchema):
     user_id = fields.String(required=True)
     organisation_id = fields.String(allow_none=True, load_default=None)
     home_commune = fields.String(allow_none=True, load_default=None)
+    # Version 3: a resident's postcode (programmes may be limited to communes
+    # or départements).
+    home_postcode = fields.String(allow_none=True, load_default=None)
     home_latitude = fields.Float(allow_none=True, load_default=None)
     home_longitude = fields.Float(allow_none=True, load_default=None)
     usual_office = fields.String(allow_none=True, load_default=None)
@@ -124,3 +127,48 @@ class ProfileChangedSchema(EventSchema):
     policy_home_commune = fields.String(allow_none=True, load_default=None)
     policy_home_latitude = fields.Float(allow_none=True, load_default=None)
     policy_home_longitude = fields.Float(allow_none=True, load_default=None)
+
+
+class SignUpRequestedSchema(EventSchema):
+    """``identity.sign_up_requested``: someone signed up with this address.
+    Notify mails it: the verification link (asked of identity when it sends,
+    ``issue_sign_up_link``: never in an event) for a new address, or, when the
+    address already has an account (``account_exists``), a mail saying so."""
+    sign_up_id = fields.String(required=True)
+    email = fields.String(required=True)
+    full_name = fields.String(required=True)
+    locale = fields.String(load_default=DEFAULT_LOCALE)
+    account_exists = fields.Boolean(required=True)
+    expires_at = fields.String(required=True)
+
+
+class ProgrammeRulesSchema(Schema):
+    """One programme's grant, as ``identity.member_programmes_changed`` carries it
+    (null: no limit)."""
+    class Meta:
+        unknown = EXCLUDE
+
+    programme_id = fields.String(required=True)
+    name = fields.String(required=True)
+    space_kinds = fields.List(fields.String(), allow_none=True, load_default=None)
+    relay_ids = fields.List(fields.String(), allow_none=True, load_default=None)
+    communes = fields.List(fields.String(), allow_none=True, load_default=None)
+    departments = fields.List(fields.String(), allow_none=True, load_default=None)
+    max_hours_per_month = fields.Integer(allow_none=True, load_default=None)
+    max_days_per_month = fields.Integer(allow_none=True, load_default=None)
+    valid_from = fields.String(allow_none=True, load_default=None)   # YYYY-MM-DD
+    valid_until = fields.String(allow_none=True, load_default=None)
+    # Whether the programme's admins may read its use per person (booking's report).
+    per_person_reports = fields.Boolean(load_default=False)
+
+
+class MemberProgrammesChangedSchema(EventSchema):
+    """``identity.member_programmes_changed``: the programmes a resident is
+    enrolled in, whole (empty: none), with where they live (a programme may be
+    limited to communes or départements). Published when an enrolment starts
+    or ends, a programme's grant changes, or the resident's commune or postcode."""
+    user_id = fields.String(required=True)
+    organisation_id = fields.String(required=True)
+    home_commune = fields.String(allow_none=True, load_default=None)
+    home_postcode = fields.String(allow_none=True, load_default=None)
+    programmes = fields.List(fields.Nested(ProgrammeRulesSchema), required=True)

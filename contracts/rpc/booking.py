@@ -480,6 +480,42 @@ class OrganisationUsageSchema(Schema):
     members = fields.List(fields.Nested(MemberUsageSchema))
 
 
+class ProgrammeUsageQuerySchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    month = month_field(required=True)
+    programme_id = fields.UUID(metadata={
+        "description": "Network staff name the programme; its admins read their own."})
+
+
+class ProgrammeRelayUsageSchema(Schema):
+    relay_id = fields.String()
+    relay_name = fields.String()
+    people = fields.Integer(metadata={"description": "Residents who booked there."})
+    bookings = fields.Integer()
+    hours = fields.Float()
+    no_shows = fields.Integer()
+
+
+class ProgrammePersonUsageSchema(Schema):
+    member_id = fields.String()
+    member_name = fields.String(allow_none=True)
+    bookings = fields.Integer()
+    hours = fields.Float()
+
+
+class ProgrammeUsageSchema(Schema):
+    """What a programme paid for in a month: the bookings made under it that
+    count (as its invoice does: no-shows and late cancellations included)."""
+    programme_id = fields.String()
+    month = fields.String()
+    relays = fields.List(fields.Nested(ProgrammeRelayUsageSchema))
+    people = fields.List(fields.Nested(ProgrammePersonUsageSchema), allow_none=True, metadata={
+        "description": "Per person only if the programme's rules allow it (per_person_reports); "
+                       "else null."})
+
+
 class OpenClosureSchema(Schema):
     starts_on = bounded_date()
     ends_on = bounded_date()

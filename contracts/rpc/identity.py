@@ -4,10 +4,11 @@ from marshmallow import (
     EXCLUDE, Schema, ValidationError, fields, validate, validates_schema,
 )
 
-from common.schemas import PageQuerySchema
+from common.schemas import PageQuerySchema, bounded_date
 from contracts.vocabulary import (
     ALLOWED_RELAYS, BUDGET_PER, COMMUTE_MODES, DEFAULT_LOCALE, LOCALES, ORGANISATION_KINDS,
-    PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH, PASSWORD_POLICY, ROLES, SPACE_KINDS,
+    PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH, PASSWORD_POLICY, PROGRAMME_FUNDERS, ROLES,
+    SPACE_KINDS,
 )
 
 MAX_CSV_BYTES = 1024 * 1024
@@ -140,6 +141,106 @@ class PasswordSetSchema(Schema):
     password = new_password(required=True)
 
 
+# Residents' sign-up ------------------------------------------------------------
+
+POSTCODE = validate.Regexp(r"^(?:[0-9]{5}|2[AB][0-9]{3})$",
+                           error="A French postcode: 5 digits (2A/2B for Corsica).")
+
+
+class SignUpSchema(Schema):
+    """A resident signs up: an individual account, made once the e-mail is verified."""
+    email = fields.Email(required=True)
+    password = new_password(required=True)
+    full_name = fields.String(required=True, validate=validate.Length(1, 200))
+    postcode = fields.String(required=True, validate=POSTCODE, metadata={
+        "description": "Where the resident lives: programmes may be limited to communes "
+                       "or départements."})
+    commune = fields.String(required=True, validate=validate.Length(1, 100))
+    locale = fields.String(load_default=DEFAULT_LOCALE, validate=validate.OneOf(LOCALES))
+
+
+class SignUpAcceptedSchema(Schema):
+    """The same answer whatever the address: nobody learns who has an account."""
+    status = fields.String(metadata={"enum": ["check-your-mail"]})
+    detail = fields.String()
+
+
+class EmailVerificationSchema(Schema):
+    """The token of a sign-up's verification link (single use)."""
+    token = fields.String(required=True, load_only=True, validate=validate.Length(1, 200))
+
+
+# Programmes ----------------------------------------------------------------------
+
+DEPARTMENT = validate.Regexp(r"^(?:[0-9]{2}|2[AB]|97[0-9])$",
+                             error="A département's code: 23, 2A, 974...")
+
+
+class ProgrammeSchema(Schema):
+    """What a programme grants the residents it enrols; null: no limit."""
+    organisation_id = fields.String(dump_only=True)
+    funder = fields.String(load_default="other", validate=validate.OneOf(PROGRAMME_FUNDERS))
+    space_kinds = fields.List(fields.String(validate=validate.OneOf(SPACE_KINDS)),
+                              load_default=None, allow_none=True,
+                              validate=validate.Length(min=1), metadata={
+                                  "description": "null: every kind of space."})
+    relay_ids = fields.List(fields.UUID(), load_default=None, allow_none=True,
+                            validate=validate.Length(min=1),
+                            metadata={"description": "null: every relay."})
+    communes = fields.List(fields.String(validate=validate.Length(1, 100)), load_default=None,
+                           allow_none=True, validate=validate.Length(min=1), metadata={
+                               "description": "Residents of these communes (any case); with "
+                                              "departments, either one qualifies; both null: "
+                                              "anyone."})
+    departments = fields.List(fields.String(validate=DEPARTMENT), load_default=None,
+                              allow_none=True, validate=validate.Length(min=1))
+    max_hours_per_month = fields.Integer(load_default=None, allow_none=True,
+                                         validate=validate.Range(1, 744), metadata={
+                                             "description": "Per resident; a desk's half-day "
+                                                            "counts its hours."})
+    max_days_per_month = fields.Integer(load_default=None, allow_none=True,
+                                        validate=validate.Range(1, 31))
+    valid_from = bounded_date(load_default=None, allow_none=True)
+    valid_until = bounded_date(load_default=None, allow_none=True,
+                              metadata={"description": "Included; null: open."})
+    per_person_reports = fields.Boolean(load_default=False, metadata={
+        "description": "Whether the programme's admins read use per person (else per relay "
+                       "and month only)."})
+    updated_at = fields.AwareDateTime(dump_only=True, allow_none=True)
+
+    @validates_schema
+    def a_period(self, data, **kwargs):
+        start, end = data.get("valid_from"), data.get("valid_until")
+        if start and end and end < start:
+            raise ValidationError({"valid_until": ["On or after valid_from."]})
+
+
+class ProgrammeCodeSchema(Schema):
+    """A programme's invitation code, shown once: residents type it to join."""
+    code = fields.String(dump_only=True)
+
+
+class JoinProgrammeSchema(Schema):
+    code = fields.String(required=True, load_only=True, validate=validate.Length(1, 200))
+
+
+class EnrolmentCreateSchema(Schema):
+    email = fields.Email(required=True)
+
+
+class EnrolmentSchema(Schema):
+    id = fields.String(dump_only=True)
+    programme_id = fields.String(dump_only=True)
+    email = fields.String(dump_only=True, attribute="email_lower")
+    via = fields.String(dump_only=True, metadata={"enum": ["admin", "code"]})
+    created_at = fields.AwareDateTime(dump_only=True)
+    ended_at = fields.AwareDateTime(dump_only=True, allow_none=True)
+
+
+class EnrolmentListQuerySchema(PageQuerySchema):
+    active = fields.Boolean()
+
+
 # Corporate policy and employee profile ---------------------------------------
 
 class BookingRulesSchema(Schema):
@@ -211,6 +312,7 @@ class ProfileSchema(Schema):
     organisation_id = fields.String(dump_only=True)
     home_commune = fields.String(load_default=None, allow_none=True,
                                  validate=validate.Length(1, 100))
+    home_postcode = fields.String(load_default=None, allow_none=True, validate=POSTCODE)
     home_latitude = fields.Float(load_default=None, allow_none=True,
                                  validate=validate.Range(-90, 90), metadata={
                                      "description": "Stored rounded to 2 decimals (about 1 km)."})

@@ -1,5 +1,5 @@
 """Who sees which document: network staff every one; a corporate admin their
-company's invoices and credit notes; a relay manager their operator's
+company's invoices and credit notes (a programme admin their programme's); a relay manager their operator's
 settlements. Anything else is "not found", writes included: a caller learns
 nothing of another tenant's documents, not even that they exist."""
 from sqlalchemy import select
@@ -15,7 +15,8 @@ def visible(statement, caller, session):
     if caller.sees_whole_network:
         return statement
     owners = []
-    if caller.has("corporate_admin") and caller.organisation_id:
+    # A company's admins, and a programme's (it pays for what its residents book).
+    if caller.has("corporate_admin", "programme_admin") and caller.organisation_id:
         owners.append(caller.organisation_id)
     if caller.has("relay_manager"):
         if caller.organisation_id:

@@ -75,7 +75,7 @@ def price_of(session, booking):
     date (pricing.py). None: nothing prices it yet."""
     rate_card = rate_card_in_force(session, booking["relay_id"], booking["space_kind"],
                                    booking["date"])
-    contract = contract_in_force(session, booking["organisation_id"], booking["date"])
+    contract = contract_in_force(session, payer_of(booking), booking["date"])
     unit, quantity = pricing.unit_and_quantity(booking["space_kind"], booking["slot"],
                                                booking["half_days"], booking["duration_minutes"])
     unit_price = pricing.unit_price(unit, card_of(rate_card), card_of(contract),
@@ -99,11 +99,19 @@ def quote(session, request):
     return {"priced": True, "price_cents": price.amount_excl_vat_cents}
 
 
+def payer_of(booking):
+    """Who a booking is invoiced to: the programme it was made under (a
+    resident's booking: the programme pays, not the resident), else the
+    member's organisation. A usage line's ``organisation_id`` is the payer, so
+    the month run puts it on the payer's invoice like any company's."""
+    return booking.get("programme_id") or booking["organisation_id"]
+
+
 def new_usage_line(uow, booking):
     """Priced by the prices in force on the booking's date (``price_of``)."""
     line = UsageLine(
         booking_id=booking["booking_id"], relay_id=booking["relay_id"],
-        organisation_id=booking["organisation_id"], member_id=booking["member_id"],
+        organisation_id=payer_of(booking), member_id=booking["member_id"],
         space_kind=booking["space_kind"], date=booking["date"], slot=booking["slot"],
         half_days=booking["half_days"], duration_minutes=booking["duration_minutes"],
         status="unpriced")
@@ -176,7 +184,7 @@ def facts_of(line):
 def list_usage_lines(session, caller, query):
     statement = select(UsageLine).order_by(UsageLine.date.desc(), UsageLine.id)
     if not caller.sees_whole_network:
-        if caller.has("corporate_admin"):
+        if caller.has("corporate_admin", "programme_admin"):
             statement = statement.where(UsageLine.organisation_id == caller.organisation_id)
         else:
             statement = statement.where(UsageLine.member_id == caller.user_id)

@@ -13,7 +13,7 @@ from sqlalchemy.orm import contains_eager, joinedload
 from common import errors
 from common.db import new_id
 from common.validation import is_uuid
-from services.booking import check_in_codes, directory, lifecycle, slots
+from services.booking import check_in_codes, directory, lifecycle, programmes, slots
 from services.booking.models import (
     Booking, CheckInFailure, Member, OrganisationPolicy, Relay, Space,
 )
@@ -42,6 +42,7 @@ def facts(booking):
         "space_id": booking.space_id, "space_name": booking.space.name,
         "space_kind": booking.space.kind, "member_id": booking.member_id,
         "organisation_id": booking.organisation_id, "series_id": booking.series_id,
+        "programme_id": booking.programme_id,
         "date": booking.date, "slot": booking.slot,
         "half_days": slots.half_days_of(booking.slot, times.duration_minutes),
         "timezone": booking.relay.timezone, "starts_at": times.starts_at,
@@ -157,6 +158,38 @@ def spent_in_month(session, policy, organisation_id, member_id, day):
         .where(whose, Booking.date.between(first, last), SPENDING)).scalar_one())
 
 
+def check_programmes(session, member, relay, kind, day, times):
+    """The programme a resident books under (``programmes.choose``), or None
+    for a member without programmes. Its monthly hours and days are read under
+    the member's lock (``book`` holds it): two racing bookings of one resident
+    cannot both take the last hour."""
+    if member is None or not member.programmes:
+        return None
+
+    def usage_of(programme):
+        if programme.max_hours_per_month is None and programme.max_days_per_month is None:
+            return 0, frozenset()
+        return programme_usage_in_month(session, member.user_id, programme.programme_id, day)
+    return programmes.choose(
+        [programmes.Programme.from_rules(rules) for rules in member.programmes], usage_of,
+        relay_id=relay.id, space_kind=kind, day=day, commune=member.resident_commune,
+        postcode=member.resident_postcode, minutes=times.duration_minutes)
+
+
+def programme_usage_in_month(session, member_id, programme_id, day):
+    """(minutes, dates) of a resident's bookings under a programme in ``day``'s
+    month that the programme pays for: the same as a budget's (no-shows and
+    late cancellations included)."""
+    first = day.replace(day=1)
+    last = day.replace(day=monthrange(day.year, day.month)[1])
+    rows = session.execute(
+        select(Booking.date, Booking.starts_at, Booking.ends_at)
+        .where(Booking.member_id == member_id, Booking.programme_id == programme_id,
+               Booking.date.between(first, last), SPENDING)).all()
+    minutes = sum(int((row.ends_at - row.starts_at).total_seconds()) // 60 for row in rows)
+    return minutes, frozenset(row.date for row in rows)
+
+
 def check_budget(session, caller, policy, quote, relay, kind, data, times):
     """The price of the booking (billing's quote; an unpriced booking costs 0)
     if the policy has a monthly budget and it fits, else PolicyRefused; None
@@ -220,6 +253,7 @@ def book(uow, caller, data, now, series_id=None, quote=None, ask_home=None):
                      home_point=home, space_kind=kind, day=data["date"],
                      days_booked=days_booked,
                      days_ahead=(times.local_starts_at.date() - local_today).days)
+        programme = check_programmes(session, member, relay, kind, data["date"], times)
         price_cents = check_budget(session, caller, policy, quote or no_quote, relay, kind,
                                    data, times)
     except (slots.SlotRefused, PolicyRefused) as refusal:
@@ -230,7 +264,8 @@ def book(uow, caller, data, now, series_id=None, quote=None, ask_home=None):
                       starts_at=times.starts_at, ends_at=times.ends_at, status="confirmed",
                       no_show_at=lifecycle.no_show_due_at(kind, times.starts_at, now,
                                                           relay.no_show_after_minutes),
-                      price_cents=price_cents, created_at=now, updated_at=now)
+                      price_cents=price_cents, created_at=now, updated_at=now,
+                      programme_id=programme.programme_id if programme else None)
     booking.relay = relay
     if space is not None:
         insert(session, booking, space)

@@ -178,6 +178,8 @@ class Booking(Base):
     # billing's quote (excl. VAT) when booked under a monthly budget; 0 when unpriced,
     # NULL when no budget applied (it then counts 0 against a budget set later).
     price_cents: Mapped[int | None] = mapped_column(BigInteger)
+    # The programme the booking was made under (it pays: billing invoices it); null: none.
+    programme_id: Mapped[str | None] = mapped_column(UUID(as_uuid=False), index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
@@ -221,6 +223,12 @@ class Member(Base):
     # member_policies_changed, whole): empty, the corporate policy's apply.
     group_policies: Mapped[list] = mapped_column(JSONB, server_default=text("'[]'::jsonb"))
     group_policies_as_of: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # A resident's programmes (identity's member_programmes_changed, whole) and
+    # where they live, which a programme may require (its communes or départements).
+    programmes: Mapped[list] = mapped_column(JSONB, server_default=text("'[]'::jsonb"))
+    resident_commune: Mapped[str | None] = mapped_column(Text)
+    resident_postcode: Mapped[str | None] = mapped_column(Text)
+    programmes_as_of: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class OrganisationPolicy(Base):

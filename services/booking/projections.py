@@ -62,6 +62,20 @@ def remember_member_policies(uow, data, as_of):
                                | (Member.group_policies_as_of < as_of)))
 
 
+def remember_member_programmes(uow, data, as_of):
+    """A resident's programmes, whole, and where they live, from
+    ``identity.member_programmes_changed``; an older event changes nothing."""
+    values = {"organisation_id": data["organisation_id"],
+              "programmes": [dict(programme) for programme in data["programmes"]],
+              "resident_commune": data["home_commune"],
+              "resident_postcode": data["home_postcode"], "programmes_as_of": as_of}
+    uow.session.execute(
+        insert(Member).values(user_id=data["user_id"], **values)
+        .on_conflict_do_update(index_elements=[Member.user_id], set_=values,
+                               where=(Member.programmes_as_of.is_(None))
+                               | (Member.programmes_as_of < as_of)))
+
+
 def deactivate_member(uow, data, now):
     """A deactivated member books no more, their bookings to come are
     cancelled by the platform (never late-billed), each with its event, and

@@ -26,6 +26,7 @@ from contracts.rpc.booking import (
     RelayWeekSchema, SeriesCancelSchema, SeriesCancelledSchema, SeriesCreateSchema, SeriesSchema,
     SpaceSchema, WeekQuerySchema, NetworkHealthSchema, UnmetDemandQuerySchema, UnmetDemandSchema,
     ImpactAuditQuerySchema, ImpactQuerySchema, ImpactReportSchema,
+    ProgrammeUsageQuerySchema, ProgrammeUsageSchema,
 )
 from services.booking import (
     availability, bookings, calendar_feed, demand, directory, impact, impact_report,
@@ -282,6 +283,13 @@ class BookingService(RelaisService):
         return OrganisationUsageSchema().dump(views.organisation_usage(
             self.db.session, caller, query.get("month"), policy, utcnow()))
 
+    @rpc
+    def programme_usage(self, caller, query=None):
+        caller = load_caller(caller)
+        query = load(ProgrammeUsageQuerySchema(), query or {})
+        return ProgrammeUsageSchema().dump(views.programme_usage(
+            self.db.session, caller, query["month"], query.get("programme_id")))
+
     # -- calendar feeds ---------------------------------------------------------------
 
     @rpc
@@ -334,6 +342,10 @@ class BookingService(RelaisService):
     @consumes("identity.member_policies_changed")
     def on_member_policies_changed(self, uow, data, event):
         projections.remember_member_policies(uow, data, event["occurred_at"])
+
+    @consumes("identity.member_programmes_changed")
+    def on_member_programmes_changed(self, uow, data, event):
+        projections.remember_member_programmes(uow, data, event["occurred_at"])
 
     @consumes("identity.user_deactivated")
     def on_user_deactivated(self, uow, data, event):

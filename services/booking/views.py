@@ -4,12 +4,12 @@ from datetime import date, timedelta
 from calendar import monthrange
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from common import errors
 from services.booking import check_in_codes, directory, occupancy
 from services.booking.lifecycle import ACTIVE_STATUSES
-from services.booking.bookings import BOOKING_LOADS
+from services.booking.bookings import BOOKING_LOADS, SPENDING
 from services.booking.models import Booking, Member
 from services.booking.slots import DayHours, half_days_of
 
@@ -114,3 +114,57 @@ def organisation_usage(session, caller, month, policy, now):
     members.sort(key=lambda m: (m["member_name"] or "", m["member_id"]))
     return {"organisation_id": caller.organisation_id, "month": f"{year:04d}-{number:02d}",
             "max_days_per_month": policy.max_days_per_month, "members": members}
+
+
+def programme_usage(session, caller, month, programme_id=None):
+    """A programme's month, as its admins may read it: per relay (people,
+    bookings, hours, no-shows) always; per person only if the programme's
+    rules allow it (``per_person_reports``, carried with its grant on its
+    residents' rows). Counted as the programme pays (``bookings.SPENDING``).
+    Network staff name the programme; anyone else is refused."""
+    if caller.has("programme_admin") and caller.organisation_id:
+        programme_id = caller.organisation_id
+    elif not (caller.sees_whole_network and programme_id):
+        raise errors.Forbidden("This is for a programme's admins and network staff.")
+    programme_id = str(programme_id)
+    year, number = map(int, month.split("-"))
+    first, last = date(year, number, 1), date(year, number, monthrange(year, number)[1])
+    rows = session.execute(
+        select(Booking).options(*BOOKING_LOADS)
+        .where(Booking.programme_id == programme_id, Booking.date.between(first, last),
+               SPENDING).order_by(Booking.starts_at)).unique().scalars().all()
+    relays, people = {}, {}
+    for booking in rows:
+        relay = relays.setdefault(booking.relay_id, {
+            "relay_id": booking.relay_id, "relay_name": booking.relay.name, "members": set(),
+            "bookings": 0, "hours": 0.0, "no_shows": 0})
+        relay["members"].add(booking.member_id)
+        relay["bookings"] += 1
+        relay["hours"] += minutes(booking) / 60
+        relay["no_shows"] += booking.status == "no_show"
+        person = people.setdefault(booking.member_id, {"member_id": booking.member_id,
+                                                       "bookings": 0, "hours": 0.0})
+        person["bookings"] += 1
+        person["hours"] += minutes(booking) / 60
+    per_relay = [dict(relay, people=len(relay.pop("members")))
+                 for relay in sorted(relays.values(), key=lambda r: r["relay_name"])]
+    per_person = None
+    if _reports_per_person(session, programme_id):
+        names = {m.user_id: m.full_name for m in session.execute(
+            select(Member).where(Member.user_id.in_(set(people)))).scalars()}
+        per_person = sorted((dict(p, member_name=names.get(p["member_id"]))
+                             for p in people.values()),
+                            key=lambda p: (p["member_name"] or "", p["member_id"]))
+    return {"programme_id": programme_id, "month": f"{year:04d}-{number:02d}",
+            "relays": per_relay, "people": per_person}
+
+
+def _reports_per_person(session, programme_id):
+    """The programme's flag, as identity published it with its grant to its residents."""
+    return bool(session.execute(PER_PERSON_REPORTS, {"programme_id": programme_id}).scalar())
+
+
+PER_PERSON_REPORTS = text("""
+    SELECT bool_or((grant_->>'per_person_reports')::boolean)
+    FROM members, jsonb_array_elements(members.programmes) AS grant_
+    WHERE grant_->>'programme_id' = :programme_id""")

@@ -26,6 +26,9 @@ ROLES_BY_KIND = {
     "relay_operator": {"relay_manager", "member"},
     "corporate": {"corporate_admin", "member"},
     "individual": {"member"},
+    # A programme's people run it (enrol residents, read its use); residents
+    # stay members of their own individual accounts.
+    "programme": {"programme_admin"},
 }
 CONTACT_FIELDS = ("email", "full_name", "roles", "relay_ids", "locale")
 
@@ -37,6 +40,14 @@ def create_organisation(uow, caller, data):
     organisation = Organisation(**data)
     uow.session.add(organisation)
     uow.session.flush()
+    publish_organisation_created(uow, organisation)
+    audit.record(uow, caller, organisation.id, "organisation.created", "organisation",
+                 organisation.id, {"kind": organisation.kind, "name": organisation.name})
+    return organisation
+
+
+def publish_organisation_created(uow, organisation):
+    """Billing keeps an organisation's legal identity, notify and webhooks its name."""
     uow.publish("identity.organisation_created", {
         "organisation_id": organisation.id, "kind": organisation.kind,
         "name": organisation.name, "legal_name": organisation.legal_name,
@@ -44,9 +55,6 @@ def create_organisation(uow, caller, data):
         "billing_email": organisation.billing_email,
         "billing_address": organisation.billing_address,
     })
-    audit.record(uow, caller, organisation.id, "organisation.created", "organisation",
-                 organisation.id, {"kind": organisation.kind, "name": organisation.name})
-    return organisation
 
 
 def get_organisation(session, caller, organisation_id):
@@ -98,9 +106,11 @@ def check_grantable(caller, organisation, roles, relay_ids=()):
 
 def provision_user(uow, caller, organisation, via, email, full_name, roles=("member",),
                    relay_ids=(), external_id=None, password=None, given_name=None,
-                   family_name=None, active=True, user_name=None, locale=DEFAULT_LOCALE):
+                   family_name=None, active=True, user_name=None, locale=DEFAULT_LOCALE,
+                   password_hash=None):
     """Create a user. Without a password, the user gets an invitation (a
-    single-use link to set one) in ``identity.user_provisioned``."""
+    single-use link to set one) in ``identity.user_provisioned``.
+    ``password_hash``: one hashed already (a resident's, chosen at sign-up)."""
     check_grantable(caller, organisation, roles, relay_ids)
     if password is not None:
         if caller.credential == "api_key":
@@ -113,7 +123,7 @@ def provision_user(uow, caller, organisation, via, email, full_name, roles=("mem
                 user_name=user_name, locale=locale,
                 roles=list(roles), relay_ids=list(relay_ids), provisioned_via=via,
                 active=active, deactivated_at=None if active else now(),
-                password_hash=hash_password(password) if password else None)
+                password_hash=hash_password(password) if password else password_hash)
     uow.session.add(user)
     flush_unique(uow)
     data = user_event(user)

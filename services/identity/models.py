@@ -1,10 +1,10 @@
 """Identity's tables: organisations, users, their credentials (refresh tokens,
 API keys, SCIM tokens, invitations), corporate policies, employee profiles, the
 audit log, the log-in throttle and the keys that sign access tokens."""
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import (
-    ARRAY, BigInteger, Boolean, CheckConstraint, DateTime, Double, ForeignKey, Index, Integer,
+    ARRAY, BigInteger, Boolean, CheckConstraint, Date, DateTime, Double, ForeignKey, Index, Integer,
     Text, func, text,
 )
 from sqlalchemy.dialects.postgresql import JSONB, UUID
@@ -19,8 +19,8 @@ Base = service_base()
 class Organisation(Base):
     __tablename__ = "organisations"
     __table_args__ = (
-        CheckConstraint("kind IN ('network', 'relay_operator', 'corporate', 'individual')",
-                        name="kind"),
+        CheckConstraint("kind IN ('network', 'relay_operator', 'corporate', 'individual', "
+                        "'programme')", name="kind"),
     )
 
     id: Mapped[str] = mapped_column(UUID(as_uuid=False), primary_key=True, default=new_id)
@@ -161,6 +161,80 @@ class Invitation(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
+class SignUp(Base):
+    """A resident's self sign-up, waiting for its e-mail to be verified. The
+    account (an individual organisation and its member) is made only when the
+    link is used (``sign_ups.verify``), from what is kept here: the password's
+    argon2 hash, never the password. An address that already had an account
+    gets a row too (``existing_user_id``), so both answers cost the same, but
+    no link: notify mails that person that they already have an account. The
+    token is minted when notify sends the mail and stored as its SHA-256."""
+    __tablename__ = "sign_ups"
+
+    id: Mapped[str] = mapped_column(UUID(as_uuid=False), primary_key=True, default=new_id)
+    email: Mapped[str] = mapped_column(Text)
+    full_name: Mapped[str] = mapped_column(Text)
+    locale: Mapped[str] = mapped_column(Text, server_default=text("'fr'"))
+    home_postcode: Mapped[str] = mapped_column(Text)
+    home_commune: Mapped[str] = mapped_column(Text)
+    password_hash: Mapped[str | None] = mapped_column(Text)
+    existing_user_id: Mapped[str | None] = mapped_column(UUID(as_uuid=False))
+    token_hash: Mapped[str | None] = mapped_column(Text, unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    user_id: Mapped[str | None] = mapped_column(UUID(as_uuid=False))  # the account it made
+
+
+class Programme(Base):
+    """What a programme (an organisation of kind ``programme``: a département,
+    a health insurer...) grants the residents it enrols: which kinds of space,
+    which relays, how many hours and days a month each, from when to when, and
+    to residents of which communes or départements (null: no limit). Booking
+    enforces it (``identity.member_programmes_changed``); billing invoices the
+    programme for what its residents book under it."""
+    __tablename__ = "programmes"
+
+    organisation_id: Mapped[str] = mapped_column(ForeignKey("organisations.id"),
+                                                 primary_key=True)
+    funder: Mapped[str] = mapped_column(Text, server_default=text("'other'"))
+    space_kinds: Mapped[list[str] | None] = mapped_column(ARRAY(Text))
+    relay_ids: Mapped[list[str] | None] = mapped_column(ARRAY(Text))
+    communes: Mapped[list[str] | None] = mapped_column(ARRAY(Text))
+    departments: Mapped[list[str] | None] = mapped_column(ARRAY(Text))
+    max_hours_per_month: Mapped[int | None] = mapped_column(Integer)
+    max_days_per_month: Mapped[int | None] = mapped_column(Integer)
+    valid_from: Mapped[date | None] = mapped_column(Date)
+    valid_until: Mapped[date | None] = mapped_column(Date)
+    # Whether its admins may read use per person (else per relay and month only).
+    per_person_reports: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    # The invitation code residents type to join (shown once; SHA-256 here).
+    code_hash: Mapped[str | None] = mapped_column(Text, unique=True)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(),
+                                                 onupdate=func.now())
+
+
+class Enrolment(Base):
+    """A resident in a programme, by their e-mail address: enrolled by the
+    programme's admins (the address need not have an account yet: it counts
+    once it does, so the answer tells nobody who has one) or by the resident
+    typing the programme's code. Ended, it stays for the record."""
+    __tablename__ = "enrolments"
+    __table_args__ = (
+        Index("uq_enrolments_live", "programme_id", "email_lower", unique=True,
+              postgresql_where=text("ended_at IS NULL")),
+        Index("ix_enrolments_email_lower", "email_lower"),
+    )
+
+    id: Mapped[str] = mapped_column(UUID(as_uuid=False), primary_key=True, default=new_id)
+    programme_id: Mapped[str] = mapped_column(ForeignKey("organisations.id"), index=True)
+    email_lower: Mapped[str] = mapped_column(Text)
+    via: Mapped[str] = mapped_column(Text)          # admin | code
+    enrolled_by: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
 class BookingRules:
     """What a policy lets people book (a corporate policy's, a group's)."""
     allowed_relays: Mapped[str] = mapped_column(Text, server_default=text("'all'"))
@@ -193,6 +267,9 @@ class EmployeeProfile(Base):
 
     user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), primary_key=True)
     home_commune: Mapped[str | None] = mapped_column(Text)
+    # A resident's postcode (given at sign-up): programmes may be limited to
+    # communes or départements.
+    home_postcode: Mapped[str | None] = mapped_column(Text)
     home_latitude: Mapped[float | None] = mapped_column(Double)
     home_longitude: Mapped[float | None] = mapped_column(Double)
     usual_office: Mapped[str | None] = mapped_column(Text)

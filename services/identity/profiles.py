@@ -14,11 +14,11 @@ from datetime import datetime, timezone
 
 from common import errors
 from common.validation import is_uuid
-from services.identity import audit
+from services.identity import audit, programmes
 from services.identity.models import EmployeeProfile, User
 
-PROFILE_FIELDS = ("home_commune", "home_latitude", "home_longitude", "usual_office",
-                  "commute_km", "commute_mode")
+PROFILE_FIELDS = ("home_commune", "home_postcode", "home_latitude", "home_longitude",
+                  "usual_office", "commute_km", "commute_mode")
 HOME_FIELDS = ("home_commune", "home_latitude", "home_longitude")
 POLICY_HOME_FIELDS = tuple("policy_" + name for name in HOME_FIELDS)
 
@@ -57,6 +57,8 @@ def set_profile(uow, caller, user_id, data):
         setattr(profile, name, value)
     uow.session.flush()
     uow.publish("identity.profile_changed", event_data(user, profile))
+    # A resident's programmes may be limited to communes or départements.
+    programmes.publish_for(uow, user)
     audit.record(uow, caller, user.organisation_id, "profile.changed", "user", user.id,
                  {"fields": sorted(name for name in PROFILE_FIELDS if values[name] is not None),
                   "policy_home_set": by_admin})

@@ -7,7 +7,8 @@ from common import errors
 from common.validation import is_uuid
 from services.identity.models import Organisation, User
 
-ADMIN_ROLE_BY_KIND = {"corporate": "corporate_admin", "relay_operator": "relay_manager"}
+ADMIN_ROLE_BY_KIND = {"corporate": "corporate_admin", "relay_operator": "relay_manager",
+                      "programme": "programme_admin"}
 
 
 def visible_organisation(session, caller, organisation_id):
@@ -34,7 +35,8 @@ def administered_organisation(session, caller, organisation_id, write=True):
 
 def is_admin_of(caller, organisation_id, write=True):
     return (caller.is_network_admin or (not write and caller.has("network_ops"))
-            or (caller.has("corporate_admin") and caller.organisation_id == organisation_id))
+            or (caller.has("corporate_admin", "programme_admin")
+                and caller.organisation_id == organisation_id))
 
 
 def visible_user(session, caller, user_id, lock=False):

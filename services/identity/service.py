@@ -14,18 +14,21 @@ from common.service import RelaisService
 from common.validation import load
 from contracts.rpc.identity import (
     ApiKeyCreateSchema, AuditEntrySchema, AuditQuerySchema, CsvImportQuerySchema,
-    CsvImportReportSchema, CsvImportSchema, GroupPolicySchema, GroupSchema, InvitationSchema,
+    CsvImportReportSchema, CsvImportSchema, EmailVerificationSchema, EnrolmentCreateSchema,
+    EnrolmentListQuerySchema, EnrolmentSchema, GroupPolicySchema, JoinProgrammeSchema,
+    ProgrammeCodeSchema, ProgrammeSchema, GroupSchema, InvitationSchema,
     MachineCredentialSchema,
     OrganisationListQuerySchema, OrganisationSchema, PasswordSetSchema, PolicySchema,
-    ProfileSchema, RefreshRequestSchema, ScimTokenCreateSchema, SsoBeginSchema, SsoCompleteSchema,
-    SsoDiscoverQuerySchema, SsoDiscoverySchema, SsoSettingsSchema, SsoStartQuerySchema,
+    ProfileSchema, RefreshRequestSchema, ScimTokenCreateSchema, SignUpSchema, SsoBeginSchema,
+    SsoCompleteSchema, SsoDiscoverQuerySchema, SsoDiscoverySchema, SsoSettingsSchema,
+    SsoStartQuerySchema,
     TokenRequestSchema, TokenSchema,
     UserCreateSchema, UserListQuerySchema, UserLocaleSchema, UserSchema,
 )
 from services.identity import (
     accounts, audit, credentials, csv_import, group_policies, invitations, policies, profiles,
     scim,
-    scim_protocol, sessions, sso,
+    programmes, scim_protocol, sessions, sign_ups, sso,
 )
 from services.identity.models import Base
 
@@ -123,6 +126,31 @@ class IdentityService(RelaisService):
         caller = load_caller(caller)
         with self.db.unit_of_work() as uow:
             sso.delete_settings(uow, caller, organisation_id)
+
+    # Residents' sign-up ---------------------------------------------------------
+
+    @rpc
+    def sign_up(self, payload):
+        """The same answer for any address (sign_ups.py): notify mails the rest."""
+        data = load(SignUpSchema(), payload)
+        with self.db.unit_of_work() as uow:
+            sign_ups.request(uow, data)
+        return {"status": "check-your-mail",
+                "detail": "If this address can be used, a mail is on its way to it: "
+                          "follow its link within 24 hours."}
+
+    @rpc(callers=("notify",))
+    def issue_sign_up_link(self, sign_up_id):
+        """For notify, when it mails a sign-up's verification link: minted now.
+        Not routed by the gateway."""
+        with self.db.unit_of_work() as uow:
+            return sign_ups.issue_link(uow, sign_up_id)
+
+    @rpc
+    def verify_email(self, payload):
+        data = load(EmailVerificationSchema(), payload)
+        with self.db.unit_of_work() as uow:
+            return user_schema.dump(sign_ups.verify(uow, data["token"]))
 
     @rpc
     def jwks(self):
@@ -242,6 +270,57 @@ class IdentityService(RelaisService):
         caller = load_caller(caller)
         with self.db.unit_of_work() as uow:
             group_policies.delete_group_policy(uow, caller, organisation_id, group_id)
+
+    # Programmes --------------------------------------------------------------------
+
+    @rpc
+    def get_programme(self, caller, organisation_id):
+        caller = load_caller(caller)
+        return ProgrammeSchema().dump(programmes.get_programme(self.db.session, caller,
+                                                               organisation_id))
+
+    @rpc
+    def set_programme(self, caller, organisation_id, payload):
+        caller = load_caller(caller)
+        data = load(ProgrammeSchema(), payload)
+        with self.db.unit_of_work() as uow:
+            return ProgrammeSchema().dump(programmes.set_programme(uow, caller, organisation_id,
+                                                                   data))
+
+    @rpc
+    def issue_programme_code(self, caller, organisation_id):
+        caller = load_caller(caller)
+        with self.db.unit_of_work() as uow:
+            return ProgrammeCodeSchema().dump(programmes.issue_code(uow, caller, organisation_id))
+
+    @rpc
+    def enrol_resident(self, caller, organisation_id, payload):
+        caller = load_caller(caller)
+        data = load(EnrolmentCreateSchema(), payload)
+        with self.db.unit_of_work() as uow:
+            return EnrolmentSchema().dump(programmes.enrol(uow, caller, organisation_id,
+                                                           data["email"]))
+
+    @rpc
+    def list_enrolments(self, caller, organisation_id, query=None):
+        caller = load_caller(caller)
+        query = load(EnrolmentListQuerySchema(), query or {})
+        return EnrolmentSchema().dump(programmes.list_enrolments(
+            self.db.session, caller, organisation_id, query), many=True)
+
+    @rpc
+    def end_enrolment(self, caller, organisation_id, enrolment_id):
+        caller = load_caller(caller)
+        with self.db.unit_of_work() as uow:
+            return EnrolmentSchema().dump(programmes.end_enrolment(uow, caller, organisation_id,
+                                                                   enrolment_id))
+
+    @rpc
+    def join_programme(self, caller, payload):
+        caller = load_caller(caller)
+        data = load(JoinProgrammeSchema(), payload)
+        with self.db.unit_of_work() as uow:
+            return EnrolmentSchema().dump(programmes.join(uow, caller, data["code"]))
 
     @rpc(callers=("gateway", "booking"))
     def get_profile(self, caller, user_id):

@@ -84,6 +84,20 @@ def tell_invitation(uow, mailer, event, data, issue_link):
         send(uow, mailer, event, templates.invitation(contact, dict(data, **link)))
 
 
+def tell_sign_up(uow, mailer, event, data, issue_link):
+    """A resident signed up: mail the address its verification link (asked of
+    identity now, as for invitations: the secret is in that reply and the mail
+    only), or, if the address already has an account, a mail saying so. Only
+    the address's owner reads which; the sign-up's answer was the same. A
+    sign-up no longer pending (used, expired) is not mailed."""
+    if data["account_exists"]:
+        send(uow, mailer, event, templates.sign_up_account_exists(data))
+        return
+    link = issue_link(data["sign_up_id"])
+    if link is not None:
+        send(uow, mailer, event, templates.sign_up(data, link))
+
+
 def tell_deactivated(uow, mailer, event, data):
     send(uow, mailer, event, templates.deactivated(_contact(uow, data["user_id"]), data))
 

@@ -82,10 +82,19 @@ class NotifyService(RelaisService):
     def invitation_link(self, invitation_id):
         """The link of a pending invitation (minted now by identity), or None
         if it is not pending any more."""
+        return self.mint_link(self.identity.issue_invitation_link, invitation_id=invitation_id)
+
+    def sign_up_link(self, sign_up_id):
+        """The verification link of a pending sign-up (minted now), or None."""
+        return self.mint_link(self.identity.issue_sign_up_link, sign_up_id=sign_up_id)
+
+    def mint_link(self, issue, **kwargs):
+        """A link identity mints at send time; None if what it opens is not
+        pending any more; a timeout fails the handler, so the event is retried."""
         try:
             with eventlet.Timeout(self.IDENTITY_TIMEOUT_SECONDS,
                                   IdentityTimeout("identity did not mint the link in time")):
-                return self.identity.issue_invitation_link(invitation_id=invitation_id)
+                return issue(**kwargs)
         except RemoteError as exc:
             if exc.exc_type in ("Conflict", "NotFound"):
                 return None
@@ -99,6 +108,10 @@ class NotifyService(RelaisService):
     @consumes("identity.invitation_issued")
     def on_invitation_issued(self, uow, data, event):
         deliveries.tell_invitation(uow, self.mailer, event, data, self.invitation_link)
+
+    @consumes("identity.sign_up_requested")
+    def on_sign_up_requested(self, uow, data, event):
+        deliveries.tell_sign_up(uow, self.mailer, event, data, self.sign_up_link)
 
     @consumes("identity.user_updated")
     def on_user_updated(self, uow, data, event):
@@ -244,6 +257,14 @@ class NotifyService(RelaisService):
 
     @consumes("identity.member_policies_changed")
     def webhooks_identity_member_policies_changed(self, uow, data, event):
+        webhooks.fan_out(uow, event, data)
+
+    @consumes("identity.sign_up_requested")
+    def webhooks_identity_sign_up_requested(self, uow, data, event):
+        webhooks.fan_out(uow, event, data)
+
+    @consumes("identity.member_programmes_changed")
+    def webhooks_identity_member_programmes_changed(self, uow, data, event):
         webhooks.fan_out(uow, event, data)
 
     @consumes("booking.relay_created")

@@ -135,6 +135,31 @@ def invitation(contact, data):
                   expires=datetime.fromisoformat(data["invitation_expires_at"]))
 
 
+def sign_up(data, link):
+    """A resident's verification link (a secret: in the body only). ``data``
+    is ``identity.sign_up_requested``'s: there is no contact before the account."""
+    return render("sign_up", data["email"], data["locale"], contact=_signer(data),
+                  data=link, expires=datetime.fromisoformat(link["expires_at"]))
+
+
+def sign_up_account_exists(data):
+    """A sign-up with an address that has an account: its owner is told, nobody else."""
+    return render("sign_up_account_exists", data["email"], data["locale"],
+                  contact=_signer(data))
+
+
+def _signer(data):
+    return Contact(data["email"], data["full_name"], data["locale"])
+
+
+@dataclass(frozen=True)
+class Contact:
+    """Who a mail to a person is written to: a contact row's fields a template reads."""
+    email: str
+    full_name: str
+    locale: str
+
+
 def deactivated(contact, data):
     return render("deactivated", contact.email, contact.locale, contact=contact, data=data)
 

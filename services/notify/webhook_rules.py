@@ -40,6 +40,10 @@ SCOPE_RULES = {
     "identity.policy_changed": ("organisation_id", None),
     "identity.profile_changed": ("organisation_id", None),
     "identity.member_policies_changed": ("organisation_id", None),
+    "identity.sign_up_requested": (None, None),  # nobody's organisation yet: the network's
+    # A resident's programmes and commune: the network's only (a programme
+    # reads its enrolments and use through its own API).
+    "identity.member_programmes_changed": (None, None),
     "booking.relay_created": (None, "relay_id"),
     "booking.relay_updated": (None, "relay_id"),
     "booking.space_created": (None, "relay_id"),
@@ -72,7 +76,7 @@ OPERATOR_RULES = {
 }
 
 # Fields never sent to a subscriber: a handle on something it must not use.
-HIDDEN_FIELDS = {"invitation_id"}
+HIDDEN_FIELDS = {"invitation_id", "sign_up_id"}
 
 TEST_EVENT_TYPE = "webhook.test"
 

@@ -69,3 +69,12 @@ def test_the_other_booking_requests_run_after_it_without_a_problem(demo_network)
     (then,) = blocks(section("Booking, by hand"), "sh")
     printed = run(first + then, demo_network)
     assert "relais-des-possibles.fr/problems/" not in printed.split("true\n", 1)[1]
+
+
+def test_the_residents_block_prints_what_the_readme_shows(demo_network):
+    """A programme's coordinator enrols the demo resident, who books under the
+    programme; pasted again, it changes nothing and says the same."""
+    residents = section("Residents and programmes, by hand")
+    (script,), (shown,) = blocks(residents, "sh"), blocks(residents, "text")
+    assert run(script, demo_network) == shown
+    assert run(script, demo_network) == shown

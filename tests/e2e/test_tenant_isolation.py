@@ -18,7 +18,8 @@ from tests.e2e.conftest import (
 # signs a user of another organisation with the same subject in, and fails).
 NOT_TENANT_SCOPED = {"/v1/auth/token", "/v1/auth/refresh", "/v1/auth/logout",
                      "/v1/auth/password", "/v1/sso/discover", "/v1/sso/start",
-                     "/v1/sso/callback"}
+                     "/v1/sso/callback", "/v1/residents/sign-up", "/v1/residents/verify",
+                     "/v1/programme-enrolments"}
 
 
 @pytest.fixture(scope="module")
@@ -148,8 +149,9 @@ def send(client, method, path, body):
         client.request(method, path)
 
 
-def test_every_identity_endpoint_has_a_cross_tenant_case(tenants):
-    covered = {(method, template) for method, template, _, _ in cases(tenants["b"])}
+def test_every_identity_endpoint_has_a_cross_tenant_case(tenants, programmes):
+    covered = {(method, template) for method, template, _, _ in cases(tenants["b"])} | {
+        (method, template) for method, template, _, _ in programme_cases(programmes["b"])}
     identity_routes = {(route.method, route.path) for route in ROUTES
                        if route.service == "identity" and route.path not in NOT_TENANT_SCOPED}
     # The list of organisations: test_lists_show_only_ones_own; creating one:
@@ -264,3 +266,76 @@ def test_b_is_unchanged_after_all_of_that(network, tenants):
         "final", [], invoice["total_gross_cents"])
     assert b["hr"].get(f"/v1/organisations/{b['company']['id']}/contracts").json() == []
     Client(network.gateway_url).login(b["member_email"], PASSWORD)
+
+
+# -- programmes: a programme admin of A finds nothing of programme B ------------------
+
+@pytest.fixture(scope="module")
+def programmes(network):
+    """Two programmes, each with its admin and a resident enrolled by e-mail."""
+    admin = Client(network.gateway_url).login(ADMIN_EMAIL, ADMIN_PASSWORD)
+    world = {}
+    for name in ("a", "b"):
+        programme = admin.post("/v1/organisations", json={
+            "kind": "programme", "name": f"Programme {name.upper()}",
+            "legal_name": f"Programme {name.upper()}", "siret": "22230001400019",
+            "billing_email": f"compta-{name}@example.org"}).json()
+        email = f"{unique('coordination')}@example.org"
+        assert admin.post(f"/v1/organisations/{programme['id']}/users", json={
+            "email": email, "full_name": "Coordination", "roles": ["programme_admin"],
+            "password": PASSWORD}).status_code == 201
+        coordinator = Client(network.gateway_url).login(email, PASSWORD)
+        resident_email = f"{unique('habitant')}@example.org"
+        enrolment = coordinator.post(f"/v1/organisations/{programme['id']}/enrolments",
+                                     json={"email": resident_email}).json()
+        assert coordinator.put(f"/v1/organisations/{programme['id']}/programme",
+                               json={"max_hours_per_month": 8}).status_code == 200
+        world[name] = {"programme": programme, "admin": coordinator, "enrolment": enrolment,
+                       "resident_email": resident_email}
+    return world
+
+
+def programme_cases(b):
+    """(method, path, body) for every programme endpoint, aimed at programme B."""
+    org, enrolment = b["programme"]["id"], b["enrolment"]["id"]
+    return [
+        ("GET", "/v1/organisations/{organisation_id}/programme",
+         f"/v1/organisations/{org}/programme", None),
+        ("PUT", "/v1/organisations/{organisation_id}/programme",
+         f"/v1/organisations/{org}/programme", {"max_hours_per_month": 700}),
+        ("POST", "/v1/organisations/{organisation_id}/programme/code",
+         f"/v1/organisations/{org}/programme/code", None),
+        ("POST", "/v1/organisations/{organisation_id}/enrolments",
+         f"/v1/organisations/{org}/enrolments", {"email": "intrus@example.org"}),
+        ("GET", "/v1/organisations/{organisation_id}/enrolments",
+         f"/v1/organisations/{org}/enrolments", None),
+        ("POST", "/v1/organisations/{organisation_id}/enrolments/{enrolment_id}/end",
+         f"/v1/organisations/{org}/enrolments/{enrolment}/end", None),
+    ]
+
+
+def test_a_programme_admin_of_a_finds_nothing_of_programme_b(programmes):
+    a, b = programmes["a"], programmes["b"]
+    for method, template, path, body in programme_cases(b):
+        response = send(a["admin"], method, path, body)
+        assert response.status_code == 404, (method, template, response.text)
+        assert b["resident_email"] not in response.text
+    mine = a["admin"].get(f"/v1/organisations/{a['programme']['id']}/enrolments").json()
+    assert [e["email"] for e in mine] == [a["resident_email"]]
+    theirs = b["admin"].get(f"/v1/organisations/{b['programme']['id']}/enrolments").json()
+    assert [(e["email"], e["ended_at"]) for e in theirs] == [(b["resident_email"], None)]
+    assert b["admin"].get(f"/v1/organisations/{b['programme']['id']}/programme").json()[
+        "max_hours_per_month"] == 8
+    # Naming B's programme in its use report reads A's own, never B's.
+    usage = a["admin"].get("/v1/programme-usage", params={
+        "month": "2026-12", "programme_id": b["programme"]["id"]}).json()
+    assert usage["programme_id"] == a["programme"]["id"]
+
+
+def test_a_company_admin_cannot_run_a_programme(tenants, programmes):
+    """The programme routes that write need a programme admin (403 before the
+    body is read); those that read are "not found" to a company's admin."""
+    for method, template, path, body in programme_cases(programmes["b"]):
+        response = send(tenants["a"]["hr"], method, path, body)
+        assert response.status_code in (403, 404), (method, template)
+        assert programmes["b"]["resident_email"] not in response.text

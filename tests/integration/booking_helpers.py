@@ -1,4 +1,5 @@
 """Shared set-up for booking's integration tests: relays, callers, dates."""
+import threading
 from datetime import datetime
 
 import pytest
@@ -48,6 +49,28 @@ def refusal(call, **kwargs):
     with pytest.raises(RemoteError) as refused:
         call(**kwargs)
     return refused.value.exc_type, str(refused.value)
+
+
+def race(calls, rule):
+    """Run ``calls`` (functions of no argument) at the same instant, each in its
+    thread; the outcomes, sorted: "booked", or ``rule`` when refused by it (any
+    other error as its repr, so a test sees it)."""
+    outcomes, start = [], threading.Barrier(len(calls))
+
+    def run(call):
+        start.wait()
+        try:
+            call()
+            outcomes.append("booked")
+        except Exception as refused:  # noqa: BLE001 (the refusal is the outcome)
+            outcomes.append(rule if rule in str(refused) else repr(refused))
+
+    threads = [threading.Thread(target=run, args=(call,)) for call in calls]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return sorted(outcomes)
 
 
 def booked_for_now(booking, caller):

@@ -571,3 +571,37 @@ def test_a_price_set_later_reprices_lines_and_drafts_but_never_a_final_invoice(
     assert billing.get_document(caller=ADMIN, document_id=draft["id"])["total_net_cents"] == 2800
     with Session(databases["billing"]) as session:
         assert verify.verify(session) == (1, None)
+
+
+# -- programmes ---------------------------------------------------------------------
+
+def test_a_booking_under_a_programme_lands_on_the_programmes_invoice_and_settlement(
+        billing, publish_event, databases):
+    """A resident's booking under a programme is the programme's to pay: on its
+    monthly invoice (the resident's own account gets none), and in the relay's
+    settlement like any other."""
+    programme, resident_account = str(uuid.uuid4()), str(uuid.uuid4())
+    publish_event("identity", "identity.organisation_created",
+                  organisation(programme, kind="programme", name="Département de la Creuse"))
+    publish_event("identity", "identity.organisation_created",
+                  {"organisation_id": resident_account, "kind": "individual", "name": "Alix"})
+    assert wait_for(lambda: len(rows(databases["billing"],
+                                     "SELECT 1 FROM known_organisations")) == 5)
+    under_programme = dict(booking_of(resident_account), programme_id=programme)
+    invoice = finalized_invoice(billing, publish_event, databases, under_programme,
+                                booking_of(COMPANY_A, "2026-10-09"))
+    assert invoice["organisation_id"] == COMPANY_A  # the company's own booking stays its own
+    programme_invoice = invoice_of(billing, programme)
+    assert programme_invoice["total_net_cents"] == 2200
+    assert not [d for d in billing.list_documents(caller=ADMIN, query={"kind": "invoice"})
+                if d["organisation_id"] == resident_account]
+    # The programme's admin reads its invoice; the resident's line names the programme.
+    admin_of_programme = {"user_id": str(uuid.uuid4()), "organisation_id": programme,
+                          "roles": ["programme_admin"]}
+    assert [d["id"] for d in billing.list_documents(caller=admin_of_programme,
+                                                    query={"kind": "invoice"})] == \
+        [programme_invoice["id"]]
+    billing.finalize_invoice(caller=ADMIN, document_id=programme_invoice["id"])
+    billing.run_settlements(caller=ADMIN, payload={"month": "2026-10"})
+    (settlement,) = billing.list_documents(caller=ADMIN, query={"kind": "self_billed_invoice"})
+    assert settlement["total_net_cents"] == 2200 + 2200  # both bookings, no commission set

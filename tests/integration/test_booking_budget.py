@@ -2,7 +2,7 @@
 billing's quote (only when a budget applies) and holds the budget under a
 lock, so racing bookings never pass the last euro; late cancellations count,
 in-time ones give the budget back; per member or per organisation."""
-import threading
+import functools
 from datetime import datetime
 
 import pytest
@@ -10,7 +10,9 @@ import pytest
 from services.billing.service import BillingService
 from services.booking.service import BookingService
 from tests import dates
-from tests.integration.booking_helpers import ALWAYS_OPEN, next_open_day, refusal, relay_with
+from tests.integration.booking_helpers import (
+    ALWAYS_OPEN, next_open_day, race, refusal, relay_with,
+)
 from tests.integration.conftest import ADMIN, member, rows, wait_for
 
 ORG = "00000000-0000-4000-8000-0000000000bb"
@@ -65,24 +67,10 @@ def test_racing_bookings_never_pass_the_last_euro(services, rpc, publish_event, 
     set_policy(publish_event, databases, 4 * HALF_DAY)
     day = next_open_day()
     proxies = [rpc("booking") for _ in range(7)]
-    outcomes, start = [], threading.Barrier(len(proxies))
-
-    def book(n, proxy):
-        start.wait()
-        try:
-            proxy.book(caller=member(n + 1), payload={
-                "space_id": desks[n]["id"], "date": day, "slot": "morning"})
-            outcomes.append("booked")
-        except Exception as refused:  # noqa: BLE001 (the refusal is the outcome)
-            outcomes.append("policy-monthly-budget" if "policy-monthly-budget" in str(refused)
-                            else repr(refused))
-
-    threads = [threading.Thread(target=book, args=(n, proxy)) for n, proxy in enumerate(proxies)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert sorted(outcomes) == ["booked"] * 4 + ["policy-monthly-budget"] * 3
+    outcomes = race([functools.partial(proxy.book, caller=member(n + 1), payload={
+        "space_id": desks[n]["id"], "date": day, "slot": "morning"})
+        for n, proxy in enumerate(proxies)], "policy-monthly-budget")
+    assert outcomes == ["booked"] * 4 + ["policy-monthly-budget"] * 3
     assert rows(databases["booking"], "SELECT sum(price_cents) AS spent FROM bookings "
                 "WHERE status = 'confirmed'")[0]["spent"] == 4 * HALF_DAY
     kind, detail = refusal(booking.book, caller=member(20), payload={

@@ -280,7 +280,8 @@ def test_a_profile_is_coarse_private_and_published(identity, company, listen):
         (45.96, 2.17, 88.5)
     (event,) = received(1)
     assert event["data"] == {"user_id": user["id"], "organisation_id": company["id"],
-                             "home_commune": "Aubusson", "home_latitude": 45.96,
+                             "home_commune": "Aubusson", "home_postcode": None,
+                             "home_latitude": 45.96,
                              "home_longitude": 2.17, "usual_office": "Limoges, siège",
                              "commute_km": 88.5, "commute_mode": "car",
                              # the employee's own edit: no home a policy may trust

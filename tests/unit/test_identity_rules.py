@@ -27,7 +27,8 @@ def test_a_good_password_passes():
 
 def test_profile_coordinates_are_coarse():
     assert coarse({"home_latitude": 45.95712, "home_longitude": -2.16843, "commute_km": 12.349}) \
-        == {"home_commune": None, "home_latitude": 45.96, "home_longitude": -2.17,
+        == {"home_commune": None, "home_postcode": None, "home_latitude": 45.96,
+            "home_longitude": -2.17,
             "usual_office": None, "commute_km": 12.3, "commute_mode": None}
 
 

@@ -170,6 +170,27 @@ def test_an_invitation_sets_the_password_with_the_token_from_the_link(web, gatew
         in [call[:3] for call in gateway.calls]
 
 
+def test_a_resident_signs_up_then_opens_the_account_with_the_mailed_link(web, gateway):
+    gateway.answers[("POST", "/v1/residents/sign-up")] = (202, {"status": "check-your-mail"})
+    gateway.answers[("POST", "/v1/residents/verify")] = (201, {"email": "alix@example.org"})
+    page = web.get("/sign-up")
+    form = {"csrf": csrf_of(page), "email": "alix@example.org", "full_name": "Alix",
+            "postcode": "23200", "commune": "Aubusson", "password": "a-long-password"}
+    refused = web.post("/sign-up", data=dict(form, confirm="other"))
+    assert refused.status_code == 200 and "Les deux mots de passe sont différents" in \
+        refused.get_data(as_text=True)
+    done = web.post("/sign-up", data=dict(form, confirm="a-long-password"))
+    assert done.status_code == 303 and done.headers["Location"] == "/login"
+    assert ("POST", "/v1/residents/sign-up", {
+        "email": "alix@example.org", "full_name": "Alix", "postcode": "23200",
+        "commune": "Aubusson", "password": "a-long-password", "locale": "fr"}) in \
+        [call[:3] for call in gateway.calls]
+    page = web.get("/verify-email")
+    assert 'data-from-fragment="token"' in page.get_data(as_text=True)
+    opened = web.post("/verify-email", data={"csrf": csrf_of(page), "token": "rsu_x"})
+    assert opened.status_code == 303 and opened.headers["Location"].startswith("/login?email=")
+
+
 def test_cancelling_within_24_hours_warns_that_it_is_billed(web, gateway):
     from datetime import datetime, timedelta, timezone
     log_in(web, gateway, ["member"])

@@ -116,6 +116,64 @@ def set_password(visit):
     return visit.render("set_password.html", errors=errors)
 
 
+@page("/sign-up", methods=("GET", "POST"))
+def sign_up(visit):
+    """A resident opens an individual account. The answer is the same for any
+    address (the mail says the rest), so the page says only "check your mail"."""
+    _ = visit._
+    errors, values = FormErrors(), {}
+    if visit.request.method == "POST":
+        values = {name: visit.form.get(name, "").strip()
+                  for name in ("email", "full_name", "postcode", "commune")}
+        required(visit.form, errors, _, "email", "full_name", "postcode", "commune", "password")
+        if visit.form.get("password") != visit.form.get("confirm"):
+            errors.add("confirm", _("The two passwords differ."))
+        if not errors:
+            try:
+                visit.api.request("POST", "/v1/residents/sign-up", auth=False, json_body=dict(
+                    values, password=visit.form["password"], locale=visit.locale))
+            except ApiError as error:
+                if error.status == 429:
+                    errors.add("email", _("Too many attempts: wait a little and try again."))
+                elif error.status in (400, 422):
+                    for name, messages in error.fields.items():
+                        errors.add(name if name in values or name == "password" else "email",
+                                   messages)
+                    if not error.fields:
+                        errors.add("email", error.detail)
+                else:
+                    raise
+            else:
+                visit.flash(_("Check your mail: follow its link within 24 hours to open your account."))
+                return visit.redirect("/login")
+    return visit.render("sign_up.html", errors=errors, values=values)
+
+
+@page("/verify-email", methods=("GET", "POST"))
+def verify_email(visit):
+    """The sign-up mail's link ends in #token=...: static/site.js copies it
+    into the form, as for invitations; the visitor confirms with one click."""
+    _ = visit._
+    errors = FormErrors()
+    if visit.request.method == "POST":
+        required(visit.form, errors, _, "token")
+        if not errors:
+            try:
+                user = visit.api.request("POST", "/v1/residents/verify", auth=False,
+                                         json_body={"token": visit.form["token"].strip()})
+            except ApiError as error:
+                if error.status in (401, 409):
+                    errors.add("token", _("This link has expired or was already used. Sign up again to get a new one."))
+                elif error.status in (400, 422, 429):
+                    errors.add("token", error.detail)
+                else:
+                    raise
+            else:
+                visit.flash(_("Your account is open: log in with your password."))
+                return visit.redirect("/login?email=" + user["email"])
+    return visit.render("verify_email.html", errors=errors)
+
+
 @page("/language", methods=("POST",))
 def language(visit):
     if visit.form.get("locale") in LOCALES:
