@@ -25,7 +25,8 @@ from contracts.rpc.booking import (
     ClosureSchema, DayQuerySchema, OrganisationUsageQuerySchema, OrganisationUsageSchema,
     RelayCreateSchema, RelayDaySchema, RelayListQuerySchema, RelaySchema, RelayUpdateSchema,
     RelayWeekSchema, SeriesCancelledSchema, SeriesCancelSchema, SeriesCreateSchema, SeriesSchema,
-    SpaceSchema, WeekQuerySchema, NetworkHealthSchema, UnmetDemandQuerySchema, UnmetDemandSchema,
+    SpaceSchema, SpaceSessionsSchema, WeekQuerySchema, NetworkHealthSchema, UnmetDemandQuerySchema,
+    UnmetDemandSchema,
     ImpactAuditQuerySchema, ImpactQuerySchema, ImpactReportSchema,
 )
 from contracts.rpc.identity import (
@@ -203,8 +204,13 @@ ROUTES = [
           "(its managers; network admins for name and place)", "Relays", response=RelaySchema,
           body=RelayUpdateSchema, roles=("network_admin", "relay_manager")),
     Route("POST", "/v1/relays/{relay_id}/spaces", "booking", "create_space",
-          "Add a desk or a room to a relay", "Relays", response=SpaceSchema, status=201,
+          "Add a space to a relay: a desk, a meeting room, a tele-consultation booth, a visio "
+          "or a study room", "Relays", response=SpaceSchema, status=201,
           body=SpaceSchema, idempotent_create=True, errors=(400, 401, 403, 404, 409, 422)),
+    Route("PUT", "/v1/spaces/{space_id}/sessions", "booking", "set_space_sessions",
+          "Set the sessions a space is booked by (e.g. 09:00–11:00); none: by the hour "
+          "(its relay's managers)", "Relays", response=SpaceSchema, body=SpaceSessionsSchema,
+          roles=("network_admin", "relay_manager")),
     Route("GET", "/v1/relays/{relay_id}/closures", "booking", "list_closures",
           "A relay's closures and public holidays in a window", "Relays",
           response=ClosureSchema, many=True, query=ClosureQuerySchema, authenticated=False,

@@ -20,7 +20,8 @@ class RateCardSchema(Schema):
     space_kind = fields.String(required=True, validate=validate.OneOf(SPACE_KINDS))
     half_day_price_cents = price("Desks: the price of a half-day (a morning or an afternoon)")
     day_price_cents = price("Desks: the price of a day (default: two half-days)")
-    hour_price_cents = price("Rooms: the price of an hour (booked in half-hour steps)")
+    hour_price_cents = price("Rooms, booths, visio and study rooms: the price of an hour "
+                             "(booked in half-hour steps)")
     vat_rate_bp = fields.Integer(
         load_default=STANDARD_VAT_RATE_BP, strict=True, validate=validate.Range(0, 10000),
         metadata={"description": "VAT rate in basis points: 2000 = 20 %."})

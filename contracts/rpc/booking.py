@@ -5,12 +5,13 @@ from datetime import timedelta
 from zoneinfo import ZoneInfo, available_timezones
 
 from marshmallow import (
-    EXCLUDE, Schema, ValidationError, fields, validate, validates_schema,
+    EXCLUDE, Schema, ValidationError, fields, post_load, validate, validates_schema,
 )
 
 from common.schemas import LAST_DATE, JsonBoolean, PageQuerySchema, bounded_date, month_field
 from contracts.vocabulary import (
-    ACCESSIBILITY, BOOKING_STATUSES, RELAY_SERVICES, SLOTS, SPACE_KINDS, WEEKDAYS,
+    ACCESSIBILITY, ALWAYS_FEATURES_BY_KIND, BOOKING_STATUSES, ONE_SEAT_SPACE_KINDS,
+    RELAY_SERVICES, SLOTS, SPACE_FEATURES, SPACE_FEATURES_BY_KIND, SPACE_KINDS, WEEKDAYS,
 )
 
 DEPARTMENT = validate.Regexp(r"^(0[1-9]|[1-8]\d|9[0-5]|2A|2B|97[1-8]|98[6-8])$",
@@ -138,19 +139,76 @@ class RelayUpdateSchema(RelayFieldsSchema):
         super().__init__(**kwargs)
 
 
+class SpaceSessionSchema(Schema):
+    """A session a relay defines for a space (e.g. "Matin" 09:00–11:00): when
+    a space has sessions, it is booked for one of them and at no other time."""
+    name = fields.String(required=True, validate=validate.Length(1, 60))
+    start = fields.Time(required=True, format="%H:%M", metadata={"example": "09:00"})
+    end = fields.Time(required=True, format="%H:%M", metadata={"example": "11:00"})
+
+    @validates_schema
+    def in_order(self, data, **kwargs):
+        if {"start", "end"} <= set(data):
+            minutes = (data["end"].hour * 60 + data["end"].minute
+                       - data["start"].hour * 60 - data["start"].minute)
+            # The rule of any booking by the hour (services/booking/slots.py).
+            if minutes < 60 or minutes % 30:
+                raise ValidationError("A session lasts at least an hour, in half-hour steps.",
+                                      "end")
+
+
+class SpaceSessionsSchema(Schema):
+    """PUT: the space's sessions, replaced whole; an empty list: booked by the hour."""
+    sessions = fields.List(fields.Nested(SpaceSessionSchema), required=True,
+                           validate=validate.Length(max=12))
+
+    @validates_schema
+    def apart(self, data, **kwargs):
+        sessions = sorted(data.get("sessions", ()), key=lambda s: s["start"])
+        if len({s["name"] for s in sessions}) != len(sessions):
+            raise ValidationError("Each session has its own name.", "sessions")
+        for before, after in zip(sessions, sessions[1:]):
+            if before["end"] > after["start"]:
+                raise ValidationError(f"{before['name']} and {after['name']} overlap.",
+                                      "sessions")
+
+
 class SpaceSchema(Schema):
     id = fields.String(dump_only=True)
     relay_id = fields.String(dump_only=True)
-    kind = fields.String(required=True, validate=validate.OneOf(SPACE_KINDS))
+    kind = fields.String(required=True, validate=validate.OneOf(SPACE_KINDS), metadata={
+        "description": "desk (by slot); meeting_room, teleconsultation_booth (one person, "
+                       "soundproof, private), visio_room, study_room (by the hour, or by "
+                       "the space's sessions)."})
     name = fields.String(required=True, validate=validate.Length(1, 100))
     capacity = fields.Integer(load_default=1, validate=validate.Range(1, 500))
     amenities = fields.List(fields.String(validate=SLUG), load_default=list,
-                            metadata={"example": ["screen", "visio", "standing_desk"]})
+                            metadata={"example": ["standing_desk", "whiteboard"]})
+    features = fields.List(fields.String(validate=validate.OneOf(SPACE_FEATURES)),
+                           load_default=list, metadata={
+                               "description": "What the space offers, among those its kind "
+                                              "may offer (a booth is always soundproof; only "
+                                              "a study room is exam_suitable).",
+                               "example": ["screen", "camera"]})
+    sessions = fields.List(fields.Nested(SpaceSessionSchema), dump_only=True, metadata={
+        "description": "Set by PUT /v1/spaces/{space_id}/sessions; empty: by the hour."})
 
     @validates_schema
-    def desk_seats_one(self, data, **kwargs):
-        if data.get("kind") == "desk" and data.get("capacity", 1) != 1:
-            raise ValidationError("A desk seats one person.", "capacity")
+    def fits_its_kind(self, data, **kwargs):
+        kind = data.get("kind")
+        if kind in ONE_SEAT_SPACE_KINDS and data.get("capacity", 1) != 1:
+            raise ValidationError(f"A {kind.replace('_', ' ')} seats one person.", "capacity")
+        offered = SPACE_FEATURES_BY_KIND.get(kind, SPACE_FEATURES)
+        unfit = [f for f in data.get("features", ()) if f not in offered]
+        if unfit:
+            raise ValidationError(f"A {(kind or 'space').replace('_', ' ')} offers only: "
+                                  f"{', '.join(offered)}.", "features")
+
+    @post_load
+    def with_what_its_kind_always_has(self, data, **kwargs):
+        always = ALWAYS_FEATURES_BY_KIND.get(data["kind"], ())
+        data["features"] = sorted(set(data["features"]) | set(always))
+        return data
 
 
 class ClosureSchema(Schema):
@@ -281,6 +339,8 @@ class AvailabilityQuerySchema(WhenSchema):
     radius_km = fields.Float(load_default=30, validate=validate.Range(0.1, 500))
     min_capacity = fields.Integer(load_default=1, validate=validate.Range(1, 500))
     service = CommaList(choices=RELAY_SERVICES)
+    feature = CommaList(choices=SPACE_FEATURES, metadata={
+        "description": "Spaces offering all of these, comma-separated (e.g. exam_suitable)."})
     limit = fields.Integer(load_default=20, validate=validate.Range(1, 100))
 
 
@@ -437,7 +497,13 @@ class OccupancySchema(Schema):
 
 class ArrivalSchema(BookingSchema):
     member_name = fields.String(allow_none=True)
-    member_email = fields.String(allow_none=True)
+    member_email = fields.String(allow_none=True, metadata={
+        "description": "null for a private booth."})
+    private = fields.Boolean(metadata={
+        "description": "A tele-consultation booth: shown as \"private booth, booked\" and "
+                       "the person's name, never a purpose (none is kept)."})
+    shown_as = fields.Function(lambda b: "private booth, booked" if b.private else None,
+                               allow_none=True)
 
 
 class RelayDaySchema(Schema):

@@ -23,7 +23,9 @@ from services.billing.models import (
 )
 from services.billing.scope import require_admin_over
 
-KIND_NAMES = {"desk": "bureau", "meeting_room": "salle de réunion"}
+KIND_NAMES = {"desk": "bureau", "meeting_room": "salle de réunion",
+              "teleconsultation_booth": "cabine de téléconsultation", "visio_room": "salle de visio",
+              "study_room": "salle d'étude"}
 UNIT_NAMES = {pricing.HALF_DAY: "demi-journées", pricing.DAY: "journées", pricing.HOUR: "heures"}
 BILLABLE = "u.status = 'priced' AND u.organisation_id IS NOT NULL"
 

@@ -24,6 +24,8 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
+from contracts.vocabulary import HOURLY_SPACE_KINDS
+
 BP = 10000
 
 HALF_DAY, DAY, HOUR = "half_day", "day", "hour"
@@ -75,9 +77,10 @@ class Card:
 
 
 def unit_and_quantity(space_kind, slot, half_days, duration_minutes):
-    """How a booking is counted: desks by the half-day or the day, rooms by
-    the hour (half-hour steps: booking's rooms are booked in 30-minute steps)."""
-    if space_kind == "meeting_room" or slot == "hours":
+    """How a booking is counted: desks by the half-day or the day, rooms,
+    booths, visio and study rooms by the hour (half-hour steps: booking's rooms
+    are booked in 30-minute steps; a session is so many hours)."""
+    if space_kind in HOURLY_SPACE_KINDS or slot == "hours":
         return HOUR, Decimal(duration_minutes) / Decimal(60)
     if slot == "day" or half_days == 2:
         return DAY, Decimal(1)
@@ -138,7 +141,7 @@ def in_force(periods, day: date):
 def check_card(space_kind, card):
     """What is wrong with a card for that kind of space, as {field: [messages]}."""
     problems = {}
-    if space_kind == "meeting_room":
+    if space_kind in HOURLY_SPACE_KINDS:
         if card.hour_price_cents is None:
             problems["hour_price_cents"] = ["A room is priced by the hour."]
     elif card.half_day_price_cents is None:

@@ -13,6 +13,7 @@ from sqlalchemy.orm import contains_eager, joinedload
 from common import errors
 from common.db import new_id
 from common.validation import is_uuid
+from contracts.vocabulary import PRIVATE_SPACE_KINDS
 from services.booking import check_in_codes, directory, lifecycle, slots
 from services.booking.models import (
     Booking, CheckInFailure, Member, OrganisationPolicy, Relay, Space,
@@ -207,6 +208,8 @@ def book(uow, caller, data, now, series_id=None, quote=None, ask_home=None):
                                       data.get("start"), data.get("end"))
         slots.check_bookable(times, relay.timezone, now, policy.horizon_days,
                              policy.horizon_detail())
+        if space is not None:
+            slots.check_session(directory.sessions_of(space), data.get("start"), data.get("end"))
         home = (member.home_latitude, member.home_longitude) \
             if member is not None and member.home_latitude is not None else None
         if home is None and policy.measures_from_home and ask_home is not None:
@@ -235,7 +238,7 @@ def book(uow, caller, data, now, series_id=None, quote=None, ask_home=None):
     if space is not None:
         insert(session, booking, space)
     else:
-        insert_into_any_free_space(session, booking, relay, kind, times)
+        insert_into_any_free_space(session, booking, relay, kind, times, data)
     emit(uow, "booking.confirmed", booking)
     return booking
 
@@ -300,17 +303,21 @@ def insert(session, booking, space):
         raise errors.Conflict(detail, code=code) from None
 
 
-def insert_into_any_free_space(session, booking, relay, kind, times):
-    """The service picks the space: the free ones in name order, skipping any
-    another transaction is claiming right now (SKIP LOCKED); if one turns out
-    taken after all (a race the lock did not see), try the next."""
+def insert_into_any_free_space(session, booking, relay, kind, times, data):
+    """The service picks the space: the free ones in name order (whose
+    sessions, if any, the hours fit), skipping any another transaction is
+    claiming right now (SKIP LOCKED); if one turns out taken after all (a race
+    the lock did not see), try the next."""
+    fits_sessions = text(directory.fits_sessions_sql("spaces")).bindparams(
+        local_start=data.get("start"), local_end=data.get("end"))
     for _ in range(ANY_SPACE_ATTEMPTS):
         taken = select(Booking.id).where(
             Booking.space_id == Space.id, Booking.status.in_(lifecycle.ACTIVE_STATUSES),
             func.tstzrange(Booking.starts_at, Booking.ends_at).op("&&")(
                 func.tstzrange(times.starts_at, times.ends_at))).exists()
         space = session.execute(
-            select(Space).where(Space.relay_id == relay.id, Space.kind == kind, ~taken)
+            select(Space).where(Space.relay_id == relay.id, Space.kind == kind, ~taken,
+                                fits_sessions)
             .order_by(Space.name).limit(1).with_for_update(skip_locked=True)
         ).scalar_one_or_none()
         if space is None:
@@ -322,7 +329,7 @@ def insert_into_any_free_space(session, booking, relay, kind, times):
         except errors.Conflict as conflict:
             if conflict.code != "space-taken":
                 raise
-    label = "desk" if kind == "desk" else "room"
+    label = kind.replace("_", " ") if kind != "meeting_room" else "room"
     raise errors.Conflict(f"No {label} is free at this relay for that time.",
                           code="no-space-free")
 
@@ -356,6 +363,10 @@ def cancelled_by(caller, booking):
 def cancel(uow, caller, booking_id, reason, now):
     booking = locked_booking(uow.session, caller, booking_id)
     by = cancelled_by(caller, booking)
+    if booking.space.kind in PRIVATE_SPACE_KINDS and by in ("member", "corporate_admin"):
+        # What a booth's booker writes may be about their health: not kept,
+        # so it reaches no view, event or webhook (a relay's reason is kept).
+        reason = None
     if by in ("relay_manager", "network_admin") and not reason:
         raise errors.InvalidInput("Say why the relay cancels this booking.", code="reason-required",
                                   fields={"reason": ["Required when a relay cancels."]})

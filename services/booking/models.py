@@ -16,6 +16,7 @@ from sqlalchemy.dialects.postgresql import ARRAY, JSONB, ExcludeConstraint, UUID
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from common.db import new_id, service_base
+from contracts.vocabulary import ONE_SEAT_SPACE_KINDS, SPACE_KINDS
 
 Base = service_base()
 
@@ -106,8 +107,9 @@ class Space(Base):
     __tablename__ = "spaces"
     __table_args__ = (
         UniqueConstraint("relay_id", "name"),
-        CheckConstraint("kind IN ('desk', 'meeting_room')", name="kind"),
-        CheckConstraint("capacity >= 1 AND (kind <> 'desk' OR capacity = 1)", name="capacity"),
+        CheckConstraint(f"kind IN {SPACE_KINDS!r}", name="kind"),
+        CheckConstraint(f"capacity >= 1 AND (kind NOT IN {ONE_SEAT_SPACE_KINDS!r} OR capacity = 1)",
+                        name="capacity"),
     )
 
     id: Mapped[str] = mapped_column(UUID(as_uuid=False), primary_key=True, default=new_id)
@@ -116,9 +118,26 @@ class Space(Base):
     name: Mapped[str] = mapped_column(Text)
     capacity: Mapped[int] = mapped_column(Integer, server_default=text("1"))
     amenities: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default=text("'{}'"))
+    # Validated against its kind (contracts.vocabulary.SPACE_FEATURES_BY_KIND).
+    features: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default=text("'{}'"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
     relay: Mapped[Relay] = relationship(back_populates="spaces")
+    sessions: Mapped[list["SpaceSession"]] = relationship(
+        order_by="SpaceSession.start", cascade="all, delete-orphan", lazy="selectin")
+
+
+class SpaceSession(Base):
+    """A named session the relay defines for a space (local times): a space
+    with sessions is booked for one of them, never at other times."""
+    __tablename__ = "space_sessions"
+    __table_args__ = (CheckConstraint("start < \"end\"", name="order"),)
+
+    space_id: Mapped[str] = mapped_column(ForeignKey("spaces.id", ondelete="CASCADE"),
+                                          primary_key=True)
+    name: Mapped[str] = mapped_column(Text, primary_key=True)
+    start: Mapped[time] = mapped_column(Time)
+    end: Mapped[time] = mapped_column(Time)
 
 
 class BookingSeries(Base):

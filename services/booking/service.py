@@ -24,7 +24,8 @@ from contracts.rpc.booking import (
     ClosureSchema, DayQuerySchema, OrganisationUsageQuerySchema, OrganisationUsageSchema,
     RelayCreateSchema, RelayDaySchema, RelayListQuerySchema, RelaySchema, RelayUpdateSchema,
     RelayWeekSchema, SeriesCancelSchema, SeriesCancelledSchema, SeriesCreateSchema, SeriesSchema,
-    SpaceSchema, WeekQuerySchema, NetworkHealthSchema, UnmetDemandQuerySchema, UnmetDemandSchema,
+    SpaceSchema, SpaceSessionsSchema, WeekQuerySchema, NetworkHealthSchema, UnmetDemandQuerySchema,
+    UnmetDemandSchema,
     ImpactAuditQuerySchema, ImpactQuerySchema, ImpactReportSchema,
 )
 from services.booking import (
@@ -86,6 +87,13 @@ class BookingService(RelaisService):
     @idempotent(SpaceSchema)
     def create_space(self, uow, caller, data, relay_id):
         return space_schema.dump(directory.create_space(uow, caller, relay_id, data))
+
+    @rpc
+    def set_space_sessions(self, caller, space_id, payload):
+        caller = load_caller(caller)
+        data = load(SpaceSessionsSchema(), payload)
+        with self.db.unit_of_work() as uow:
+            return space_schema.dump(directory.set_space_sessions(uow, caller, space_id, data))
 
     @rpc
     @idempotent(ClosureSchema)
