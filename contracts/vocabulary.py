@@ -23,6 +23,11 @@ SPACE_FEATURES_BY_KIND = {
     "study_room": ("screen", "camera", "wheelchair_accessible", "soundproof", "exam_suitable"),
 }
 ALWAYS_FEATURES_BY_KIND = {"teleconsultation_booth": ("soundproof",)}
+# Reserved capacity: how a block of spaces held for an organisation is billed
+# (a fixed price each month, or its bookings like any other), and how long
+# before each place starts its unused places are released to everyone.
+BLOCK_BILLING = ("whole", "per_use")
+DEFAULT_BLOCK_RELEASE_HOURS = 48
 SLOTS = ("morning", "afternoon", "day")             # desks; rooms book hours
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 BOOKING_STATUSES = ("confirmed", "checked_in", "completed", "cancelled", "no_show")

@@ -10,7 +10,8 @@ from marshmallow import (
 
 from common.schemas import LAST_DATE, JsonBoolean, PageQuerySchema, bounded_date, month_field
 from contracts.vocabulary import (
-    ACCESSIBILITY, ALWAYS_FEATURES_BY_KIND, BOOKING_STATUSES, ONE_SEAT_SPACE_KINDS,
+    ACCESSIBILITY, ALWAYS_FEATURES_BY_KIND, BLOCK_BILLING, BOOKING_STATUSES,
+    DEFAULT_BLOCK_RELEASE_HOURS, ONE_SEAT_SPACE_KINDS,
     RELAY_SERVICES, SLOTS, SPACE_FEATURES, SPACE_FEATURES_BY_KIND, SPACE_KINDS, WEEKDAYS,
 )
 
@@ -307,9 +308,8 @@ class DayQuerySchema(Schema):
 
 # -- availability and bookings -----------------------------------------------
 
-class WhenSchema(Schema):
-    """A slot (desks) or hours (rooms) on a relay-local date."""
-    date = bounded_date(required=True, metadata={"example": "2026-12-01"})
+class SlotOrHoursSchema(Schema):
+    """A slot (desks) or hours (other kinds) of a day."""
     slot = fields.String(validate=validate.OneOf(SLOTS), metadata={
         "description": "Desks: morning, afternoon or day."})
     start = fields.Time(format="%H:%M", metadata={
@@ -327,6 +327,11 @@ class WhenSchema(Schema):
             raise ValidationError("Give both start and end.", "end" if "start" in data else "start")
         if has_hours and data["start"] >= data["end"]:
             raise ValidationError("The end comes after the start.", "end")
+
+
+class WhenSchema(SlotOrHoursSchema):
+    """A slot (desks) or hours (rooms) on a relay-local date."""
+    date = bounded_date(required=True, metadata={"example": "2026-12-01"})
 
 
 class AvailabilityQuerySchema(WhenSchema):
@@ -405,6 +410,8 @@ class BookingSchema(Schema):
     cancellation_reason = fields.String(allow_none=True)
     late_cancellation = fields.Boolean(allow_none=True)
     completed_at = fields.AwareDateTime(allow_none=True)
+    block_id = fields.String(allow_none=True, metadata={
+        "description": "The block of reserved capacity it was booked in, if any."})
     created_at = fields.AwareDateTime()
 
     def dump_local_starts_at(self, booking):
@@ -412,6 +419,68 @@ class BookingSchema(Schema):
 
     def dump_local_ends_at(self, booking):
         return booking.ends_at.astimezone(ZoneInfo(booking.relay.timezone)).isoformat()
+
+
+class BlockCreateSchema(SlotOrHoursSchema):
+    """A block of spaces a relay holds for an organisation (a company or a
+    programme), agreed with its manager: every ``weekday`` from ``date`` to
+    ``ends_on``, the ``slot`` (desks) or ``start``–``end`` (other kinds)."""
+    starts_on = bounded_date(required=True, metadata={
+        "description": "First day of the period (the first held day is the first "
+                       "`weekday` on or after it)."})
+    ends_on = bounded_date(required=True, metadata={"description": "Last day, included."})
+    organisation_id = fields.UUID(required=True, metadata={"description": "The holder."})
+    space_ids = fields.List(fields.UUID(), required=True, validate=validate.Length(1, 50),
+                            metadata={"description": "Spaces of this relay, of one kind."})
+    weekday = fields.String(required=True, validate=validate.OneOf(WEEKDAYS))
+    release_hours = fields.Integer(load_default=DEFAULT_BLOCK_RELEASE_HOURS,
+                                   validate=validate.Range(1, 720), metadata={
+        "description": "Unused places are released to everyone this long before they start."})
+    billing = fields.String(required=True, validate=validate.OneOf(BLOCK_BILLING), metadata={
+        "description": "whole: a fixed price each month of the period (its bookings are "
+                       "included); per_use: its bookings are billed like any other."})
+    monthly_price_cents = fields.Integer(strict=True, allow_none=True, load_default=None,
+                                         validate=validate.Range(0, 10_000_000), metadata={
+        "description": "Excl. VAT, in cents; required when billing is whole."})
+
+    @validates_schema
+    def coherent(self, data, **kwargs):
+        if {"starts_on", "ends_on"} <= set(data):
+            if data["ends_on"] < data["starts_on"]:
+                raise ValidationError("The period ends on or after its first day.", "ends_on")
+            if (data["ends_on"] - data["starts_on"]).days > 366:
+                raise ValidationError("A block lasts a year at most.", "ends_on")
+        whole = data.get("billing") == "whole"
+        if whole != (data.get("monthly_price_cents") is not None):
+            raise ValidationError("A monthly price goes with whole billing, and only with it.",
+                                  "monthly_price_cents")
+        if len(set(data.get("space_ids", ()))) != len(data.get("space_ids", ())):
+            raise ValidationError("Each space once.", "space_ids")
+
+
+class BlockSchema(Schema):
+    id = fields.String()
+    relay_id = fields.String()
+    organisation_id = fields.String()
+    space_ids = fields.List(fields.String())
+    space_kind = fields.String()
+    weekday = fields.String()
+    slot = fields.String(metadata={"description": "morning, afternoon, day, or hours"})
+    start = fields.Time(format="%H:%M", attribute="local_start")
+    end = fields.Time(format="%H:%M", attribute="local_end")
+    starts_on = bounded_date()
+    ends_on = bounded_date()
+    release_hours = fields.Integer()
+    billing = fields.String()
+    monthly_price_cents = fields.Integer(allow_none=True)
+    places = fields.Integer(metadata={"description": "Space-days held (closed days left out)."})
+    cancelled_at = fields.AwareDateTime(allow_none=True)
+    created_at = fields.AwareDateTime()
+
+
+class BlockListQuerySchema(PageQuerySchema):
+    relay_id = fields.UUID()
+    organisation_id = fields.UUID()
 
 
 class BookingListQuerySchema(PageQuerySchema):

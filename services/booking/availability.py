@@ -13,7 +13,7 @@ from sqlalchemy import Text, bindparam, select, text
 from sqlalchemy.orm import selectinload
 from sqlalchemy.dialects.postgresql import ARRAY, TIMESTAMP
 
-from services.booking import directory, lifecycle
+from services.booking import blocks, directory, lifecycle
 from services.booking.models import Relay, Space
 from services.booking.policy import NETWORK_HORIZON_DAYS
 from services.booking.slots import HOURS, SlotRefused, check_bookable, requested_times
@@ -27,6 +27,7 @@ FREE_SPACES = text(f"""
     WHERE s.kind = :kind AND s.capacity >= :min_capacity
       AND s.features @> :features
       AND {directory.fits_sessions_sql("s")}
+      AND NOT {blocks.held_by_others_sql("s", "wanted.starts_at", "wanted.ends_at")}
       AND NOT EXISTS (
         SELECT 1 FROM bookings b
         WHERE b.space_id = s.id
@@ -76,7 +77,7 @@ def search(session, query, now):
             "starts": [times.starts_at for _, _, times in open_relays],
             "ends": [times.ends_at for _, _, times in open_relays],
             "kind": query["kind"], "min_capacity": query["min_capacity"],
-            "features": query.get("feature", []),
+            "features": query.get("feature", []), "organisation_id": None, "now": now,
             "local_start": query.get("start"), "local_end": query.get("end")}).all():
         free.setdefault(ord_ - 1, []).append(str(space_id))
     spaces = {space.id: space for space in session.execute(

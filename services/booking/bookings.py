@@ -14,7 +14,7 @@ from common import errors
 from common.db import new_id
 from common.validation import is_uuid
 from contracts.vocabulary import PRIVATE_SPACE_KINDS
-from services.booking import check_in_codes, directory, lifecycle, slots
+from services.booking import blocks, check_in_codes, directory, lifecycle, slots
 from services.booking.models import (
     Booking, CheckInFailure, Member, OrganisationPolicy, Relay, Space,
 )
@@ -51,6 +51,7 @@ def facts(booking):
         "duration_minutes": times.duration_minutes,
         "local_release_at": (booking.no_show_at.astimezone(tz).isoformat()
                              if booking.no_show_at is not None else None),
+        "block_id": booking.block_id,
     }
 
 
@@ -292,6 +293,7 @@ def insert(session, booking, space):
     (the ORM's flush cost more than the statement): the ``booking`` object
     stays out of the session, a plain record of what was written."""
     booking.space_id, booking.space = space.id, space
+    booking.block_id = blocks.check_places(session, booking, space.id)
     values = {name: getattr(booking, name) for name in BOOKING_COLUMNS}
     try:
         session.execute(INSERT_BOOKING, values)
@@ -305,21 +307,33 @@ def insert(session, booking, space):
 
 def insert_into_any_free_space(session, booking, relay, kind, times, data):
     """The service picks the space: the free ones in name order (whose
-    sessions, if any, the hours fit), skipping any another transaction is
-    claiming right now (SKIP LOCKED); if one turns out taken after all (a race
-    the lock did not see), try the next."""
+    sessions, if any, the hours fit; not held by another organisation's block;
+    those of the member's own block first), skipping any another transaction
+    is claiming right now (SKIP LOCKED); if one turns out taken after all (a
+    race the lock did not see), try the next."""
     fits_sessions = text(directory.fits_sessions_sql("spaces")).bindparams(
         local_start=data.get("start"), local_end=data.get("end"))
+    when = {"organisation_id": booking.organisation_id, "now": booking.created_at,
+            "starts_at": times.starts_at, "ends_at": times.ends_at}
+    not_held_by_others = text("NOT " + blocks.held_by_others_sql("spaces")).bindparams(**when)
+    held_for_member_first = text(blocks.held_for_sql("spaces") + " DESC").bindparams(
+        organisation_id=booking.organisation_id, starts_at=times.starts_at,
+        ends_at=times.ends_at)
+    taken = select(Booking.id).where(
+        Booking.space_id == Space.id, Booking.status.in_(lifecycle.ACTIVE_STATUSES),
+        func.tstzrange(Booking.starts_at, Booking.ends_at).op("&&")(
+            func.tstzrange(times.starts_at, times.ends_at))).exists()
+    candidates = (select(Space).where(Space.relay_id == relay.id, Space.kind == kind, ~taken,
+                                      fits_sessions, not_held_by_others)
+                  .order_by(held_for_member_first, Space.name).limit(1))
     for _ in range(ANY_SPACE_ATTEMPTS):
-        taken = select(Booking.id).where(
-            Booking.space_id == Space.id, Booking.status.in_(lifecycle.ACTIVE_STATUSES),
-            func.tstzrange(Booking.starts_at, Booking.ends_at).op("&&")(
-                func.tstzrange(times.starts_at, times.ends_at))).exists()
-        space = session.execute(
-            select(Space).where(Space.relay_id == relay.id, Space.kind == kind, ~taken,
-                                fits_sessions)
-            .order_by(Space.name).limit(1).with_for_update(skip_locked=True)
-        ).scalar_one_or_none()
+        space = session.execute(candidates.with_for_update(skip_locked=True)
+                                ).scalar_one_or_none()
+        if space is None:
+            # Every free one is locked: booking a given space locks it while
+            # checking blocks (blocks.check_places), and such a booking may
+            # well be refused. Wait for one rather than say none is free.
+            space = session.execute(candidates.with_for_update()).scalar_one_or_none()
         if space is None:
             break
         try:

@@ -19,6 +19,7 @@ from common.rpc import RpcProxy, rpc
 from common.service import RelaisService
 from common.validation import load
 from contracts.rpc.booking import (
+    BlockCreateSchema, BlockListQuerySchema, BlockSchema,
     AvailabilityQuerySchema, AvailableRelaySchema, BookingCreateSchema, BookingListQuerySchema,
     BookingSchema, CalendarFeedSchema, CancelSchema, CheckInSchema, ClosureQuerySchema,
     ClosureSchema, DayQuerySchema, OrganisationUsageQuerySchema, OrganisationUsageSchema,
@@ -29,7 +30,7 @@ from contracts.rpc.booking import (
     ImpactAuditQuerySchema, ImpactQuerySchema, ImpactReportSchema,
 )
 from services.booking import (
-    availability, bookings, calendar_feed, demand, directory, impact, impact_report,
+    availability, blocks, bookings, calendar_feed, demand, directory, impact, impact_report,
     network_health, open_data, projections, series, timers, views,
 )
 from services.booking.metrics import BookingMetrics
@@ -87,6 +88,23 @@ class BookingService(RelaisService):
     @idempotent(SpaceSchema)
     def create_space(self, uow, caller, data, relay_id):
         return space_schema.dump(directory.create_space(uow, caller, relay_id, data))
+
+    @rpc
+    @idempotent(BlockCreateSchema)
+    def create_block(self, uow, caller, data, relay_id):
+        return BlockSchema().dump(blocks.create_block(uow, caller, relay_id, data, utcnow()))
+
+    @rpc
+    def list_blocks(self, caller, query=None):
+        caller = load_caller(caller)
+        query = load(BlockListQuerySchema(), query or {})
+        return BlockSchema().dump(blocks.list_blocks(self.db.session, caller, query), many=True)
+
+    @rpc
+    def cancel_block(self, caller, block_id):
+        caller = load_caller(caller)
+        with self.db.unit_of_work() as uow:
+            return BlockSchema().dump(blocks.cancel_block(uow, caller, block_id, utcnow()))
 
     @rpc
     def set_space_sessions(self, caller, space_id, payload):
