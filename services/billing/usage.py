@@ -4,7 +4,7 @@ projections of relays and organisations."""
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 
-from services.billing import invoicing, pricing
+from services.billing import blocks, invoicing, pricing
 from services.billing.prices import contract_in_force, rate_card_in_force
 from services.billing.models import (
     FINAL, BillingDocument, InvoicedUsage, KnownMember, KnownOrganisation, SettledUsage,
@@ -101,14 +101,18 @@ def quote(session, request):
 
 
 def new_usage_line(uow, booking):
-    """Priced by the prices in force on the booking's date (``price_of``)."""
+    """Priced by the prices in force on the booking's date (``price_of``);
+    ``included`` (billed nothing) when made in a block billed whole."""
     line = UsageLine(
         booking_id=booking["booking_id"], relay_id=booking["relay_id"],
         organisation_id=booking["organisation_id"], member_id=booking["member_id"],
         space_kind=booking["space_kind"], date=booking["date"], slot=booking["slot"],
         half_days=booking["half_days"], duration_minutes=booking["duration_minutes"],
-        status="unpriced")
-    set_price(line, *price_of(uow.session, booking))
+        block_id=booking.get("block_id"), status="unpriced")
+    if blocks.billed_whole(uow.session, booking.get("block_id")):
+        line.status = "included"
+    else:
+        set_price(line, *price_of(uow.session, booking))
     uow.session.add(line)
     uow.session.flush()
     return line
@@ -145,6 +149,7 @@ def reprice(uow, settings, valid_from, relay_id=None, space_kind=None, organisat
               .union(select(SettledUsage.usage_line_id)))
     statement = select(UsageLine).where(
         UsageLine.date >= valid_from, UsageLine.status.in_(("priced", "unpriced")),
+        UsageLine.booking_id.is_not(None),  # a block's monthly line has its agreed price
         UsageLine.id.not_in(issued))
     if relay_id is not None:
         statement = statement.where(UsageLine.relay_id == relay_id,
