@@ -69,3 +69,13 @@ def test_the_other_booking_requests_run_after_it_without_a_problem(demo_network)
     (then,) = blocks(section("Booking, by hand"), "sh")
     printed = run(first + then, demo_network)
     assert "relais-des-possibles.fr/problems/" not in printed.split("true\n", 1)[1]
+
+
+def test_the_spaces_and_blocks_block_prints_what_the_readme_shows(demo_network):
+    (first,) = blocks(section("Try the booking path by hand"), "sh")
+    spaces = section("Spaces for services and reserved capacity, by hand")
+    (script,), (shown,) = blocks(spaces, "sh"), blocks(spaces, "text")
+    first_shown = blocks(section("Try the booking path by hand"), "text")[0]
+    assert run(first + script, demo_network) == first_shown + shown
+    # Pasted again, it changes nothing and says the same.
+    assert run(first + script, demo_network) == first_shown + shown
