@@ -190,7 +190,7 @@ class SpaceSchema(Schema):
                                "description": "What the space offers, among those its kind "
                                               "may offer (a booth is always soundproof; only "
                                               "a study room is exam_suitable).",
-                               "example": ["screen", "camera"]})
+                               "example": ["screen"]})
     sessions = fields.List(fields.Nested(SpaceSessionSchema), dump_only=True, metadata={
         "description": "Set by PUT /v1/spaces/{space_id}/sessions; empty: by the hour."})
 
