@@ -1,7 +1,33 @@
 """The words every side of Relais uses, defined once."""
 
 # Spaces and slots.
-SPACE_KINDS = ("desk", "meeting_room")
+SPACE_KINDS = ("desk", "meeting_room", "teleconsultation_booth", "visio_room", "study_room")
+# Every kind but the desk is booked, and priced, by the hour (or by the
+# sessions a relay defines for one space).
+HOURLY_SPACE_KINDS = tuple(kind for kind in SPACE_KINDS if kind != "desk")
+# Kinds that seat one person whatever the relay says.
+ONE_SEAT_SPACE_KINDS = ("desk", "teleconsultation_booth")
+# A tele-consultation booth is private: a relay manager sees that it is booked
+# and by whom, never why; nothing the booker writes about it is kept.
+PRIVATE_SPACE_KINDS = ("teleconsultation_booth",)
+# What a space offers, and which kinds may offer what (a booth is soundproof
+# by definition; only a study room is exam-suitable).
+SPACE_FEATURES = ("screen", "camera", "connected_medical_devices", "wheelchair_accessible",
+                  "soundproof", "exam_suitable")
+SPACE_FEATURES_BY_KIND = {
+    "desk": ("screen", "wheelchair_accessible"),
+    "meeting_room": ("screen", "camera", "wheelchair_accessible", "soundproof"),
+    "teleconsultation_booth": ("screen", "camera", "connected_medical_devices",
+                               "wheelchair_accessible", "soundproof"),
+    "visio_room": ("screen", "camera", "wheelchair_accessible", "soundproof"),
+    "study_room": ("screen", "camera", "wheelchair_accessible", "soundproof", "exam_suitable"),
+}
+ALWAYS_FEATURES_BY_KIND = {"teleconsultation_booth": ("soundproof",)}
+# Reserved capacity: how a block of spaces held for an organisation is billed
+# (a fixed price each month, or its bookings like any other), and how long
+# before each place starts its unused places are released to everyone.
+BLOCK_BILLING = ("whole", "per_use")
+DEFAULT_BLOCK_RELEASE_HOURS = 48
 SLOTS = ("morning", "afternoon", "day")             # desks; rooms book hours
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 BOOKING_STATUSES = ("confirmed", "checked_in", "completed", "cancelled", "no_show")

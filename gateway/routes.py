@@ -20,12 +20,14 @@ from contracts.rpc.billing import (
     UsageLineQuerySchema, UsageLineSchema,
 )
 from contracts.rpc.booking import (
+    BlockCreateSchema, BlockListQuerySchema, BlockSchema,
     AvailabilityQuerySchema, AvailableRelaySchema, BookingCreateSchema, BookingListQuerySchema,
     BookingSchema, CalendarFeedSchema, CancelSchema, CheckInSchema, ClosureQuerySchema,
     ClosureSchema, DayQuerySchema, OrganisationUsageQuerySchema, OrganisationUsageSchema,
     RelayCreateSchema, RelayDaySchema, RelayListQuerySchema, RelaySchema, RelayUpdateSchema,
     RelayWeekSchema, SeriesCancelledSchema, SeriesCancelSchema, SeriesCreateSchema, SeriesSchema,
-    SpaceSchema, WeekQuerySchema, NetworkHealthSchema, UnmetDemandQuerySchema, UnmetDemandSchema,
+    SpaceSchema, SpaceSessionsSchema, WeekQuerySchema, NetworkHealthSchema, UnmetDemandQuerySchema,
+    UnmetDemandSchema,
     ImpactAuditQuerySchema, ImpactQuerySchema, ImpactReportSchema,
     ProgrammeUsageQuerySchema, ProgrammeUsageSchema,
 )
@@ -272,8 +274,28 @@ ROUTES = [
           "(its managers; network admins for name and place)", "Relays", response=RelaySchema,
           body=RelayUpdateSchema, roles=("network_admin", "relay_manager")),
     Route("POST", "/v1/relays/{relay_id}/spaces", "booking", "create_space",
-          "Add a desk or a room to a relay", "Relays", response=SpaceSchema, status=201,
+          "Add a space to a relay: a desk, a meeting room, a tele-consultation booth, a visio "
+          "or a study room", "Relays", response=SpaceSchema, status=201,
           body=SpaceSchema, idempotent_create=True, errors=(400, 401, 403, 404, 409, 422)),
+    Route("POST", "/v1/relays/{relay_id}/blocks", "booking", "create_block",
+          "Hold a block of spaces for an organisation every weekday of a period (its "
+          "managers, network admins); unused places are released release_hours before",
+          "Reserved capacity", response=BlockSchema, status=201, body=BlockCreateSchema,
+          idempotent_create=True, errors=(400, 401, 403, 404, 409, 422),
+          roles=("network_admin", "relay_manager")),
+    Route("GET", "/v1/blocks", "booking", "list_blocks",
+          "Blocks of reserved capacity: a relay's (its managers), an organisation's (its "
+          "admins), all (network staff)", "Reserved capacity", response=BlockSchema,
+          many=True, query=BlockListQuerySchema,
+          roles=("network_admin", "network_ops", "relay_manager", "corporate_admin")),
+    Route("POST", "/v1/blocks/{block_id}/cancel", "booking", "cancel_block",
+          "End a block: its places to come are free at once (its relay's managers)",
+          "Reserved capacity", response=BlockSchema,
+          roles=("network_admin", "relay_manager")),
+    Route("PUT", "/v1/spaces/{space_id}/sessions", "booking", "set_space_sessions",
+          "Set the sessions a space is booked by (e.g. 09:00–11:00); none: by the hour "
+          "(its relay's managers)", "Relays", response=SpaceSchema, body=SpaceSessionsSchema,
+          roles=("network_admin", "relay_manager")),
     Route("GET", "/v1/relays/{relay_id}/closures", "booking", "list_closures",
           "A relay's closures and public holidays in a window", "Relays",
           response=ClosureSchema, many=True, query=ClosureQuerySchema, authenticated=False,

@@ -28,6 +28,8 @@ EVENTS = {
     "booking.checked_in": (booking.BookingCheckedInSchema, 3),
     "booking.no_show": (booking.BookingNoShowSchema, 3),
     "booking.completed": (booking.BookingCompletedSchema, 3),
+    "booking.block_created": (booking.BlockCreatedSchema, 1),
+    "booking.block_cancelled": (booking.BlockCancelledSchema, 1),
     "billing.rate_card_set": (billing.RateCardSetSchema, 2),
     "billing.contract_set": (billing.ContractSetSchema, 1),
     "billing.commission_set": (billing.CommissionSetSchema, 1),

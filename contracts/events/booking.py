@@ -4,7 +4,7 @@ from marshmallow import fields
 
 from common.schemas import bounded_date
 from contracts.events.base import EventSchema
-from contracts.vocabulary import SPACE_KINDS
+from contracts.vocabulary import BLOCK_BILLING, SPACE_KINDS
 
 
 class BookingFactsSchema(EventSchema):
@@ -35,6 +35,9 @@ class BookingFactsSchema(EventSchema):
     local_release_at = fields.String(allow_none=True, load_default=None, metadata={
         "description": "A desk not checked in to by then (local time of the relay) is "
                        "released as a no-show; null when never (rooms, or no release)."})
+    # version 3: the block of reserved capacity the booking was made in (its
+    # holder's member booking a held place), else null.
+    block_id = fields.String(allow_none=True, load_default=None)
 
 
 class BookingConfirmedSchema(BookingFactsSchema):
@@ -83,3 +86,35 @@ class SpaceCreatedSchema(EventSchema):
     kind = fields.String(required=True, metadata={"enum": SPACE_KINDS})
     name = fields.String(required=True)
     capacity = fields.Integer(required=True)
+
+
+class BlockCreatedSchema(EventSchema):
+    """``booking.block_created``: a block of spaces a relay holds for an
+    organisation, as agreed (billing bills it: whole, a fixed price a month,
+    or per use, its bookings)."""
+    block_id = fields.String(required=True)
+    relay_id = fields.String(required=True)
+    organisation_id = fields.String(required=True)
+    space_ids = fields.List(fields.String(), required=True)
+    space_kind = fields.String(required=True, metadata={"enum": SPACE_KINDS})
+    weekday = fields.String(required=True)
+    slot = fields.String(required=True, metadata={"description": "morning, afternoon, day "
+                                                                "or hours"})
+    local_start = fields.String(required=True, metadata={"example": "13:30"})
+    local_end = fields.String(required=True, metadata={"example": "18:00"})
+    starts_on = bounded_date(required=True)
+    ends_on = bounded_date(required=True)
+    release_hours = fields.Integer(required=True)
+    billing = fields.String(required=True, metadata={"enum": BLOCK_BILLING})
+    monthly_price_cents = fields.Integer(allow_none=True, required=True, metadata={
+        "description": "Excl. VAT, billed each month of the period when billing is whole."})
+    places = fields.Integer(required=True, metadata={"description": "Space-days held."})
+    timezone = fields.String(required=True)
+
+
+class BlockCancelledSchema(EventSchema):
+    """``booking.block_cancelled``: its places to come are free for everyone."""
+    block_id = fields.String(required=True)
+    relay_id = fields.String(required=True)
+    organisation_id = fields.String(required=True)
+    cancelled_at = fields.AwareDateTime(required=True)

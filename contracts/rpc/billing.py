@@ -20,7 +20,8 @@ class RateCardSchema(Schema):
     space_kind = fields.String(required=True, validate=validate.OneOf(SPACE_KINDS))
     half_day_price_cents = price("Desks: the price of a half-day (a morning or an afternoon)")
     day_price_cents = price("Desks: the price of a day (default: two half-days)")
-    hour_price_cents = price("Rooms: the price of an hour (booked in half-hour steps)")
+    hour_price_cents = price("Rooms, booths, visio and study rooms: the price of an hour "
+                             "(booked in half-hour steps)")
     vat_rate_bp = fields.Integer(
         load_default=STANDARD_VAT_RATE_BP, strict=True, validate=validate.Range(0, 10000),
         metadata={"description": "VAT rate in basis points: 2000 = 20 %."})
@@ -65,19 +66,26 @@ class RelayOperatorSchema(Schema):
 
 class UsageLineSchema(Schema):
     id = fields.String()
-    booking_id = fields.String()
+    booking_id = fields.String(allow_none=True, metadata={
+        "description": "null on a block's monthly line (block_id)."})
+    block_id = fields.String(allow_none=True, metadata={
+        "description": "The block of reserved capacity: its monthly line when billed whole, "
+                       "or a booking made in it."})
     relay_id = fields.String()
     organisation_id = fields.String(allow_none=True)
-    member_id = fields.String()
+    member_id = fields.String(allow_none=True)
     space_kind = fields.String()
     date = bounded_date()
     slot = fields.String()
     half_days = fields.Integer()
     duration_minutes = fields.Integer(allow_none=True)
-    status = fields.String()
+    status = fields.String(metadata={
+        "description": "priced, unpriced, void (cancelled in time), or included (made in a "
+                       "block billed whole)"})
     rate_card_id = fields.String(allow_none=True)
     contract_id = fields.String(allow_none=True)
-    unit = fields.String(allow_none=True, metadata={"description": "half_day, day or hour"})
+    unit = fields.String(allow_none=True, metadata={
+        "description": "half_day, day, hour, or month (a block billed whole)"})
     quantity = fields.Decimal(as_string=True, allow_none=True)
     unit_price_cents = fields.Integer(allow_none=True)
     vat_rate_bp = fields.Integer(allow_none=True)

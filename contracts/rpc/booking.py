@@ -5,12 +5,14 @@ from datetime import timedelta
 from zoneinfo import ZoneInfo, available_timezones
 
 from marshmallow import (
-    EXCLUDE, Schema, ValidationError, fields, validate, validates_schema,
+    EXCLUDE, Schema, ValidationError, fields, post_load, validate, validates_schema,
 )
 
 from common.schemas import LAST_DATE, JsonBoolean, PageQuerySchema, bounded_date, month_field
 from contracts.vocabulary import (
-    ACCESSIBILITY, BOOKING_STATUSES, RELAY_SERVICES, SLOTS, SPACE_KINDS, WEEKDAYS,
+    ACCESSIBILITY, ALWAYS_FEATURES_BY_KIND, BLOCK_BILLING, BOOKING_STATUSES,
+    DEFAULT_BLOCK_RELEASE_HOURS, ONE_SEAT_SPACE_KINDS,
+    RELAY_SERVICES, SLOTS, SPACE_FEATURES, SPACE_FEATURES_BY_KIND, SPACE_KINDS, WEEKDAYS,
 )
 
 DEPARTMENT = validate.Regexp(r"^(0[1-9]|[1-8]\d|9[0-5]|2A|2B|97[1-8]|98[6-8])$",
@@ -138,19 +140,76 @@ class RelayUpdateSchema(RelayFieldsSchema):
         super().__init__(**kwargs)
 
 
+class SpaceSessionSchema(Schema):
+    """A session a relay defines for a space (e.g. "Matin" 09:00–11:00): when
+    a space has sessions, it is booked for one of them and at no other time."""
+    name = fields.String(required=True, validate=validate.Length(1, 60))
+    start = fields.Time(required=True, format="%H:%M", metadata={"example": "09:00"})
+    end = fields.Time(required=True, format="%H:%M", metadata={"example": "11:00"})
+
+    @validates_schema
+    def in_order(self, data, **kwargs):
+        if {"start", "end"} <= set(data):
+            minutes = (data["end"].hour * 60 + data["end"].minute
+                       - data["start"].hour * 60 - data["start"].minute)
+            # The rule of any booking by the hour (services/booking/slots.py).
+            if minutes < 60 or minutes % 30:
+                raise ValidationError("A session lasts at least an hour, in half-hour steps.",
+                                      "end")
+
+
+class SpaceSessionsSchema(Schema):
+    """PUT: the space's sessions, replaced whole; an empty list: booked by the hour."""
+    sessions = fields.List(fields.Nested(SpaceSessionSchema), required=True,
+                           validate=validate.Length(max=12))
+
+    @validates_schema
+    def apart(self, data, **kwargs):
+        sessions = sorted(data.get("sessions", ()), key=lambda s: s["start"])
+        if len({s["name"] for s in sessions}) != len(sessions):
+            raise ValidationError("Each session has its own name.", "sessions")
+        for before, after in zip(sessions, sessions[1:]):
+            if before["end"] > after["start"]:
+                raise ValidationError(f"{before['name']} and {after['name']} overlap.",
+                                      "sessions")
+
+
 class SpaceSchema(Schema):
     id = fields.String(dump_only=True)
     relay_id = fields.String(dump_only=True)
-    kind = fields.String(required=True, validate=validate.OneOf(SPACE_KINDS))
+    kind = fields.String(required=True, validate=validate.OneOf(SPACE_KINDS), metadata={
+        "description": "desk (by slot); meeting_room, teleconsultation_booth (one person, "
+                       "soundproof, private), visio_room, study_room (by the hour, or by "
+                       "the space's sessions)."})
     name = fields.String(required=True, validate=validate.Length(1, 100))
     capacity = fields.Integer(load_default=1, validate=validate.Range(1, 500))
     amenities = fields.List(fields.String(validate=SLUG), load_default=list,
-                            metadata={"example": ["screen", "visio", "standing_desk"]})
+                            metadata={"example": ["standing_desk", "whiteboard"]})
+    features = fields.List(fields.String(validate=validate.OneOf(SPACE_FEATURES)),
+                           load_default=list, metadata={
+                               "description": "What the space offers, among those its kind "
+                                              "may offer (a booth is always soundproof; only "
+                                              "a study room is exam_suitable).",
+                               "example": ["screen"]})
+    sessions = fields.List(fields.Nested(SpaceSessionSchema), dump_only=True, metadata={
+        "description": "Set by PUT /v1/spaces/{space_id}/sessions; empty: by the hour."})
 
     @validates_schema
-    def desk_seats_one(self, data, **kwargs):
-        if data.get("kind") == "desk" and data.get("capacity", 1) != 1:
-            raise ValidationError("A desk seats one person.", "capacity")
+    def fits_its_kind(self, data, **kwargs):
+        kind = data.get("kind")
+        if kind in ONE_SEAT_SPACE_KINDS and data.get("capacity", 1) != 1:
+            raise ValidationError(f"A {kind.replace('_', ' ')} seats one person.", "capacity")
+        offered = SPACE_FEATURES_BY_KIND.get(kind, SPACE_FEATURES)
+        unfit = [f for f in data.get("features", ()) if f not in offered]
+        if unfit:
+            raise ValidationError(f"A {(kind or 'space').replace('_', ' ')} offers only: "
+                                  f"{', '.join(offered)}.", "features")
+
+    @post_load
+    def with_what_its_kind_always_has(self, data, **kwargs):
+        always = ALWAYS_FEATURES_BY_KIND.get(data["kind"], ())
+        data["features"] = sorted(set(data["features"]) | set(always))
+        return data
 
 
 class ClosureSchema(Schema):
@@ -249,9 +308,8 @@ class DayQuerySchema(Schema):
 
 # -- availability and bookings -----------------------------------------------
 
-class WhenSchema(Schema):
-    """A slot (desks) or hours (rooms) on a relay-local date."""
-    date = bounded_date(required=True, metadata={"example": "2026-12-01"})
+class SlotOrHoursSchema(Schema):
+    """A slot (desks) or hours (other kinds) of a day."""
     slot = fields.String(validate=validate.OneOf(SLOTS), metadata={
         "description": "Desks: morning, afternoon or day."})
     start = fields.Time(format="%H:%M", metadata={
@@ -271,6 +329,11 @@ class WhenSchema(Schema):
             raise ValidationError("The end comes after the start.", "end")
 
 
+class WhenSchema(SlotOrHoursSchema):
+    """A slot (desks) or hours (rooms) on a relay-local date."""
+    date = bounded_date(required=True, metadata={"example": "2026-12-01"})
+
+
 class AvailabilityQuerySchema(WhenSchema):
     class Meta:
         unknown = EXCLUDE
@@ -281,6 +344,8 @@ class AvailabilityQuerySchema(WhenSchema):
     radius_km = fields.Float(load_default=30, validate=validate.Range(0.1, 500))
     min_capacity = fields.Integer(load_default=1, validate=validate.Range(1, 500))
     service = CommaList(choices=RELAY_SERVICES)
+    feature = CommaList(choices=SPACE_FEATURES, metadata={
+        "description": "Spaces offering all of these, comma-separated (e.g. exam_suitable)."})
     limit = fields.Integer(load_default=20, validate=validate.Range(1, 100))
 
 
@@ -345,6 +410,8 @@ class BookingSchema(Schema):
     cancellation_reason = fields.String(allow_none=True)
     late_cancellation = fields.Boolean(allow_none=True)
     completed_at = fields.AwareDateTime(allow_none=True)
+    block_id = fields.String(allow_none=True, metadata={
+        "description": "The block of reserved capacity it was booked in, if any."})
     created_at = fields.AwareDateTime()
 
     def dump_local_starts_at(self, booking):
@@ -352,6 +419,68 @@ class BookingSchema(Schema):
 
     def dump_local_ends_at(self, booking):
         return booking.ends_at.astimezone(ZoneInfo(booking.relay.timezone)).isoformat()
+
+
+class BlockCreateSchema(SlotOrHoursSchema):
+    """A block of spaces a relay holds for an organisation (a company or a
+    programme), agreed with its manager: every ``weekday`` from ``date`` to
+    ``ends_on``, the ``slot`` (desks) or ``start``–``end`` (other kinds)."""
+    starts_on = bounded_date(required=True, metadata={
+        "description": "First day of the period (the first held day is the first "
+                       "`weekday` on or after it)."})
+    ends_on = bounded_date(required=True, metadata={"description": "Last day, included."})
+    organisation_id = fields.UUID(required=True, metadata={"description": "The holder."})
+    space_ids = fields.List(fields.UUID(), required=True, validate=validate.Length(1, 50),
+                            metadata={"description": "Spaces of this relay, of one kind."})
+    weekday = fields.String(required=True, validate=validate.OneOf(WEEKDAYS))
+    release_hours = fields.Integer(load_default=DEFAULT_BLOCK_RELEASE_HOURS,
+                                   validate=validate.Range(1, 720), metadata={
+        "description": "Unused places are released to everyone this long before they start."})
+    billing = fields.String(required=True, validate=validate.OneOf(BLOCK_BILLING), metadata={
+        "description": "whole: a fixed price each month of the period (its bookings are "
+                       "included); per_use: its bookings are billed like any other."})
+    monthly_price_cents = fields.Integer(strict=True, allow_none=True, load_default=None,
+                                         validate=validate.Range(0, 10_000_000), metadata={
+        "description": "Excl. VAT, in cents; required when billing is whole."})
+
+    @validates_schema
+    def coherent(self, data, **kwargs):
+        if {"starts_on", "ends_on"} <= set(data):
+            if data["ends_on"] < data["starts_on"]:
+                raise ValidationError("The period ends on or after its first day.", "ends_on")
+            if (data["ends_on"] - data["starts_on"]).days > 366:
+                raise ValidationError("A block lasts a year at most.", "ends_on")
+        whole = data.get("billing") == "whole"
+        if whole != (data.get("monthly_price_cents") is not None):
+            raise ValidationError("A monthly price goes with whole billing, and only with it.",
+                                  "monthly_price_cents")
+        if len(set(data.get("space_ids", ()))) != len(data.get("space_ids", ())):
+            raise ValidationError("Each space once.", "space_ids")
+
+
+class BlockSchema(Schema):
+    id = fields.String()
+    relay_id = fields.String()
+    organisation_id = fields.String()
+    space_ids = fields.List(fields.String())
+    space_kind = fields.String()
+    weekday = fields.String()
+    slot = fields.String(metadata={"description": "morning, afternoon, day, or hours"})
+    start = fields.Time(format="%H:%M", attribute="local_start")
+    end = fields.Time(format="%H:%M", attribute="local_end")
+    starts_on = bounded_date()
+    ends_on = bounded_date()
+    release_hours = fields.Integer()
+    billing = fields.String()
+    monthly_price_cents = fields.Integer(allow_none=True)
+    places = fields.Integer(metadata={"description": "Space-days held (closed days left out)."})
+    cancelled_at = fields.AwareDateTime(allow_none=True)
+    created_at = fields.AwareDateTime()
+
+
+class BlockListQuerySchema(PageQuerySchema):
+    relay_id = fields.UUID()
+    organisation_id = fields.UUID()
 
 
 class BookingListQuerySchema(PageQuerySchema):
@@ -437,7 +566,13 @@ class OccupancySchema(Schema):
 
 class ArrivalSchema(BookingSchema):
     member_name = fields.String(allow_none=True)
-    member_email = fields.String(allow_none=True)
+    member_email = fields.String(allow_none=True, metadata={
+        "description": "null for a private booth."})
+    private = fields.Boolean(metadata={
+        "description": "A tele-consultation booth: shown as \"private booth, booked\" and "
+                       "the person's name, never a purpose (none is kept)."})
+    shown_as = fields.Function(lambda b: "private booth, booked" if b.private else None,
+                               allow_none=True)
 
 
 class RelayDaySchema(Schema):

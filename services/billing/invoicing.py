@@ -24,8 +24,11 @@ from services.billing.models import (
 )
 from services.billing.scope import require_admin_over
 
-KIND_NAMES = {"desk": "bureau", "meeting_room": "salle de réunion"}
-UNIT_NAMES = {pricing.HALF_DAY: "demi-journées", pricing.DAY: "journées", pricing.HOUR: "heures"}
+KIND_NAMES = {"desk": "bureau", "meeting_room": "salle de réunion",
+              "teleconsultation_booth": "cabine de téléconsultation", "visio_room": "salle de visio",
+              "study_room": "salle d'étude"}
+UNIT_NAMES = {pricing.HALF_DAY: "demi-journées", pricing.DAY: "journées", pricing.HOUR: "heures",
+              pricing.MONTH: "mois"}
 BILLABLE = "u.status = 'priced' AND u.organisation_id IS NOT NULL"
 BULK_WORK_MEM = "256MB"
 
@@ -160,9 +163,12 @@ def invoice_line(group, position):
     if group.unit == pricing.HALF_DAY:
         quantity, unit_price = quantity / 2, unit_price * 2
     kind = KIND_NAMES.get(group.space_kind, group.space_kind)
-    member = group.full_name or f"Membre {group.member_id[:8]}"
-    description = (f"{member} — {kind}, "
-                   f"{group.bookings} réservation(s) en {UNIT_NAMES[group.unit]}")
+    if group.unit == pricing.MONTH:  # a block billed whole: no member, a fixed price
+        description = f"Capacité réservée — {kind}, forfait de {quantity} mois"
+    else:
+        member = group.full_name or f"Membre {group.member_id[:8]}"
+        description = (f"{member} — {kind}, "
+                       f"{group.bookings} réservation(s) en {UNIT_NAMES[group.unit]}")
     return {
         "document_id": group.invoice_id, "position": position, "description": description,
         "member_id": group.member_id, "space_kind": group.space_kind, "quantity": quantity,

@@ -138,18 +138,25 @@ class UsageLine(Base):
     billable, flagged ``late_cancellation``)."""
     __tablename__ = "usage_lines"
     __table_args__ = (
-        CheckConstraint("status IN ('priced', 'unpriced', 'void')", name="status"),
+        # included: a booking in a block billed whole (the block's monthly line pays).
+        CheckConstraint("status IN ('priced', 'unpriced', 'void', 'included')", name="status"),
+        # A block billed whole has one line a month (no booking), dated its
+        # first day held that month.
+        Index("uq_usage_lines_block_month", "block_id", "date", unique=True,
+              postgresql_where=text("booking_id IS NULL")),
         CheckConstraint(
             "status = 'unpriced' OR amount_incl_vat_cents = amount_excl_vat_cents + vat_cents",
             name="totals_add_up"),
     )
 
     id: Mapped[str] = mapped_column(UUID(as_uuid=False), primary_key=True, default=new_id)
-    # One line per booking, whatever happens to the event that announced it.
-    booking_id: Mapped[str] = mapped_column(UUID(as_uuid=False), unique=True)
+    # One line per booking, whatever happens to the event that announced it;
+    # a block's monthly line has none (nor a member), but its block_id.
+    booking_id: Mapped[str | None] = mapped_column(UUID(as_uuid=False), unique=True)
+    block_id: Mapped[str | None] = mapped_column(UUID(as_uuid=False))
     relay_id: Mapped[str] = mapped_column(UUID(as_uuid=False), index=True)
     organisation_id: Mapped[str | None] = mapped_column(UUID(as_uuid=False), index=True)
-    member_id: Mapped[str] = mapped_column(UUID(as_uuid=False), index=True)
+    member_id: Mapped[str | None] = mapped_column(UUID(as_uuid=False), index=True)
     space_kind: Mapped[str] = mapped_column(Text)
     date: Mapped[date] = mapped_column(Date)
     slot: Mapped[str] = mapped_column(Text)
@@ -168,6 +175,22 @@ class UsageLine(Base):
     cancelled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     late_cancellation: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class BlockAgreement(Base):
+    """A block of reserved capacity as billing follows it (``booking.block_created``):
+    billed whole (a fixed price a month of its period, its bookings included)
+    or per use (its bookings, like any other)."""
+    __tablename__ = "block_agreements"
+
+    block_id: Mapped[str] = mapped_column(UUID(as_uuid=False), primary_key=True)
+    relay_id: Mapped[str] = mapped_column(UUID(as_uuid=False))
+    organisation_id: Mapped[str] = mapped_column(UUID(as_uuid=False))
+    space_kind: Mapped[str] = mapped_column(Text)
+    billing: Mapped[str] = mapped_column(Text)
+    monthly_price_cents: Mapped[int | None] = mapped_column(Integer)
+    starts_on: Mapped[date] = mapped_column(Date)
+    ends_on: Mapped[date] = mapped_column(Date)
 
 
 # -- documents -------------------------------------------------------------------

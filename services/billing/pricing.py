@@ -21,15 +21,17 @@ if there is one. Desks are sold by the half-day (a morning or an afternoon) or
 by the day; rooms by the hour.
 """
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
+
+from contracts.vocabulary import HOURLY_SPACE_KINDS, STANDARD_VAT_RATE_BP
 
 BP = 10000
 
-HALF_DAY, DAY, HOUR = "half_day", "day", "hour"
+HALF_DAY, DAY, HOUR, MONTH = "half_day", "day", "hour", "month"
 # UN/ECE recommendation 20 codes of the units (Factur-X needs them); a
-# half-day is half a DAY.
-UNIT_CODES = {HALF_DAY: "DAY", DAY: "DAY", HOUR: "HUR"}
+# half-day is half a DAY; a block billed whole is a fixed price a MONth.
+UNIT_CODES = {HALF_DAY: "DAY", DAY: "DAY", HOUR: "HUR", MONTH: "MON"}
 
 
 def round_half_up(numerator, denominator=1):
@@ -75,9 +77,10 @@ class Card:
 
 
 def unit_and_quantity(space_kind, slot, half_days, duration_minutes):
-    """How a booking is counted: desks by the half-day or the day, rooms by
-    the hour (half-hour steps: booking's rooms are booked in 30-minute steps)."""
-    if space_kind == "meeting_room" or slot == "hours":
+    """How a booking is counted: desks by the half-day or the day, rooms,
+    booths, visio and study rooms by the hour (half-hour steps: booking's rooms
+    are booked in 30-minute steps; a session is so many hours)."""
+    if space_kind in HOURLY_SPACE_KINDS or slot == "hours":
         return HOUR, Decimal(duration_minutes) / Decimal(60)
     if slot == "day" or half_days == 2:
         return DAY, Decimal(1)
@@ -138,7 +141,7 @@ def in_force(periods, day: date):
 def check_card(space_kind, card):
     """What is wrong with a card for that kind of space, as {field: [messages]}."""
     problems = {}
-    if space_kind == "meeting_room":
+    if space_kind in HOURLY_SPACE_KINDS:
         if card.hour_price_cents is None:
             problems["hour_price_cents"] = ["A room is priced by the hour."]
     elif card.half_day_price_cents is None:
@@ -148,3 +151,13 @@ def check_card(space_kind, card):
         if value is not None and value < 0:
             problems[name] = ["A price is never negative."]
     return problems
+
+
+def block_months(starts_on: date, ends_on: date):
+    """The first day of a block's period in each calendar month it touches:
+    the date of that month's line when the block is billed whole."""
+    firsts, day = [], starts_on
+    while day <= ends_on:
+        firsts.append(day)
+        day = (day.replace(day=1) + timedelta(days=32)).replace(day=1)
+    return firsts

@@ -23,7 +23,7 @@ from contracts.rpc.billing import (
     ResolutionSchema, SettlementReviewSchema, UsageLineQuerySchema, UsageLineSchema,
 )
 from services.billing import (
-    calendar, files, invoicing, prices, settlements, usage, views,
+    blocks, calendar, files, invoicing, prices, settlements, usage, views,
 )
 from services.billing.documents.process import RenderingProcess
 from services.billing.models import Base
@@ -299,6 +299,10 @@ class BillingService(RelaisService):
     @consumes("booking.confirmed")
     def on_booking_confirmed(self, uow, booking, event):
         usage.record_usage(uow, booking)
+
+    @consumes("booking.block_created")
+    def on_block_created(self, uow, block, event):
+        blocks.record_block(uow, block)
 
     @consumes("booking.cancelled")
     def on_booking_cancelled(self, uow, cancellation, event):

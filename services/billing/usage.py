@@ -4,7 +4,7 @@ projections of relays and organisations."""
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 
-from services.billing import corrections, invoicing, pricing
+from services.billing import blocks, corrections, invoicing, pricing
 from services.billing.prices import contract_in_force, rate_card_in_force
 from services.billing.models import (
     DRAFT, BillingDocument, InvoicedUsage, KnownMember, KnownOrganisation, UsageLine,
@@ -108,14 +108,18 @@ def payer_of(booking):
 
 
 def new_usage_line(uow, booking):
-    """Priced by the prices in force on the booking's date (``price_of``)."""
+    """Priced by the prices in force on the booking's date (``price_of``);
+    ``included`` (billed nothing) when made in a block billed whole."""
     line = UsageLine(
         booking_id=booking["booking_id"], relay_id=booking["relay_id"],
         organisation_id=payer_of(booking), member_id=booking["member_id"],
         space_kind=booking["space_kind"], date=booking["date"], slot=booking["slot"],
         half_days=booking["half_days"], duration_minutes=booking["duration_minutes"],
-        status="unpriced")
-    set_price(line, *price_of(uow.session, booking))
+        block_id=booking.get("block_id"), status="unpriced")
+    if blocks.billed_whole(uow.session, booking.get("block_id")):
+        line.status = "included"
+    else:
+        set_price(line, *price_of(uow.session, booking))
     uow.session.add(line)
     uow.session.flush()
     return line
@@ -149,7 +153,8 @@ def reprice(uow, settings, valid_from, now, relay_id=None, space_kind=None,
     issued keeps the gross it paid (see the README). Returns how many lines
     changed price."""
     statement = select(UsageLine).where(
-        UsageLine.date >= valid_from, UsageLine.status.in_(("priced", "unpriced")))
+        UsageLine.date >= valid_from, UsageLine.status.in_(("priced", "unpriced")),
+        UsageLine.booking_id.is_not(None))  # a block's monthly line has its agreed price
     if relay_id is not None:
         statement = statement.where(UsageLine.relay_id == relay_id,
                                     UsageLine.space_kind == space_kind)

@@ -13,7 +13,8 @@ from sqlalchemy.orm import contains_eager, joinedload
 from common import errors
 from common.db import new_id
 from common.validation import is_uuid
-from services.booking import check_in_codes, directory, lifecycle, programmes, slots
+from contracts.vocabulary import PRIVATE_SPACE_KINDS
+from services.booking import blocks, check_in_codes, directory, lifecycle, programmes, slots
 from services.booking.models import (
     Booking, CheckInFailure, Member, OrganisationPolicy, Relay, Space,
 )
@@ -51,6 +52,7 @@ def facts(booking):
         "duration_minutes": times.duration_minutes,
         "local_release_at": (booking.no_show_at.astimezone(tz).isoformat()
                              if booking.no_show_at is not None else None),
+        "block_id": booking.block_id,
     }
 
 
@@ -240,6 +242,8 @@ def book(uow, caller, data, now, series_id=None, quote=None, ask_home=None):
                                       data.get("start"), data.get("end"))
         slots.check_bookable(times, relay.timezone, now, policy.horizon_days,
                              policy.horizon_detail())
+        if space is not None:
+            slots.check_session(directory.sessions_of(space), data.get("start"), data.get("end"))
         home = (member.home_latitude, member.home_longitude) \
             if member is not None and member.home_latitude is not None else None
         if home is None and policy.measures_from_home and ask_home is not None:
@@ -270,7 +274,7 @@ def book(uow, caller, data, now, series_id=None, quote=None, ask_home=None):
     if space is not None:
         insert(session, booking, space)
     else:
-        insert_into_any_free_space(session, booking, relay, kind, times)
+        insert_into_any_free_space(session, booking, relay, kind, times, data)
     emit(uow, "booking.confirmed", booking)
     return booking
 
@@ -324,6 +328,7 @@ def insert(session, booking, space):
     (the ORM's flush cost more than the statement): the ``booking`` object
     stays out of the session, a plain record of what was written."""
     booking.space_id, booking.space = space.id, space
+    booking.block_id = blocks.check_places(session, booking, space.id)
     values = {name: getattr(booking, name) for name in BOOKING_COLUMNS}
     try:
         session.execute(INSERT_BOOKING, values)
@@ -335,19 +340,35 @@ def insert(session, booking, space):
         raise errors.Conflict(detail, code=code) from None
 
 
-def insert_into_any_free_space(session, booking, relay, kind, times):
-    """The service picks the space: the free ones in name order, skipping any
-    another transaction is claiming right now (SKIP LOCKED); if one turns out
-    taken after all (a race the lock did not see), try the next."""
+def insert_into_any_free_space(session, booking, relay, kind, times, data):
+    """The service picks the space: the free ones in name order (whose
+    sessions, if any, the hours fit; not held by another organisation's block;
+    those of the member's own block first), skipping any another transaction
+    is claiming right now (SKIP LOCKED); if one turns out taken after all (a
+    race the lock did not see), try the next."""
+    fits_sessions = text(directory.fits_sessions_sql("spaces")).bindparams(
+        local_start=data.get("start"), local_end=data.get("end"))
+    when = {"organisation_id": booking.organisation_id, "now": booking.created_at,
+            "starts_at": times.starts_at, "ends_at": times.ends_at}
+    not_held_by_others = text("NOT " + blocks.held_by_others_sql("spaces")).bindparams(**when)
+    held_for_member_first = text(blocks.held_for_sql("spaces") + " DESC").bindparams(
+        organisation_id=booking.organisation_id, starts_at=times.starts_at,
+        ends_at=times.ends_at)
+    taken = select(Booking.id).where(
+        Booking.space_id == Space.id, Booking.status.in_(lifecycle.ACTIVE_STATUSES),
+        func.tstzrange(Booking.starts_at, Booking.ends_at).op("&&")(
+            func.tstzrange(times.starts_at, times.ends_at))).exists()
+    candidates = (select(Space).where(Space.relay_id == relay.id, Space.kind == kind, ~taken,
+                                      fits_sessions, not_held_by_others)
+                  .order_by(held_for_member_first, Space.name).limit(1))
     for _ in range(ANY_SPACE_ATTEMPTS):
-        taken = select(Booking.id).where(
-            Booking.space_id == Space.id, Booking.status.in_(lifecycle.ACTIVE_STATUSES),
-            func.tstzrange(Booking.starts_at, Booking.ends_at).op("&&")(
-                func.tstzrange(times.starts_at, times.ends_at))).exists()
-        space = session.execute(
-            select(Space).where(Space.relay_id == relay.id, Space.kind == kind, ~taken)
-            .order_by(Space.name).limit(1).with_for_update(skip_locked=True)
-        ).scalar_one_or_none()
+        space = session.execute(candidates.with_for_update(skip_locked=True)
+                                ).scalar_one_or_none()
+        if space is None:
+            # Every free one is locked: booking a given space locks it while
+            # checking blocks (blocks.check_places), and such a booking may
+            # well be refused. Wait for one rather than say none is free.
+            space = session.execute(candidates.with_for_update()).scalar_one_or_none()
         if space is None:
             break
         try:
@@ -357,7 +378,7 @@ def insert_into_any_free_space(session, booking, relay, kind, times):
         except errors.Conflict as conflict:
             if conflict.code != "space-taken":
                 raise
-    label = "desk" if kind == "desk" else "room"
+    label = kind.replace("_", " ") if kind != "meeting_room" else "room"
     raise errors.Conflict(f"No {label} is free at this relay for that time.",
                           code="no-space-free")
 
@@ -391,6 +412,10 @@ def cancelled_by(caller, booking):
 def cancel(uow, caller, booking_id, reason, now):
     booking = locked_booking(uow.session, caller, booking_id)
     by = cancelled_by(caller, booking)
+    if booking.space.kind in PRIVATE_SPACE_KINDS and by in ("member", "corporate_admin"):
+        # What a booth's booker writes may be about their health: not kept,
+        # so it reaches no view, event or webhook (a relay's reason is kept).
+        reason = None
     if by in ("relay_manager", "network_admin") and not reason:
         raise errors.InvalidInput("Say why the relay cancels this booking.", code="reason-required",
                                   fields={"reason": ["Required when a relay cancels."]})

@@ -9,7 +9,7 @@ from sqlalchemy.orm import selectinload
 from common import errors
 from common.validation import is_uuid
 from services.booking import check_in_codes, geo, lifecycle
-from services.booking.models import Booking, Closure, OpeningHours, Relay, Space
+from services.booking.models import Booking, Closure, OpeningHours, Relay, Space, SpaceSession
 from services.booking.public_holidays import department_of_postcode, public_holidays
 from services.booking.slots import (
     DEFAULT_WEEK, SLOTS, WEEKDAYS, DayHours, RelayCalendar, SlotRefused, slot_times,
@@ -215,6 +215,40 @@ def create_space(uow, caller, relay_id, data):
         "name": space.name, "capacity": space.capacity,
     })
     return space
+
+
+def set_space_sessions(uow, caller, space_id, data):
+    """Replace the sessions of a space (its relay's managers): a space with
+    sessions is booked for one of them only; without, by the hour. Bookings
+    already made stay as they are."""
+    space = uow.session.get(Space, space_id) if is_uuid(space_id) else None
+    if space is None:
+        raise errors.NotFound(f"No space {space_id}.")
+    managed_relay(uow.session, caller, space.relay_id, for_update=True)
+    if space.kind == "desk" and data["sessions"]:
+        raise errors.InvalidInput("A desk is booked by slot, not by session.",
+                                  code="desk-by-slot",
+                                  fields={"sessions": ["Desks have no sessions."]})
+    space.sessions = [SpaceSession(name=s["name"], start=s["start"], end=s["end"])
+                      for s in data["sessions"]]
+    uow.session.flush()
+    return space
+
+
+def sessions_of(space):
+    """The space's sessions as slots.check_session reads them."""
+    return [(s.name, s.start, s.end) for s in space.sessions]
+
+
+def fits_sessions_sql(space):
+    """SQL true when the space (its alias or table name) may be booked from
+    :local_start to :local_end (local times; NULL for a desk's slot): it has
+    no session, or one of exactly those times. slots.check_session is the same
+    rule for one space in Python."""
+    return (f"(CAST(:local_start AS time) IS NULL"
+            f" OR NOT EXISTS (SELECT 1 FROM space_sessions ss WHERE ss.space_id = {space}.id)"
+            f" OR EXISTS (SELECT 1 FROM space_sessions ss WHERE ss.space_id = {space}.id"
+            f" AND ss.start = CAST(:local_start AS time) AND ss.\"end\" = CAST(:local_end AS time)))")
 
 
 # -- closures -------------------------------------------------------------------

@@ -13,7 +13,9 @@ from common.ical import PRODID, escape, lines_to_text, stamp, uid_of
 SEQUENCE = {"confirmed": 0, "checked_in": 1, "completed": 2, "no_show": 2, "cancelled": 3}
 # A no-show released the desk: the member's calendar shows it as not taking place.
 STATUS = {"cancelled": "CANCELLED", "no_show": "CANCELLED"}
-SPACE_LABELS = {"desk": "Poste de travail", "meeting_room": "Salle"}
+SPACE_LABELS = {"desk": "Poste de travail", "meeting_room": "Salle",
+                "teleconsultation_booth": "Cabine de téléconsultation",
+                "visio_room": "Salle de visio", "study_room": "Salle d'étude"}
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from sqlalchemy.dialects.postgresql import ARRAY, JSONB, ExcludeConstraint, UUID
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from common.db import new_id, service_base
+from contracts.vocabulary import ONE_SEAT_SPACE_KINDS, SPACE_KINDS
 
 Base = service_base()
 
@@ -106,8 +107,9 @@ class Space(Base):
     __tablename__ = "spaces"
     __table_args__ = (
         UniqueConstraint("relay_id", "name"),
-        CheckConstraint("kind IN ('desk', 'meeting_room')", name="kind"),
-        CheckConstraint("capacity >= 1 AND (kind <> 'desk' OR capacity = 1)", name="capacity"),
+        CheckConstraint(f"kind IN {SPACE_KINDS!r}", name="kind"),
+        CheckConstraint(f"capacity >= 1 AND (kind NOT IN {ONE_SEAT_SPACE_KINDS!r} OR capacity = 1)",
+                        name="capacity"),
     )
 
     id: Mapped[str] = mapped_column(UUID(as_uuid=False), primary_key=True, default=new_id)
@@ -116,9 +118,77 @@ class Space(Base):
     name: Mapped[str] = mapped_column(Text)
     capacity: Mapped[int] = mapped_column(Integer, server_default=text("1"))
     amenities: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default=text("'{}'"))
+    # Validated against its kind (contracts.vocabulary.SPACE_FEATURES_BY_KIND).
+    features: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default=text("'{}'"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
     relay: Mapped[Relay] = relationship(back_populates="spaces")
+    sessions: Mapped[list["SpaceSession"]] = relationship(
+        order_by="SpaceSession.start", cascade="all, delete-orphan", lazy="selectin")
+
+
+class SpaceSession(Base):
+    """A named session the relay defines for a space (local times): a space
+    with sessions is booked for one of them, never at other times."""
+    __tablename__ = "space_sessions"
+    __table_args__ = (CheckConstraint("start < \"end\"", name="order"),)
+
+    space_id: Mapped[str] = mapped_column(ForeignKey("spaces.id", ondelete="CASCADE"),
+                                          primary_key=True)
+    name: Mapped[str] = mapped_column(Text, primary_key=True)
+    start: Mapped[time] = mapped_column(Time)
+    end: Mapped[time] = mapped_column(Time)
+
+
+class Block(Base):
+    """Reserved capacity: spaces of a relay held for an organisation every
+    ``weekday`` of a period, agreed with the relay's manager. Its places are
+    materialised (``BlockPlace``); a place is held until its ``release_at``."""
+    __tablename__ = "blocks"
+    __table_args__ = (
+        CheckConstraint("starts_on <= ends_on", name="period_order"),
+        CheckConstraint("billing IN ('whole', 'per_use')", name="billing"),
+        CheckConstraint("(billing = 'whole') = (monthly_price_cents IS NOT NULL)",
+                        name="whole_has_a_price"),
+    )
+
+    id: Mapped[str] = mapped_column(UUID(as_uuid=False), primary_key=True, default=new_id)
+    relay_id: Mapped[str] = mapped_column(ForeignKey("relays.id"), index=True)
+    organisation_id: Mapped[str] = mapped_column(UUID(as_uuid=False), index=True)
+    space_ids: Mapped[list[str]] = mapped_column(ARRAY(Text))
+    space_kind: Mapped[str] = mapped_column(Text)
+    weekday: Mapped[str] = mapped_column(Text)
+    slot: Mapped[str] = mapped_column(Text)          # morning, afternoon, day, hours
+    local_start: Mapped[time] = mapped_column(Time)
+    local_end: Mapped[time] = mapped_column(Time)
+    starts_on: Mapped[date] = mapped_column(Date)
+    ends_on: Mapped[date] = mapped_column(Date)
+    release_hours: Mapped[int] = mapped_column(Integer)
+    billing: Mapped[str] = mapped_column(Text)
+    monthly_price_cents: Mapped[int | None] = mapped_column(BigInteger)
+    places: Mapped[int] = mapped_column(Integer)
+    created_by: Mapped[str] = mapped_column(UUID(as_uuid=False))
+    cancelled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class BlockPlace(Base):
+    """One space held on one day for a block, from ``starts_at`` to
+    ``ends_at``, until ``release_at``. Bookings of the space check these rows
+    under the space's row lock (blocks.check_places)."""
+    __tablename__ = "block_places"
+    __table_args__ = (
+        CheckConstraint("starts_at < ends_at", name="range_order"),
+        Index("ix_block_places_space_id_starts_at", "space_id", "starts_at"),
+    )
+
+    block_id: Mapped[str] = mapped_column(ForeignKey("blocks.id", ondelete="CASCADE"),
+                                          primary_key=True)
+    space_id: Mapped[str] = mapped_column(ForeignKey("spaces.id"), primary_key=True)
+    date: Mapped[date] = mapped_column(Date, primary_key=True)
+    starts_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    ends_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    release_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
 class BookingSeries(Base):
@@ -180,6 +250,8 @@ class Booking(Base):
     price_cents: Mapped[int | None] = mapped_column(BigInteger)
     # The programme the booking was made under (it pays: billing invoices it); null: none.
     programme_id: Mapped[str | None] = mapped_column(UUID(as_uuid=False), index=True)
+    # The block whose place its holder's member booked (blocks.py), else NULL.
+    block_id: Mapped[str | None] = mapped_column(ForeignKey("blocks.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 

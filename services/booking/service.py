@@ -19,17 +19,19 @@ from common.rpc import RpcProxy, rpc
 from common.service import RelaisService
 from common.validation import load
 from contracts.rpc.booking import (
+    BlockCreateSchema, BlockListQuerySchema, BlockSchema,
     AvailabilityQuerySchema, AvailableRelaySchema, BookingCreateSchema, BookingListQuerySchema,
     BookingSchema, CalendarFeedSchema, CancelSchema, CheckInSchema, ClosureQuerySchema,
     ClosureSchema, DayQuerySchema, OrganisationUsageQuerySchema, OrganisationUsageSchema,
     RelayCreateSchema, RelayDaySchema, RelayListQuerySchema, RelaySchema, RelayUpdateSchema,
     RelayWeekSchema, SeriesCancelSchema, SeriesCancelledSchema, SeriesCreateSchema, SeriesSchema,
-    SpaceSchema, WeekQuerySchema, NetworkHealthSchema, UnmetDemandQuerySchema, UnmetDemandSchema,
+    SpaceSchema, SpaceSessionsSchema, WeekQuerySchema, NetworkHealthSchema, UnmetDemandQuerySchema,
+    UnmetDemandSchema,
     ImpactAuditQuerySchema, ImpactQuerySchema, ImpactReportSchema,
     ProgrammeUsageQuerySchema, ProgrammeUsageSchema,
 )
 from services.booking import (
-    availability, bookings, calendar_feed, demand, directory, impact, impact_report,
+    availability, blocks, bookings, calendar_feed, demand, directory, impact, impact_report,
     network_health, open_data, projections, series, timers, views,
 )
 from services.booking.metrics import BookingMetrics
@@ -87,6 +89,30 @@ class BookingService(RelaisService):
     @idempotent(SpaceSchema)
     def create_space(self, uow, caller, data, relay_id):
         return space_schema.dump(directory.create_space(uow, caller, relay_id, data))
+
+    @rpc
+    @idempotent(BlockCreateSchema)
+    def create_block(self, uow, caller, data, relay_id):
+        return BlockSchema().dump(blocks.create_block(uow, caller, relay_id, data, utcnow()))
+
+    @rpc
+    def list_blocks(self, caller, query=None):
+        caller = load_caller(caller)
+        query = load(BlockListQuerySchema(), query or {})
+        return BlockSchema().dump(blocks.list_blocks(self.db.session, caller, query), many=True)
+
+    @rpc
+    def cancel_block(self, caller, block_id):
+        caller = load_caller(caller)
+        with self.db.unit_of_work() as uow:
+            return BlockSchema().dump(blocks.cancel_block(uow, caller, block_id, utcnow()))
+
+    @rpc
+    def set_space_sessions(self, caller, space_id, payload):
+        caller = load_caller(caller)
+        data = load(SpaceSessionsSchema(), payload)
+        with self.db.unit_of_work() as uow:
+            return space_schema.dump(directory.set_space_sessions(uow, caller, space_id, data))
 
     @rpc
     @idempotent(ClosureSchema)

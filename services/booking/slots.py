@@ -172,6 +172,15 @@ def requested_times(calendar, day, slot=None, starts=None, ends=None):
     return slot_times(day, slot, hours, calendar.timezone)
 
 
+def check_session(sessions, starts, ends):
+    """A space with sessions (name, start, end) is booked for one of them
+    exactly; one without is booked by the hour."""
+    if sessions and not any((start, end) == (starts, ends) for _, start, end in sessions):
+        offered = ", ".join(f"{name} {start:%H:%M}–{end:%H:%M}" for name, start, end in sessions)
+        raise SlotRefused("outside-sessions",
+                          f"This space is booked by session only: {offered}.")
+
+
 def check_bookable(times, tz_name, now, horizon_days, horizon_rule_detail=None):
     """Refuse a slot that is over, or beyond the booking horizon (in the
     relay's local dates)."""

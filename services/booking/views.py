@@ -7,11 +7,13 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select, text
 
 from common import errors
+from contracts.vocabulary import PRIVATE_SPACE_KINDS
 from services.booking import check_in_codes, directory, occupancy
 from services.booking.lifecycle import ACTIVE_STATUSES
 from services.booking.bookings import BOOKING_LOADS, SPENDING
 from services.booking.models import Booking, Member
 from services.booking.slots import DayHours, half_days_of
+
 
 # The network invoices companies by calendar month in metropolitan France.
 BILLING_TIMEZONE = ZoneInfo("Europe/Paris")
@@ -56,7 +58,10 @@ def relay_day(session, caller, relay_id, day, now):
     for booking in bookings:
         member = members.get(booking.member_id)
         booking.member_name = member.full_name if member else None
-        booking.member_email = member.email if member else None
+        # A private booth shows that it is booked and by whom, nothing more
+        # (no e-mail to write to about it; no purpose is ever kept).
+        booking.private = booking.space.kind in PRIVATE_SPACE_KINDS
+        booking.member_email = member.email if member and not booking.private else None
     arrivals = sorted(bookings, key=lambda b: (b.starts_at, b.member_name is None,
                                               b.member_name or "", b.id))
     return {"relay_id": relay.id, "date": day,

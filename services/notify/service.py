@@ -279,6 +279,14 @@ class NotifyService(RelaisService):
     def webhooks_booking_space_created(self, uow, data, event):
         webhooks.fan_out(uow, event, data)
 
+    @consumes("booking.block_created")
+    def webhooks_booking_block_created(self, uow, data, event):
+        webhooks.fan_out(uow, event, data)
+
+    @consumes("booking.block_cancelled")
+    def webhooks_booking_block_cancelled(self, uow, data, event):
+        webhooks.fan_out(uow, event, data)
+
     @consumes("booking.confirmed")
     def webhooks_booking_confirmed(self, uow, data, event):
         webhooks.fan_out(uow, event, data)

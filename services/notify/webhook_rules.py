@@ -47,6 +47,9 @@ SCOPE_RULES = {
     "booking.relay_created": (None, "relay_id"),
     "booking.relay_updated": (None, "relay_id"),
     "booking.space_created": (None, "relay_id"),
+    # A block is its holder's and its relay's business.
+    "booking.block_created": ("organisation_id", "relay_id"),
+    "booking.block_cancelled": ("organisation_id", "relay_id"),
     "booking.confirmed": ("organisation_id", "relay_id"),
     "booking.cancelled": ("organisation_id", "relay_id"),
     "booking.checked_in": ("organisation_id", "relay_id"),

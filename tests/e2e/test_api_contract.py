@@ -81,6 +81,16 @@ def config(coverage):
             "checks": {"positive_data_acceptance": {"expected-statuses": [
                 "2xx", "401", "403", "404", "409", "422", "429"]}},
         }, {
+            # Rules across fields that the document states in words, not in
+            # JSON Schema: a space's kind decides its seats and what it may offer
+            # (a booth seats one; only a study room is exam_suitable); sessions
+            # last an hour or more in half-hour steps and do not overlap; a
+            # block's monthly price goes with whole billing. 422 names the field.
+            "include-operation-id": ["booking_create_space", "booking_set_space_sessions",
+                                     "booking_create_block"],
+            "checks": {"positive_data_acceptance": {"expected-statuses": [
+                "2xx", "401", "403", "404", "409", "422", "429"]}},
+        }, {
             # A query string longer than the HTTP server reads (gunicorn's request
             # line, 8 KB) is a 414 before the API sees it; the document says so.
             "include-operation-id": ["scim_list_users", "scim_list_groups"],

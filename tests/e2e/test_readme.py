@@ -78,3 +78,13 @@ def test_the_residents_block_prints_what_the_readme_shows(demo_network):
     (script,), (shown,) = blocks(residents, "sh"), blocks(residents, "text")
     assert run(script, demo_network) == shown
     assert run(script, demo_network) == shown
+
+
+def test_the_spaces_and_blocks_block_prints_what_the_readme_shows(demo_network):
+    (first,) = blocks(section("Try the booking path by hand"), "sh")
+    spaces = section("Spaces for services and reserved capacity, by hand")
+    (script,), (shown,) = blocks(spaces, "sh"), blocks(spaces, "text")
+    first_shown = blocks(section("Try the booking path by hand"), "text")[0]
+    assert run(first + script, demo_network) == first_shown + shown
+    # Pasted again, it changes nothing and says the same.
+    assert run(first + script, demo_network) == first_shown + shown

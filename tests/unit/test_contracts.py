@@ -9,6 +9,7 @@ from marshmallow import EXCLUDE, ValidationError
 from common.events import make_envelope
 from contracts import events
 from contracts.events.identity import UserDeactivatedSchema
+from contracts.rpc.booking import SpaceSchema, SpaceSessionsSchema
 
 
 @pytest.mark.parametrize("event_type", sorted(events.EVENTS))
@@ -72,3 +73,25 @@ def test_every_date_in_the_contracts_is_the_one_bounded_date_field():
                for name, field in schema._declared_fields.items()
                if isinstance(field, fields.Date) and not isinstance(field, BoundedDate)]
     assert schemas and lenient == []
+
+
+def test_a_space_offers_what_its_kind_may_and_a_booth_is_always_soundproof():
+    booth = SpaceSchema().load({"kind": "teleconsultation_booth", "name": "Cabine",
+                                "features": ["connected_medical_devices"]})
+    assert booth["features"] == ["connected_medical_devices", "soundproof"]
+    for wrong in ({"kind": "desk", "name": "B", "features": ["exam_suitable"]},
+                  {"kind": "visio_room", "name": "V", "features": ["exam_suitable"]},
+                  {"kind": "teleconsultation_booth", "name": "C", "capacity": 2},
+                  {"kind": "study_room", "name": "S", "features": ["wifi"]}):
+        with pytest.raises(ValidationError):
+            SpaceSchema().load(wrong)
+    study = SpaceSchema().load({"kind": "study_room", "name": "S", "capacity": 6,
+                                "features": ["exam_suitable"]})
+    assert study["capacity"] == 6
+    for sessions in ([{"name": "A", "start": "09:00", "end": "09:30"}],
+                     [{"name": "A", "start": "09:00", "end": "11:00"},
+                      {"name": "B", "start": "10:00", "end": "12:00"}],
+                     [{"name": "A", "start": "09:00", "end": "10:00"},
+                      {"name": "A", "start": "10:00", "end": "11:00"}]):
+        with pytest.raises(ValidationError):
+            SpaceSessionsSchema().load({"sessions": sessions})

@@ -1,11 +1,12 @@
 """Money: integer cents, VAT in basis points, rounded half up per line."""
+from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
 
 from contracts.vocabulary import STANDARD_VAT_RATE_BP
 from services.billing.pricing import (
-    DAY, HALF_DAY, HOUR, Card, check_card, price_line, round_half_up, share_of,
+    DAY, HALF_DAY, HOUR, Card, block_months, check_card, price_line, round_half_up, share_of,
     unit_and_quantity, unit_price, vat_of,
 )
 from services.booking.slots import HALF_DAYS
@@ -103,3 +104,18 @@ def test_vat_rounds_symmetrically_so_a_credit_note_cancels_its_invoice():
     for amount in (1, 5, 15, 25, 1249, 1250):
         for rate in (550, 1000, 2000):
             assert vat_of(-amount, rate) == -vat_of(amount, rate)
+
+
+def test_a_block_billed_whole_has_a_line_in_each_month_it_touches():
+    assert block_months(date(2027, 1, 12), date(2027, 3, 2)) == [
+        date(2027, 1, 12), date(2027, 2, 1), date(2027, 3, 1)]
+    assert block_months(date(2027, 1, 31), date(2027, 1, 31)) == [date(2027, 1, 31)]
+    assert block_months(date(2027, 12, 20), date(2028, 1, 3)) == [
+        date(2027, 12, 20), date(2028, 1, 1)]
+
+
+def test_the_new_kinds_are_priced_by_the_hour():
+    for kind in ("teleconsultation_booth", "visio_room", "study_room"):
+        assert unit_and_quantity(kind, "hours", 1, 90) == (HOUR, Decimal("1.5"))
+        assert check_card(kind, Card(half_day_price_cents=1)) == {
+            "hour_price_cents": ["A room is priced by the hour."]}

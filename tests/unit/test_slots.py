@@ -5,7 +5,7 @@ from datetime import date, datetime, time, timedelta, timezone
 import pytest
 
 from services.booking.slots import (
-    Closure, DayHours, RelayCalendar, SlotRefused, check_bookable, half_days_of,
+    Closure, DayHours, RelayCalendar, SlotRefused, check_bookable, check_session, half_days_of,
     requested_times,
 )
 from tests import dates
@@ -149,3 +149,37 @@ def test_a_local_time_skipped_when_clocks_go_forward_is_refused(tz_name):
     assert requested_times(calendar, day, "hours", time(skipped + 1), time(skipped + 2)
                            ).duration_minutes == 60
     assert requested_times(calendar, day, "morning").duration_minutes == 5 * 60
+
+
+def test_a_space_with_sessions_is_booked_for_exactly_one_of_them():
+    sessions = [("Matin", time(9), time(11)), ("Après-midi", time(14), time(17))]
+    check_session(sessions, time(9), time(11))
+    check_session([], time(10), time(12))      # no session: by the hour
+    for start, end in ((time(9), time(10)), (time(10), time(11)), (time(13), time(17))):
+        with pytest.raises(SlotRefused) as refused:
+            check_session(sessions, start, end)
+        assert refused.value.rule == "outside-sessions"
+        assert "Matin 09:00–11:00" in refused.value.detail
+
+
+def test_a_block_holds_its_weekday_until_its_release_then_everyone_may_book():
+    from services.booking.reserved_capacity import (
+        Place, PlaceRefused, block_days, block_of_booking, release_at,
+    )
+    # Tuesdays from Wednesday 2027-03-03 to Tuesday 2027-03-30: four of them.
+    assert block_days(1, date(2027, 3, 3), date(2027, 3, 30)) == [
+        date(2027, 3, 9), date(2027, 3, 16), date(2027, 3, 23), date(2027, 3, 30)]
+    assert block_days(1, date(2027, 3, 3), date(2027, 3, 8)) == []
+    starts = datetime(2027, 3, 9, 7, 30, tzinfo=timezone.utc)
+    release = release_at(starts, 48)
+    assert release == datetime(2027, 3, 7, 7, 30, tzinfo=timezone.utc)
+    places = [Place("block-a", "company-a", release)]
+    before, after = release - timedelta(seconds=1), release
+    assert block_of_booking(places, "company-a", before) == "block-a"
+    assert block_of_booking(places, "company-a", after) == "block-a"
+    with pytest.raises(PlaceRefused) as refused:
+        block_of_booking(places, "company-b", before)
+    assert refused.value.release_at == release
+    assert block_of_booking(places, "company-b", after) is None
+    assert block_of_booking(places, None, after) is None
+    assert block_of_booking([], "company-b", before) is None

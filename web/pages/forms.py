@@ -3,6 +3,13 @@ for the error summary and the message next to each field (GOV.UK pattern)."""
 from web.api import ApiError
 
 
+# The API's kinds of space and what they offer (contracts/vocabulary.py), which
+# the pages know only as the API documents them.
+SPACE_KINDS = ("desk", "meeting_room", "teleconsultation_booth", "visio_room", "study_room")
+SPACE_FEATURES = ("screen", "camera", "connected_medical_devices", "wheelchair_accessible",
+                  "soundproof", "exam_suitable")
+
+
 class FormErrors(dict):
     """field name → message; ``summary`` lists them in the form's order."""
 

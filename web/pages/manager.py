@@ -4,7 +4,7 @@ statements to accept or contest."""
 from datetime import date, timedelta
 
 from web.api import ApiError, new_idempotency_key
-from web.pages.forms import FormErrors, required
+from web.pages.forms import SPACE_FEATURES, SPACE_KINDS, FormErrors, required
 from web.routing import page
 
 
@@ -157,7 +157,6 @@ def hours(visit, relay_id):
                         halves=HALVES)
 
 
-SPACE_KINDS = ("desk", "meeting_room")
 
 
 @page("/manage/<relay_id>/spaces", methods=("GET", "POST"), audience="relay_manager")
@@ -168,25 +167,29 @@ def spaces(visit, relay_id):
     if visit.request.method == "POST":
         values = {k: visit.form.get(k, "").strip() for k in ("kind", "name", "capacity")}
         required(visit.form, errors, _, "name")
+        values["features"] = [f for f in visit.form.getlist("features") if f in SPACE_FEATURES]
         if values["kind"] not in SPACE_KINDS:
-            errors.add("kind", _("Choose a desk or a meeting room."))
+            errors.add("kind", _("Choose a kind of space."))
         capacity = values["capacity"] or "1"
         if not capacity.isdigit():
             errors.add("capacity", _("Enter a whole number, or leave it empty."))
         if not errors:
             try:
                 space = visit.api.post(f"/v1/relays/{relay_id}/spaces", {
-                    "kind": values["kind"], "name": values["name"], "capacity": int(capacity)},
+                    "kind": values["kind"], "name": values["name"], "capacity": int(capacity),
+                    "features": values["features"]},
                     idempotency_key=visit.form.get("idempotency_key"))
             except ApiError as error:
                 if error.status not in (409, 422):
                     raise
-                errors = FormErrors.from_api(error, ("kind", "name", "capacity"), "name")
+                errors = FormErrors.from_api(error, ("kind", "name", "capacity", "features"),
+                                             "name")
             else:
                 visit.flash(_("{name} is added: members can book it now.", name=space["name"]))
                 return visit.redirect(f"/manage/{relay_id}/spaces")
     return visit.render("manage_spaces.html", relay=relay, errors=errors, values=values,
-                        kinds=SPACE_KINDS, idempotency_key=new_idempotency_key())
+                        kinds=SPACE_KINDS, features=SPACE_FEATURES,
+                        idempotency_key=new_idempotency_key())
 
 
 @page("/manage/<relay_id>/figures", audience="relay_manager")

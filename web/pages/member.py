@@ -3,7 +3,7 @@ their bookings (cancel, check in), the calendar feed, the profile."""
 from datetime import date, datetime, timedelta, timezone
 
 from web.api import ApiError, new_idempotency_key
-from web.pages.forms import FormErrors
+from web.pages.forms import SPACE_KINDS, FormErrors
 from web.routing import page
 
 SLOTS = ("morning", "afternoon", "day")
@@ -28,7 +28,7 @@ def find(visit):
     args = visit.request.args
     profile = home_of(visit)
     errors, results = FormErrors(), None
-    kind = args.get("kind") if args.get("kind") in ("desk", "meeting_room") else "desk"
+    kind = args.get("kind") if args.get("kind") in SPACE_KINDS else "desk"
     slot = args.get("slot") if args.get("slot") in SLOTS else "day"
     radius = args.get("radius_km") or "30"
     day = args.get("date", "")
@@ -53,7 +53,7 @@ def find(visit):
                                              "date")
     return visit.render("find.html", profile=profile, results=results, errors=errors, on_date=day,
                         kind=kind, slot=slot, radius=radius, start=args.get("start", "09:00"),
-                        end=args.get("end", "11:00"), slots=SLOTS,
+                        end=args.get("end", "11:00"), slots=SLOTS, kinds=SPACE_KINDS,
                         idempotency_key=new_idempotency_key())
 
 

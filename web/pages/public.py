@@ -35,5 +35,6 @@ def relay(visit, relay_id):
         day["desks"] = len(desks)
         day["free_desks"] = {slot: sum(slot in s["free_slots"] for s in desks)
                              for slot in ("morning", "afternoon")}
-        day["rooms"] = [s for s in day["spaces"] if s["kind"] == "meeting_room"]
+        # Rooms, booths, visio and study rooms: booked by the hour.
+        day["rooms"] = [s for s in day["spaces"] if s["kind"] != "desk"]
     return visit.render("relay.html", relay=found)
