@@ -161,6 +161,9 @@ def local_today(relay, now):
 
 def distance_km_sql(latitude, longitude):
     """Haversine in SQL, the same formula as geo.haversine_km."""
+    # Rounded to 1e-7 degree (1 cm): PostgreSQL raises "value out of range:
+    # underflow" on a coordinate such as 6e-180 instead of reading it as 0.
+    latitude, longitude = round(latitude, 7), round(longitude, 7)
     dlat = func.radians(Relay.latitude - latitude) / 2
     dlon = func.radians(Relay.longitude - longitude) / 2
     a = (func.power(func.sin(dlat), 2) + func.cos(func.radians(latitude))

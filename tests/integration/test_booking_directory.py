@@ -102,6 +102,17 @@ def test_availability_lists_open_relays_with_free_spaces_nearest_first(booking):
                                               "slot": "morning"}) == []
 
 
+def test_a_point_a_hair_from_zero_is_searched_as_zero(booking):
+    """Found by the contract fuzzer: a longitude of -6e-180 made PostgreSQL's
+    haversine underflow, a 500 instead of an answer."""
+    day = next_open_day(7)
+    near, _ = relay_with(booking, desks=1, name="Null Island", latitude=0.0, longitude=0.0)
+    found = booking.search_availability(query={
+        "latitude": -1e-300, "longitude": -6.431506311806958e-180, "radius_km": 5,
+        "date": day, "slot": "morning"})
+    assert [r["relay"]["id"] for r in found] == [near["id"]]
+
+
 def test_availability_of_rooms_by_the_hour(booking):
     day = next_open_day(7)
     relay, (room,) = relay_with(booking, desks=0, rooms=1, **GUERET)
