@@ -303,6 +303,16 @@ class Member(Base):
     programmes_as_of: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
+class OrganisationKind(Base):
+    """Projection of ``identity.organisation_created``: an organisation's kind
+    (corporate, individual, programme...), which the audience rule reads
+    (audience.py). Kinds never change, so the first event kept is the truth."""
+    __tablename__ = "organisation_kinds"
+
+    organisation_id: Mapped[str] = mapped_column(UUID(as_uuid=False), primary_key=True)
+    kind: Mapped[str] = mapped_column(Text)
+
+
 class OrganisationPolicy(Base):
     """Projection of identity's corporate policies (``identity.policy_changed``)."""
     __tablename__ = "organisation_policies"
