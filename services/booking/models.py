@@ -1,6 +1,6 @@
 """Booking's tables: the relay directory (relays, weekly opening hours,
 closures, spaces), bookings and series, and projections of identity's events
-(members, organisation policies), plus members' calendar feeds.
+(members, organisations' kinds and policies), plus members' calendar feeds.
 
 No double booking is guaranteed by PostgreSQL itself: two exclusion constraints
 refuse overlapping active bookings (confirmed, checked in or completed) of one

@@ -2,6 +2,7 @@
 (by access token or by API key) and A's SCIM token get "not found" for every
 resource of company B, on reads, writes, lists and SCIM; and B is unchanged
 afterwards. The same for billing: B's invoice and terms are "not found" to A.
+Who benefits counts A's admin only A's people, a relay manager only their relays.
 Guard tests fail when an identity endpoint, or a billing endpoint naming a
 document or an organisation, is added without a cross-tenant case here."""
 import pytest
