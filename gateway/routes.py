@@ -28,7 +28,7 @@ from contracts.rpc.booking import (
     RelayWeekSchema, SeriesCancelledSchema, SeriesCancelSchema, SeriesCreateSchema, SeriesSchema,
     SpaceSchema, SpaceSessionsSchema, WeekQuerySchema, NetworkHealthSchema, UnmetDemandQuerySchema,
     UnmetDemandSchema,
-    ImpactAuditQuerySchema, ImpactQuerySchema, ImpactReportSchema,
+    ImpactAuditQuerySchema, ImpactQuerySchema, ImpactReportSchema, WhoBenefitsSchema,
     ProgrammeUsageQuerySchema, ProgrammeUsageSchema,
 )
 from contracts.rpc.identity import (
@@ -448,9 +448,19 @@ ROUTES = [
           "One line per completed booking of the month: the trip avoided, the factor and its "
           "version, to recompute every figure (network staff, corporate admins)", "Impact",
           query=ImpactAuditQuerySchema, media_type="text/csv"),
+    Route("GET", "/v1/impact/who-benefits", "booking", "who_benefits",
+          "Who benefits: per relay in a month, distinct people by audience (corporate "
+          "employees, freelancers, residents, students, patients), share on a first visit, "
+          "median distance from home; cells under 5 people blanked (network staff, relay "
+          "managers their relays, corporate admins their employees)", "Impact",
+          response=WhoBenefitsSchema, query=ImpactAuditQuerySchema),
+    Route("GET", "/v1/impact/who-benefits.csv", "booking", "who_benefits_csv",
+          "The same report as CSV", "Impact", query=ImpactAuditQuerySchema,
+          media_type="text/csv"),
     Route("GET", "/v1/open-data/relay-use.csv", "booking", "open_data_relay_use",
-          "Open data (Licence Ouverte 2.0): per relay in a month, people served, share on a "
-          "first visit, median distance from home; cells under 5 people blanked", "Impact",
+          "Open data (Licence Ouverte 2.0): per relay and audience in a month, people served, "
+          "share on a first visit, median distance from home; cells under 5 people blanked",
+          "Impact",
           query=ImpactAuditQuerySchema, media_type="text/csv", authenticated=False,
           passes_caller=False, errors=(400, 422)),
     Route("POST", "/v1/calendar-feed", "booking", "create_calendar_feed",

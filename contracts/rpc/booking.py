@@ -732,6 +732,16 @@ class ImpactAuditQuerySchema(Schema):
     month = month_field(required=True)
 
 
+class WhoBenefitsSchema(Schema):
+    month = fields.String()
+    rows = fields.List(fields.Dict(), metadata={
+        "description": "Per relay (relay_id, relay_name, commune, department) and audience "
+                       "(all, corporate_employee, freelancer, resident, student, patient, "
+                       "other): people, first_visit_share, median_distance_km, "
+                       "distance_unknown (people without a home); cells of fewer than 5 "
+                       "people are blanked (suppressed: true)."})
+
+
 class ImpactReportSchema(Schema):
     month = fields.String()
     by = fields.String()

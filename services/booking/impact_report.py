@@ -41,10 +41,15 @@ def scope(caller, by):
     raise errors.Forbidden("This is for network staff, relay managers and corporate admins.")
 
 
+def month_bounds(month):
+    """The first and last days of a ``YYYY-MM`` month."""
+    year, number = map(int, month.split("-"))
+    return date(year, number, 1), date(year, number, monthrange(year, number)[1])
+
+
 def trips(session, caller, month, by, factors):
     """(booking, relay, trip) of the month's completed bookings in scope."""
-    year, number = map(int, month.split("-"))
-    first, last = date(year, number, 1), date(year, number, monthrange(year, number)[1])
+    first, last = month_bounds(month)
     statement = (select(Booking, Relay, Member).join(Relay, Relay.id == Booking.relay_id)
                  .outerjoin(Member, Member.user_id == Booking.member_id)
                  .where(Booking.status == "completed", Booking.date.between(first, last))

@@ -1,6 +1,6 @@
 """Booking's tables: the relay directory (relays, weekly opening hours,
 closures, spaces), bookings and series, and projections of identity's events
-(members, organisation policies), plus members' calendar feeds.
+(members, organisations' kinds and policies), plus members' calendar feeds.
 
 No double booking is guaranteed by PostgreSQL itself: two exclusion constraints
 refuse overlapping active bookings (confirmed, checked in or completed) of one
@@ -301,6 +301,16 @@ class Member(Base):
     resident_commune: Mapped[str | None] = mapped_column(Text)
     resident_postcode: Mapped[str | None] = mapped_column(Text)
     programmes_as_of: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class OrganisationKind(Base):
+    """Projection of ``identity.organisation_created``: an organisation's kind
+    (corporate, individual, programme...), which the audience rule reads
+    (audience.py). Kinds never change, so the first event kept is the truth."""
+    __tablename__ = "organisation_kinds"
+
+    organisation_id: Mapped[str] = mapped_column(UUID(as_uuid=False), primary_key=True)
+    kind: Mapped[str] = mapped_column(Text)
 
 
 class OrganisationPolicy(Base):

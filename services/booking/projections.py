@@ -1,12 +1,12 @@
 """What booking keeps from identity's events: members (name, home, whether
-they are active, their groups' policies) and their organisations' policies. Each event is applied
+they are active, their groups' policies), their organisations' kinds and policies. Each event is applied
 only if it is newer than what is kept (events may arrive out of order)."""
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 
 from services.booking.bookings import BOOKING_LOADS, cancel_booking, lock_member
 from services.booking.calendar_feed import revoke_feeds_of
-from services.booking.models import Booking, Member, OrganisationPolicy
+from services.booking.models import Booking, Member, OrganisationKind, OrganisationPolicy
 
 DEACTIVATION_REASON = "member deactivated"
 
@@ -36,6 +36,14 @@ def remember_profile(uow, data, as_of):
         insert(Member).values(user_id=data["user_id"], **values)
         .on_conflict_do_update(index_elements=[Member.user_id], set_=values,
                                where=(Member.profile_as_of.is_(None)) | (Member.profile_as_of < as_of)))
+
+
+def remember_organisation_kind(uow, data):
+    """``identity.organisation_created``: kinds never change, so a redelivery
+    changes nothing."""
+    uow.session.execute(
+        insert(OrganisationKind).values(organisation_id=data["organisation_id"], kind=data["kind"])
+        .on_conflict_do_nothing(index_elements=[OrganisationKind.organisation_id]))
 
 
 def remember_policy(uow, data, as_of):

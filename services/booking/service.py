@@ -27,12 +27,12 @@ from contracts.rpc.booking import (
     RelayWeekSchema, SeriesCancelSchema, SeriesCancelledSchema, SeriesCreateSchema, SeriesSchema,
     SpaceSchema, SpaceSessionsSchema, WeekQuerySchema, NetworkHealthSchema, UnmetDemandQuerySchema,
     UnmetDemandSchema,
-    ImpactAuditQuerySchema, ImpactQuerySchema, ImpactReportSchema,
+    ImpactAuditQuerySchema, ImpactQuerySchema, ImpactReportSchema, WhoBenefitsSchema,
     ProgrammeUsageQuerySchema, ProgrammeUsageSchema,
 )
 from services.booking import (
     availability, blocks, bookings, calendar_feed, demand, directory, impact, impact_report,
-    network_health, open_data, projections, series, timers, views,
+    network_health, open_data, projections, series, timers, views, who_benefits,
 )
 from services.booking.metrics import BookingMetrics
 from services.booking.models import Base
@@ -296,6 +296,19 @@ class BookingService(RelaisService):
         return impact_report.audit_csv(self.db.session, caller, query["month"], EMISSION_FACTORS)
 
     @rpc
+    def who_benefits(self, caller, query=None):
+        caller = load_caller(caller)
+        query = load(ImpactAuditQuerySchema(), query or {})
+        return WhoBenefitsSchema().dump(
+            who_benefits.report(self.db.session, caller, query["month"]))
+
+    @rpc
+    def who_benefits_csv(self, caller, query=None):
+        caller = load_caller(caller)
+        query = load(ImpactAuditQuerySchema(), query or {})
+        return who_benefits.report_csv(self.db.session, caller, query["month"])
+
+    @rpc
     def open_data_relay_use(self, query=None):
         """Public: per relay, people served in a month, no one in it."""
         query = load(ImpactAuditQuerySchema(), query or {})
@@ -348,6 +361,10 @@ class BookingService(RelaisService):
                         break
 
     # -- identity's events ----------------------------------------------------------
+
+    @consumes("identity.organisation_created")
+    def on_organisation_created(self, uow, data, event):
+        projections.remember_organisation_kind(uow, data)
 
     @consumes("identity.user_provisioned")
     def on_user_provisioned(self, uow, data, event):

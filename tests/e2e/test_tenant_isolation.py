@@ -2,6 +2,7 @@
 (by access token or by API key) and A's SCIM token get "not found" for every
 resource of company B, on reads, writes, lists and SCIM; and B is unchanged
 afterwards. The same for billing: B's invoice and terms are "not found" to A.
+Who benefits counts A's admin only A's people, a relay manager only their relays.
 Guard tests fail when an identity endpoint, or a billing endpoint naming a
 document or an organisation, is added without a cross-tenant case here."""
 import pytest
@@ -9,7 +10,7 @@ import requests
 
 from gateway.routes import ROUTES
 from tests.e2e.conftest import (
-    ADMIN_EMAIL, ADMIN_PASSWORD, PASSWORD, Client, assert_problem, corporate_account,
+    ADMIN_EMAIL, ADMIN_PASSWORD, PASSWORD, Client, assert_problem, corporate_account, relay_operator,
     seed_billable_usage, unique, wait_for,
 )
 
@@ -339,3 +340,61 @@ def test_a_company_admin_cannot_run_a_programme(tenants, programmes):
         response = send(tenants["a"]["hr"], method, path, body)
         assert response.status_code in (403, 404), (method, template)
         assert programmes["b"]["resident_email"] not in response.text
+
+
+def completed_visits(network, relay, organisation_id, people):
+    """Completed desk bookings of ``people`` new members of an organisation, one
+    a day from 1 September 2025, written straight into booking's database:
+    bookings are never made in the past."""
+    import uuid
+
+    from sqlalchemy import create_engine, text
+    engine = create_engine(network.database_url("booking"))
+    with engine.begin() as conn:
+        space_id = conn.execute(text("SELECT id FROM spaces WHERE relay_id = :relay"),
+                                {"relay": relay["id"]}).scalar_one()
+        for number in range(people):
+            conn.execute(text(
+                "INSERT INTO bookings (id, space_id, relay_id, member_id, organisation_id, date, "
+                "slot, starts_at, ends_at, status) VALUES (gen_random_uuid(), :space, :relay, "
+                ":member, :org, :day, 'morning', CAST(:day AS date) + time '07:00' AT TIME ZONE 'UTC', "
+                "CAST(:day AS date) + time '11:00' AT TIME ZONE 'UTC', "
+                "'completed')"), {"space": space_id, "relay": relay["id"], "org": organisation_id,
+                                  "member": str(uuid.uuid4()), "day": f"2025-09-{number + 1:02d}"})
+    engine.dispose()
+
+
+def test_who_benefits_shows_a_company_its_own_and_a_manager_their_relays(network):
+    """Company A's admin never sees company B's people, a relay manager never
+    another operator's relay; the public export names neither company."""
+    admin = Client(network.gateway_url).login(ADMIN_EMAIL, ADMIN_PASSWORD)
+    relays = {}
+    for name in ("a", "b"):
+        relay = admin.post("/v1/relays", json={
+            "name": unique(f"Relais {name.upper()}"), "address": "1 place du Marché",
+            "postcode": "23200", "commune": "Aubusson", "latitude": 45.95, "longitude": 2.17,
+            "timezone": "Europe/Paris"}).json()
+        assert admin.post(f"/v1/relays/{relay['id']}/spaces",
+                          json={"kind": "desk", "name": "B1"}).status_code == 201
+        company, hr = corporate_account(admin, network, f"Entreprise {name.upper()}")
+        completed_visits(network, relay, company["id"], people=5)
+        relays[name] = {"relay": relay, "company": company, "hr": hr,
+                        "manager": relay_operator(admin, network, relay["id"])}
+    month = {"month": "2025-09"}
+    for name, other in (("a", "b"), ("b", "a")):
+        mine, theirs = relays[name], relays[other]
+        for client in (mine["hr"], mine["manager"]):
+            response = client.get("/v1/impact/who-benefits", params=month)
+            assert response.status_code == 200, response.text
+            rows = response.json()["rows"]
+            assert {row["relay_name"] for row in rows} == {mine["relay"]["name"]}
+            (everyone,) = [row for row in rows if row["audience"] == "all"]
+            assert everyone["people"] == 5
+            as_csv = client.get("/v1/impact/who-benefits.csv", params=month).text
+            assert theirs["relay"]["name"] not in as_csv
+    public = requests.get(f"{network.gateway_url}/v1/open-data/relay-use.csv", params=month,
+                          timeout=10).text
+    for name in ("a", "b"):
+        assert relays[name]["relay"]["name"] in public
+        assert relays[name]["company"]["id"] not in public
+        assert relays[name]["company"]["name"] not in public
