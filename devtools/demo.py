@@ -85,6 +85,10 @@ def seed(base_url, admin_email, admin_password, billing_database_url=None):
     api.post(f"/v1/relays/{relay['id']}/spaces",
              {"kind": "meeting_room", "name": "Salle Creuse", "capacity": 8},
              key="demo-room-creuse")
+    # A tele-consultation booth: README's resident books it under the programme.
+    api.post(f"/v1/relays/{relay['id']}/spaces",
+             {"kind": "teleconsultation_booth", "name": "Cabine Santé", "features": ["camera"]},
+             key="demo-booth-sante")
     api.post_when_known(f"/v1/relays/{relay['id']}/rate-cards", {
         "space_kind": "desk", "half_day_price_cents": 1250, "vat_rate_bp": 2000,
         "valid_from": "2026-01-01"}, key="demo-rate-desk")
