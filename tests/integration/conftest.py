@@ -17,9 +17,11 @@ from kombu import Connection, Exchange, Queue
 from nameko.rpc import RPC_REPLY_QUEUE_TTL, ServiceProxy, get_rpc_exchange
 from nameko.standalone.rpc import ServiceRpcProxy, SingleThreadedReplyListener
 from sqlalchemy import create_engine, text
+from sqlalchemy.orm import Session
 
 from common import broker_users
 from common.config import DEFAULT_PG
+from common.db import UnitOfWork
 from common.events import make_envelope
 from common.migrate import SERVICES, migrate
 from services.booking.service import BookingService
@@ -245,6 +247,26 @@ def listen(rabbit_config):
 def rows(engine, sql, **params):
     with engine.connect() as conn:
         return conn.execute(text(sql), params).mappings().all()
+
+
+class unit_of_work:
+    """A service's unit of work outside nameko on the test database, committed
+    on exit (rolled back on an error): a use case run with the clock, or the
+    moment, the test chooses."""
+
+    def __init__(self, engine, service, metadata):
+        self.session = Session(engine)
+        self.uow = UnitOfWork(self.session, service, metadata)
+
+    def __enter__(self):
+        return self.uow
+
+    def __exit__(self, exc_type, *rest):
+        if exc_type is None:
+            self.session.commit()
+        else:
+            self.session.rollback()
+        self.session.close()
 
 
 @pytest.fixture
