@@ -8,9 +8,11 @@ bookings of a space are written only under that space's row lock (``FOR
 UPDATE``), and each side checks the other under it: a booking refuses a
 place another organisation still holds (``check_places``), a block refuses a
 day already booked or held (``create_block``). Between bookings, the
-exclusion constraint on ``bookings`` still decides. Both sides hold the
-relay's row only FOR SHARE, so nothing else keeps them apart: the space's
-lock is the one that matters (the test that proves it holds one side open).
+exclusion constraint on ``bookings`` still decides. ``create_block`` also
+locks the relay's row FOR UPDATE, which every booking takes FOR SHARE: that
+alone already serialises a block with the relay's bookings (and keeps them
+from deadlocking on the spaces' locks, which a booking of "any desk" may take
+out of id order), so the space lock is a second guard, not the only one.
 """
 from sqlalchemy import bindparam, or_, select, text
 
@@ -79,10 +81,7 @@ def create_block(uow, caller, relay_id, data, now):
     closed, or already over, are left out. Refused whole if one place is
     already booked or held by another block (409 ``block-space-taken``)."""
     session = uow.session
-    # FOR SHARE, as a booking takes it: a closure or new opening hours wait,
-    # bookings of the relay's other spaces do not. What keeps the block and
-    # the bookings of its spaces apart is the spaces' row locks below.
-    relay = directory.managed_relay(session, caller, relay_id, for_update=True, share=True)
+    relay = directory.managed_relay(session, caller, relay_id, for_update=True)
     space_ids = [str(space_id) for space_id in data["space_ids"]]
     spaces = {space.id: space for space in relay.spaces}
     unknown = [space_id for space_id in space_ids if space_id not in spaces]

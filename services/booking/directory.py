@@ -74,18 +74,15 @@ def can_manage(caller, relay_id):
     return caller.is_network_admin or (caller.has("relay_manager") and relay_id in caller.relay_ids)
 
 
-def managed_relay(session, caller, relay_id, for_update=False, share=False):
+def managed_relay(session, caller, relay_id, for_update=False):
     """The relay if the caller manages it; "not found" otherwise (never a hint
-    that someone else's relay exists). ``for_update``: to change it, its row
-    locked FOR UPDATE, or FOR SHARE with ``share`` (to change what depends on
-    its opening hours and closures, which must not change meanwhile)."""
+    that someone else's relay exists)."""
     if not is_uuid(relay_id) or not (can_manage(caller, relay_id) or (
             not for_update and caller.sees_whole_network)):
         raise errors.NotFound(f"No relay {relay_id}.")
     statement = select(Relay).options(*RELAY_LOADS).where(Relay.id == relay_id)
-    if for_update:
-        statement = statement.with_for_update(read=share, of=Relay)
-    relay = session.execute(statement).scalar_one_or_none()
+    relay = session.execute(statement.with_for_update(of=Relay) if for_update else statement
+                            ).scalar_one_or_none()
     if relay is None:
         raise errors.NotFound(f"No relay {relay_id}.")
     return relay

@@ -1,15 +1,12 @@
 """Reserved capacity over real RPC and PostgreSQL: a block's places are held
 for its holder's members, released to everyone at the block's delay (the
 clock injected), and never over-booked by outside bookings racing it."""
-import threading
-import time
 from datetime import datetime, timedelta, timezone
 
 import eventlet
 import pytest
 from nameko.exceptions import RemoteError
 
-from common import errors
 from common.caller import load_caller
 from common.validation import load
 from contracts.rpc.booking import BlockCreateSchema, BookingCreateSchema
@@ -18,7 +15,7 @@ from services.booking.models import Base
 from services.booking.service import BookingService
 from tests.clock import PARIS, travel_to
 from tests.integration.booking_helpers import manager_of, next_open_day, refusal, relay_with
-from tests.integration.conftest import member, rows, unit_of_work
+from tests.integration.conftest import member, rows, second_waits_for_first
 
 HOLDER = "00000000-0000-4000-8000-0000000000a1"     # the company holding the block
 OTHER = "00000000-0000-4000-8000-0000000000b2"      # everyone else
@@ -154,8 +151,9 @@ def test_a_block_and_a_booking_of_its_space_the_second_waits_for_the_first_and_s
         start_service, rpc, databases, first, second, refused):
     """The race, made deterministic: one transaction writes its side (a block
     over a desk, or an outsider's booking of it) and stays open; another then
-    writes the other side. The second must wait for the space's row lock
-    until the first commits, then see it and be refused. Without that lock
+    writes the other side. The second must wait for the first's locks (the
+    relay's row, FOR UPDATE by a block and FOR SHARE by a booking, and the
+    space's row) until it commits, then see it and be refused. Unserialised,
     neither sees the other's uncommitted rows and both commit: over-booked."""
     start_service(BookingService)
     booking = rpc("booking")
@@ -172,32 +170,5 @@ def test_a_block_and_a_booking_of_its_space_the_second_waits_for_the_first_and_s
             load(BlockCreateSchema(), block), now),
         "booking": lambda uow: bookings.book(
             uow, load_caller(outsider(1)), load(BookingCreateSchema(), outside), now)}
-    outcome = []
-
-    def then_the_other():
-        try:
-            with booking_uow(databases) as uow:
-                sides[second](uow)
-            outcome.append("written")
-        except errors.Conflict as conflict:
-            outcome.append(conflict.code)
-    with booking_uow(databases) as uow:
-        sides[first](uow)
-        other = threading.Thread(target=then_the_other)
-        other.start()
-        waits_or_ends(databases, other)
-    other.join()
-    assert outcome == [refused]
-
-
-def booking_uow(databases):
-    return unit_of_work(databases["booking"], "booking", Base.metadata)
-
-
-def waits_or_ends(databases, thread, seconds=10):
-    """Return once ``thread``'s transaction waits for a lock, or it is over."""
-    deadline = time.monotonic() + seconds
-    while thread.is_alive() and time.monotonic() < deadline:
-        if rows(databases["booking"], "SELECT 1 FROM pg_locks WHERE NOT granted"):
-            return
-        time.sleep(0.05)
+    assert second_waits_for_first(databases["booking"], "booking", Base.metadata,
+                                  sides[first], sides[second]) == refused
