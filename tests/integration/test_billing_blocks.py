@@ -8,10 +8,15 @@ import threading
 import uuid
 from datetime import date, datetime, timezone
 
+import pytest
+
 from common.caller import load_caller
-from services.billing import blocks, invoicing
+from common.events import make_envelope
+from contracts import events
+from services.billing import blocks, invoicing, usage
+from services.billing.models import Base
 from services.billing.settings import load_settings
-from tests.integration.conftest import ADMIN, rows, wait_for
+from tests.integration.conftest import ADMIN, rows, second_waits_for_first, wait_for
 from tests.integration.test_billing_corrections import DECEMBER, chain_is_intact, credit_notes
 from tests.integration.test_billing_invoices import (  # noqa: F401 (fixtures)
     COMPANY_A, COMPANY_B, RELAY_ID, all_rendered, billing, billing_container, booking_of,
@@ -202,3 +207,22 @@ def test_a_month_on_a_final_invoice_after_the_cancellation_is_credited_once_by_t
     assert billing.get_document(caller=ADMIN, document_id=invoice["id"])["total_net_cents"] \
         == 40000
     assert chain_is_intact(databases, 2)
+
+
+@pytest.mark.parametrize("first, second", [("block", "booking"), ("booking", "block")])
+def test_a_booking_and_its_block_recorded_at_once_the_second_waits_and_it_is_included(
+        billing, databases, first, second):
+    """Two replicas, one recording the block (billed whole), the other a
+    booking made in it: whichever writes first and stays open, the second
+    waits for the block's lock, then sees it; the booking is included.
+    Without the lock neither sees the other and the booking is priced."""
+    whole = block_of(COMPANY_A, "whole", 40000)
+    inside = dict(booking_of(COMPANY_A), block_id=whole["block_id"])
+    block, confirmed = (events.load(make_envelope("booking", event_type, data)) for
+                        event_type, data in (("booking.block_created", whole),
+                                             ("booking.confirmed", inside)))
+    sides = {"block": lambda uow: blocks.record_block(uow, block, DECEMBER, load_settings({})),
+             "booking": lambda uow: usage.record_usage(uow, confirmed)}
+    assert second_waits_for_first(databases["billing"], "billing", Base.metadata,
+                                  sides[first], sides[second]) is None
+    assert [status for status, _ in line_status(databases, inside)] == ["included"]
