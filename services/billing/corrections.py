@@ -2,8 +2,11 @@
 The final invoice never changes: the difference goes on other documents, by
 the rule of ``amounts.correction_of``.
 
-- Cancelled in time: a credit note citing the invoice, for what was charged
-  for the line (an increase not invoiced yet is dropped instead).
+- Cancelled in time (a booking, or a month of a block cancelled before it):
+  a credit note citing the invoice, for what was charged for the line (an
+  increase not invoiced yet is dropped instead).
+- Included after all (a booking whose block billed whole was heard of after
+  it): the same, once, for what was charged for it.
 - Re-priced lower (a rate card or contract set later): a credit note citing
   the invoice for exactly the difference, one note per invoice and re-pricing
   with a line per usage line; never more than the invoice has left to credit.
@@ -28,9 +31,12 @@ from services.billing.models import (
     DRAFT, FINAL, BillingDocument, CreditedUsage, InvoicedUsage, PriceCorrection,
 )
 
-CANCELLED, REPRICED = "cancelled", "repriced"
+CANCELLED, REPRICED, INCLUDED = "cancelled", "repriced", "included"
 REASONS = {CANCELLED: "réservation annulée après facturation",
-           REPRICED: "prix révisé après facturation"}
+           REPRICED: "prix révisé après facturation",
+           INCLUDED: "réservation comprise dans une capacité réservée au forfait"}
+WHAT = {CANCELLED: "Annulation", REPRICED: "Révision de prix",
+        INCLUDED: "Comprise dans le forfait"}
 
 
 def price_by_rate(line):
@@ -40,9 +46,10 @@ def price_by_rate(line):
     return {line.vat_rate_bp: line.amount_excl_vat_cents}
 
 
-def credit_cancelled_usage(uow, line, before, now, settings):
-    """A usage line voided (its price was ``before``): on a final invoice, a
-    credit note of its own; on a draft, the draft's lines are rewritten."""
+def credit_cancelled_usage(uow, line, before, now, settings, why=CANCELLED):
+    """A usage line no longer billed (voided, or ``included`` in a block; its
+    price was ``before``): on a final invoice, a credit note of its own, once;
+    on a draft, the draft's lines are rewritten."""
     claim = uow.session.get(InvoicedUsage, line.id)
     if claim is None:
         return None
@@ -54,7 +61,7 @@ def credit_cancelled_usage(uow, line, before, now, settings):
         return None
     if uow.session.get(CreditedUsage, line.id) is not None:
         return None
-    (note,) = correct_final_usage(uow, [(line, before)], CANCELLED, now, settings) or (None,)
+    (note,) = correct_final_usage(uow, [(line, before)], why, now, settings) or (None,)
     if note is not None:
         uow.session.add(CreditedUsage(usage_line_id=line.id, credit_note_id=note.id))
         uow.session.flush()
@@ -143,7 +150,7 @@ def keep_pending(session, line, invoice, opened, pending):
 def issue_credit(uow, invoice, items, why, now, settings):
     """One credit note citing ``invoice``, a line per usage line and rate,
     each recorded as a (negative) price correction of its line."""
-    what = "Annulation" if why == CANCELLED else "Révision de prix"
+    what = WHAT[why]
     lines = []
     for position, (line, rate, cents) in enumerate(items, 1):
         lines.append({"position": position, "member_id": line.member_id,
@@ -163,5 +170,7 @@ def issue_credit(uow, invoice, items, why, now, settings):
 
 
 def description(what, line, invoice):
-    return (f"{what} : réservation du {line.date.isoformat()} (membre {line.member_id[:8]}), "
-            f"facture {invoice.number} du {invoice.issue_date.isoformat()}")
+    # A block's monthly line has no booking and no member.
+    used = (f"réservation du {line.date.isoformat()} (membre {line.member_id[:8]})"
+            if line.booking_id else f"capacité réservée, mois du {line.date.isoformat()}")
+    return f"{what} : {used}, facture {invoice.number} du {invoice.issue_date.isoformat()}"

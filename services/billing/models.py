@@ -180,7 +180,8 @@ class UsageLine(Base):
 class BlockAgreement(Base):
     """A block of reserved capacity as billing follows it (``booking.block_created``):
     billed whole (a fixed price a month of its period, its bookings included)
-    or per use (its bookings, like any other)."""
+    or per use (its bookings, like any other). ``cancelled_at``: the months
+    wholly after the month it was cancelled in are not billed."""
     __tablename__ = "block_agreements"
 
     block_id: Mapped[str] = mapped_column(UUID(as_uuid=False), primary_key=True)
@@ -191,6 +192,7 @@ class BlockAgreement(Base):
     monthly_price_cents: Mapped[int | None] = mapped_column(Integer)
     starts_on: Mapped[date] = mapped_column(Date)
     ends_on: Mapped[date] = mapped_column(Date)
+    cancelled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 # -- documents -------------------------------------------------------------------

@@ -25,6 +25,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from contracts.vocabulary import HOURLY_SPACE_KINDS, STANDARD_VAT_RATE_BP
+from services.billing.calendar import month_of, paris_today
 
 BP = 10000
 
@@ -161,3 +162,11 @@ def block_months(starts_on: date, ends_on: date):
         firsts.append(day)
         day = (day.replace(day=1) + timedelta(days=32)).replace(day=1)
     return firsts
+
+
+def block_month_billed(day: date, cancelled_at=None):
+    """Is the month of ``day`` paid by a block billed whole? Every month of its
+    period, but for a cancelled block not the months wholly after the one it
+    was cancelled in (Paris). That month itself is billed whole, as agreed:
+    its places were held for the holder until then."""
+    return cancelled_at is None or month_of(day) <= month_of(paris_today(cancelled_at))

@@ -302,7 +302,11 @@ class BillingService(RelaisService):
 
     @consumes("booking.block_created")
     def on_block_created(self, uow, block, event):
-        blocks.record_block(uow, block)
+        blocks.record_block(uow, block, self.clock(), self.settings)
+
+    @consumes("booking.block_cancelled")
+    def on_block_cancelled(self, uow, cancellation, event):
+        blocks.cancel_block(uow, cancellation, self.clock(), self.settings)
 
     @consumes("booking.cancelled")
     def on_booking_cancelled(self, uow, cancellation, event):

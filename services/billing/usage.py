@@ -4,10 +4,11 @@ projections of relays and organisations."""
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 
-from services.billing import blocks, corrections, invoicing, pricing
+from services.billing import corrections, invoicing, issuing, pricing
 from services.billing.prices import contract_in_force, rate_card_in_force
 from services.billing.models import (
-    DRAFT, BillingDocument, InvoicedUsage, KnownMember, KnownOrganisation, UsageLine,
+    DRAFT, BillingDocument, BlockAgreement, InvoicedUsage, KnownMember, KnownOrganisation,
+    UsageLine,
 )
 
 
@@ -116,13 +117,32 @@ def new_usage_line(uow, booking):
         space_kind=booking["space_kind"], date=booking["date"], slot=booking["slot"],
         half_days=booking["half_days"], duration_minutes=booking["duration_minutes"],
         block_id=booking.get("block_id"), status="unpriced")
-    if blocks.billed_whole(uow.session, booking.get("block_id")):
+    if included_in_block(uow.session, booking.get("block_id"), booking["date"]):
         line.status = "included"
     else:
         set_price(line, *price_of(uow.session, booking))
     uow.session.add(line)
     uow.session.flush()
     return line
+
+
+def lock_block(session, block_id):
+    """Serialises what billing does with one block: a booking's line made
+    while its ``booking.block_created`` or ``block_cancelled`` is being
+    recorded either sees the agreement as it ends up, or is seen by it
+    (``blocks.py``), whichever commits first."""
+    issuing.advisory_lock(session, f"block:{block_id}")
+
+
+def included_in_block(session, block_id, day):
+    """Is a booking made in this block on ``day`` paid by the block's monthly
+    price (billed whole, and that month billed: ``pricing.block_month_billed``)?"""
+    if block_id is None:
+        return False
+    lock_block(session, block_id)
+    agreement = session.get(BlockAgreement, block_id)
+    return (agreement is not None and agreement.billing == "whole"
+            and pricing.block_month_billed(day, agreement.cancelled_at))
 
 
 def set_price(line, rate_card, contract, unit, quantity, price):

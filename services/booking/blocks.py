@@ -8,7 +8,11 @@ bookings of a space are written only under that space's row lock (``FOR
 UPDATE``), and each side checks the other under it: a booking refuses a
 place another organisation still holds (``check_places``), a block refuses a
 day already booked or held (``create_block``). Between bookings, the
-exclusion constraint on ``bookings`` still decides.
+exclusion constraint on ``bookings`` still decides. ``create_block`` also
+locks the relay's row FOR UPDATE, which every booking takes FOR SHARE: that
+alone already serialises a block with the relay's bookings (and keeps them
+from deadlocking on the spaces' locks, which a booking of "any desk" may take
+out of id order), so the space lock is a second guard, not the only one.
 """
 from sqlalchemy import bindparam, or_, select, text
 

@@ -9,6 +9,7 @@ services as the gateway does (``rpc``), publish events as their source does
 (``publish_event``), and only observe as RabbitMQ's admin (``listen``)."""
 import functools
 import os
+import threading
 import time
 import uuid
 
@@ -17,9 +18,11 @@ from kombu import Connection, Exchange, Queue
 from nameko.rpc import RPC_REPLY_QUEUE_TTL, ServiceProxy, get_rpc_exchange
 from nameko.standalone.rpc import ServiceRpcProxy, SingleThreadedReplyListener
 from sqlalchemy import create_engine, text
+from sqlalchemy.orm import Session
 
-from common import broker_users
+from common import broker_users, errors
 from common.config import DEFAULT_PG
+from common.db import UnitOfWork
 from common.events import make_envelope
 from common.migrate import SERVICES, migrate
 from services.booking.service import BookingService
@@ -245,6 +248,52 @@ def listen(rabbit_config):
 def rows(engine, sql, **params):
     with engine.connect() as conn:
         return conn.execute(text(sql), params).mappings().all()
+
+
+def second_waits_for_first(engine, service, metadata, first, second, seconds=10):
+    """A race made deterministic: ``first(uow)`` runs in a transaction kept
+    open while ``second(uow)`` runs in another (its own thread), until that
+    one waits for a lock (or is over, when nothing serialises them); then
+    the first commits. Returns the refusal's code the second raised, or None."""
+    refusals = []
+
+    def the_second():
+        try:
+            with unit_of_work(engine, service, metadata) as uow:
+                second(uow)
+        except errors.RelaisError as refusal:
+            refusals.append(refusal.code)
+    with unit_of_work(engine, service, metadata) as uow:
+        first(uow)
+        other = threading.Thread(target=the_second)
+        other.start()
+        deadline = time.monotonic() + seconds
+        while other.is_alive() and time.monotonic() < deadline and not rows(
+                engine, "SELECT 1 FROM pg_stat_activity WHERE datname = current_database() "
+                "AND wait_event_type = 'Lock'"):
+            time.sleep(0.05)
+    other.join()
+    return refusals[0] if refusals else None
+
+
+class unit_of_work:
+    """A service's unit of work outside nameko on the test database, committed
+    on exit (rolled back on an error): a use case run with the clock, or the
+    moment, the test chooses."""
+
+    def __init__(self, engine, service, metadata):
+        self.session = Session(engine)
+        self.uow = UnitOfWork(self.session, service, metadata)
+
+    def __enter__(self):
+        return self.uow
+
+    def __exit__(self, exc_type, *rest):
+        if exc_type is None:
+            self.session.commit()
+        else:
+            self.session.rollback()
+        self.session.close()
 
 
 @pytest.fixture

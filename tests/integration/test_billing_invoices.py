@@ -15,14 +15,15 @@ from sqlalchemy.orm import Session
 
 from common import errors
 from common.caller import load_caller
-from common.db import UnitOfWork
 from services.billing import fec, invoicing, settlements, verify
 from services.billing.documents import validation
 from services.billing.models import Base
 from services.billing.service import BillingService
 from services.billing.settings import load_settings
 from tests.integration.booking_helpers import corporate_admin, refusal
-from tests.integration.conftest import ADMIN, ComponentRpcProxy, rows, wait_for
+from tests.integration.conftest import (
+    ADMIN, ComponentRpcProxy, rows, unit_of_work, wait_for,
+)
 
 NOW = "2026-11-10T09:00:00+00:00"          # October 2026 is over; its grace too
 RELAY_ID = str(uuid.uuid4())
@@ -367,24 +368,11 @@ def test_a_company_admin_sees_only_its_own_invoices(billing, publish_event, data
     assert refusal(billing.run_month, caller=mine, payload={"month": "2026-10"})[0] == "Forbidden"
 
 
-class uow_for:
-    """A unit of work outside nameko on the test database: a timer's step run
-    with the clock at chosen instants (the running service's outbox relay
+def uow_for(databases):
+    """billing's unit of work on the test database: a timer's step run with
+    the clock at chosen instants (the running service's outbox relay
     publishes what it emits)."""
-
-    def __init__(self, databases):
-        self.session = Session(databases["billing"])
-        self.uow = UnitOfWork(self.session, "billing", Base.metadata)
-
-    def __enter__(self):
-        return self.uow
-
-    def __exit__(self, exc_type, *rest):
-        if exc_type is None:
-            self.session.commit()
-        else:
-            self.session.rollback()
-        self.session.close()
+    return unit_of_work(databases["billing"], "billing", Base.metadata)
 
 
 def test_drafts_are_finalized_after_the_grace_period_and_overdue_invoices_announced_once(

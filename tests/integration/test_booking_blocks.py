@@ -1,15 +1,21 @@
 """Reserved capacity over real RPC and PostgreSQL: a block's places are held
 for its holder's members, released to everyone at the block's delay (the
 clock injected), and never over-booked by outside bookings racing it."""
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
 import eventlet
+import pytest
 from nameko.exceptions import RemoteError
 
+from common.caller import load_caller
+from common.validation import load
+from contracts.rpc.booking import BlockCreateSchema, BookingCreateSchema
+from services.booking import blocks, bookings
+from services.booking.models import Base
 from services.booking.service import BookingService
 from tests.clock import PARIS, travel_to
 from tests.integration.booking_helpers import manager_of, next_open_day, refusal, relay_with
-from tests.integration.conftest import member, rows
+from tests.integration.conftest import member, rows, second_waits_for_first
 
 HOLDER = "00000000-0000-4000-8000-0000000000a1"     # the company holding the block
 OTHER = "00000000-0000-4000-8000-0000000000b2"      # everyone else
@@ -137,3 +143,32 @@ def test_a_block_and_outside_bookings_racing_never_over_book(start_service, rpc,
             inside = rows(databases["booking"], "SELECT organisation_id FROM bookings "
                           "WHERE relay_id = :relay AND block_id IS NOT NULL", relay=relay["id"])
             assert {str(r["organisation_id"]) for r in inside} <= {HOLDER}
+
+
+@pytest.mark.parametrize("first, second, refused", [
+    ("block", "booking", "space-reserved"), ("booking", "block", "block-space-taken")])
+def test_a_block_and_a_booking_of_its_space_the_second_waits_for_the_first_and_sees_it(
+        start_service, rpc, databases, first, second, refused):
+    """The race, made deterministic: one transaction writes its side (a block
+    over a desk, or an outsider's booking of it) and stays open; another then
+    writes the other side. The second must wait for the first's locks (the
+    relay's row, FOR UPDATE by a block and FOR SHARE by a booking, and the
+    space's row) until it commits, then see it and be refused. Unserialised,
+    neither sees the other's uncommitted rows and both commit: over-booked."""
+    start_service(BookingService)
+    booking = rpc("booking")
+    day = datetime.fromisoformat(next_open_day(7)).date()
+    now = datetime.now(timezone.utc)
+    relay, (desk,) = relay_with(booking, desks=1)
+    block = {"organisation_id": HOLDER, "space_ids": [desk["id"]],
+             "weekday": day.strftime("%A").lower(), "slot": "morning",
+             "starts_on": day.isoformat(), "ends_on": day.isoformat(), "billing": "per_use"}
+    outside = {"space_id": desk["id"], "date": day.isoformat(), "slot": "morning"}
+    sides = {
+        "block": lambda uow: blocks.create_block(
+            uow, load_caller(manager_of(relay["id"])), relay["id"],
+            load(BlockCreateSchema(), block), now),
+        "booking": lambda uow: bookings.book(
+            uow, load_caller(outsider(1)), load(BookingCreateSchema(), outside), now)}
+    assert second_waits_for_first(databases["booking"], "booking", Base.metadata,
+                                  sides[first], sides[second]) == refused

@@ -1,13 +1,13 @@
 """Money: integer cents, VAT in basis points, rounded half up per line."""
-from datetime import date
+from datetime import date, datetime, timezone
 from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
 
 from contracts.vocabulary import STANDARD_VAT_RATE_BP
 from services.billing.pricing import (
-    DAY, HALF_DAY, HOUR, Card, block_months, check_card, price_line, round_half_up, share_of,
-    unit_and_quantity, unit_price, vat_of,
+    DAY, HALF_DAY, HOUR, Card, block_month_billed, block_months, check_card, price_line,
+    round_half_up, share_of, unit_and_quantity, unit_price, vat_of,
 )
 from services.booking.slots import HALF_DAYS
 
@@ -112,6 +112,14 @@ def test_a_block_billed_whole_has_a_line_in_each_month_it_touches():
     assert block_months(date(2027, 1, 31), date(2027, 1, 31)) == [date(2027, 1, 31)]
     assert block_months(date(2027, 12, 20), date(2028, 1, 3)) == [
         date(2027, 12, 20), date(2028, 1, 1)]
+
+
+def test_a_cancelled_block_is_billed_up_to_the_month_it_was_cancelled_in():
+    cancelled = datetime(2026, 10, 31, 23, 30, tzinfo=timezone.utc)   # 1 November in Paris
+    assert block_month_billed(date(2026, 12, 1)) is True
+    assert block_month_billed(date(2026, 10, 5), cancelled) is True
+    assert block_month_billed(date(2026, 11, 1), cancelled) is True
+    assert block_month_billed(date(2026, 12, 1), cancelled) is False
 
 
 def test_the_new_kinds_are_priced_by_the_hour():
