@@ -137,10 +137,10 @@ class Network:
         env.update(self.extra_env)
         return env
 
-    def spawn(self, name, command, env, log_mode="wb"):
+    def spawn(self, name, command, env):
         log_dir = self.var_dir / "log"
         log_dir.mkdir(parents=True, exist_ok=True)
-        log = open(log_dir / f"{name}.log", log_mode)
+        log = open(log_dir / f"{name}.log", "wb")
         self.processes[name] = subprocess.Popen(
             command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
             start_new_session=True)
