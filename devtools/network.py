@@ -152,12 +152,7 @@ class Network:
                                  "--maildir", str(self.maildir)], self.env())
         for service in SERVICES:
             self.start_service(service)
-        gateway_env = dict(self.env(broker_user="gateway"), GATEWAY_BIND=f"127.0.0.1:{self.gateway_port}",
-                           GUNICORN_WORKERS=str(self.gunicorn_workers),
-                           GUNICORN_THREADS=str(self.gunicorn_threads),
-                           PROMETHEUS_MULTIPROC_DIR=str(self.var_dir / "gateway-metrics"))
-        self.spawn("gateway", [sys.executable, "-m", "gunicorn", "-c",
-                               "gateway/gunicorn.conf.py", "gateway.app:app"], gateway_env)
+        self.start_gateway()
         self.start_web("web", self.web_port)
         self.wait_until_ready(ready_timeout)
         if self.prometheus_port and self.monitoring_on_start:
@@ -192,9 +187,25 @@ class Network:
             if name in self.processes:
                 self.stop_process(name)
 
-    def start_service(self, service):
-        self.spawn(service, [sys.executable, "-m", "common.run", f"services.{service}.service"],
-                   self.env(service))
+    def start_gateway(self, name="gateway", port=None):
+        """The gateway under gunicorn; a second one (bench/soak.py: replicas)
+        takes another name and port."""
+        gateway_env = dict(self.env(broker_user="gateway"),
+                           GATEWAY_BIND=f"127.0.0.1:{port or self.gateway_port}",
+                           GUNICORN_WORKERS=str(self.gunicorn_workers),
+                           GUNICORN_THREADS=str(self.gunicorn_threads),
+                           PROMETHEUS_MULTIPROC_DIR=str(self.var_dir / f"{name}-metrics"))
+        self.spawn(name, [sys.executable, "-m", "gunicorn", "-c",
+                          "gateway/gunicorn.conf.py", "gateway.app:app"], gateway_env)
+
+    def start_service(self, service, name=None, http_port=None):
+        """One process of ``service``; a replica (bench/soak.py) takes another
+        name and its own HTTP port (health, readiness, metrics)."""
+        env = self.env(service)
+        if http_port:
+            env["RELAIS_HTTP_ADDRESS"] = f"127.0.0.1:{http_port}"
+        self.spawn(name or service, [sys.executable, "-m", "common.run",
+                                     f"services.{service}.service"], env)
 
     def stop_service(self, service):
         self.stop_process(service)

@@ -76,14 +76,15 @@ def open_days(count):
     return [day.isoformat() for day in days]
 
 
-def book(member, request, key, deadline_seconds=180):
-    """POST the booking until it is answered for good; returns (status, body, tries)."""
+def book(member, request, key, deadline_seconds=180, path="/v1/bookings"):
+    """POST the booking (or another request to ``path``) until it is answered
+    for good; returns (status, body, tries)."""
     deadline = time.monotonic() + deadline_seconds
     tries = 0
     while True:
         tries += 1
         try:
-            response = member.post("/v1/bookings", json=request, headers={"Idempotency-Key": key})
+            response = member.post(path, json=request, headers={"Idempotency-Key": key})
             if response.status_code not in RETRYABLE or time.monotonic() > deadline:
                 return response.status_code, response.json(), tries
         except requests.RequestException:
@@ -100,15 +101,16 @@ def count(network, service, sql, **params):
     return found
 
 
-def test_losing_a_node_loses_and_doubles_nothing(cluster, network):
-    admin = Client(network.gateway_url).login(ADMIN_EMAIL, ADMIN_PASSWORD)
+def relay_desks_and_company(admin, desk_count):
+    """A relay with ``desk_count`` desks and a corporate organisation, made
+    by the admin: (desk ids, the organisation's id). Also bench/soak.py's."""
     relay = admin.post("/v1/relays", json={
         "name": unique("Relais de Bourganeuf"), "address": "1 place de l'Hôtel de ville",
         "postcode": "23400", "commune": "Bourganeuf", "latitude": 45.95, "longitude": 1.75,
         "timezone": "Europe/Paris"})
     assert relay.status_code == 201, relay.text
     desks = []
-    for number in range(MEMBERS):
+    for number in range(desk_count):
         desk = admin.post(f"/v1/relays/{relay.json()['id']}/spaces",
                           json={"kind": "desk", "name": f"Bureau {number:02d}"})
         assert desk.status_code == 201, desk.text
@@ -117,7 +119,13 @@ def test_losing_a_node_loses_and_doubles_nothing(cluster, network):
         "kind": "corporate", "name": unique("Mutuelle"), "legal_name": "Mutuelle SA",
         "siret": "55208131766522", "billing_email": "compta@mutuelle.example"})
     assert company.status_code == 201, company.text
-    members = [new_member(admin, network, company.json()["id"], "mutuelle.example")
+    return desks, company.json()["id"]
+
+
+def test_losing_a_node_loses_and_doubles_nothing(cluster, network):
+    admin = Client(network.gateway_url).login(ADMIN_EMAIL, ADMIN_PASSWORD)
+    desks, company_id = relay_desks_and_company(admin, MEMBERS)
+    members = [new_member(admin, network, company_id, "mutuelle.example")
                for _ in range(MEMBERS)]
     addresses = {user["email"] for user, _ in members}
     mails_before = len(read_messages(network.maildir))
