@@ -4,6 +4,7 @@ services, the gateway and the web pages under gunicorn, each service on its own 
 the benchmarks, so that all three run the same network the same way.
 """
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -145,7 +146,37 @@ class Network:
             command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
             start_new_session=True)
 
+    def listening_ports(self):
+        """Every port this network's processes will listen on, by process."""
+        ports = {"smtp-sink": self.smtp_port, "smtp-sink web": self.mail_web_port,
+                 "gateway": self.gateway_port, "web": self.web_port}
+        ports.update({service: self.service_port(service) for service in SERVICES})
+        if self.prometheus_port and self.monitoring_on_start:
+            ports["prometheus"] = self.prometheus_port
+        return ports
+
+    def refuse_busy_ports(self):
+        """Fail at once, naming them, when this network's ports are taken.
+
+        A test run killed mid-way (pytest-timeout) leaves its network's
+        processes running; a new run on the same slot then saw its own gateway
+        fail to bind while the tests talked, unknowingly, to the old network."""
+        busy = []
+        for name, port in self.listening_ports().items():
+            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+                probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                try:
+                    probe.bind(("127.0.0.1", port))
+                except OSError:
+                    busy.append(f"{port} ({name})")
+        if busy:
+            raise RuntimeError(
+                f"ports already in use on 127.0.0.1: {', '.join(busy)}. Another network "
+                "holds them (a killed run's leftovers?): `ss -ltnp` names the processes; "
+                "stop them, or run on another RELAIS_TEST_SLOT.")
+
     def start(self, ready_timeout=90):
+        self.refuse_busy_ports()
         self.spawn("smtp-sink", [sys.executable, "-m", "devtools.smtp_sink",
                                  "--smtp", f"127.0.0.1:{self.smtp_port}",
                                  "--web", f"127.0.0.1:{self.mail_web_port}",
