@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from common import errors
 from common.caller import Caller
 from contracts.vocabulary import DEFAULT_LOCALE
-from services.identity import audit, invitations, passwords, sessions
+from services.identity import audit, invitations, passwords, sessions, sso
 from services.identity.hashing import hash_password
 from services.identity.models import Organisation, User
 from services.identity.scope import (
@@ -178,8 +178,15 @@ def set_password(uow, caller, user, password, via, end_sessions=False):
 
 
 def accept_invitation(uow, token, password):
-    """Set the password of the user an invitation link was sent to. Returns the user."""
+    """Set the password of the user an invitation link was sent to. Returns the user.
+
+    Not when the user's company signs its people in with its own account only:
+    a password set here would be a way in that the company switched off
+    (``sso-required``; the unit of work rolls back, the link stays unused)."""
     user = invitations.claim(uow.session, token)
+    refusal = sso.password_refusal(uow.session, user.organisation_id)
+    if refusal is not None:
+        raise refusal
     set_password(uow, Caller(user.id, user.organisation_id, credential="invitation"), user,
                  password, via="invitation")
     return user

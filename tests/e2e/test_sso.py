@@ -17,7 +17,8 @@ from joserfc.jwk import RSAKey
 from services.identity import oidc
 
 from tests.e2e.conftest import (
-    ADMIN_EMAIL, ADMIN_PASSWORD, PASSWORD, Client, assert_problem, corporate_account, unique,
+    ADMIN_EMAIL, ADMIN_PASSWORD, PASSWORD, Client, assert_problem, corporate_account, mails_to,
+    unique, wait_for,
 )
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -282,6 +283,19 @@ def test_without_local_passwords_a_password_log_in_points_to_single_sign_on(netw
                                    json={"email": email, "password": password})
             assert_problem(answer, 401, "invalid-credentials")
         assert requests.get(sign_in(network, f"dominique@{DOMAIN}"), timeout=10).ok
+
+        # nor can an invitation link set one (the link stays unused)
+        invitee = f"{unique('invitee')}@{DOMAIN}"
+        assert hr.post(f"/v1/organisations/{organisation['id']}/users",
+                       json={"email": invitee, "full_name": "Invitée SSO"}).status_code == 201
+        (mail,) = wait_for(lambda: mails_to(network, invitee))
+        token = next(w for w in mail["text"].split() if "#token=" in w).split("#token=")[1]
+        anonymous = Client(network.gateway_url)
+        refused = anonymous.post("/v1/auth/password", json={"token": token, "password": PASSWORD})
+        assert "/v1/sso/start" in assert_problem(refused, 403, "sso-required")["detail"]
+        answer = requests.post(network.gateway_url + "/v1/auth/token", timeout=10,
+                               json={"email": invitee, "password": PASSWORD})
+        assert_problem(answer, 401, "invalid-credentials")   # no password was set
     finally:
         assert hr.put(path, json={"issuer": ISSUER, "client_id": "relais",
                                   "domains": [DOMAIN, SPARE]}).status_code == 200
