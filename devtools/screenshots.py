@@ -4,32 +4,18 @@ and ensure_browser first). It starts a throw-away network with the demo data,
 drives Debian's Chromium with Playwright, and writes docs/screenshots/*.png.
 Map tiles point at a closed local port: nothing leaves the machine, and the
 pictures show the list the pages keep when tiles cannot load."""
-import os
 import sys
-import tempfile
-from pathlib import Path
 
-from playwright.sync_api import sync_playwright
-
-from devtools import demo
-from devtools.network import ROOT, Network
+from devtools import demo, throwaway
+from devtools.network import ROOT
 
 OUT = ROOT / "docs" / "screenshots"
 WIDTHS = {"desktop": (1280, 900), "phone": (375, 812)}
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 
 
 def network():
-    slot = int(os.environ.get("RELAIS_TEST_SLOT", "0"))
-    base = 38000 + 100 * slot
-    return Network(name=f"relais_shots{slot}", vhost=f"relais_shots{slot}",
-                   gateway_port=base + 80, web_port=base + 90, service_port_base=base,
-                   smtp_port=base + 25, mail_web_port=base + 26,
-                   var_dir=Path(tempfile.mkdtemp(prefix="relais-shots-")),
-                   admin_email="admin@shots.example", admin_password="shots-admin-password",
-                   gunicorn_workers=1, gunicorn_threads=4,
-                   web_env={"RELAIS_WEB_TILE_URL": "http://127.0.0.1:9/{z}/{x}/{y}.png"})
+    return throwaway.network(
+        "shots", 38000, web_env={"RELAIS_WEB_TILE_URL": "http://127.0.0.1:9/{z}/{x}/{y}.png"})
 
 
 def log_in(page, email, password):
@@ -51,12 +37,8 @@ def shoot(browser, url, name, who=None):
 
 
 def main():
-    net = network()
-    net.reset()
-    net.prepare()
     OUT.mkdir(parents=True, exist_ok=True)
-    try:
-        net.start()
+    with throwaway.running(network()) as net:
         seeded = demo.seed(net.gateway_url, net.admin_email, net.admin_password,
                            billing_database_url=net.database_url("billing"))
         member = (seeded["employee"]["email"], demo.DEMO_PASSWORD)
@@ -89,9 +71,7 @@ def main():
                 page.fill("#name", "SIRH"), page.click("form[action='/company/api-keys'] button"))),
             ("network-health", admin, "/ops/health", None),
         ]
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path="/usr/bin/chromium",
-                                                 args=CHROMIUM_ARGS)
+        with throwaway.chromium() as browser:
             for name, who, path, then in pages:
                 for page, target in shoot(browser, net.web_url, name, who):
                     page.goto(path)
@@ -99,10 +79,6 @@ def main():
                         then(page)
                     page.screenshot(path=str(target), full_page=True)
                     print(target.relative_to(ROOT), flush=True)
-            browser.close()
-    finally:
-        net.stop()
-        net.reset()
     return 0
 
 

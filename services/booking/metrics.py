@@ -4,7 +4,8 @@
   them (``confirmed``, or the code of the rule that refused).
 - ``relais_relay_bookings_total{relay, event}``: per relay, since the relay
   opened: ``confirmed`` (every booking made), ``cancelled`` (in time),
-  ``late_cancelled``, ``no_show``, ``checked_in``, ``completed``.
+  ``late_cancelled``, ``no_show``, ``checked_in``, ``completed``; every relay
+  reports every event, 0 until it happens.
 - ``relais_relay_occupancy_ratio{relay, kind}``: today's (in the relay's time
   zone) desk half-days or room hours booked over those open; absent when the
   relay has no such space or is closed today.
@@ -75,9 +76,14 @@ class RelayActivityCollector:
         events = CounterMetricFamily(
             "relais_relay_bookings", "Bookings per relay since it opened, by what became of them.",
             labels=("relay", "event"))
-        for relay_id, by_event in counts.items():
-            for event, count in by_event.items():
-                events.add_metric([relay_id, event], count)
+        # Every relay and event, at 0 before it happens: increase() takes a
+        # series' first sample as its baseline (a relay's first booking would
+        # not count), and a relay never booked must count among those "without
+        # a booking for 14 days", not be missing from them.
+        for relay in relays:
+            by_event = counts.get(relay.id, {})
+            for event in RELAY_EVENTS:
+                events.add_metric([relay.id, event], by_event.get(event, 0))
         yield events
         ratio = GaugeMetricFamily(
             "relais_relay_occupancy_ratio",

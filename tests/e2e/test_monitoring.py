@@ -2,7 +2,6 @@
 every component, the broker and PostgreSQL's exporter; every dashboard query
 and every alert rule is evaluated through its HTTP API. Each must parse and
 return data: a renamed metric or label breaks the build, not the night shift."""
-import json
 import re
 from pathlib import Path
 
@@ -10,13 +9,13 @@ import pytest
 import requests
 import yaml
 
+from devtools import dashboards
 from tests.e2e.conftest import (
     ADMIN_EMAIL, ADMIN_PASSWORD, Client, corporate_account, new_member, next_weekday, unique,
     wait_for,
 )
 
 ROOT = Path(__file__).resolve().parents[2]
-DASHBOARDS = sorted((ROOT / "deploy" / "grafana" / "dashboards").glob("*.json"))
 RULES = ROOT / "deploy" / "prometheus" / "rules.yml"
 JOBS = ("gateway", "identity", "booking", "billing", "notify", "rabbitmq", "rabbitmq-queues",
         "postgres")
@@ -24,8 +23,6 @@ ALWAYS_OPEN = {day: {"morning": {"opens": "00:00", "closes": "12:00"},
                      "afternoon": {"opens": "12:00", "closes": "23:30"}}
                for day in ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday",
                            "sunday")}
-# Grafana's variables, as "All" selects them.
-VARIABLES = {"$department": ".*"}
 # A metric selector: a name the components, the broker or the exporter expose,
 # with its label matchers if any.
 SELECTOR = re.compile(r"\b((?:relais|rabbitmq|pg)_[a-z_]+|up|ALERTS)\b(\{[^}]*\})?")
@@ -40,13 +37,9 @@ def query(network, expr):
 
 
 def dashboard_queries():
-    for path in DASHBOARDS:
-        for panel in json.loads(path.read_text())["panels"]:
-            for target in panel.get("targets", []):
-                expr = target["expr"]
-                for name, value in VARIABLES.items():
-                    expr = expr.replace(name, value)
-                yield pytest.param(expr, id=f"{path.stem}: {panel['title']} {target['refId']}")
+    """Every dashboard query as Grafana runs it: its variables as saved ("All")."""
+    for stem, title, ref, expr in dashboards.queries():
+        yield pytest.param(expr, id=f"{stem}: {title} {ref}")
 
 
 def alert_rules():

@@ -39,6 +39,12 @@ def test_relay_figures_come_from_the_database(booking, databases, daytime):
     assert (count(other["id"], "confirmed"), count(other["id"], "cancelled"),
             count(other["id"], "late_cancelled"), count(other["id"], "no_show")) == (2, 1, 0, 0)
     assert kept["status"] == "confirmed"
+    # A relay nobody booked yet reports its zeros: its first booking will be an
+    # increase, and it counts among the relays without a booking.
+    quiet, _ = relay_with(booking, name="Relais de Faux-la-Montagne", postcode="23340")
+    found = samples(databases["booking"])
+    assert [count(quiet["id"], event) for event in ("confirmed", "checked_in", "no_show")] == [
+        0, 0, 0]
     assert found[("relais_relay_info", (("department", "23"), ("name", "Relais de Gentioux"),
                                         ("relay", other["id"])))] == 1
     # One desk, open round the clock, one of its two half-days booked today.

@@ -59,12 +59,34 @@ def test_without_a_profile_the_trip_is_unknown_never_zero(commute_km, mode, home
 
 def test_the_factors_file_names_its_source_date_and_version():
     data = json.loads(load_factors.__defaults__[0].read_text())
-    assert {"version", "source", "url", "retrieved_on", "unit", "factors"} <= set(data)
+    assert {"version", "source", "url", "retrieved_on", "unit", "status", "factors"} <= set(data)
+    # Every factor says where in ADEME's published data it comes from.
+    assert set(data["factors"]) <= set(data["provenance"])
     factors = load_factors()
     assert factors.version == data["version"] and factors.detour_factor == 1.3
     assert set(factors.kg_per_km) == {"car", "carpool", "motorbike", "train", "bus", "bike", "walk"}
     assert all(value >= 0 for value in factors.kg_per_km.values())
 
+
+
+def test_a_day_by_car_with_the_published_factor():
+    # ADEME's thermal car, 0.192 fuel + 0.0256 construction = 0.2176 kg per km:
+    # 64 km avoided (above) x 0.2176 = 13.9264, 13.93 kg CO2e.
+    trip = trip_avoided(45, "car", HOME, RELAY_10_KM, 2, load_factors())
+    assert (trip.km_avoided, trip.factor_kg_per_km, trip.kg_co2e_avoided) == (64.0, 0.2176, 13.93)
+
+
+def test_a_regional_train_commute_with_the_published_factor():
+    # ADEME's TER, 0.00479 + 0.0229 = 0.02769 kg per km; a half-day, 2 x (30 - 13) / 2
+    # = 17 km avoided, 17 x 0.02769 = 0.47073, 0.47 kg CO2e.
+    trip = trip_avoided(30, "train", HOME, RELAY_10_KM, 1, load_factors())
+    assert (trip.km_avoided, trip.factor_kg_per_km, trip.kg_co2e_avoided) == (17.0, 0.02769, 0.47)
+
+
+def test_carpooling_is_the_car_shared_by_two_as_impactco2_counts_it():
+    # impactCO2's carpool: the car's value divided by (passengers + 1), one passenger.
+    factors = load_factors()
+    assert factors.kg_per_km["carpool"] == 0.1088 == round(factors.kg_per_km["car"] / 2, 4)
 
 def test_cells_of_fewer_than_five_people_are_blanked():
     rows = [{"relay": "Aubusson", "month": "2026-11", "people": 12, "km_avoided": 1500.0},
