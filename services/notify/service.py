@@ -363,7 +363,7 @@ class NotifyService(RelaisService):
                                    settings=dispatcher.settings)
         if offered.leased:
             uow.after_commit(lambda: dispatcher.dispatch_soon(offered.leased))
-        if offered.due:
+        if offered.due:  # more than the pool had room for
             uow.after_commit(dispatcher.wake)
 
     @timer(interval=WEBHOOK_TIMER_SECONDS)

@@ -10,6 +10,7 @@ net: retries that fall due, another replica's rows, a hand-over lost to a
 crash (the lease ends and the delivery is claimed again)."""
 import logging
 import threading
+import time
 import uuid
 
 import eventlet
@@ -113,8 +114,21 @@ class WebhookDispatcher(DependencyProvider):
 
     def dispatch_soon(self, deliveries):
         """``dispatch`` without waiting for a free slot (a consumer calls it
-        after its commit, before its ack)."""
-        eventlet.spawn_n(self.dispatch, deliveries)
+        after its commit, before its ack). Consumers lease as many deliveries
+        as the pool has free slots, so several at once may lease more than it
+        takes: one still waiting for a slot when half its lease is gone is left
+        to be claimed again when the lease ends, so that no delivery is sent
+        by this process and by a claimer at once."""
+        give_up_at = time.monotonic() + self.settings.lease.total_seconds() / 2
+        eventlet.spawn_n(self._dispatch_until, deliveries, give_up_at)
+
+    def _dispatch_until(self, deliveries, give_up_at):
+        for delivery in deliveries:
+            if time.monotonic() > give_up_at:
+                log.warning("%d webhook deliveries waited too long for a slot: "
+                            "claimed again when their lease ends", len(deliveries))
+                return
+            self.pool.spawn_n(self._deliver, delivery)
 
     def _deliver(self, delivery):
         outcome = webhook_sender.send(delivery, self.settings)
