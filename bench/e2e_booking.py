@@ -62,7 +62,7 @@ RESULTS_DIR = BENCH_DIR / "results"
 # relais_bench_* on 18xxx, slot 2 relais_bench2_* on 20xxx.
 SLOT = int(os.environ.get("RELAIS_TEST_SLOT", "0"))
 NAME = f"relais_bench{SLOT or ''}"
-PORT = 18000 + 1000 * SLOT        # gateway PORT+180, services PORT+101.., SMTP PORT+125
+PORT = 18000 + 1000 * SLOT        # gateway PORT+180, services PORT+101.., SMTP PORT+125, web PORT+190
 ECHO_HTTP_ADDRESS = f"127.0.0.1:{PORT + 990}"
 MEMBER_PASSWORD = "bench-member-password-2026"
 RPC_TIMEOUT = 5.0
@@ -628,8 +628,8 @@ def main(argv=None):
     shutil.rmtree(var_dir, ignore_errors=True)
     network = Network(name=NAME, vhost=NAME, gateway_port=PORT + 180,
                       service_port_base=PORT + 100, smtp_port=PORT + 125,
-                      mail_web_port=PORT + 126, var_dir=var_dir)
-    check_ports_free([PORT + 180, PORT + 125, PORT + 126, PORT + 990]
+                      mail_web_port=PORT + 126, web_port=PORT + 190, var_dir=var_dir)
+    check_ports_free([PORT + 180, PORT + 125, PORT + 126, PORT + 190, PORT + 990]
                      + [PORT + 101 + i for i in range(len(SERVICES))])
     probe = CpuProbe(network)
 

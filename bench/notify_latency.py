@@ -27,6 +27,7 @@ from kombu import Connection, Exchange
 from sqlalchemy import create_engine, text
 
 from bench.e2e_booking import RESULTS_DIR, percentile
+from common.broker_users import user_id_of
 from common.events import make_envelope
 from devtools.network import Network
 
@@ -116,8 +117,11 @@ def booking_confirmed(member, day):
 
 def publish(amqp_uri, envelopes, rate):
     """Publish at ``rate`` per second, each stamped as it leaves; returns
-    {event_id: occurred_at epoch}."""
+    {event_id: occurred_at epoch}. ``amqp_uri`` logs in as booking's broker
+    user, and each message carries it as ``user_id`` (the broker checks it),
+    as booking's outbox relay does: notify parks events from anyone else."""
     sent = {}
+    user_id = user_id_of(amqp_uri)
     exchange = Exchange("booking.events", type="topic", durable=True)
     with Connection(amqp_uri) as connection:
         producer = connection.Producer()
@@ -129,8 +133,15 @@ def publish(amqp_uri, envelopes, rate):
             envelope["occurred_at"] = datetime.now(timezone.utc).isoformat()
             sent[envelope["event_id"]] = datetime.fromisoformat(envelope["occurred_at"]).timestamp()
             producer.publish(envelope, exchange=exchange, routing_key="booking.confirmed",
-                             serializer="json", declare=[exchange])
+                             serializer="json", user_id=user_id)
     return sent
+
+
+def cpu_seconds(pid):
+    """User + system CPU seconds a process has used (/proc/<pid>/stat)."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def wait(predicate, timeout):
@@ -194,8 +205,17 @@ def main(argv=None):
                                    booking_confirmed(members[i % MEMBERS], day), version=2)
                      for i in range(count)]
         print(f"load: {count} booking.confirmed at {args.rate:g}/s", flush=True)
-        sent = publish(network.amqp_uri, envelopes, args.rate)
+        notify_pid = network.processes["notify"].pid
+        results["load_average_before"] = os.getloadavg()
+        cpu_before, started = cpu_seconds(notify_pid), time.time()
+        sent = publish(network.amqp_uri_of("booking"), envelopes, args.rate)
         wait(lambda: len(mails.arrived) >= count and len(hooks) >= count, 120)
+        # notify's CPU while it handled the load (its timers' idle ticks included)
+        results["notify_cpu_ms_per_event"] = round(
+            (cpu_seconds(notify_pid) - cpu_before) * 1000 / count, 2)
+        last = max(list(mails.arrived.values()) + list(hooks.values()), default=started)
+        results["handled_per_s"] = round(count / max(last - started, 1e-9), 1)
+        results["load_average_after"] = os.getloadavg()
         results["event_to_mail"] = summary(latencies_ms(sent, mails.arrived), count)
         results["event_to_webhook"] = summary(latencies_ms(sent, hooks), count)
 
@@ -206,7 +226,7 @@ def main(argv=None):
         print(f"fan-out: one event to {args.fan_out} endpoints", flush=True)
         one = [make_envelope("booking", "booking.confirmed",
                              booking_confirmed(members[0], day), version=2)]
-        sent = publish(network.amqp_uri, one, 1)
+        sent = publish(network.amqp_uri_of("booking"), one, 1)
         wait(lambda: len(hooks) >= args.fan_out, 180)
         results["fan_out_webhooks"] = summary(latencies_ms(sent, hooks), args.fan_out)
     finally:
@@ -216,6 +236,10 @@ def main(argv=None):
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     (RESULTS_DIR / f"notify-{stamp}.json").write_text(json.dumps(results, indent=2))
+    print(f"load average {results.get('load_average_before')} before, "
+          f"{results.get('load_average_after')} after the load; notify "
+          f"{results.get('notify_cpu_ms_per_event')} ms of CPU an event, all handled at "
+          f"{results.get('handled_per_s')} events/s")
     for name in ("event_to_mail", "event_to_webhook", "fan_out_webhooks"):
         figures = results.get(name, {})
         print(f"{name:18} {figures.get('count')}/{figures.get('expected')} "

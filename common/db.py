@@ -5,6 +5,7 @@ handled events (inbox) and idempotency records in one transaction.
 import hashlib
 import hmac
 import json
+import logging
 import threading
 import time
 import uuid
@@ -16,13 +17,15 @@ from sqlalchemy import (
     Text, bindparam, create_engine, event, func, select, text,
 )
 from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
-from sqlalchemy.dialects.postgresql import JSONB, UUID, insert
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID, insert
 from sqlalchemy.orm import DeclarativeBase, Session
 
 from common import config, errors, metrics
 from common.events import make_envelope
 from common.production import is_production
 from contracts import events
+
+log = logging.getLogger(__name__)
 
 # The key of the HMAC that stands for a request in the idempotency table. A
 # request may hold a secret (a new user's password), so the table keeps a keyed
@@ -173,6 +176,11 @@ class _Statements:
         self.mark_handled = (
             insert(inbox).values(event_id=bindparam("event_id"), consumer=bindparam("consumer"))
             .on_conflict_do_nothing().returning(inbox.c.event_id))
+        self.mark_all_handled = (
+            insert(inbox).from_select(["event_id", "consumer"], select(
+                bindparam("event_id", type_=UUID(as_uuid=False)),
+                func.unnest(bindparam("consumers", type_=ARRAY(Text)))))
+            .on_conflict_do_nothing().returning(inbox.c.consumer))
         self.claim = (
             insert(keys).values(scope=bindparam("scope"), key=bindparam("key"),
                                 request_hash=bindparam("request_hash"))
@@ -221,6 +229,7 @@ class UnitOfWork:
         self._statements = _statements(metadata)
         self._events = []
         self._responses = []
+        self._after_commit = []
         # Whoever commits the session (the unit_of_work context manager, or a
         # caller holding a UnitOfWork of its own), the queued rows go first.
         event.listen(session, "before_commit", self._before_commit)
@@ -287,12 +296,30 @@ class UnitOfWork:
             last = last.add_cte(statement.cte(f"pending_{number}"))
         self.session.execute(last)
 
+    def after_commit(self, callback):
+        """Call ``callback()`` once this unit of work has committed (never if it
+        rolls back): to wake a sender of what it wrote."""
+        self._after_commit.append(callback)
+
+    def committed(self):
+        for callback in self._after_commit:
+            try:
+                callback()
+            except Exception:  # committed: the work is done, only the wake-up is lost
+                log.exception("after-commit callback %r failed", callback)
+
     def mark_handled(self, envelope, consumer):
         """Record that ``consumer`` handled this event. False when it already had:
         the caller then does nothing (at-least-once delivery, exactly-once effect)."""
         inserted = self.session.execute(self._statements.mark_handled, {
             "event_id": str(envelope["event_id"]), "consumer": consumer}).first()
         return inserted is not None
+
+    def mark_all_handled(self, envelope, consumers):
+        """``mark_handled`` for several consumers at once (one statement): the
+        set of those that had not handled the event yet."""
+        return set(self.session.execute(self._statements.mark_all_handled, {
+            "event_id": str(envelope["event_id"]), "consumers": list(consumers)}).scalars())
 
     def idempotent(self, scope, key, request, operation):
         """Run ``operation()`` once per (scope, key); a retry with the same key
@@ -350,6 +377,7 @@ class DatabaseSession:
             uow.close()
         if uow.emitted:
             self._provider.outbox_has_news()
+        uow.committed()
 
     def close(self):
         if self._session is not None:

@@ -7,6 +7,17 @@ with the handler's effect, so a redelivered event changes nothing.
 ``one_at_a_time=True`` for a slow handler: its queue hands it one event at a
 time, leaving the container's other workers to its RPCs.
 
+``also=(effect, ...)``: more effects of the same event in the same consumer,
+instead of a consumer (a queue, a worker, a transaction, an ack) each. Each
+effect ``effect(self, uow, data, event)`` keeps its own inbox mark (named after
+it, as its consumer was), so a redelivery skips what is done. They run first,
+in order, then the handler, all in one transaction; they must only write to
+the database, since the handler may talk to the outside (send a mail) and so
+comes last. When one of them raises, that transaction rolls back and every
+other one runs again, each in a transaction of its own (a mail waiting for a
+contact does not hold a webhook back); then the error is raised, so the event
+is retried (common.consumer) for what failed only.
+
 ``idempotent(request_schema)``: an RPC that creates something. The decorated
 use case ``method(self, uow, caller, data, *targets)`` becomes the RPC
 ``method(self, caller, *targets, payload, idempotency_key=None)``: it loads the
@@ -18,25 +29,73 @@ the request as sent.
 """
 import functools
 import inspect
+import logging
 
 from common.caller import load_caller
 from common.consumer import consume_event
 from common.validation import load
 from contracts import events
 
+log = logging.getLogger(__name__)
 
-def consumes(event_type, one_at_a_time=False):
+
+def consumes(event_type, one_at_a_time=False, also=()):
     def decorate(handler):
+        steps = tuple(also) + (handler,)
+
         @functools.wraps(handler)
         def consume(self, event):
             data = events.load(event)
+            if also:
+                _all_at_once(self, steps, data, event)
+                return
             with self.db.unit_of_work() as uow:
-                if uow.mark_handled(event, f"{self.name}.{handler.__name__}"):
-                    handler(self, uow, data, event)
+                _once(self, uow, handler, data, event)
 
         del consume.__wrapped__  # nameko calls it as (self, event)
         return consume_event(events.source_of(event_type), event_type, one_at_a_time)(consume)
     return decorate
+
+
+def _all_at_once(self, steps, data, event):
+    """The steps not done yet in one transaction, their inbox marks written by
+    one statement; if one raises, the others each apart, then its error."""
+    failed = None
+    try:
+        with self.db.unit_of_work() as uow:
+            to_do = uow.mark_all_handled(event, [_inbox_name(self, step) for step in steps])
+            for failed in steps:
+                if _inbox_name(self, failed) in to_do:
+                    failed(self, uow, data, event)
+            failed = None
+    except Exception:
+        if failed is None:  # the marks or the commit: nothing was done
+            raise
+        _each_apart(self, [step for step in steps if step is not failed], data, event)
+        raise
+
+
+def _inbox_name(self, step):
+    return f"{self.name}.{step.__name__}"
+
+
+def _once(self, uow, step, data, event):
+    """``step`` unless its inbox mark says it was done."""
+    if uow.mark_handled(event, _inbox_name(self, step)):
+        step(self, uow, data, event)
+
+
+def _each_apart(self, steps, data, event):
+    """After one effect failed: the others, each in a transaction of its own,
+    so they are done once whatever becomes of it. One failing too is logged
+    (the event is retried anyway)."""
+    for step in steps:
+        try:
+            with self.db.unit_of_work() as uow:
+                _once(self, uow, step, data, event)
+        except Exception:
+            log.exception("%s.%s failed too on event %s", self.name, step.__name__,
+                          event.get("event_id"))
 
 
 def idempotent(request_schema, operation=None):

@@ -14,7 +14,7 @@ that one mail back and the next pass sends it.
 import logging
 from datetime import datetime, timedelta
 
-from sqlalchemy import any_, exists, select
+from sqlalchemy import any_, bindparam, exists, select
 from sqlalchemy.dialects.postgresql import insert
 
 from common.db import new_id
@@ -24,18 +24,25 @@ from services.notify.models import Booking, Contact, Delivery
 log = logging.getLogger(__name__)
 
 
+# Built once (a statement costs about as much to build as to run).
+_REMEMBERED = insert(Booking.__table__).values(**{
+    name: bindparam(name) for name in
+    ("booking_id", "member_id", "relay_id", "date", "timezone", "status", "data")})
+_CONFIRMED = _REMEMBERED.on_conflict_do_nothing(index_elements=["booking_id"])
+_CANCELLED = _REMEMBERED.on_conflict_do_update(
+    index_elements=["booking_id"],
+    set_={"status": "cancelled", "data": _REMEMBERED.excluded.data})
+
+
 def remember_booking(session, event_type, booking):
     """Keep a booking's facts (JSON values); a cancellation wins whatever the
     order the two events arrive in."""
     cancelled = event_type == "booking.cancelled"
-    values = {"member_id": booking["member_id"], "relay_id": booking["relay_id"],
-              "date": booking["date"], "timezone": booking["timezone"],
-              "status": "cancelled" if cancelled else "confirmed", "data": booking}
-    statement = insert(Booking).values(booking_id=booking["booking_id"], **values)
-    session.execute(
-        statement.on_conflict_do_update(index_elements=[Booking.booking_id],
-                                        set_={"status": "cancelled", "data": booking})
-        if cancelled else statement.on_conflict_do_nothing(index_elements=[Booking.booking_id]))
+    session.execute(_CANCELLED if cancelled else _CONFIRMED, {
+        "booking_id": booking["booking_id"], "member_id": booking["member_id"],
+        "relay_id": booking["relay_id"], "date": booking["date"],
+        "timezone": booking["timezone"], "status": "cancelled" if cancelled else "confirmed",
+        "data": booking})
 
 
 def send_due(session, mailer, links, now):

@@ -40,9 +40,14 @@ class UnsubscribeLinks:
 def wants(session, user_id, category):
     if category in categories.MANDATORY:
         return True
-    enabled = session.execute(select(Preference.enabled).where(
-        Preference.user_id == user_id, Preference.category == category)).scalar_one_or_none()
-    return enabled is not False
+    return wanted(category, session.execute(select(Preference.enabled).where(
+        Preference.user_id == user_id, Preference.category == category)).scalar_one_or_none())
+
+
+def wanted(category, enabled):
+    """Whether a mail of ``category`` goes out, given the person's choice
+    (``enabled``: their row's, None without one)."""
+    return category in categories.MANDATORY or enabled is not False
 
 
 def _own(caller, user_id):

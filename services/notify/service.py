@@ -121,24 +121,38 @@ class NotifyService(RelaisService):
     def on_user_deactivated(self, uow, data, event):
         deliveries.tell_deactivated(uow, self.mailer, event, data)
 
-    @consumes("booking.confirmed")
-    def on_booking_confirmed(self, uow, booking, event):
-        self.tell_member(uow, booking, event)
+    # -- bookings, the busiest events: one consumer per type does all notify
+    # does with one (``also``: a queue, a worker, a transaction and an ack per
+    # event instead of three), each effect under its own inbox mark; the
+    # database's effects first, the mail last. One failing does not hold the
+    # others back (common.entrypoints): a member's contact late holds back
+    # neither the day-before mails' record nor the webhooks.
 
-    @consumes("booking.cancelled")
-    def on_booking_cancelled(self, uow, booking, event):
-        self.tell_member(uow, booking, event)
-
-    @consumes("booking.confirmed")
     def remember_booking_confirmed(self, uow, booking, event):
-        """Apart from the mail: a member's contact late does not hold it back."""
+        """Kept for the day-before mails."""
         daily_mails.remember_booking(uow.session, event["type"],
                                      events.dump(event["type"], booking))
 
-    @consumes("booking.cancelled")
     def remember_booking_cancelled(self, uow, booking, event):
         daily_mails.remember_booking(uow.session, event["type"],
                                      events.dump(event["type"], booking))
+
+    def webhooks_booking_confirmed(self, uow, data, event):
+        self.offer_to_webhooks(uow, data, event)
+
+    def webhooks_booking_cancelled(self, uow, data, event):
+        self.offer_to_webhooks(uow, data, event)
+
+    def webhooks_booking_no_show(self, uow, data, event):
+        self.offer_to_webhooks(uow, data, event)
+
+    @consumes("booking.confirmed", also=(remember_booking_confirmed, webhooks_booking_confirmed))
+    def on_booking_confirmed(self, uow, booking, event):
+        self.tell_member(uow, booking, event)
+
+    @consumes("booking.cancelled", also=(remember_booking_cancelled, webhooks_booking_cancelled))
+    def on_booking_cancelled(self, uow, booking, event):
+        self.tell_member(uow, booking, event)
 
     @timer(interval=DAILY_MAILS_TIMER_SECONDS)
     def send_daily_mails(self):
@@ -147,7 +161,7 @@ class NotifyService(RelaisService):
         if daily_mails_enabled(self.config):
             daily_mails.send_due(self.db.session, self.mailer, self.links, webhooks.utcnow())
 
-    @consumes("booking.no_show")
+    @consumes("booking.no_show", also=(webhooks_booking_no_show,))
     def on_booking_no_show(self, uow, booking, event):
         self.tell_member(uow, booking, event)
 
@@ -221,148 +235,143 @@ class NotifyService(RelaisService):
     # -- webhooks: every event of the published language is offered to the
     # endpoints that want it and may see it (webhook_rules.SCOPE_RULES). One
     # consumer per type, apart from the mails, so a mail waiting for a contact
-    # does not hold a webhook back. A unit test fails if a type has none.
+    # or a link does not hold a webhook back; the booking events' are effects
+    # of their one consumer, above. A unit test fails if a type has none.
 
     @consumes("identity.organisation_created")
     def webhooks_identity_organisation_created(self, uow, data, event):
-        webhooks.fan_out(uow, event, data)
+        self.offer_to_webhooks(uow, data, event)
 
     @consumes("identity.user_provisioned")
     def webhooks_identity_user_provisioned(self, uow, data, event):
-        webhooks.fan_out(uow, event, data)
+        self.offer_to_webhooks(uow, data, event)
 
     @consumes("identity.user_updated")
     def webhooks_identity_user_updated(self, uow, data, event):
-        webhooks.fan_out(uow, event, data)
+        self.offer_to_webhooks(uow, data, event)
 
     @consumes("identity.user_deactivated")
     def webhooks_identity_user_deactivated(self, uow, data, event):
-        webhooks.fan_out(uow, event, data)
+        self.offer_to_webhooks(uow, data, event)
 
     @consumes("identity.user_reactivated")
     def webhooks_identity_user_reactivated(self, uow, data, event):
-        webhooks.fan_out(uow, event, data)
+        self.offer_to_webhooks(uow, data, event)
 
     @consumes("identity.invitation_issued")
     def webhooks_identity_invitation_issued(self, uow, data, event):
-        webhooks.fan_out(uow, event, data)
+        self.offer_to_webhooks(uow, data, event)
 
     @consumes("identity.policy_changed")
     def webhooks_identity_policy_changed(self, uow, data, event):
-        webhooks.fan_out(uow, event, data)
+        self.offer_to_webhooks(uow, data, event)
 
     @consumes("identity.profile_changed")
     def webhooks_identity_profile_changed(self, uow, data, event):
-        webhooks.fan_out(uow, event, data)
+        self.offer_to_webhooks(uow, data, event)
 
     @consumes("identity.member_policies_changed")
     def webhooks_identity_member_policies_changed(self, uow, data, event):
-        webhooks.fan_out(uow, event, data)
+        self.offer_to_webhooks(uow, data, event)
 
     @consumes("identity.sign_up_requested")
     def webhooks_identity_sign_up_requested(self, uow, data, event):
-        webhooks.fan_out(uow, event, data)
+        self.offer_to_webhooks(uow, data, event)
 
     @consumes("identity.member_programmes_changed")
     def webhooks_identity_member_programmes_changed(self, uow, data, event):
-        webhooks.fan_out(uow, event, data)
+        self.offer_to_webhooks(uow, data, event)
 
     @consumes("booking.relay_created")
     def webhooks_booking_relay_created(self, uow, data, event):
-        webhooks.fan_out(uow, event, data)
+        self.offer_to_webhooks(uow, data, event)
 
     @consumes("booking.relay_updated")
     def webhooks_booking_relay_updated(self, uow, data, event):
-        webhooks.fan_out(uow, event, data)
+        self.offer_to_webhooks(uow, data, event)
 
     @consumes("booking.space_created")
     def webhooks_booking_space_created(self, uow, data, event):
-        webhooks.fan_out(uow, event, data)
+        self.offer_to_webhooks(uow, data, event)
 
     @consumes("booking.block_created")
     def webhooks_booking_block_created(self, uow, data, event):
-        webhooks.fan_out(uow, event, data)
+        self.offer_to_webhooks(uow, data, event)
 
     @consumes("booking.block_cancelled")
     def webhooks_booking_block_cancelled(self, uow, data, event):
-        webhooks.fan_out(uow, event, data)
-
-    @consumes("booking.confirmed")
-    def webhooks_booking_confirmed(self, uow, data, event):
-        webhooks.fan_out(uow, event, data)
-
-    @consumes("booking.cancelled")
-    def webhooks_booking_cancelled(self, uow, data, event):
-        webhooks.fan_out(uow, event, data)
+        self.offer_to_webhooks(uow, data, event)
 
     @consumes("booking.checked_in")
     def webhooks_booking_checked_in(self, uow, data, event):
-        webhooks.fan_out(uow, event, data)
-
-    @consumes("booking.no_show")
-    def webhooks_booking_no_show(self, uow, data, event):
-        webhooks.fan_out(uow, event, data)
+        self.offer_to_webhooks(uow, data, event)
 
     @consumes("booking.completed")
     def webhooks_booking_completed(self, uow, data, event):
-        webhooks.fan_out(uow, event, data)
+        self.offer_to_webhooks(uow, data, event)
 
     @consumes("billing.rate_card_set")
     def webhooks_billing_rate_card_set(self, uow, data, event):
-        webhooks.fan_out(uow, event, data)
+        self.offer_to_webhooks(uow, data, event)
 
     @consumes("billing.contract_set")
     def webhooks_billing_contract_set(self, uow, data, event):
-        webhooks.fan_out(uow, event, data)
+        self.offer_to_webhooks(uow, data, event)
 
     @consumes("billing.commission_set")
     def webhooks_billing_commission_set(self, uow, data, event):
-        webhooks.fan_out(uow, event, data)
+        self.offer_to_webhooks(uow, data, event)
 
     @consumes("billing.invoice_finalized")
     def webhooks_billing_invoice_finalized(self, uow, data, event):
-        webhooks.fan_out(uow, event, data)
+        self.offer_to_webhooks(uow, data, event)
 
     @consumes("billing.credit_note_issued")
     def webhooks_billing_credit_note_issued(self, uow, data, event):
-        webhooks.fan_out(uow, event, data)
+        self.offer_to_webhooks(uow, data, event)
 
     @consumes("billing.invoice_overdue")
     def webhooks_billing_invoice_overdue(self, uow, data, event):
-        webhooks.fan_out(uow, event, data)
+        self.offer_to_webhooks(uow, data, event)
 
     @consumes("billing.payment_recorded")
     def webhooks_billing_payment_recorded(self, uow, data, event):
-        webhooks.fan_out(uow, event, data)
+        self.offer_to_webhooks(uow, data, event)
 
     @consumes("billing.settlement_issued")
     def webhooks_billing_settlement_issued(self, uow, data, event):
-        webhooks.fan_out(uow, event, data)
+        self.offer_to_webhooks(uow, data, event)
 
     @consumes("billing.settlement_accepted")
     def webhooks_billing_settlement_accepted(self, uow, data, event):
-        webhooks.fan_out(uow, event, data)
+        self.offer_to_webhooks(uow, data, event)
 
     @consumes("billing.settlement_contested")
     def webhooks_billing_settlement_contested(self, uow, data, event):
-        webhooks.fan_out(uow, event, data)
+        self.offer_to_webhooks(uow, data, event)
 
     @consumes("billing.document_rendered")
     def webhooks_billing_document_rendered(self, uow, data, event):
-        webhooks.fan_out(uow, event, data)
+        self.offer_to_webhooks(uow, data, event)
+
+    def offer_to_webhooks(self, uow, data, event):
+        """Delivery rows for the endpoints that want the event, sent as soon as
+        they are committed: as many as the dispatcher has free slots are
+        written claimed by it, the rest are claimed by its next pass."""
+        dispatcher = self.webhook_dispatcher
+        offered = webhooks.fan_out(uow, event, data, lease=dispatcher.free_slots(),
+                                   settings=dispatcher.settings)
+        if offered.leased:
+            uow.after_commit(lambda: dispatcher.dispatch_soon(offered.leased))
+        if offered.due:  # more than the pool had room for
+            uow.after_commit(dispatcher.wake)
 
     @timer(interval=WEBHOOK_TIMER_SECONDS)
     def send_webhooks(self):
-        """Claim due deliveries (SKIP LOCKED, leased) and hand them to the
-        dispatcher's pool, as many as it has free slots."""
-        dispatcher = self.webhook_dispatcher
-        while dispatcher.free_slots():
-            with self.db.unit_of_work() as uow:
-                claimed = webhooks.claim_due(uow.session, webhooks.utcnow(), dispatcher.settings,
-                                             limit=dispatcher.free_slots())
-            dispatcher.dispatch(claimed)
-            if not claimed:
-                return
+        """The safety net: deliveries are sent as soon as they are committed
+        (``offer_to_webhooks``); this finds retries that fell due and any
+        wake-up that was lost."""
+        self.webhook_dispatcher.send_due()
 
     @rpc
     def create_webhook_endpoint(self, caller, payload):

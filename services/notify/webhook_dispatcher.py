@@ -1,7 +1,16 @@
 """Sends claimed webhook deliveries concurrently, off the timer's worker: each
 call runs in its own green thread with its own database session, so one slow
-endpoint holds one slot of the pool, not the others' deliveries."""
+endpoint holds one slot of the pool, not the others' deliveries.
+
+A consumer writes an event's deliveries already claimed by this process (as
+many as the pool has free slots) and hands them over once committed
+(``dispatch_soon``); if there were more, it wakes the dispatcher's green thread
+(``wake``), which claims and sends them. Notify's timer stays as the safety
+net: retries that fall due, another replica's rows, a hand-over lost to a
+crash (the lease ends and the delivery is claimed again)."""
 import logging
+import threading
+import time
 import uuid
 
 import eventlet
@@ -31,6 +40,8 @@ class WebhookDispatcher(DependencyProvider):
                                   pool_timeout=30)
         self.mailer = Mailer(config["SMTP_HOST"], config["SMTP_PORT"], config["MAIL_FROM"])
         self.pool = eventlet.GreenPool(self.POOL_SIZE)
+        self._news = threading.Event()
+        self._running = False
         registry = metrics.for_container(self.container)
         self.attempts = Counter(
             "relais_webhook_attempts_total", "Webhook calls, by outcome (succeeded, failed).",
@@ -48,14 +59,37 @@ class WebhookDispatcher(DependencyProvider):
         except Exception:
             return -1
 
+    def start(self):
+        self._running = True
+        self.container.spawn_managed_thread(self._send_on_news, identifier="webhook-waker")
+
     def stop(self):
+        self._running = False
+        self._news.set()
         self.pool.waitall()
         self.engine.dispose()
 
     def kill(self):
+        self._running = False
+        self._news.set()
         for thread in list(self.pool.coroutines_running):
             thread.kill()
         self.engine.dispose()
+
+    def wake(self):
+        """Deliveries were just committed: claim and send them now."""
+        self._news.set()
+
+    def _send_on_news(self):
+        while self._running:
+            self._news.wait()
+            self._news.clear()  # rows committed from now on wake it again
+            if not self._running:
+                return
+            try:
+                self.send_due()
+            except Exception:  # the timer finds them
+                log.exception("could not claim webhook deliveries")
 
     def get_dependency(self, worker_ctx):
         return self
@@ -63,8 +97,37 @@ class WebhookDispatcher(DependencyProvider):
     def free_slots(self):
         return self.pool.free()
 
+    def send_due(self):
+        """Claim due deliveries (SKIP LOCKED, leased) and hand them to the
+        pool, as many as it has free slots."""
+        while self.pool.free():
+            with Session(self.engine) as session, session.begin():
+                claimed = webhooks.claim_due(session, webhooks.utcnow(), self.settings,
+                                             limit=self.pool.free())
+            self.dispatch(claimed)
+            if not claimed:
+                return
+
     def dispatch(self, deliveries):
         for delivery in deliveries:
+            self.pool.spawn_n(self._deliver, delivery)
+
+    def dispatch_soon(self, deliveries):
+        """``dispatch`` without waiting for a free slot (a consumer calls it
+        after its commit, before its ack). Consumers lease as many deliveries
+        as the pool has free slots, so several at once may lease more than it
+        takes: one still waiting for a slot when half its lease is gone is left
+        to be claimed again when the lease ends, so that no delivery is sent
+        by this process and by a claimer at once."""
+        give_up_at = time.monotonic() + self.settings.lease.total_seconds() / 2
+        eventlet.spawn_n(self._dispatch_until, deliveries, give_up_at)
+
+    def _dispatch_until(self, deliveries, give_up_at):
+        for delivery in deliveries:
+            if time.monotonic() > give_up_at:
+                log.warning("%d webhook deliveries waited too long for a slot: "
+                            "claimed again when their lease ends", len(deliveries))
+                return
             self.pool.spawn_n(self._deliver, delivery)
 
     def _deliver(self, delivery):

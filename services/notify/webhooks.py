@@ -7,7 +7,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import Interval, bindparam, func, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 
 from common import config as env_config
@@ -165,11 +165,23 @@ def rotate_secret(session, caller, endpoint_id, grace_seconds, now):
 
 def valid_secrets(session, endpoint_id, now):
     """Newest first: the current secret, then any still in their grace period."""
-    return session.execute(
-        select(WebhookSecret.secret).where(
-            WebhookSecret.endpoint_id == endpoint_id,
-            or_(WebhookSecret.expires_at.is_(None), WebhookSecret.expires_at > now))
-        .order_by(WebhookSecret.created_at.desc())).scalars().all()
+    return valid_secrets_of(session, [endpoint_id], now).get(endpoint_id, [])
+
+
+_SECRETS = select(WebhookSecret.endpoint_id, WebhookSecret.secret).where(
+    WebhookSecret.endpoint_id.in_(bindparam("endpoint_ids", expanding=True)),
+    or_(WebhookSecret.expires_at.is_(None), WebhookSecret.expires_at > bindparam("now")),
+).order_by(WebhookSecret.created_at.desc())
+
+
+def valid_secrets_of(session, endpoint_ids, now):
+    """``valid_secrets`` of several endpoints by one query: {endpoint id: secrets}."""
+    found = {}
+    if endpoint_ids:
+        for endpoint_id, secret in session.execute(
+                _SECRETS, {"endpoint_ids": list(endpoint_ids), "now": now}):
+            found.setdefault(endpoint_id, []).append(secret)
+    return found
 
 
 # -- deliveries -----------------------------------------------------------------
@@ -180,28 +192,68 @@ def delivery_id_for(endpoint_id, event_id):
     return "msg_" + uuid.uuid5(uuid.UUID(endpoint_id), str(event_id)).hex
 
 
-def fan_out(uow, event, data):
+_ENABLED_ENDPOINTS = select(
+    WebhookEndpoint.id, WebhookEndpoint.scope, WebhookEndpoint.organisation_id,
+    WebhookEndpoint.relay_ids, WebhookEndpoint.event_types, WebhookEndpoint.url,
+).where(WebhookEndpoint.enabled.is_(True))
+
+_NEW_DELIVERY = insert(WebhookDelivery.__table__).values(
+    id=bindparam("id"), endpoint_id=bindparam("endpoint_id"), event_id=bindparam("event_id"),
+    event_type=bindparam("event_type"), occurred_at=bindparam("occurred_at"),
+    payload=bindparam("payload"), status="pending", attempts=0,
+    next_attempt_at=func.now() + bindparam("lease", type_=Interval),
+).on_conflict_do_nothing()
+
+
+@dataclass
+class Offered:
+    """What ``fan_out`` wrote: deliveries leased to this process, to send as
+    soon as they are committed (as ``claim_due`` gives them), and how many
+    more are due for whoever claims them first."""
+    leased: list
+    due: int
+
+    def __len__(self):
+        return len(self.leased) + self.due
+
+
+def fan_out(uow, event, data, lease=0, settings=None):
     """A delivery row for every enabled endpoint that wants and may see this
-    event; in the consumer's unit of work, so it commits with the inbox mark."""
+    event; in the consumer's unit of work, so it commits with the inbox mark.
+
+    The first ``lease`` of them are written already claimed (leased for
+    ``settings.lease``, as ``claim_due`` would) and returned with their URL
+    and secrets, for the caller to send once committed: no claim pass between
+    the event and its webhooks. Should the process die first, the lease ends
+    and they are claimed again. The rest are due at once. Statements built
+    once; the rows in one ``executemany``."""
     data = events.dump(event["type"], data)
-    endpoints = uow.session.execute(
-        select(WebhookEndpoint).where(WebhookEndpoint.enabled.is_(True))).scalars().all()
-    count = 0
-    for endpoint in endpoints:
-        if rules.wants(endpoint.event_types, event["type"]) and rules.may_see(
-                endpoint.scope, endpoint.organisation_id, endpoint.relay_ids, event["type"], data):
-            _add_delivery(uow.session, endpoint, event, rules.payload(event, data))
-            count += 1
-    return count
+    endpoints = [endpoint for endpoint in uow.session.execute(_ENABLED_ENDPOINTS)
+                 if rules.wants(endpoint.event_types, event["type"]) and rules.may_see(
+                     endpoint.scope, endpoint.organisation_id, endpoint.relay_ids,
+                     event["type"], data)]
+    if not endpoints:
+        return Offered([], 0)
+    body = rules.payload(event, data)
+    leased_for = settings.lease if lease else timedelta(0)
+    rows = [{"id": delivery_id_for(endpoint.id, event["event_id"]), "endpoint_id": endpoint.id,
+             "event_id": event["event_id"], "event_type": event["type"],
+             "occurred_at": event["occurred_at"], "payload": body,
+             "lease": leased_for if number < lease else timedelta(0)}
+            for number, endpoint in enumerate(endpoints)]
+    uow.session.execute(_NEW_DELIVERY, rows)
+    leased = endpoints[:lease]
+    secrets = valid_secrets_of(uow.session, [endpoint.id for endpoint in leased], utcnow())
+    return Offered([{"id": row["id"], "endpoint_id": endpoint.id, "url": endpoint.url,
+                     "payload": body, "secrets": secrets.get(endpoint.id, [])}
+                    for row, endpoint in zip(rows, leased)], len(endpoints) - len(leased))
 
 
 def _add_delivery(session, endpoint, event, body):
-    session.execute(insert(WebhookDelivery).values(
-        id=delivery_id_for(endpoint.id, event["event_id"]), endpoint_id=endpoint.id,
-        event_id=event["event_id"], event_type=event["type"],
-        occurred_at=event["occurred_at"], payload=body, status="pending", attempts=0,
-        next_attempt_at=func.now(),
-    ).on_conflict_do_nothing())
+    session.execute(_NEW_DELIVERY, {
+        "id": delivery_id_for(endpoint.id, event["event_id"]), "endpoint_id": endpoint.id,
+        "event_id": event["event_id"], "event_type": event["type"],
+        "occurred_at": event["occurred_at"], "payload": body, "lease": timedelta(0)})
 
 
 def send_test_event(session, caller, endpoint_id, now):
@@ -229,16 +281,43 @@ def claim_due(session, now, settings, limit):
         .values(next_attempt_at=now + settings.lease)
         .returning(WebhookDelivery.id, WebhookDelivery.endpoint_id, WebhookDelivery.payload)
     ).all()
+    if not claimed:
+        return []
+    endpoint_ids = {row.endpoint_id for row in claimed}
     urls = dict(session.execute(select(WebhookEndpoint.id, WebhookEndpoint.url).where(
-        WebhookEndpoint.id.in_({row.endpoint_id for row in claimed}))).all())
+        WebhookEndpoint.id.in_(endpoint_ids))).all())
+    secrets = valid_secrets_of(session, endpoint_ids, now)
     return [{"id": row.id, "endpoint_id": row.endpoint_id, "url": urls[row.endpoint_id],
-             "payload": row.payload, "secrets": valid_secrets(session, row.endpoint_id, now)}
+             "payload": row.payload, "secrets": secrets.get(row.endpoint_id, [])}
             for row in claimed]
+
+
+# A success, in one statement: the delivery done, its attempt logged, its
+# endpoint no longer failing (locked only if it was, so that successes to one
+# endpoint do not wait for each other). An endpoint deleted meanwhile took the
+# delivery with it: then nothing is written.
+_SUCCEEDED = text("""
+    WITH done AS (
+        UPDATE webhook_deliveries SET status = 'succeeded', attempts = attempts + 1,
+            last_status_code = :status_code
+        WHERE id = :delivery_id RETURNING id, endpoint_id),
+    logged AS (
+        INSERT INTO webhook_attempts (delivery_id, attempted_at, status_code, latency_ms,
+                                      response_excerpt, error)
+        SELECT id, :attempted_at, :status_code, :latency_ms, :excerpt, :error FROM done)
+    UPDATE webhook_endpoints SET failing_since = NULL
+    WHERE id = (SELECT endpoint_id FROM done) AND failing_since IS NOT NULL""")
 
 
 def record_attempt(session, delivery_id, outcome, settings):
     """Log one attempt and schedule what follows. Returns the endpoint if this
     failure disabled it (its owner is then mailed), else None."""
+    if rules.succeeded(outcome["status_code"]):
+        session.execute(_SUCCEEDED, {
+            "delivery_id": delivery_id, "attempted_at": outcome["attempted_at"],
+            "status_code": outcome["status_code"], "latency_ms": outcome["latency_ms"],
+            "excerpt": outcome["excerpt"][:settings.excerpt_chars], "error": outcome["error"]})
+        return None
     delivery = session.get(WebhookDelivery, delivery_id, with_for_update=True)
     if delivery is None:  # its endpoint was deleted meanwhile
         return None
@@ -250,10 +329,6 @@ def record_attempt(session, delivery_id, outcome, settings):
         response_excerpt=outcome["excerpt"][:settings.excerpt_chars], error=outcome["error"]))
     delivery.attempts += 1
     delivery.last_status_code = outcome["status_code"]
-    if rules.succeeded(outcome["status_code"]):
-        delivery.status = "succeeded"
-        endpoint.failing_since = None
-        return None
     delay = rules.next_attempt_delay(delivery.attempts, settings.retry_schedule_ms)
     if delay is None:
         delivery.status = "failed"

@@ -11,6 +11,7 @@ import functools
 import os
 import threading
 import time
+import types
 import uuid
 
 import pytest
@@ -22,10 +23,11 @@ from sqlalchemy.orm import Session
 
 from common import broker_users, errors
 from common.config import DEFAULT_PG
-from common.db import UnitOfWork
+from common.db import Database, DatabaseSession, UnitOfWork
 from common.events import make_envelope
 from common.migrate import SERVICES, migrate
 from services.booking.service import BookingService
+from services.identity.models import Base as IdentityBase
 from tests.polling import wait_for  # noqa: F401 (the tests import it from here)
 
 ADMIN = {"user_id": "00000000-0000-4000-8000-000000000001",
@@ -71,6 +73,18 @@ def empty_tables(databases):
                 "SELECT string_agg(quote_ident(tablename), ', ') FROM pg_tables "
                 "WHERE schemaname = 'public' AND tablename <> 'alembic_version'")).scalar()
             conn.execute(text(f"TRUNCATE {tables} CASCADE"))
+
+
+@pytest.fixture
+def identity_db(databases):
+    """A worker's view of identity's database, as a nameko service gets it."""
+    provider = Database(IdentityBase)
+    provider.container = types.SimpleNamespace(
+        config={"DATABASE_URL": database_url("identity")}, service_name="identity")
+    provider.setup()
+    provider.outbox_has_news = lambda: None
+    yield DatabaseSession(provider)
+    provider.engine.dispose()
 
 
 # -- the broker, with one user per component ----------------------------------------

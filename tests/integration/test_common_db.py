@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import event, text
 from sqlalchemy.exc import DataError
 
-from common.db import Database, DatabaseSession, make_engine, ping_after_idle
+from common.db import Database, make_engine, ping_after_idle
 from services.identity.models import Base
 from tests.integration.conftest import database_url, rows
 
@@ -63,18 +63,6 @@ def test_an_idle_connection_postgresql_dropped_is_replaced_before_use(databases,
         assert pings
     finally:
         engine.dispose()
-
-
-@pytest.fixture
-def identity_db(databases):
-    """A worker's view of identity's database, as a nameko service gets it."""
-    provider = Database(Base)
-    provider.container = types.SimpleNamespace(
-        config={"DATABASE_URL": database_url("identity")}, service_name="identity")
-    provider.setup()
-    provider.outbox_has_news = lambda: None
-    yield DatabaseSession(provider)
-    provider.engine.dispose()
 
 
 def _statements(engine):

@@ -17,6 +17,7 @@ from common.events import make_envelope
 from services.billing.service import BillingService
 from services.booking.service import BookingService
 from services.identity.service import IdentityService
+from services.notify import webhooks
 from services.notify.service import NotifyService
 
 MEMBER = {"user_id": "u-1", "organisation_id": "o-1", "roles": ["member"], "relay_ids": []}
@@ -329,10 +330,16 @@ def test_network_ops_list_deliveries_with_paging(monkeypatch):
 def test_notify_tells_the_member_with_json_native_booking_data(monkeypatch):
     service = worker_factory(NotifyService)
     uow = unit_of_work(service)
-    uow.mark_handled.return_value = True
+    uow.mark_all_handled.side_effect = lambda event, consumers: set(consumers)
     told = []
     monkeypatch.setattr("services.notify.service.deliveries.tell_member",
                         lambda *args: told.append(args))
+    remembered, offered = [], []
+    monkeypatch.setattr("services.notify.service.daily_mails.remember_booking",
+                        lambda session, event_type, booking: remembered.append(booking))
+    monkeypatch.setattr("services.notify.service.webhooks.fan_out",
+                        lambda uow_arg, event_arg, data, **lease: offered.append(data)
+                        or webhooks.Offered(leased=[], due=1))
     event = confirmed_event()
 
     service.on_booking_confirmed(event)
@@ -342,4 +349,11 @@ def test_notify_tells_the_member_with_json_native_booking_data(monkeypatch):
     assert links is service.links
     assert booking["date"] == "2027-03-29"
     assert booking["local_starts_at"] == "2027-03-29T08:30:00+02:00"
-    uow.mark_handled.assert_called_once_with(event, "notify.on_booking_confirmed")
+    assert remembered[0]["date"] == "2027-03-29" and len(offered) == 1
+    # one consumer, one transaction, each effect under the inbox mark its own
+    # consumer had: the database's effects first, the mail last
+    service.db.unit_of_work.assert_called_once_with()
+    uow.mark_all_handled.assert_called_once_with(event, [
+        "notify.remember_booking_confirmed", "notify.webhooks_booking_confirmed",
+        "notify.on_booking_confirmed"])
+    uow.after_commit.assert_called_once_with(service.webhook_dispatcher.wake)

@@ -29,11 +29,17 @@ def test_every_event_type_has_a_scope_rule():
 
 
 def test_every_event_type_is_offered_to_webhooks():
+    """By a consumer of its own (``webhooks_<type>``) or as an effect of the
+    type's one consumer (``also=(webhooks_<type>, ...)``)."""
     tree = ast.parse((ROOT / "services/notify/service.py").read_text())
-    fanned_out = {d.args[0].value for node in ast.walk(tree)
-                  if isinstance(node, ast.FunctionDef) and node.name.startswith("webhooks_")
-                  for d in node.decorator_list if isinstance(d, ast.Call)}
-    assert fanned_out == set(events.EVENTS)
+    consumers = [(node.name, d) for node in ast.walk(tree) if isinstance(node, ast.FunctionDef)
+                 for d in node.decorator_list
+                 if isinstance(d, ast.Call) and getattr(d.func, "id", None) == "consumes"]
+    fanned_out = [d.args[0].value for name, d in consumers if name.startswith("webhooks_")]
+    fanned_out += [d.args[0].value for name, d in consumers for keyword in d.keywords
+                   if keyword.arg == "also" for effect in keyword.value.elts
+                   if effect.id == f"webhooks_{d.args[0].value.replace('.', '_')}"]
+    assert sorted(fanned_out) == sorted(events.EVENTS)
 
 
 @pytest.mark.parametrize("event_type", sorted(events.EVENTS))
