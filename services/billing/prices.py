@@ -102,7 +102,8 @@ def _prices_in_force_statement():
             .outerjoin(RateCard, RateCard.id == rate_card_in_force)
             .outerjoin(Contract, (Contract.organisation_id == bindparam("organisation_id"))
                        & (Contract.valid_from <= bindparam("day"))
-                       & (Contract.valid_until.is_(None) | (Contract.valid_until >= bindparam("day")))))
+                       & (Contract.valid_until.is_(None)
+                          | (Contract.valid_until >= bindparam("day")))))
 
 
 # Built once, with bound parameters: a usage line per booking reads it, and
