@@ -1,7 +1,7 @@
 """Use cases of prices: rate cards, corporate contracts, commissions, and
 which relay operator runs a relay. The rules are in pricing.py; overlapping
 periods are refused by PostgreSQL (exclusion constraints), named here."""
-from sqlalchemy import select
+from sqlalchemy import bindparam, literal, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
 
@@ -87,23 +87,37 @@ def list_rate_cards(session, relay_id):
     ).scalars().all()
 
 
-def rate_card_in_force(session, relay_id, space_kind, day):
-    return session.execute(
-        select(RateCard)
-        .where(RateCard.relay_id == relay_id, RateCard.space_kind == space_kind,
-               RateCard.valid_from <= day)
-        .order_by(RateCard.valid_from.desc()).limit(1)
-    ).scalar_one_or_none()
+def _prices_in_force_statement():
+    """Both outer-joined to a single constant row, so a missing one comes back
+    as None: the relay's rate card for the kind of space in force on the day
+    (the latest started), and the payer's contract in force then."""
+    one = select(literal(1).label("one")).subquery()
+    rate_card_in_force = (
+        select(RateCard.id)
+        .where(RateCard.relay_id == bindparam("relay_id"),
+               RateCard.space_kind == bindparam("space_kind"),
+               RateCard.valid_from <= bindparam("day"))
+        .order_by(RateCard.valid_from.desc()).limit(1).scalar_subquery())
+    return (select(RateCard, Contract).select_from(one)
+            .outerjoin(RateCard, RateCard.id == rate_card_in_force)
+            .outerjoin(Contract, (Contract.organisation_id == bindparam("organisation_id"))
+                       & (Contract.valid_from <= bindparam("day"))
+                       & (Contract.valid_until.is_(None)
+                          | (Contract.valid_until >= bindparam("day")))))
 
 
-def contract_in_force(session, organisation_id, day):
-    if organisation_id is None:
-        return None
-    return session.execute(
-        select(Contract).where(Contract.organisation_id == organisation_id,
-                               Contract.valid_from <= day)
-        .where((Contract.valid_until.is_(None)) | (Contract.valid_until >= day))
-    ).scalar_one_or_none()
+# Built once, with bound parameters: a usage line per booking reads it, and
+# building the two selects each time cost more CPU than running them.
+PRICES_IN_FORCE = _prices_in_force_statement()
+
+
+def prices_in_force(session, relay_id, space_kind, organisation_id, day):
+    """(rate card or None, contract or None) in force on ``day``, in one round
+    trip; no contract without an organisation. Two contracts in force at once
+    (which the exclusion constraint forbids) raise, as ``.one()`` does."""
+    return tuple(session.execute(PRICES_IN_FORCE, {
+        "relay_id": relay_id, "space_kind": space_kind, "organisation_id": organisation_id,
+        "day": day}).one())
 
 
 def commission_in_force(session, operator_organisation_id, day):

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import bindparam, delete, func, literal, or_, select, text
 from sqlalchemy.dialects.postgresql import insert as upsert
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import contains_eager, joinedload
+from sqlalchemy.orm import contains_eager, joinedload, lazyload
 
 from common import errors
 from common.db import new_id
@@ -242,7 +242,10 @@ def book(uow, caller, data, now, series_id=None, quote=None, ask_home=None):
                                       data.get("start"), data.get("end"))
         slots.check_bookable(times, relay.timezone, now, policy.horizon_days,
                              policy.horizon_detail())
-        if space is not None:
+        if space is not None and kind != "desk":
+            # A desk never has sessions (set_space_sessions refuses them), so
+            # a desk's are not read: a round trip less. A room's are read here,
+            # after the relay's lock, which a change of sessions takes too.
             slots.check_session(directory.sessions_of(space), data.get("start"), data.get("end"))
         home = (member.home_latitude, member.home_longitude) \
             if member is not None and member.home_latitude is not None else None
@@ -281,7 +284,8 @@ def book(uow, caller, data, now, series_id=None, quote=None, ask_home=None):
 
 SPACE_WITH_RELAY_FOR_SHARE = (
     select(Space).join(Space.relay)
-    .options(contains_eager(Space.relay).joinedload(Relay.opening_hours))
+    .options(contains_eager(Space.relay).joinedload(Relay.opening_hours),
+             lazyload(Space.sessions))  # read only for a room (``book``)
     .where(Space.id == bindparam("space_id"))
     .with_for_update(read=True, of=Relay))
 

@@ -10,10 +10,13 @@ from aiosmtpd.controller import Controller
 
 from common import deadletters
 from common.consumer import dead_letter_queue_name
+from common.events import make_envelope
+from contracts import events
 from services.billing import usage
+from services.billing.models import Base
 from services.billing.service import BillingService
 from services.notify.service import NotifyService
-from tests.integration.conftest import rows, wait_for
+from tests.integration.conftest import rows, second_waits_for_first, wait_for
 
 BILLING_QUEUE = "evt-booking-booking.confirmed--billing.on_booking_confirmed"
 RELAY_ID = str(uuid.uuid4())
@@ -83,6 +86,22 @@ def test_an_event_delivered_twice_leaves_one_usage_line(billing_with_rate_card, 
     assert len(usage_lines(databases)) == 1
     assert len(rows(databases["billing"], "SELECT * FROM inbox WHERE event_id = :id",
                     id=envelope["event_id"])) == 1
+
+
+def test_two_writers_of_one_booking_s_line_leave_one_line_and_neither_fails(databases):
+    """Two replicas recording the same booking at once (its confirmation
+    redelivered while the first is still in its transaction): the second
+    waits for the first's line, then writes nothing, without an error."""
+    booking = events.load(make_envelope("booking", "booking.confirmed", confirmed_booking()))
+    recorded = []
+
+    def record(uow):
+        usage.record_usage(uow, booking)
+        recorded.append(True)
+    assert second_waits_for_first(databases["billing"], "billing", Base.metadata,
+                                  record, record) is None
+    assert len(recorded) == 2
+    assert len(usage_lines(databases)) == 1
 
 
 def test_a_handler_that_fails_twice_still_records_the_line_once(billing_with_rate_card,
