@@ -15,6 +15,12 @@ class DeliverySchema(Schema):
     subject = fields.String()
     message_id = fields.String()
     sent_at = fields.AwareDateTime()
+    state = fields.String(metadata={
+        "enum": ["handed_over", "sent"],
+        "description": "sent: the mail server accepted it (250); handed_over: notify "
+                       "wrote the whole mail but never read the server's answer (it "
+                       "was stopped, or the connection broke): most likely delivered, "
+                       "and never sent again"})
 
 
 class DeliveryQuerySchema(PageQuerySchema):

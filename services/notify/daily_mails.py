@@ -3,13 +3,16 @@ and to each relay's managers the list of tomorrow's arrivals (rules and hours:
 ``daily_rules.py``). notify keeps what it needs of each booking from
 booking.confirmed and booking.cancelled.
 
-Exactly once, with any number of replicas and restarts: a reminder is sent in
-the transaction that sets its booking's ``reminded_at``, on a row claimed with
-``FOR UPDATE SKIP LOCKED`` (one per transaction); a digest in the transaction that inserts its
-delivery row, whose unique key (the relay and day's id, the recipient) lets
-only one replica insert it. Either way the delivery row is keyed by what the
-mail is about, so nothing else can send it twice. A failure (SMTP down) rolls
-that one mail back and the next pass sends it.
+Once, with any number of replicas and restarts: each mail's delivery row is
+keyed by what it is about (the booking's reminder; the relay and day's
+digest, with the recipient) and committed just before the SMTP terminator
+(deliveries.py's ``send_once``): a replica or a pass that finds it sends
+nothing, even if the one that sent it was killed before its commit. A reminder
+is sent in the transaction that sets its booking's ``reminded_at``, on a row
+claimed with ``FOR UPDATE SKIP LOCKED`` (one per transaction); two replicas
+racing for a digest both write it up to the terminator, one commits the row,
+the other drops its connection (nothing delivered). A failure (SMTP down)
+rolls that one mail back and the next pass sends it.
 """
 import logging
 from datetime import datetime, timedelta
@@ -17,8 +20,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import any_, bindparam, exists, select
 from sqlalchemy.dialects.postgresql import insert
 
-from common.db import new_id
-from services.notify import daily_rules, preferences, templates
+from services.notify import daily_rules, deliveries, preferences, templates
 from services.notify.models import Booking, Contact, Delivery
 
 log = logging.getLogger(__name__)
@@ -151,15 +153,8 @@ def _contact(session, user_id):
 
 
 def _record_and_send(session, mailer, key, kind, mail):
-    """Insert the delivery row (once per key and recipient), then send in the
-    same transaction; 0 if another replica or pass got there first."""
-    message_id = f"<{key}@relais-des-possibles>"
-    inserted = session.execute(
-        insert(Delivery).values(id=new_id(), event_id=key, event_type=kind, channel="email",
-                                recipient=mail.to, subject=mail.subject, message_id=message_id)
-        .on_conflict_do_nothing(index_elements=["event_id", "channel", "recipient"])
-        .returning(Delivery.id)).first()
-    if inserted is None:
-        return 0
-    mailer.send(mail, message_id)
-    return 1
+    """Mail once per key and recipient, by deliveries.py's hand-over point
+    (its row committed just before the SMTP terminator, on its own); 0 if
+    another replica or pass got there first."""
+    return int(deliveries.send_once(session, mailer, key, kind, mail,
+                                    f"<{key}@relais-des-possibles>"))

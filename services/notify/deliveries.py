@@ -1,15 +1,44 @@
-"""Use cases of notify: keep contacts, send what events ask to be told."""
+"""Use cases of notify: keep contacts, send what events ask to be told.
+
+A mail goes once, whatever replicas are killed, by a hand-over point just
+before the SMTP DATA terminator (``send_once``, ``mailer.py``):
+
+1. The message goes up to, not including, the terminator; then its delivery
+   row (unique per event or key, channel and recipient) is committed as
+   ``handed_over``, apart from the caller's transaction (one autocommit
+   statement, ``INSERT ... ON CONFLICT DO NOTHING``).
+2. The row was there already: an earlier worker handed the mail over (it was
+   killed since, or it is another replica); the connection is dropped, which
+   aborts the SMTP transaction: nothing is delivered, nothing sent again.
+3. Else the terminator. 250: the row is ``sent``, in the caller's transaction
+   (with the inbox mark). A refusal (4xx, 5xx): the row is deleted and the
+   error raised, so the event is retried. No answer: it stays handed over.
+
+Killed before the row's commit, nothing was delivered and the redelivered
+event sends; killed after it, the redelivered event finds it and does not. The
+window left is from PostgreSQL's commit of that row to the terminator's write:
+the commit's answer coming back, then no I/O but that write (microseconds on
+an idle process; longer if other green threads hold the CPU meanwhile). A
+kill there loses the mail (the row says ``handed_over``). So does a failure
+of the row's commit whose answer is lost (the connection cut as PostgreSQL
+commits), and a refusal whose row cannot be deleted (PostgreSQL down just
+then): rarer, and logged.
+"""
+import logging
 from dataclasses import replace
 
-from sqlalchemy import and_, any_, bindparam, select
+from sqlalchemy import and_, any_, bindparam, select, update
 from sqlalchemy.dialects.postgresql import insert
 
 from datetime import datetime
 
 from common.db import new_id
 from services.notify import calendar_invite, preferences, templates
+from services.notify.mailer import HELD_BACK, SENT
 from services.notify.message_categories import booking_category
 from services.notify.models import Contact, Delivery, Preference
+
+log = logging.getLogger(__name__)
 
 
 class ContactUnknown(Exception):
@@ -71,14 +100,17 @@ def tell_invitation(uow, mailer, event, data, issue_link):
 
     The event names the invitation only; ``issue_link(invitation_id)`` asks
     identity for the link now (it mints a token and replaces any earlier one),
-    so the secret is in that reply and in the mail, nowhere else. If this is
-    retried (the SMTP server refused, or notify died after sending), the link
-    is minted again and only the last one mailed works. An invitation that is
+    so the secret is in that reply and in the mail, nowhere else. Retried
+    after the SMTP server refused, or after notify died before handing the
+    mail over, the link is minted again and only the last one mailed works;
+    once the mail was handed over, none is minted any more. An invitation that is
     not pending any more (revoked, used, expired, or the password was set
     meanwhile) is not mailed: ``issue_link`` returns None."""
     if not data.get("invitation_id"):
         return
     contact = _contact(uow, data["user_id"])
+    if _handed_over(uow.session, event["event_id"], contact.email):
+        return  # minted again, the link would void the one already mailed
     link = issue_link(data["invitation_id"])
     if link is not None:
         send(uow, mailer, event, templates.invitation(contact, dict(data, **link)))
@@ -93,6 +125,8 @@ def tell_sign_up(uow, mailer, event, data, issue_link):
     if data["account_exists"]:
         send(uow, mailer, event, templates.sign_up_account_exists(data))
         return
+    if _handed_over(uow.session, event["event_id"], data["email"]):
+        return  # as for invitations: a new link would void the one mailed
     link = issue_link(data["sign_up_id"])
     if link is not None:
         send(uow, mailer, event, templates.sign_up(data, link))
@@ -173,15 +207,92 @@ def _contact(uow, user_id, category=None):
 
 
 def send(uow, mailer, event, mail, message_id=None, attachments=()):
-    """Record the delivery, then send: inside the transaction, so that if sending
-    fails the delivery row and the inbox mark roll back and the event is retried."""
-    message_id = message_id or message_id_for(event)
-    uow.session.execute(Delivery.__table__.insert().values(
-        id=new_id(), event_id=event["event_id"], event_type=event["type"], channel="email",
-        recipient=mail.to, subject=mail.subject, message_id=message_id))
+    """Mail once for this event and recipient (the module's docstring); the
+    row turns ``sent`` in the handler's transaction, with its inbox mark."""
     if attachments:
         mail = replace(mail, attachments=tuple(mail.attachments) + tuple(attachments))
-    mailer.send(mail, message_id)
+    send_once(uow.session, mailer, event["event_id"], event["type"], mail,
+              message_id or message_id_for(event))
+
+
+_deliveries = Delivery.__table__
+_HANDED_OVER = select(_deliveries.c.state).where(
+    _deliveries.c.event_id == bindparam("event_id"), _deliveries.c.channel == "email",
+    _deliveries.c.recipient == bindparam("recipient"))
+_SENT = update(_deliveries).where(_deliveries.c.id == bindparam("b_id")).values(state="sent")
+# Plain SQL for psycopg2: the two statements of a hand-over run on a bare
+# pooled connection (``_alone``).
+_HAND_OVER = (
+    "INSERT INTO deliveries (id, event_id, event_type, channel, recipient, subject, "
+    "message_id, state) VALUES (%(id)s, %(event_id)s, %(event_type)s, 'email', %(recipient)s, "
+    "%(subject)s, %(message_id)s, 'handed_over') "
+    "ON CONFLICT (event_id, channel, recipient) DO NOTHING RETURNING id")
+_REFUSED = "DELETE FROM deliveries WHERE id = %(id)s AND state = 'handed_over'"
+
+
+def send_once(session, mailer, key, kind, mail, message_id):
+    """Mail ``mail`` once for ``key`` (an event id, or a day-before mail's key)
+    and its recipient; True if it was handed over now, False if it had been.
+
+    Whether it had been is asked at the last moment, by the hand-over's
+    ``ON CONFLICT``, not by a query before: that would cost every mail a round
+    trip (~0.2 ms of notify's CPU) to spare the rare redelivered one the
+    writing of a message that is then dropped."""
+    row = {"id": new_id(), "event_id": key, "event_type": kind, "recipient": mail.to,
+           "subject": mail.subject, "message_id": message_id}
+    outcome = mailer.send(mail, message_id, _Checkpoint(session.get_bind(), row))
+    if outcome == SENT:
+        session.execute(_SENT, {"b_id": row["id"]})
+    elif outcome == HELD_BACK:
+        log.info("%s was handed over before (a worker killed since, or another "
+                 "replica): not sent again", message_id)
+        return False
+    return True
+
+
+def _handed_over(session, key, recipient):
+    return session.execute(_HANDED_OVER, {"event_id": key, "recipient": recipient}).first() \
+        is not None
+
+
+class _Checkpoint:
+    """The delivery row committed apart from the caller's transaction, just
+    before the DATA terminator (``mailer.py``'s hand-over)."""
+
+    def __init__(self, engine, row):
+        self.engine, self.row = engine, row
+
+    def before_terminator(self):
+        """True: the row is ours, send the terminator; False: another worker's."""
+        return _alone(self.engine, _HAND_OVER, self.row) is not None
+
+    def refused(self):
+        """The server refused the mail: nothing was delivered, it may go again."""
+        try:
+            _alone(self.engine, _REFUSED, self.row)
+        except Exception:  # noqa: BLE001 - the refusal is raised all the same
+            log.exception("refused mail %s stays handed over: it will not be tried again",
+                          self.row["message_id"])
+
+
+def _alone(engine, statement, params):
+    """One statement committed on its own (one round trip), on a pooled
+    connection other than the caller's. psycopg2's ``autocommit`` is a client
+    flag; SQLAlchemy's AUTOCOMMIT isolation level would cost a query to set
+    and another to reset (~100 us each)."""
+    connection = engine.raw_connection()
+    try:
+        connection.dbapi_connection.autocommit = True
+        cursor = connection.cursor()
+        cursor.execute(statement, params)
+        result = cursor.fetchone() if cursor.description else None
+        connection.dbapi_connection.autocommit = False
+    except BaseException:
+        connection.invalidate()   # in a state nobody knows: not back to the pool
+        raise
+    finally:
+        connection.close()
+    return result
 
 
 def list_deliveries(session, limit, offset):

@@ -14,20 +14,47 @@ Two things make a mail cheap here, measured by ``bench.e2e_booking``:
 
 Nothing is lost or doubled by the reuse: a pooled connection the server closed
 meanwhile fails on the first command (``MAIL FROM``), before any mail was
-handed over, and only then is the mail tried again on a new connection. A
-failure once ``DATA`` has started is raised, as before: the caller's
-transaction rolls back and the event is retried with the same Message-ID.
+handed over, and only then is the mail tried again on a new connection.
+
+**A hand-over point** (``send(..., handover=...)``): ``DATA`` is cut in two, as
+``smtplib.SMTP.data`` would send it: the message (dot-stuffed) first, then,
+once ``handover.before_terminator()`` said yes, the final ``<CRLF>.<CRLF>``.
+Until that terminator the server delivers nothing: a connection that drops
+before it aborts the transaction (RFC 5321, 4.1.1.4), and that is how a mail
+is held back (``HELD_BACK``: there is no ``RSET`` in the middle of ``DATA``).
+After it, the server's answer decides: 250 is ``SENT``; a refusal calls
+``handover.refused()`` and raises; no answer (the connection broke, a
+timeout) is ``OUTCOME_UNKNOWN``: the mail most likely went, so it counts as
+handed over, logged and counted (``relais_notify_mail_outcome_unknown_total``).
+deliveries.py commits its delivery row there, so that a redelivered event
+does not mail again. Without a ``handover`` any failure is raised, as before.
 """
 import base64
 import hashlib
+import logging
+import re
 import smtplib
+import socket
 import time
 from email.utils import formatdate
 
 from nameko.extensions import DependencyProvider
+from prometheus_client import Counter
+
+from common import metrics
 
 IDLE_SECONDS = 30.0
 TIMEOUT_SECONDS = 10
+
+log = logging.getLogger(__name__)
+
+# What became of a mail given to ``Mailer.send``.
+SENT = "sent"                        # the server answered 250 to the terminator
+HELD_BACK = "held_back"              # the hand-over said no: the terminator never left
+OUTCOME_UNKNOWN = "outcome_unknown"  # the terminator left, no answer was read
+
+# A line starting with a dot gets another (RFC 5321, 4.5.2), as smtplib does.
+_LEADING_DOT = re.compile(rb"(?m)^\.")
 
 
 # An RFC 2047 encoded word holds at most 75 characters: "=?utf-8?b?" and "?="
@@ -58,7 +85,8 @@ def _header_value(name, value):
 
 
 def render(sender, mail, message_id, date=None):
-    """The message as bytes, ready for ``DATA`` (smtplib fixes line ends and dots).
+    """The message as bytes with CRLF line ends, ready for ``DATA`` (which
+    dot-stuffs it).
 
     A mail with only a text body is one ``text/plain`` part, as before. With an
     HTML alternative it is ``multipart/alternative``; with a calendar
@@ -122,29 +150,30 @@ class _Stale(Exception):
 
 
 class Mailer:
-    def __init__(self, host, port, sender, max_idle=10, idle_seconds=IDLE_SECONDS):
+    def __init__(self, host, port, sender, max_idle=10, idle_seconds=IDLE_SECONDS,
+                 outcome_unknown=None):
         self.host, self.port, self.sender = host, port, sender
         self.max_idle, self.idle_seconds = max_idle, idle_seconds
         self._idle = []            # [(smtp, returned_at)], most recently used last
         self.opened = 0            # connections opened so far (tests, metrics)
+        self.outcome_unknown = outcome_unknown   # a Prometheus counter, or None
 
-    def send(self, mail, message_id):
+    def send(self, mail, message_id, handover=None):
         """``message_id`` is derived from the event, so that a mail re-sent after
-        a crash carries the same Message-ID and mail clients can fold the two."""
+        a crash carries the same Message-ID and mail clients can fold the two.
+        Returns ``SENT``, or with a ``handover`` also ``HELD_BACK`` or
+        ``OUTCOME_UNKNOWN`` (the module's docstring)."""
         message = render(self.sender, mail, message_id)
         smtp = self._checkout()
         if smtp is not None:
             try:
-                self._deliver(smtp, mail.to, message, reused=True)
-                self._checkin(smtp)
-                return
+                return self._deliver(smtp, mail.to, message_id, message, handover, reused=True)
             except _Stale:
                 self._discard(smtp)   # closed by the server while idle: nothing sent
-        smtp = self._connect()
-        self._deliver(smtp, mail.to, message, reused=False)
-        self._checkin(smtp)
+        return self._deliver(self._connect(), mail.to, message_id, message, handover,
+                             reused=False)
 
-    def _deliver(self, smtp, to, message, reused):
+    def _deliver(self, smtp, to, message_id, message, handover, reused):
         try:
             smtp.ehlo_or_helo_if_needed()
             code, reply = smtp.mail(self.envelope_sender())
@@ -164,12 +193,41 @@ class Mailer:
             code, reply = smtp.rcpt(to)
             if code not in (250, 251):
                 raise smtplib.SMTPRecipientsRefused({to: (code, reply)})
-            code, reply = smtp.data(message)
-            if code != 250:
-                raise smtplib.SMTPDataError(code, reply)
+            outcome = self._data(smtp, message_id, message, handover)
         except BaseException:
             self._discard(smtp)   # a half-done transaction: never reuse it
             raise
+        if outcome == SENT:
+            self._checkin(smtp)
+        else:
+            self._discard(smtp)   # held back mid-DATA, or broken: closing aborts it
+        return outcome
+
+    def _data(self, smtp, message_id, message, handover):
+        """``smtplib.SMTP.data`` with the hand-over point before the terminator."""
+        code, reply = smtp.docmd("data")
+        if code != 354:
+            raise smtplib.SMTPDataError(code, reply)
+        body = _LEADING_DOT.sub(b"..", message)
+        smtp.send(body if body.endswith(b"\r\n") else body + b"\r\n")
+        if handover is not None and not handover.before_terminator():
+            return HELD_BACK
+        try:
+            smtp.send(b".\r\n")
+            code, reply = smtp.getreply()
+        except (smtplib.SMTPServerDisconnected, OSError) as exc:
+            if handover is None:
+                raise
+            log.warning("no answer from the SMTP server after the terminator of %s (%s): "
+                        "counted as handed over, not sent again", message_id, exc)
+            if self.outcome_unknown is not None:
+                self.outcome_unknown.inc()
+            return OUTCOME_UNKNOWN
+        if code != 250:
+            if handover is not None:
+                handover.refused()
+            raise smtplib.SMTPDataError(code, reply)
+        return SENT
 
     def envelope_sender(self):
         address = self.sender
@@ -179,6 +237,10 @@ class Mailer:
 
     def _connect(self):
         smtp = smtplib.SMTP(self.host, self.port, timeout=TIMEOUT_SECONDS)
+        # The terminator is a write of its own, after the message: with Nagle's
+        # algorithm it would wait for the server's delayed ACK of the message
+        # (40 ms on Linux). Every other write is a whole command anyway.
+        smtp.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.opened += 1
         return smtp
 
@@ -218,8 +280,14 @@ class Mailer:
 class MailerProvider(DependencyProvider):
     def setup(self):
         config = self.container.config
+        outcome_unknown = Counter(
+            "relais_notify_mail_outcome_unknown_total",
+            "Mails whose DATA terminator was written but whose answer was never read "
+            "(connection broken, timeout): counted as handed over, not sent again.",
+            registry=metrics.for_container(self.container).registry)
         self.mailer = Mailer(config["SMTP_HOST"], config["SMTP_PORT"], config["MAIL_FROM"],
-                             max_idle=config.get("max_workers", 10))
+                             max_idle=config.get("max_workers", 10),
+                             outcome_unknown=outcome_unknown)
 
     def stop(self):
         self.mailer.close()

@@ -2,7 +2,7 @@
 from datetime import date, datetime
 
 from sqlalchemy import (
-    BigInteger, Boolean, Date, DateTime, ForeignKey, Index, Integer, Text, UniqueConstraint, func, text,
+    BigInteger, Boolean, CheckConstraint, Date, DateTime, ForeignKey, Index, Integer, Text, UniqueConstraint, func, text,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
@@ -59,9 +59,17 @@ class Booking(Base):
 
 class Delivery(Base):
     """One message sent because of one event: the unique key is what keeps a
-    redelivered event from mailing twice."""
+    redelivered event from mailing twice.
+
+    ``state``: ``handed_over``, committed on its own just before the SMTP DATA
+    terminator (deliveries.py): from then on the mail is never sent again,
+    whoever handles the event next; ``sent`` once the server answered 250 (in
+    the transaction of the inbox mark). A row that stays ``handed_over`` is a
+    mail whose answer notify never read (it was killed, or the connection broke
+    after the terminator): most likely delivered, not certainly."""
     __tablename__ = "deliveries"
-    __table_args__ = (UniqueConstraint("event_id", "channel", "recipient"),)
+    __table_args__ = (UniqueConstraint("event_id", "channel", "recipient"),
+                      CheckConstraint("state IN ('handed_over', 'sent')", name="state"))
 
     id: Mapped[str] = mapped_column(UUID(as_uuid=False), primary_key=True, default=new_id)
     event_id: Mapped[str] = mapped_column(UUID(as_uuid=False))
@@ -71,6 +79,7 @@ class Delivery(Base):
     subject: Mapped[str] = mapped_column(Text)
     message_id: Mapped[str] = mapped_column(Text)
     sent_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    state: Mapped[str] = mapped_column(Text, server_default=text("'sent'"))
 
 
 class WebhookEndpoint(Base):

@@ -21,9 +21,9 @@ from sqlalchemy.orm import Session
 
 from common import metrics
 from common.db import make_engine
-from services.notify import templates, webhook_rules as rules, webhook_sender, webhooks
+from services.notify import deliveries, templates, webhook_rules as rules, webhook_sender, webhooks
 from services.notify.mailer import Mailer
-from services.notify.models import Contact, Delivery, WebhookDelivery
+from services.notify.models import Contact, WebhookDelivery
 
 log = logging.getLogger(__name__)
 
@@ -152,9 +152,5 @@ class WebhookDispatcher(DependencyProvider):
             "id": endpoint.id, "url": endpoint.url, "description": endpoint.description,
             "failing_since": endpoint.failing_since})
         event_id = str(uuid.uuid5(uuid.UUID(endpoint.id), endpoint.failing_since.isoformat()))
-        message_id = f"<{event_id}@relais-des-possibles>"
-        session.add(Delivery(event_id=event_id, event_type="webhook.endpoint_disabled",
-                             channel="email", recipient=mail.to, subject=mail.subject,
-                             message_id=message_id))
-        session.flush()
-        self.mailer.send(mail, message_id)
+        deliveries.send_once(session, self.mailer, event_id, "webhook.endpoint_disabled", mail,
+                             f"<{event_id}@relais-des-possibles>")

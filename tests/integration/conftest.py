@@ -9,6 +9,7 @@ services as the gateway does (``rpc``), publish events as their source does
 (``publish_event``), and only observe as RabbitMQ's admin (``listen``)."""
 import functools
 import os
+import socket
 import threading
 import time
 import types
@@ -225,6 +226,27 @@ def publish_event(broker):
                                  Exchange(f"{source}.events", type="topic", durable=True)])
         return envelope
     return publish
+
+
+@pytest.fixture
+def smtp_server():
+    """smtp_server(handler, **options) -> the port of a real SMTP server
+    (aiosmtpd) on loopback calling ``handler``; stopped after the test."""
+    from aiosmtpd.controller import Controller
+    controllers = []
+
+    def start(handler, **options):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        controller = Controller(handler, hostname="127.0.0.1", port=port, **options)
+        controller.start()
+        controllers.append(controller)
+        return port
+
+    yield start
+    for controller in controllers:
+        controller.stop()
 
 
 @pytest.fixture

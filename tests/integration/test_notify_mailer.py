@@ -1,6 +1,7 @@
 """notify's Mailer keeps its SMTP connections open between mails: against a
 real SMTP server (aiosmtpd), a reused connection the server closed meanwhile
-is reopened without losing or doubling a mail."""
+is reopened without losing or doubling a mail. Its hand-over point, just
+before the DATA terminator, decides whether the server gets the mail."""
 import email
 import smtplib
 import socket
@@ -8,9 +9,8 @@ import time
 from email import policy
 
 import pytest
-from aiosmtpd.controller import Controller
 
-from services.notify.mailer import Mailer
+from services.notify.mailer import HELD_BACK, OUTCOME_UNKNOWN, SENT, Mailer
 from services.notify.templates import Mail
 
 
@@ -23,8 +23,9 @@ def free_port():
 class CountingSink:
     """Keeps every mail and counts the SMTP sessions (one EHLO each)."""
 
-    def __init__(self, refusals=0):
+    def __init__(self, refusals=0, hang_up=False):
         self.received, self.sessions, self.refusals = [], 0, refusals
+        self.hang_up = hang_up   # keep the mail, then close without answering
 
     async def handle_EHLO(self, server, session, envelope, hostname, responses):
         self.sessions += 1
@@ -36,24 +37,17 @@ class CountingSink:
             self.refusals -= 1
             return "451 Requested action aborted: try again later"
         self.received.append(email.message_from_bytes(envelope.content, policy=policy.default))
+        if self.hang_up:
+            server.transport.close()
         return "250 OK"
 
 
 @pytest.fixture
-def sink():
-    controllers = []
-
-    def start(**smtp_options):
-        handler = CountingSink(smtp_options.pop("refusals", 0))
-        controller = Controller(handler, hostname="127.0.0.1", port=free_port(),
-                                **smtp_options)
-        controller.start()
-        controllers.append(controller)
-        return handler, controller.port
-
-    yield start
-    for controller in controllers:
-        controller.stop()
+def sink(smtp_server):
+    def start(refusals=0, hang_up=False, **smtp_options):
+        handler = CountingSink(refusals, hang_up)
+        return handler, smtp_server(handler, **smtp_options)
+    return start
 
 
 def mail(number):
@@ -114,3 +108,71 @@ def test_a_refused_mail_raises_and_its_connection_is_not_reused(sink):
     mailer.close()
     assert len(handler.received) == 1
     assert mailer.opened == 2
+
+
+class Handover:
+    """Records what the mailer asked, and answers ``proceed``."""
+
+    def __init__(self, handler, proceed=True):
+        self.handler, self.proceed = handler, proceed
+        self.received_before, self.refusals = None, 0
+
+    def before_terminator(self):
+        self.received_before = len(self.handler.received)
+        return self.proceed
+
+    def refused(self):
+        self.refusals += 1
+
+
+def test_the_terminator_leaves_only_after_the_hand_over_said_yes(sink):
+    handler, port = sink()
+    mailer = Mailer("127.0.0.1", port, "Relais <no-reply@relais.test>")
+    handover = Handover(handler)
+    assert mailer.send(mail(1), "<event-1@relais-des-possibles>", handover) == SENT
+    mailer.close()
+    # the whole message was written, yet the server had delivered nothing
+    assert (handover.received_before, len(handler.received)) == (0, 1)
+    assert handler.received[0].get_content().replace("\r\n", "\n") == (
+        "Bonjour,\n\nVotre réservation n° 1 est confirmée.\n.\n")
+
+
+def test_a_mail_held_back_before_the_terminator_is_not_delivered(sink):
+    handler, port = sink()
+    mailer = Mailer("127.0.0.1", port, "Relais <no-reply@relais.test>")
+    assert mailer.send(mail(1), "<event-1@relais-des-possibles>",
+                       Handover(handler, proceed=False)) == HELD_BACK
+    time.sleep(0.2)
+    assert handler.received == []
+    mailer.send(mail(2), "<event-2@relais-des-possibles>")   # on a new connection
+    mailer.close()
+    assert [m["Message-ID"] for m in handler.received] == ["<event-2@relais-des-possibles>"]
+    assert mailer.opened == 2
+
+
+def test_a_refusal_after_the_terminator_undoes_the_hand_over_and_raises(sink):
+    handler, port = sink(refusals=1)
+    mailer = Mailer("127.0.0.1", port, "Relais <no-reply@relais.test>")
+    handover = Handover(handler)
+    with pytest.raises(smtplib.SMTPDataError):
+        mailer.send(mail(1), "<event-1@relais-des-possibles>", handover)
+    assert handover.refusals == 1
+
+
+class Counter:
+    value = 0
+
+    def inc(self):
+        self.value += 1
+
+
+def test_no_answer_after_the_terminator_counts_as_handed_over(sink):
+    handler, port = sink(hang_up=True)
+    mailer = Mailer("127.0.0.1", port, "Relais <no-reply@relais.test>",
+                    outcome_unknown=Counter())
+    handover = Handover(handler)
+    assert mailer.send(mail(1), "<event-1@relais-des-possibles>", handover) == OUTCOME_UNKNOWN
+    assert (len(handler.received), handover.refusals, mailer.outcome_unknown.value) == (1, 0, 1)
+    # without a hand-over, the same silence is an error, as before
+    with pytest.raises(smtplib.SMTPServerDisconnected):
+        mailer.send(mail(2), "<event-2@relais-des-possibles>")
