@@ -10,7 +10,6 @@ server). ``validate`` returns one message per broken rule, empty when valid;
 each message starts with the rule set and the rule id, e.g.
 ``en16931 BR-CO-15: ...`` or ``fr-ctc BR-FR-11/BT-47: ...``.
 """
-import functools
 import re
 import threading
 from importlib import resources
@@ -39,11 +38,26 @@ _NOISE_IN_LOCATION = re.compile(r"\[namespace-uri\(\)='[^']*'\]")
 _SAXON = PySaxonProcessor(license=False)
 _compiled = {}
 _compile_lock = threading.Lock()
+# libxml2 parses an XSD (and its imports) unsafely on several threads at once
+# ("Document is not valid XML Schema" on a first use under contention), and a
+# schema keeps only its last validation's error log: both under a lock.
+_xsd_lock = threading.Lock()
+_xsd = []
 
 
-@functools.cache
 def _schema():
-    return etree.XMLSchema(etree.parse(str(XSD)))
+    with _xsd_lock:
+        if not _xsd:
+            _xsd.append(etree.XMLSchema(etree.parse(str(XSD))))
+        return _xsd[0]
+
+
+def _xsd_errors(document):
+    schema = _schema()
+    with _xsd_lock:
+        if schema.validate(document):
+            return []
+        return [f"xsd line {e.line}: {e.message}" for e in schema.error_log]
 
 
 def _stylesheet(name):
@@ -69,9 +83,7 @@ def validate(xml_bytes):
         document = etree.fromstring(xml_bytes)
     except etree.XMLSyntaxError as error:
         return [f"xml: {error}"]
-    schema = _schema()
-    errors = [] if schema.validate(document) else [
-        f"xsd line {e.line}: {e.message}" for e in schema.error_log]
+    errors = _xsd_errors(document)
     for name in SCHEMATRONS:
         errors.extend(f"{name} {message}" for message in _schematron(name, xml_bytes))
     return errors
