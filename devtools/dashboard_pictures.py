@@ -104,7 +104,7 @@ def main(argv=None):
                         help="traffic, and so the range drawn (default 4)")
     args = parser.parse_args(argv)
     OUT.mkdir(parents=True, exist_ok=True)
-    with throwaway.running(network()) as net:
+    with network().fresh(drop_after=True) as net:
         start = time.time()
         seeded = demo.seed(net.gateway_url, net.admin_email, net.admin_password,
                            billing_database_url=net.database_url("billing"))

@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
@@ -260,6 +261,22 @@ class Network:
                                    timeout=30)
         if response.status_code not in (204, 404):
             response.raise_for_status()
+
+    @contextmanager
+    def fresh(self, ready_timeout=90, drop_after=False):
+        """A throw-away network from nothing: its databases and broker vhost
+        dropped, prepared again and started; stopped afterwards whatever
+        happens, and dropped again when ``drop_after`` (pictures: nothing of
+        theirs is kept; tests keep theirs to read after a failure)."""
+        self.reset()
+        self.prepare()
+        try:
+            self.start(ready_timeout)
+            yield self
+        finally:
+            self.stop()
+            if drop_after:
+                self.reset()
 
     def wait_until_ready(self, timeout):
         deadline = time.monotonic() + timeout

@@ -38,7 +38,7 @@ def shoot(browser, url, name, who=None):
 
 def main():
     OUT.mkdir(parents=True, exist_ok=True)
-    with throwaway.running(network()) as net:
+    with network().fresh(drop_after=True) as net:
         seeded = demo.seed(net.gateway_url, net.admin_email, net.admin_password,
                            billing_database_url=net.database_url("billing"))
         member = (seeded["employee"]["email"], demo.DEMO_PASSWORD)

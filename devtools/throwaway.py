@@ -29,19 +29,6 @@ def network(label, port_base, **settings):
 
 
 @contextmanager
-def running(net):
-    """``net`` prepared and started; stopped and dropped afterwards, whatever happens."""
-    net.reset()
-    net.prepare()
-    try:
-        net.start()
-        yield net
-    finally:
-        net.stop()
-        net.reset()
-
-
-@contextmanager
 def chromium():
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path="/usr/bin/chromium",

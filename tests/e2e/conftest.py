@@ -54,18 +54,8 @@ def network(tmp_path_factory):
                    # (tests/e2e/test_sso.py), and rotates its keys within a test
                    "RELAIS_SSO_ALLOW_LOOPBACK": "1", "RELAIS_SSO_JWKS_REFETCH_SECONDS": "1"},
     )
-    yield from running(network)
-
-
-def running(network):
-    """A fresh network (databases, vhost) started, then stopped: a fixture's body."""
-    network.reset()
-    network.prepare()
-    try:
-        network.start()
+    with network.fresh():
         yield network
-    finally:
-        network.stop()
 
 
 class Client:
