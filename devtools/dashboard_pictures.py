@@ -27,8 +27,6 @@ COLOURS = 96            # a palette PNG: the pictures stay a few hundred KB
 
 
 def network():
-    # Below Linux's ephemeral ports (32768 and up), where a listening port can
-    # be taken by any outgoing connection.
     net = throwaway.network("dash", 30000, prometheus_scrape_interval=f"{SCRAPE_SECONDS}s")
     net.prometheus_port = net.service_port_base + 95
     net.postgres_exporter_port = net.service_port_base + 87

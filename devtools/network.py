@@ -23,6 +23,12 @@ from devtools import prometheus
 
 ROOT = Path(__file__).resolve().parent.parent
 RABBIT_API = "http://guest:guest@127.0.0.1:15672/api"
+# Linux gives ports from here up (ip_local_port_range, 32768-60999) to outgoing
+# connections, so a port there may be taken when a network comes to listen on
+# it. Throw-away networks take a range below, 100 ports per RELAIS_TEST_SLOT
+# from a base of their own: the tests 28000, the benchmarks 29000, the
+# dashboard pictures 30000, the screenshots 31000.
+EPHEMERAL_PORTS_START = 32768
 
 
 @dataclass

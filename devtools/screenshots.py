@@ -15,7 +15,7 @@ WIDTHS = {"desktop": (1280, 900), "phone": (375, 812)}
 
 def network():
     return throwaway.network(
-        "shots", 38000, web_env={"RELAIS_WEB_TILE_URL": "http://127.0.0.1:9/{z}/{x}/{y}.png"})
+        "shots", 31000, web_env={"RELAIS_WEB_TILE_URL": "http://127.0.0.1:9/{z}/{x}/{y}.png"})
 
 
 def log_in(page, email, password):
