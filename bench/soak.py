@@ -8,7 +8,7 @@ of each service (identity, booking, billing, notify) and two gateways (two
 gunicorn instances on two ports). Client threads book desks over HTTP with an
 Idempotency-Key, each attempt through either gateway, and retry 502/503/504
 and connection errors with the same key, as a real client does (the retry
-loop is tests/resilience/test_cluster.py's ``book``); some bookings are then
+loop is devtools/api_client.py's ``book``, the resilience test's too); some bookings are then
 cancelled. Meanwhile a chaos thread ``kill -9``s a random replica (its whole
 process group) every few seconds and restarts it after a short pause; it
 waits until the restarted one is ready before the next kill, so one replica
@@ -44,10 +44,10 @@ from sqlalchemy import create_engine, text
 
 from bench.e2e_booking import dead_letters, wait_until_settled
 from common.migrate import SERVICES
+from devtools.api_client import Client, book, new_member, relay_desks_and_company
+from devtools.dates import open_days
 from devtools.network import Network
 from devtools.smtp_sink import read_messages
-from tests.e2e.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, Client, new_member
-from tests.resilience.test_cluster import book, open_days, relay_desks_and_company
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results" / "soak"
 ACTIVE = "('confirmed', 'checked_in', 'completed')"   # services/booking/models.py
@@ -78,7 +78,7 @@ def soak_network(slot):
         name=f"relais_soak{slot}", vhost=f"relais_soak{slot}", service_port_base=base,
         gateway_port=base + 10, web_port=base + 12, smtp_port=base + 13,
         mail_web_port=base + 14, var_dir=RESULTS_DIR,
-        admin_email=ADMIN_EMAIL, admin_password=ADMIN_PASSWORD,
+        admin_email="admin@soak.example", admin_password="soak-admin-password",
         gunicorn_workers=2, gunicorn_threads=4,
         # the resilience test's settings, on classic queues (the shared broker)
         extra_env={"RELAIS_RETRY_DELAYS_MS": "1000", "RELAIS_RPC_TIMEOUT_SECONDS": "5",
@@ -166,7 +166,7 @@ def chaos(replicas, rng, stop, every, pause, kills, log):
 def seed(network, people, gateways, rng, stop):
     """One relay, ``people`` desks, one company with ``people`` members logged
     in (each member's token shared by one client per gateway)."""
-    admin = Client(network.gateway_url).login(ADMIN_EMAIL, ADMIN_PASSWORD)
+    admin = Client(network.gateway_url).login(network.admin_email, network.admin_password)
     desks, company_id = relay_desks_and_company(admin, people)
     members = []
     for _ in range(people):

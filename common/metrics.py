@@ -51,10 +51,20 @@ class ServiceMetrics:
             "1 when the service's database answers (what /ready checks), else 0.",
             ("service",)).labels(**labels)
         self.service_name = service_name
+        self._counters = {}
 
     def gauge(self, name, doc, labelnames=()):
         """A business gauge (bookings, occupancy...) in this service's registry."""
         return Gauge(name, doc, labelnames=labelnames, registry=self.registry)
+
+    def counter(self, name, doc, labelnames=()):
+        """A counter in this service's registry, the same one for every
+        extension that asks for it by name (a second registration of the name
+        would fail with "Duplicated timeseries")."""
+        if name not in self._counters:
+            self._counters[name] = Counter(name, doc, labelnames=labelnames,
+                                           registry=self.registry)
+        return self._counters[name]
 
 
 def for_container(container):

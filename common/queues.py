@@ -1,5 +1,6 @@
-"""The queues Relais declares, classic or quorum, and switching a running
-deployment from classic to quorum queues.
+"""The queues Relais declares, classic or quorum; switching a running
+deployment from classic to quorum queues; retiring the queues of consumers
+that are gone.
 
 ``RELAIS_QUEUE_TYPE`` (common/config.py) says which kind every durable queue
 is: a service's RPC queue (``rpc-<service>``), each event handler's queue
@@ -30,7 +31,21 @@ and bindings, before any service starts: so no event published by the first
 service to start can find its consumer's queue missing. A dead-letter queue's
 messages are moved to a temporary quorum queue and back (publisher confirms
 before each ack): a run that stopped half-way is finished by running it again.
+
+Retiring the queues of consumers a service no longer has (its
+``RETIRED_QUEUES``, next to its consumers in its service module, named as
+``common.run`` takes it), as the broker's administrator, with the same
+environment::
+
+    python -m common.queues retire services.notify.service [--force]
+
+deletes each one with its retry and dead-letter queues, saying what it does.
+A queue a process still consumes (one of the former version) is always left;
+one whose family holds a message is left unless ``--force`` (which drops the
+messages): move them first where the README says.
 """
+import argparse
+import importlib
 import re
 import sys
 from urllib.parse import quote, unquote, urlparse
@@ -139,8 +154,12 @@ class Broker:
                    json={"routing_key": binding["routing_key"],
                          "arguments": binding.get("arguments") or {}})
 
-    def delete(self, queue):
-        self._call("DELETE", f"/queues/{self.vhost}/{quote(queue, safe='')}")
+    def delete(self, queue, if_empty=False, if_unused=False):
+        """``if_empty``, ``if_unused``: the broker refuses (400) a queue that
+        holds a message, or has a consumer, at the moment it would delete it."""
+        params = {name: "true" for name, wanted in (("if-empty", if_empty),
+                                                    ("if-unused", if_unused)) if wanted}
+        self._call("DELETE", f"/queues/{self.vhost}/{quote(queue, safe='')}", params=params)
 
 
 class Refused(Exception):
@@ -196,17 +215,87 @@ def switch_to_quorum(broker, amqp_uri, say=print):
     return classic
 
 
+def retired_queues(modules):
+    """The ``RETIRED_QUEUES`` of each service module named (``services.notify.service``,
+    as ``common.run`` takes it: common imports no service by itself), in one tuple."""
+    return tuple(name for module in modules
+                 for name in importlib.import_module(module).RETIRED_QUEUES)
+
+
+def family(name, names):
+    """``name`` and its retry and dead-letter queues among ``names``, in the
+    order they are deleted: a retry queue before its handler queue, where it
+    would send a message back."""
+    member = re.compile(re.escape(name) + r"(\.retry\.[0-9]+|\.dead)?")
+    order = {".dead": 2, "": 1}
+    return sorted((n for n in names if member.fullmatch(n)),
+                  key=lambda n: (order.get(n[len(name):], 0), n))
+
+
+def retire(broker, amqp_uri, retired, force=False, say=print):
+    """Delete each queue of ``retired`` with its retry and dead-letter queues
+    (see the module's docstring). Returns the queues deleted and the retired
+    names left."""
+    listed = [q["name"] for q in broker.queues()]
+    deleted, left = [], []
+    for name in retired:
+        members = family(name, listed)
+        if not members:
+            say(f"{name}: not there")
+            continue
+        counts = depths(amqp_uri, members)
+        consumed = [m for m in members if counts[m][1]]
+        if consumed:
+            say(f"{name}: left, a process still consumes {', '.join(consumed)} "
+                "(one of the former version?)")
+            left.append(name)
+            continue
+        holding = [f"{m} ({counts[m][0]})" for m in members if counts[m][0]]
+        if holding and not force:
+            say(f"{name}: left, messages wait in {', '.join(holding)}; move them, "
+                "or --force to drop them")
+            left.append(name)
+            continue
+        for queue in members:
+            try:
+                broker.delete(queue, if_empty=not force, if_unused=True)
+            except requests.HTTPError as refused:
+                say(f"{queue}: left, the broker refused ({refused.response.text.strip()}): "
+                    "a message or a consumer came meanwhile")
+                left.append(name)
+                break
+            dropped = f", {counts[queue][0]} message(s) dropped" if counts[queue][0] else ""
+            say(f"{queue}: deleted{dropped}")
+            deleted.append(queue)
+    return deleted, left
+
+
 def main(argv):
-    """python -m common.queues switch-to-quorum, as the broker's administrator:
-    ``RELAIS_BROKER_API`` (``http://127.0.0.1:15672/api``), ``RELAIS_BROKER_VHOST``
-    (``/``) and ``RELAIS_AMQP_URI`` (the same vhost; its user is the API's)."""
-    if argv[1:] != ["switch-to-quorum"]:
-        raise SystemExit(__doc__)
+    """python -m common.queues switch-to-quorum | retire SERVICE_MODULE... [--force],
+    as the broker's administrator: ``RELAIS_BROKER_API`` (``http://127.0.0.1:15672/api``),
+    ``RELAIS_BROKER_VHOST`` (``/``) and ``RELAIS_AMQP_URI`` (the same vhost; its
+    user is the API's)."""
+    parser = argparse.ArgumentParser(prog="python -m common.queues", description=main.__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("switch-to-quorum", help="classic queues declared again as quorum")
+    retiring = commands.add_parser("retire", help="delete the queues no consumer reads any more")
+    retiring.add_argument("modules", nargs="+", metavar="SERVICE_MODULE",
+                          help="whose RETIRED_QUEUES: services.notify.service")
+    retiring.add_argument("--force", action="store_true",
+                          help="delete them even when they hold messages (dropped)")
+    args = parser.parse_args(argv[1:])
     amqp_uri = config.broker_nodes(config.amqp_uri())[0]
     parts = urlparse(amqp_uri)
     broker = Broker(config.env("BROKER_API", "http://127.0.0.1:15672/api"),
                     (unquote(parts.username or "guest"), unquote(parts.password or "guest")),
                     config.env("BROKER_VHOST", "/"))
+    if args.command == "retire":
+        deleted, left = retire(broker, amqp_uri, retired_queues(args.modules),
+                               force=args.force)
+        print(f"{len(deleted)} queue(s) deleted")
+        if left:
+            raise SystemExit(f"{len(left)} retired queue(s) left: see above")
+        return
     try:
         switched = switch_to_quorum(broker, amqp_uri)
     except Refused as refused:

@@ -27,8 +27,6 @@ COLOURS = 96            # a palette PNG: the pictures stay a few hundred KB
 
 
 def network():
-    # Below Linux's ephemeral ports (32768 and up), where a listening port can
-    # be taken by any outgoing connection.
     net = throwaway.network("dash", 30000, prometheus_scrape_interval=f"{SCRAPE_SECONDS}s")
     net.prometheus_port = net.service_port_base + 95
     net.postgres_exporter_port = net.service_port_base + 87
@@ -104,7 +102,7 @@ def main(argv=None):
                         help="traffic, and so the range drawn (default 4)")
     args = parser.parse_args(argv)
     OUT.mkdir(parents=True, exist_ok=True)
-    with throwaway.running(network()) as net:
+    with network().fresh(drop_after=True) as net:
         start = time.time()
         seeded = demo.seed(net.gateway_url, net.admin_email, net.admin_password,
                            billing_database_url=net.database_url("billing"))

@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
@@ -22,6 +23,12 @@ from devtools import prometheus
 
 ROOT = Path(__file__).resolve().parent.parent
 RABBIT_API = "http://guest:guest@127.0.0.1:15672/api"
+# Linux gives ports from here up (ip_local_port_range, 32768-60999) to outgoing
+# connections, so a port there may be taken when a network comes to listen on
+# it. Throw-away networks take a range below, 100 ports per RELAIS_TEST_SLOT
+# from a base of their own: the tests 28000, the benchmarks 29000, the
+# dashboard pictures 30000, the screenshots 31000.
+EPHEMERAL_PORTS_START = 32768
 
 
 @dataclass
@@ -260,6 +267,22 @@ class Network:
                                    timeout=30)
         if response.status_code not in (204, 404):
             response.raise_for_status()
+
+    @contextmanager
+    def fresh(self, ready_timeout=90, drop_after=False):
+        """A throw-away network from nothing: its databases and broker vhost
+        dropped, prepared again and started; stopped afterwards whatever
+        happens, and dropped again when ``drop_after`` (pictures: nothing of
+        theirs is kept; tests keep theirs to read after a failure)."""
+        self.reset()
+        self.prepare()
+        try:
+            self.start(ready_timeout)
+            yield self
+        finally:
+            self.stop()
+            if drop_after:
+                self.reset()
 
     def wait_until_ready(self, timeout):
         deadline = time.monotonic() + timeout

@@ -15,7 +15,7 @@ WIDTHS = {"desktop": (1280, 900), "phone": (375, 812)}
 
 def network():
     return throwaway.network(
-        "shots", 38000, web_env={"RELAIS_WEB_TILE_URL": "http://127.0.0.1:9/{z}/{x}/{y}.png"})
+        "shots", 31000, web_env={"RELAIS_WEB_TILE_URL": "http://127.0.0.1:9/{z}/{x}/{y}.png"})
 
 
 def log_in(page, email, password):
@@ -38,7 +38,7 @@ def shoot(browser, url, name, who=None):
 
 def main():
     OUT.mkdir(parents=True, exist_ok=True)
-    with throwaway.running(network()) as net:
+    with network().fresh(drop_after=True) as net:
         seeded = demo.seed(net.gateway_url, net.admin_email, net.admin_password,
                            billing_database_url=net.database_url("billing"))
         member = (seeded["employee"]["email"], demo.DEMO_PASSWORD)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from playwright.sync_api import sync_playwright
 
-from devtools.network import Network
+from devtools.network import EPHEMERAL_PORTS_START, Network
 
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
@@ -20,25 +20,15 @@ def network(label, port_base, **settings):
     ``port_base`` + 100 x RELAIS_TEST_SLOT, small (one gateway worker)."""
     slot = int(os.environ.get("RELAIS_TEST_SLOT", "0"))
     base = port_base + 100 * slot
+    if base + 99 >= EPHEMERAL_PORTS_START:
+        raise ValueError(f"slot {slot} puts {label}'s ports ({base}-{base + 99}) among "
+                         "the ephemeral ports: take a lower slot")
     return Network(name=f"relais_{label}{slot}", vhost=f"relais_{label}{slot}",
                    gateway_port=base + 80, web_port=base + 90, service_port_base=base,
                    smtp_port=base + 25, mail_web_port=base + 26,
                    var_dir=Path(tempfile.mkdtemp(prefix=f"relais-{label}-")),
                    admin_email=f"admin@{label}.example", admin_password=f"{label}-admin-password",
                    gunicorn_workers=1, gunicorn_threads=4, **settings)
-
-
-@contextmanager
-def running(net):
-    """``net`` prepared and started; stopped and dropped afterwards, whatever happens."""
-    net.reset()
-    net.prepare()
-    try:
-        net.start()
-        yield net
-    finally:
-        net.stop()
-        net.reset()
 
 
 @contextmanager

@@ -4,15 +4,14 @@
 The services of the integration tests run in the test process, so they see the
 same moment as the test. End-to-end tests start their services as separate
 processes: they follow the real clock and choose their days by rule
-(tests/dates.py) instead. PostgreSQL's own ``now()`` is not moved: a test that
+(devtools/dates.py) instead. PostgreSQL's own ``now()`` is not moved: a test that
 moves the clock writes instants computed in Python, never ``now()`` in SQL.
 """
 from datetime import datetime, time, timezone
-from zoneinfo import ZoneInfo
 
 import time_machine
 
-PARIS = ZoneInfo("Europe/Paris")
+from devtools.dates import PARIS
 
 
 def travel_to(moment):

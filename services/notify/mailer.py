@@ -39,7 +39,6 @@ import time
 from email.utils import formatdate
 
 from nameko.extensions import DependencyProvider
-from prometheus_client import Counter
 
 from common import metrics
 
@@ -277,17 +276,22 @@ class Mailer:
             self._quit(self._idle.pop()[0])
 
 
+def mailer_for(container):
+    """notify's Mailer from a container's configuration, counting its mails
+    whose outcome is unknown in the container's metrics: one counter for every
+    Mailer of the container (the consumers', the webhook dispatcher's)."""
+    config = container.config
+    outcome_unknown = metrics.for_container(container).counter(
+        "relais_notify_mail_outcome_unknown_total",
+        "Mails whose DATA terminator was written but whose answer was never read "
+        "(connection broken, timeout): counted as handed over, not sent again.")
+    return Mailer(config["SMTP_HOST"], config["SMTP_PORT"], config["MAIL_FROM"],
+                  max_idle=config.get("max_workers", 10), outcome_unknown=outcome_unknown)
+
+
 class MailerProvider(DependencyProvider):
     def setup(self):
-        config = self.container.config
-        outcome_unknown = Counter(
-            "relais_notify_mail_outcome_unknown_total",
-            "Mails whose DATA terminator was written but whose answer was never read "
-            "(connection broken, timeout): counted as handed over, not sent again.",
-            registry=metrics.for_container(self.container).registry)
-        self.mailer = Mailer(config["SMTP_HOST"], config["SMTP_PORT"], config["MAIL_FROM"],
-                             max_idle=config.get("max_workers", 10),
-                             outcome_unknown=outcome_unknown)
+        self.mailer = mailer_for(self.container)
 
     def stop(self):
         self.mailer.close()

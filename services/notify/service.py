@@ -63,6 +63,26 @@ def daily_mails_enabled(config):
     return str(value).lower() not in ("0", "false", "no", "off")
 
 
+# Queues of consumers notify no longer has: nothing reads them, and they would
+# only fill up. `python -m common.queues retire` deletes them (with their retry
+# and dead-letter queues) on a broker that ran an earlier notify.
+RETIRED_QUEUES = (
+    # one consumer per effect of the booking events, before ``also`` (below)
+    # did all of an event's effects in one: move what they hold into
+    # on_booking_<type>'s queue first (services/notify/README.md)
+    "evt-booking-booking.confirmed--notify.remember_booking_confirmed",
+    "evt-booking-booking.confirmed--notify.webhooks_booking_confirmed",
+    "evt-booking-booking.cancelled--notify.remember_booking_cancelled",
+    "evt-booking-booking.cancelled--notify.webhooks_booking_cancelled",
+    "evt-booking-booking.no_show--notify.webhooks_booking_no_show",
+    # the mails of billing's documents before they carried their PDF
+    # (on_document_rendered sends them now)
+    "evt-billing-billing.invoice_finalized--notify.on_invoice_finalized",
+    "evt-billing-billing.credit_note_issued--notify.on_credit_note_issued",
+    "evt-billing-billing.settlement_issued--notify.on_settlement_issued",
+)
+
+
 class NotifyService(RelaisService):
     name = "notify"
     config = Config()

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from common import metrics
 from common.db import make_engine
 from services.notify import deliveries, templates, webhook_rules as rules, webhook_sender, webhooks
-from services.notify.mailer import Mailer
+from services.notify.mailer import mailer_for
 from services.notify.models import Contact, WebhookDelivery
 
 log = logging.getLogger(__name__)
@@ -38,7 +38,8 @@ class WebhookDispatcher(DependencyProvider):
         # PostgreSQL's connections are shared by every replica of every service.
         self.engine = make_engine(config["DATABASE_URL"], pool_size=2, max_overflow=6,
                                   pool_timeout=30)
-        self.mailer = Mailer(config["SMTP_HOST"], config["SMTP_PORT"], config["MAIL_FROM"])
+        # the "endpoint disabled" mail: counted with the consumers' mails
+        self.mailer = mailer_for(self.container)
         self.pool = eventlet.GreenPool(self.POOL_SIZE)
         self._news = threading.Event()
         self._running = False

@@ -7,8 +7,11 @@ import uuid
 import pytest
 import requests
 
+from devtools import dates
+from devtools.api_client import (  # noqa: F401 (the tests import them from here)
+    PASSWORD, Client, new_member, unique,
+)
 from devtools.network import Network
-from tests import dates
 from tests.polling import wait_for  # noqa: F401 (the tests import it from here)
 
 ADMIN_EMAIL = "admin@e2e.example"
@@ -54,51 +57,8 @@ def network(tmp_path_factory):
                    # (tests/e2e/test_sso.py), and rotates its keys within a test
                    "RELAIS_SSO_ALLOW_LOOPBACK": "1", "RELAIS_SSO_JWKS_REFETCH_SECONDS": "1"},
     )
-    yield from running(network)
-
-
-def running(network):
-    """A fresh network (databases, vhost) started, then stopped: a fixture's body."""
-    network.reset()
-    network.prepare()
-    try:
-        network.start()
+    with network.fresh():
         yield network
-    finally:
-        network.stop()
-
-
-class Client:
-    """A requests session on the gateway that remembers its bearer token."""
-
-    def __init__(self, base_url):
-        self.base_url = base_url
-        self.http = requests.Session()
-
-    def login(self, email, password):
-        response = self.post("/v1/auth/token", json={"email": email, "password": password})
-        assert response.status_code == 200, response.text
-        self.tokens = response.json()
-        return self.bearer(self.tokens["access_token"])
-
-    def bearer(self, token):
-        self.http.headers["Authorization"] = f"Bearer {token}"
-        return self
-
-    def request(self, method, path, **kwargs):
-        return self.http.request(method, self.base_url + path, timeout=10, **kwargs)
-
-    def get(self, path, **kwargs):
-        return self.http.get(self.base_url + path, timeout=10, **kwargs)
-
-    def post(self, path, **kwargs):
-        return self.http.post(self.base_url + path, timeout=10, **kwargs)
-
-    def put(self, path, **kwargs):
-        return self.http.put(self.base_url + path, timeout=10, **kwargs)
-
-    def delete(self, path, **kwargs):
-        return self.http.delete(self.base_url + path, timeout=10, **kwargs)
 
 
 @pytest.fixture
@@ -113,7 +73,7 @@ def anonymous(network):
 
 def next_weekday(days_ahead=1):
     """An open weekday (no weekend, no public holiday) at least ``days_ahead``
-    days from today in Paris, by the rule of tests/dates.py."""
+    days from today in Paris, by the rule of devtools/dates.py."""
     return dates.open_day(days_ahead).isoformat()
 
 
@@ -127,13 +87,6 @@ def assert_problem(response, status, code):
     assert body["status"] == status
     assert body["detail"]
     return body
-
-
-PASSWORD = "a-long-enough-password"
-
-
-def unique(label):
-    return f"{label}-{uuid.uuid4().hex[:8]}"
 
 
 @pytest.fixture
@@ -157,16 +110,6 @@ def relay_company_employee(admin, network):
     assert rate_card.status_code == 201, rate_card.text
     assert rate_card.json()["vat_rate_bp"] == 2000
     return relay, desk.json(), employee, member
-
-
-def new_member(admin, network, organisation_id, domain):
-    """A member of the organisation, created by the admin: (user, logged-in client)."""
-    email = f"{unique('nomade')}@{domain}"
-    employee = admin.post(f"/v1/organisations/{organisation_id}/users", json={
-        "email": email, "full_name": "Dominique Nomade", "roles": ["member"],
-        "password": PASSWORD})
-    assert employee.status_code == 201, employee.text
-    return employee.json(), Client(network.gateway_url).login(email, PASSWORD)
 
 
 def relay_operator(admin, network, relay_id):

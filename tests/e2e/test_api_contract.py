@@ -36,7 +36,7 @@ from gateway.openapi import build_spec
 from gateway.routes import ROUTES
 from services.identity.scim_protocol import parse_filter
 from tests.e2e.conftest import (
-    ADMIN_EMAIL, ADMIN_PASSWORD, PASSWORD, Client, corporate_account, new_member, running,
+    ADMIN_EMAIL, ADMIN_PASSWORD, PASSWORD, Client, corporate_account, new_member,
 )
 
 MAX_EXAMPLES = int(os.environ.get("RELAIS_CONTRACT_EXAMPLES", "3"))
@@ -141,7 +141,8 @@ def contract_network(tmp_path_factory):
                    "RELAIS_LIMITS_PREFIX": f"relais:contract{slot}:{uuid.uuid4().hex}:",
                    "RELAIS_TRUSTED_PROXY_HOPS": "1"},
     )
-    yield from running(network)
+    with network.fresh():
+        yield network
 
 
 class Callers:

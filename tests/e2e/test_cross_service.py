@@ -3,7 +3,7 @@ through events, with no service reading another's tables."""
 import time
 import uuid
 
-from tests import dates
+from devtools import dates
 from tests.e2e.conftest import (
     PASSWORD, Client, assert_problem, mails_to, new_member, next_weekday, unique, wait_for,
 )

@@ -37,15 +37,10 @@ def demo_network(tmp_path_factory):
         smtp_port=base + 35, mail_web_port=base + 36,
         var_dir=tmp_path_factory.mktemp("readme-network"), gunicorn_workers=1,
         gunicorn_threads=4)
-    network.reset()
-    network.prepare()
-    try:
-        network.start()
+    with network.fresh():
         demo.seed(network.gateway_url, network.admin_email, network.admin_password,
                   network.database_url("billing"))
         yield network
-    finally:
-        network.stop()
 
 
 def run(script, network):

@@ -33,13 +33,8 @@ def image_network(tmp_path_factory):
             extra_env={"RELAIS_RPC_TIMEOUT_SECONDS": "5",
                        "RELAIS_LIMITS_PREFIX": f"relais:image{slot}:{uuid.uuid4().hex}:",
                        "RELAIS_BILLING_GRACE_DAYS": "36500"})
-        network.reset()
-        network.prepare()
-        try:
-            network.start(ready_timeout=180)
+        with network.fresh(ready_timeout=180):
             yield network
-        finally:
-            network.stop()
 
 
 @pytest.fixture(scope="session")

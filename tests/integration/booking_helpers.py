@@ -5,7 +5,7 @@ from datetime import datetime
 import pytest
 from nameko.exceptions import RemoteError
 
-from tests import dates
+from devtools import dates
 from tests.integration.conftest import ADMIN
 
 RELAY = {"name": "Relais de Felletin", "address": "1 rue des Tapissiers", "postcode": "23500",

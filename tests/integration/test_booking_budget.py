@@ -9,7 +9,7 @@ import pytest
 
 from services.billing.service import BillingService
 from services.booking.service import BookingService
-from tests import dates
+from devtools import dates
 from tests.integration.booking_helpers import (
     ALWAYS_OPEN, next_open_day, race, refusal, relay_with,
 )

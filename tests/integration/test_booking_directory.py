@@ -5,7 +5,7 @@ import pytest
 from nameko.exceptions import RemoteError
 
 from services.booking.public_holidays import public_holidays
-from tests import dates
+from devtools import dates
 from tests.integration.booking_helpers import RELAY, manager_of, next_open_day, relay_with
 from tests.integration.conftest import ADMIN, member
 

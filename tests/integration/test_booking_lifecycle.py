@@ -13,7 +13,7 @@ from sqlalchemy import text
 
 from services.booking.service import BookingService
 from services.notify import templates
-from tests import dates
+from devtools import dates
 from tests.clock import PARIS, travel_to
 from tests.integration.booking_helpers import (
     ALWAYS_OPEN, booked_for_now, corporate_admin, manager_of, next_open_day, refusal, relay_with,

@@ -7,7 +7,7 @@ import functools
 import json
 from datetime import date, timedelta
 
-from tests import dates
+from devtools import dates
 from tests.integration.booking_helpers import next_open_day, race, refusal, relay_with
 from tests.integration.conftest import rows, wait_for
 

@@ -8,7 +8,7 @@ from nameko.exceptions import RemoteError
 from common.events import EnvelopeSchema
 from contracts import events as contracts
 from services.booking.service import BookingService
-from tests import dates
+from devtools import dates
 from tests.integration.booking_helpers import next_open_day
 from tests.integration.conftest import ADMIN, member, rows, wait_for
 

@@ -2,7 +2,7 @@
 
 The clock is moved to 10:00 (Paris) on each of 366 days (tests/clock.py); the
 booking service runs in this process, so it sees that day too. Each day, a new
-member books the days the other tests choose by rule (tests/dates.py) and gets
+member books the days the other tests choose by rule (devtools/dates.py) and gets
 what those tests expect: an open day is confirmed, a day past the company's
 60-day horizon is refused for the horizon, a weekend day because the relay is
 closed, the third day of a month over a two-days-a-month policy for the policy,
@@ -14,7 +14,7 @@ from datetime import date, datetime, timedelta
 
 from sqlalchemy import text
 
-from tests import dates
+from devtools import dates
 from tests.clock import travel_to
 from tests.integration.booking_helpers import refusal, relay_with
 from tests.integration.conftest import member, rows, wait_for

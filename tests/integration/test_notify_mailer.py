@@ -6,12 +6,18 @@ import email
 import smtplib
 import socket
 import time
+import uuid
 from email import policy
 
 import pytest
+from sqlalchemy.orm import Session
 
-from services.notify.mailer import HELD_BACK, OUTCOME_UNKNOWN, SENT, Mailer
+from common import metrics
+from services.notify import deliveries
+from services.notify.mailer import HELD_BACK, OUTCOME_UNKNOWN, SENT, Mailer, MailerProvider
 from services.notify.templates import Mail
+from services.notify.webhook_dispatcher import WebhookDispatcher
+from tests.integration.conftest import database_url
 
 
 def free_port():
@@ -176,3 +182,38 @@ def test_no_answer_after_the_terminator_counts_as_handed_over(sink):
     # without a hand-over, the same silence is an error, as before
     with pytest.raises(smtplib.SMTPServerDisconnected):
         mailer.send(mail(2), "<event-2@relais-des-possibles>")
+
+
+class NotifyContainer:
+    """What notify's dependency providers read of their nameko container."""
+    service_name = "notify"
+
+    def __init__(self, config):
+        self.config = config
+
+
+def test_the_webhook_dispatchers_mail_with_no_answer_is_counted_with_the_others(
+        sink, databases):
+    """The "endpoint disabled" mail goes through the same hand-over as the
+    consumers' mails: an outcome left unknown there counts in the same series,
+    the one the alert watches."""
+    handler, port = sink(hang_up=True)
+    container = NotifyContainer({"SMTP_HOST": "127.0.0.1", "SMTP_PORT": port,
+                                 "MAIL_FROM": "Relais <no-reply@relais.test>",
+                                 "DATABASE_URL": database_url("notify")})
+    consumers = MailerProvider().bind(container, "mailer")
+    dispatcher = WebhookDispatcher().bind(container, "webhook_dispatcher")
+    consumers.setup()
+    dispatcher.setup()   # the same counter, not a second one ("Duplicated timeseries")
+    key = str(uuid.uuid4())
+    try:
+        with Session(databases["notify"]) as session, session.begin():
+            assert deliveries.send_once(session, dispatcher.mailer, key,
+                                        "webhook.endpoint_disabled", mail(1),
+                                        f"<{key}@relais-des-possibles>") is True
+    finally:
+        dispatcher.engine.dispose()
+    registry = metrics.for_container(container).registry
+    assert registry.get_sample_value("relais_notify_mail_outcome_unknown_total") == 1
+    assert dispatcher.mailer.outcome_unknown is consumers.mailer.outcome_unknown
+    assert len(handler.received) == 1

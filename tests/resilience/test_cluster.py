@@ -20,10 +20,11 @@ import pytest
 import requests
 from sqlalchemy import create_engine, text
 
+from devtools.api_client import Client, book, new_member, relay_desks_and_company
+from devtools.dates import open_days
 from devtools.network import Network
 from devtools.smtp_sink import read_messages
-from tests import dates
-from tests.e2e.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, Client, new_member, unique
+from tests.e2e.conftest import ADMIN_EMAIL, ADMIN_PASSWORD
 from tests.resilience.cluster import Cluster
 
 pytestmark = pytest.mark.timeout(1200)
@@ -31,7 +32,6 @@ pytestmark = pytest.mark.timeout(1200)
 MEMBERS, DAYS = 25, 6                 # 25 members x 6 days x 2 half-days
 BOOKINGS = MEMBERS * DAYS * 2         # 300
 KILL_AFTER = BOOKINGS // 3            # bookings answered before the node dies
-RETRYABLE = {502, 503, 504}           # "try again": the broker or a service moving
 
 
 @pytest.fixture(scope="module")
@@ -69,57 +69,12 @@ def network(cluster, tmp_path_factory):
         network.stop()
 
 
-def open_days(count):
-    days = [dates.open_day(7)]
-    while len(days) < count:
-        days.append(dates.open_day(1, since=days[-1]))
-    return [day.isoformat() for day in days]
-
-
-def book(member, request, key, deadline_seconds=180, path="/v1/bookings"):
-    """POST the booking (or another request to ``path``) until it is answered
-    for good; returns (status, body, tries)."""
-    deadline = time.monotonic() + deadline_seconds
-    tries = 0
-    while True:
-        tries += 1
-        try:
-            response = member.post(path, json=request, headers={"Idempotency-Key": key})
-            if response.status_code not in RETRYABLE or time.monotonic() > deadline:
-                return response.status_code, response.json(), tries
-        except requests.RequestException:
-            if time.monotonic() > deadline:
-                raise
-        time.sleep(0.5)
-
-
 def count(network, service, sql, **params):
     engine = create_engine(network.database_url(service))
     with engine.connect() as conn:
         found = conn.execute(text(sql), params).scalar()
     engine.dispose()
     return found
-
-
-def relay_desks_and_company(admin, desk_count):
-    """A relay with ``desk_count`` desks and a corporate organisation, made
-    by the admin: (desk ids, the organisation's id). Also bench/soak.py's."""
-    relay = admin.post("/v1/relays", json={
-        "name": unique("Relais de Bourganeuf"), "address": "1 place de l'Hôtel de ville",
-        "postcode": "23400", "commune": "Bourganeuf", "latitude": 45.95, "longitude": 1.75,
-        "timezone": "Europe/Paris"})
-    assert relay.status_code == 201, relay.text
-    desks = []
-    for number in range(desk_count):
-        desk = admin.post(f"/v1/relays/{relay.json()['id']}/spaces",
-                          json={"kind": "desk", "name": f"Bureau {number:02d}"})
-        assert desk.status_code == 201, desk.text
-        desks.append(desk.json()["id"])
-    company = admin.post("/v1/organisations", json={
-        "kind": "corporate", "name": unique("Mutuelle"), "legal_name": "Mutuelle SA",
-        "siret": "55208131766522", "billing_email": "compta@mutuelle.example"})
-    assert company.status_code == 201, company.text
-    return desks, company.json()["id"]
 
 
 def test_losing_a_node_loses_and_doubles_nothing(cluster, network):

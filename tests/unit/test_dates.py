@@ -1,4 +1,4 @@
-"""Every rule of tests/dates.py keeps its promise on every day of a year.
+"""Every rule of devtools/dates.py keeps its promise on every day of a year.
 
 The tests that book choose their days with these rules; this sweep is what
 makes them pass on any day. The promises are checked with booking's own
@@ -11,7 +11,7 @@ from datetime import date, datetime, time, timedelta
 import pytest
 
 from services.booking.slots import RelayCalendar, SlotRefused, check_bookable, slot_times
-from tests import dates
+from devtools import dates
 from tests.clock import PARIS, travel_to
 
 YEAR = dates.every_day_of_a_year(date(2027, 12, 1))
@@ -37,6 +37,13 @@ def test_the_sweep_is_a_whole_year_with_its_awkward_days():
     assert len(YEAR) == 366 and YEAR[0] == date(2027, 12, 1)
     assert {date(2028, 2, 29), date(2027, 12, 31), date(2028, 1, 1), date(2028, 3, 26),
             date(2028, 10, 29)} <= set(YEAR)
+
+
+def test_open_days_are_bookable_and_each_the_next_after_the_one_before():
+    for today in YEAR:
+        days = [date.fromisoformat(day) for day in dates.open_days(6, since=today)]
+        assert [refusal(day, today) for day in days] == [None] * 6, today
+        assert days == sorted(set(days)) and days[-1] - days[0] <= timedelta(days=14), today
 
 
 @pytest.mark.parametrize("department", DEPARTMENTS)

@@ -49,3 +49,31 @@ def test_free_ports_pass():
                       gateway_port=free_port(), service_port_base=free_service_base(),
                       smtp_port=free_port(), mail_web_port=free_port(), web_port=free_port())
     network.refuse_busy_ports()
+
+
+@pytest.mark.parametrize("slot", ["0", "9"])
+def test_the_pictures_networks_listen_below_the_ephemeral_ports_apart(monkeypatch, slot):
+    """An outgoing connection may hold any port from 32768 up (Linux's
+    ip_local_port_range) when a network comes to listen there."""
+    import shutil
+
+    from devtools import dashboard_pictures, screenshots
+    from devtools.network import EPHEMERAL_PORTS_START
+    monkeypatch.setenv("RELAIS_TEST_SLOT", slot)
+    ranges = []
+    for module in (screenshots, dashboard_pictures):
+        network = module.network()
+        shutil.rmtree(network.var_dir)
+        ports = [*network.listening_ports().values(), network.prometheus_port,
+                 network.postgres_exporter_port]
+        ports = [port for port in ports if port]
+        assert max(ports) < EPHEMERAL_PORTS_START, module.__name__
+        ranges.append(set(ports))
+    assert ranges[0] & ranges[1] == set()
+
+
+def test_a_slot_that_would_reach_the_ephemeral_ports_is_refused(monkeypatch):
+    from devtools import screenshots
+    monkeypatch.setenv("RELAIS_TEST_SLOT", "18")
+    with pytest.raises(ValueError, match="ephemeral"):
+        screenshots.network()

@@ -1,9 +1,13 @@
-"""The queue-type setting, and a cluster's nodes in one broker setting."""
+"""The queue-type setting, a cluster's nodes in one broker setting, and the
+queues retired."""
+import importlib
+
 import pytest
 
 from common import broker_users, config, queues
-from common.consumer import ReliableQueueConsumer
+from common.consumer import ReliableEventHandler, ReliableQueueConsumer
 from gateway.rpc import RpcClient
+from tests.unit.test_security_broker_users import entrypoints
 
 CLUSTER = "amqp://u:p@rabbit-0:5672/relais;amqp://u:p@rabbit-1:5672/relais"
 
@@ -85,3 +89,27 @@ def test_an_ack_on_a_lost_connection_does_not_kill_the_service():
     consumer = ReliableQueueConsumer()
     consumer.ack_message(_MessageOnADeadConnection())
     consumer.requeue_message(_MessageOnADeadConnection())
+
+
+def consumed_queues(service):
+    """The handler queues ``service`` declares now (nameko's names)."""
+    return {f"evt-{ep.source_service}-{ep.event_type}--{service}.{method}"
+            for method, ep in entrypoints(service) if isinstance(ep, ReliableEventHandler)}
+
+
+def test_a_retired_queue_is_one_no_service_consumes_and_a_relais_queue():
+    retired = [name for service in broker_users.SERVICES for name in getattr(
+        importlib.import_module(f"services.{service}.service"), "RETIRED_QUEUES", ())]
+    assert queues.retired_queues(["services.notify.service"]) == tuple(retired)
+    consumed = set().union(*(consumed_queues(service) for service in broker_users.SERVICES))
+    assert "evt-booking-booking.confirmed--notify.on_booking_confirmed" in consumed
+    assert retired and set(retired) & consumed == set()
+    assert all(queues.RELAIS_QUEUE.match(name) for name in retired)
+
+
+def test_a_queue_is_retired_with_its_retry_and_dead_letter_queues_retry_ones_first():
+    name = "evt-billing-billing.invoice_finalized--notify.on_invoice_finalized"
+    listed = [name + ".dead", name, "rpc-notify", name + ".retry.500", name + "_2",
+              name + ".retry.30000", name + ".dead.switching"]
+    assert queues.family(name, listed) == [name + ".retry.30000", name + ".retry.500", name,
+                                           name + ".dead"]

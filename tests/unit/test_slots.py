@@ -8,7 +8,7 @@ from services.booking.slots import (
     Closure, DayHours, RelayCalendar, SlotRefused, check_bookable, check_session, half_days_of,
     requested_times,
 )
-from tests import dates
+from devtools import dates
 
 PARIS = RelayCalendar(timezone="Europe/Paris", department="23")
 SEVEN_DAYS = {d: DayHours((time(8, 30), time(12, 30)), (time(13, 30), time(18, 0))) for d in range(7)}

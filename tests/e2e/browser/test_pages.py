@@ -1,16 +1,16 @@
 """What people do in a browser, end to end: the web pages, the gateway, the
 services and the SMTP sink of the end-to-end network, driven by Chromium.
-Days come from tests/dates.py's rules, never "today + N"."""
+Days come from devtools/dates.py's rules, never "today + N"."""
 import pytest
 import requests
 from playwright.sync_api import expect
 
-from tests import dates
+from devtools import dates
 from tests.e2e.browser.conftest import accessible, log_in
 from tests.e2e.conftest import PASSWORD, Client, corporate_account, mails_to, unique, wait_for
 
 # Open round the clock every day and never releasing no-shows; in a time zone
-# where it is now midday (tests/dates.py), today's day slot is running whatever
+# where it is now midday (devtools/dates.py), today's day slot is running whatever
 # the hour the test runs, far from the relay's midnight.
 ROUND_THE_CLOCK = {day: {"morning": {"opens": "00:00", "closes": "12:00"},
                          "afternoon": {"opens": "12:00", "closes": "23:59"}}

@@ -1,4 +1,4 @@
-"""Days chosen by rule, for every test that books: never ``today + N``.
+"""Days chosen by rule, for every test and benchmark that books: never ``today + N``.
 
 A test that books "today + 75 days" passes on most days and fails when that
 day is a Sunday, a public holiday, or in the next month. Each rule below says
@@ -7,13 +7,15 @@ and ``tests/unit/test_dates.py`` checks each promise on every day of a year.
 
 "Today" is the date in Paris by the test process's clock, so it follows an
 injected clock (``RELAIS_TEST_TODAY``, see ``tests/conftest.py``) and does not
-jump a day early between 22:00 and 24:00 UTC.
+jump a day early between 22:00 and 24:00 UTC. (In devtools, not tests: bench/soak.py
+books by these rules too.)
 """
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 from services.booking.public_holidays import holiday_name
-from tests.clock import PARIS
+
+PARIS = ZoneInfo("Europe/Paris")
 
 DEFAULT_DEPARTMENT = "23"  # Creuse: the test relays' default postcode 23500
 
@@ -115,3 +117,12 @@ def a_time_zone_at_midday(now=None):
     offset = 12 - utc_hour                       # -11 .. +12, all real zones
     name = "Etc/GMT" if offset == 0 else f"Etc/GMT{'-' if offset > 0 else '+'}{abs(offset)}"
     return name, now.astimezone(ZoneInfo(name)).date()
+
+
+def open_days(count, department=DEFAULT_DEPARTMENT, since=None):
+    """``count`` open weekdays, the first at least a week after ``since``
+    (today), each the next open weekday after the one before; as ISO dates."""
+    days = [open_day(7, department, since)]
+    while len(days) < count:
+        days.append(open_day(1, department, since=days[-1]))
+    return [day.isoformat() for day in days]
