@@ -10,7 +10,7 @@ query for the spaces with no overlapping active booking, using the exclusion
 constraint's GiST index.
 """
 from sqlalchemy import Text, bindparam, select, text
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import noload, selectinload
 from sqlalchemy.dialects.postgresql import ARRAY, TIMESTAMP
 
 from services.booking import blocks, directory, lifecycle
@@ -80,8 +80,12 @@ def search(session, query, now):
             "features": query.get("feature", []), "organisation_id": None, "now": now,
             "local_start": query.get("start"), "local_end": query.get("end")}).all():
         free.setdefault(ord_ - 1, []).append(str(space_id))
-    spaces = {space.id: space for space in session.execute(
-        select(Space).where(Space.id.in_([i for ids in free.values() for i in ids]))).scalars()}
+    free_spaces = select(Space).where(Space.id.in_([i for ids in free.values() for i in ids]))
+    if query["kind"] == "desk":
+        # a desk never has sessions (directory.set_space_sessions refuses them):
+        # not one more SELECT per search for an empty list
+        free_spaces = free_spaces.options(noload(Space.sessions))
+    spaces = {space.id: space for space in session.execute(free_spaces).scalars()}
     results = []
     for index, (relay, distance, times) in enumerate(open_relays):
         if index not in free:

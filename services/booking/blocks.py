@@ -103,7 +103,7 @@ def create_block(uow, caller, relay_id, data, now):
     if not times:
         raise errors.InvalidInput("The relay is closed on every one of those days.",
                                   code="block-empty", fields={"ends_on": ["No open day."]})
-    check_free(session, space_ids, times)
+    check_free(session, relay.id, space_ids, times)
     first = next(iter(times.values()))
     block = Block(relay_id=relay.id, organisation_id=str(data["organisation_id"]),
                   space_ids=space_ids, space_kind=kind, weekday=data["weekday"],
@@ -157,12 +157,15 @@ def times_of_days(session, relay, data, now):
     return times
 
 
-def check_free(session, space_ids, times):
+def check_free(session, relay_id, space_ids, times):
     """Refuse a block over a place already booked, or held by another block."""
     first, last = min(times), max(times)
     booked = session.execute(
         select(Booking.space_id, Booking.date, Booking.starts_at, Booking.ends_at)
-        .where(Booking.space_id.in_(space_ids), Booking.date.between(first, last),
+        # by the relay's days (ix_bookings_relay_id_date): bookings have no
+        # index on the space alone (booking_0012)
+        .where(Booking.relay_id == relay_id, Booking.date.between(first, last),
+               Booking.space_id.in_(space_ids),
                Booking.status.in_(lifecycle.ACTIVE_STATUSES))).all()
     held = session.execute(
         select(BlockPlace.space_id, BlockPlace.date, BlockPlace.starts_at, BlockPlace.ends_at)

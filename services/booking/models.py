@@ -227,7 +227,10 @@ class Booking(Base):
     )
 
     id: Mapped[str] = mapped_column(UUID(as_uuid=False), primary_key=True, default=new_id)
-    space_id: Mapped[str] = mapped_column(ForeignKey("spaces.id"), index=True)
+    # No index on the space alone: a space's bookings are found by time through
+    # no_double_booking_of_space's GiST index; a plain one on space_id lured the
+    # planner into reading every booking the space ever had (booking_0012).
+    space_id: Mapped[str] = mapped_column(ForeignKey("spaces.id"))
     relay_id: Mapped[str] = mapped_column(ForeignKey("relays.id"))
     series_id: Mapped[str | None] = mapped_column(ForeignKey("booking_series.id"), index=True)
     member_id: Mapped[str] = mapped_column(UUID(as_uuid=False))
