@@ -2,13 +2,14 @@
 relay), cancel, check in, read bookings. Every state change emits its event
 through the outbox in the same transaction."""
 from calendar import monthrange
+from dataclasses import dataclass, make_dataclass
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import bindparam, delete, func, literal, or_, select, text
 from sqlalchemy.dialects.postgresql import insert as upsert
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import contains_eager, joinedload, lazyload
+from sqlalchemy.orm import joinedload
 
 from common import errors
 from common.db import new_id
@@ -16,7 +17,8 @@ from common.validation import is_uuid
 from contracts.vocabulary import PRIVATE_SPACE_KINDS
 from services.booking import blocks, check_in_codes, directory, lifecycle, programmes, slots
 from services.booking.models import (
-    Booking, CheckInFailure, Member, OrganisationPolicy, Relay, Space,
+    Booking, CheckInFailure, Member, OpeningHours, OrganisationPolicy, Relay, Space,
+    SpaceSession,
 )
 from services.booking.policy import Policy, PolicyRefused, policy_for
 
@@ -85,12 +87,36 @@ def policy_from(row):
                   row.monthly_budget_cents, row.budget_per or "organisation")
 
 
+# What ``book`` reads of a member and of the organisation's policy: Core
+# columns, not ORM entities (loading two entities into the identity map cost
+# more than the statement).
+_members, _policies = Member.__table__, OrganisationPolicy.__table__
+MEMBER_COLUMNS = ("user_id", "deactivated_at", "home_latitude", "home_longitude",
+                  "group_policies", "programmes", "resident_commune", "resident_postcode")
+POLICY_COLUMNS = ("organisation_id", "allowed_relays", "relay_ids", "radius_km",
+                  "max_days_per_month", "booking_horizon_days", "space_kinds",
+                  "monthly_budget_cents", "budget_per")
+
+
+@dataclass(frozen=True, slots=True)
+class MemberOfBooking:
+    """The member as ``book`` reads it (booking's projection of identity's user)."""
+    user_id: str
+    deactivated_at: object
+    home_latitude: float | None
+    home_longitude: float | None
+    group_policies: list
+    programmes: list
+    resident_commune: str | None
+    resident_postcode: str | None
+
+
 def _member_and_policy_statement(with_organisation):
     one = select(literal(1).label("one")).subquery()
-    return (select(Member, OrganisationPolicy).select_from(one)
-            .outerjoin(Member, Member.user_id == bindparam("user_id"))
-            .outerjoin(OrganisationPolicy,
-                       OrganisationPolicy.organisation_id == bindparam("organisation_id")
+    return (select(*(_members.c[name] for name in MEMBER_COLUMNS),
+                   *(_policies.c[name] for name in POLICY_COLUMNS)).select_from(one)
+            .outerjoin(_members, _members.c.user_id == bindparam("user_id"))
+            .outerjoin(_policies, _policies.c.organisation_id == bindparam("organisation_id")
                        if with_organisation else literal(False)))
 
 
@@ -101,13 +127,14 @@ MEMBER_AND_POLICY = {True: _member_and_policy_statement(True),
 
 
 def member_and_policy(session, user_id, organisation_id):
-    """(Member or None, Policy) in one round trip: both rows are outer-joined
-    to a single constant row, so a missing one comes back as None."""
-    member, policy = session.execute(
-        MEMBER_AND_POLICY[bool(organisation_id)],
-        {"user_id": user_id, "organisation_id": organisation_id}).one()
-    return member, policy_for(policy_from(policy),
-                              member.group_policies if member is not None else None)
+    """(member or None, Policy) in one round trip: both rows are outer-joined
+    to a single constant row, so a missing one comes back as NULLs."""
+    row = session.execute(MEMBER_AND_POLICY[bool(organisation_id)],
+                          {"user_id": user_id, "organisation_id": organisation_id}).one()
+    member = (MemberOfBooking(*(getattr(row, name) for name in MEMBER_COLUMNS))
+              if row.user_id is not None else None)
+    policy = policy_from(row if row.organisation_id is not None else None)
+    return member, policy_for(policy, member.group_policies if member is not None else None)
 
 
 def days_booked_in_month(session, member_id, day):
@@ -246,7 +273,7 @@ def book(uow, caller, data, now, series_id=None, quote=None, ask_home=None):
             # A desk never has sessions (set_space_sessions refuses them), so
             # a desk's are not read: a round trip less. A room's are read here,
             # after the relay's lock, which a change of sessions takes too.
-            slots.check_session(directory.sessions_of(space), data.get("start"), data.get("end"))
+            slots.check_session(sessions_of(session, space), data.get("start"), data.get("end"))
         home = (member.home_latitude, member.home_longitude) \
             if member is not None and member.home_latitude is not None else None
         if home is None and policy.measures_from_home and ask_home is not None:
@@ -265,15 +292,15 @@ def book(uow, caller, data, now, series_id=None, quote=None, ask_home=None):
                                    data, times)
     except (slots.SlotRefused, PolicyRefused) as refusal:
         raise refused(refusal) from None
-    booking = Booking(id=new_id(), relay_id=relay.id, member_id=caller.user_id,
-                      series_id=series_id, organisation_id=caller.organisation_id,
-                      date=data["date"], slot=data.get("slot", slots.HOURS),
-                      starts_at=times.starts_at, ends_at=times.ends_at, status="confirmed",
-                      no_show_at=lifecycle.no_show_due_at(kind, times.starts_at, now,
-                                                          relay.no_show_after_minutes),
-                      price_cents=price_cents, created_at=now, updated_at=now,
-                      programme_id=programme.programme_id if programme else None)
-    booking.relay = relay
+    booking = NewBooking(id=new_id(), relay_id=relay.id, member_id=caller.user_id,
+                         series_id=series_id, organisation_id=caller.organisation_id,
+                         date=data["date"], slot=data.get("slot", slots.HOURS),
+                         starts_at=times.starts_at, ends_at=times.ends_at, status="confirmed",
+                         no_show_at=lifecycle.no_show_due_at(kind, times.starts_at, now,
+                                                             relay.no_show_after_minutes),
+                         price_cents=price_cents, created_at=now, updated_at=now,
+                         programme_id=programme.programme_id if programme else None,
+                         relay=relay)
     if space is not None:
         insert(session, booking, space)
     else:
@@ -282,12 +309,83 @@ def book(uow, caller, data, now, series_id=None, quote=None, ask_home=None):
     return booking
 
 
-SPACE_WITH_RELAY_FOR_SHARE = (
-    select(Space).join(Space.relay)
-    .options(contains_eager(Space.relay).joinedload(Relay.opening_hours),
-             lazyload(Space.sessions))  # read only for a room (``book``)
-    .where(Space.id == bindparam("space_id"))
-    .with_for_update(read=True, of=Relay))
+# -- what a booking reads of its relay and space: Core rows and plain records ------
+#
+# Not ORM entities: loading a space, its relay and the relay's opening hours as
+# entities (identity map, instance state, the joined collection's
+# de-duplication) cost about a millisecond of CPU a booking, more than the
+# statements themselves. The records carry what ``facts``, ``calendar_of``, the
+# policy check and the reply read, under the same names as the entities.
+
+_relays, _spaces, _hours = Relay.__table__, Space.__table__, OpeningHours.__table__
+_sessions = SpaceSession.__table__
+RELAY_COLUMNS = ("id", "name", "address", "postcode", "commune", "department", "latitude",
+                 "longitude", "timezone", "closed_on_public_holidays", "no_show_after_minutes")
+SPACE_COLUMNS = ("id", "relay_id", "kind", "name")
+HOURS_COLUMNS = ("weekday", "morning_opens", "morning_closes", "afternoon_opens",
+                 "afternoon_closes")
+
+
+@dataclass(frozen=True, slots=True)
+class RelayOfBooking:
+    """A relay as a booking reads it, with its opening hours (rows of
+    ``opening_hours``: what ``directory.calendar_of`` reads)."""
+    id: str
+    name: str
+    address: str
+    postcode: str
+    commune: str
+    department: str
+    latitude: float
+    longitude: float
+    timezone: str
+    closed_on_public_holidays: bool
+    no_show_after_minutes: int | None
+    opening_hours: tuple
+
+    postal_address = Relay.postal_address
+
+
+@dataclass(frozen=True, slots=True)
+class SpaceOfBooking:
+    id: str
+    relay_id: str
+    kind: str
+    name: str
+
+
+def _relay_statement(with_space):
+    """The relay's row FOR SHARE (``book``'s second lock) with its opening
+    hours, one row a weekday; and the space's columns when booking a given one."""
+    relay_columns = [_relays.c[name] for name in RELAY_COLUMNS]
+    hours_columns = [_hours.c[name] for name in HOURS_COLUMNS]
+    if with_space:
+        statement = (select(*(_spaces.c[name].label(f"space_{name}") for name in SPACE_COLUMNS),
+                            *relay_columns, *hours_columns)
+                     .select_from(_spaces.join(_relays, _relays.c.id == _spaces.c.relay_id))
+                     .where(_spaces.c.id == bindparam("space_id")))
+    else:
+        statement = (select(*relay_columns, *hours_columns).select_from(_relays)
+                     .where(_relays.c.id == bindparam("relay_id")))
+    return (statement.outerjoin(_hours, _hours.c.relay_id == _relays.c.id)
+            .order_by(_hours.c.weekday).with_for_update(read=True, of=_relays))
+
+
+SPACE_WITH_RELAY_FOR_SHARE = _relay_statement(with_space=True)
+RELAY_FOR_SHARE = _relay_statement(with_space=False)
+RELAY_HAS_KIND = select(literal(1)).where(_spaces.c.relay_id == bindparam("relay_id"),
+                                          _spaces.c.kind == bindparam("kind")).limit(1)
+# A room's sessions, read after the relay's lock, which a change of sessions takes too.
+SESSIONS_OF_SPACE = (select(_sessions.c.name, _sessions.c.start, _sessions.c.end)
+                     .where(_sessions.c.space_id == bindparam("space_id"))
+                     .order_by(_sessions.c.start))
+
+
+def relay_of(rows):
+    """The relay of the rows of ``SPACE_WITH_RELAY_FOR_SHARE`` or ``RELAY_FOR_SHARE``."""
+    first = rows[0]
+    return RelayOfBooking(*(getattr(first, name) for name in RELAY_COLUMNS),
+                          opening_hours=tuple(row for row in rows if row.weekday is not None))
 
 
 def no_quote(request):
@@ -299,28 +397,40 @@ def target_of(session, data):
     """(relay, space or None, kind) of a booking request; the relay's row is
     locked FOR SHARE until the booking commits (see ``book``)."""
     if "space_id" in data:
-        space = session.execute(SPACE_WITH_RELAY_FOR_SHARE, {"space_id": str(data["space_id"])}
-                                ).unique().scalar_one_or_none()
-        if space is None:
+        rows = session.execute(SPACE_WITH_RELAY_FOR_SHARE,
+                               {"space_id": str(data["space_id"])}).all()
+        if not rows:
             raise errors.NotFound(f"No space {data['space_id']}.",
                                   fields={"space_id": ["Unknown space."]})
-        return space.relay, space, space.kind
-    relay = session.execute(
-        select(Relay).options(*directory.RELAY_LOADS).where(Relay.id == str(data["relay_id"]))
-        .with_for_update(read=True, of=Relay)).scalar_one_or_none()
-    if relay is None:
+        space = SpaceOfBooking(*(getattr(rows[0], f"space_{name}") for name in SPACE_COLUMNS))
+        return relay_of(rows), space, space.kind
+    relay_id = str(data["relay_id"])
+    rows = session.execute(RELAY_FOR_SHARE, {"relay_id": relay_id}).all() \
+        if is_uuid(relay_id) else []
+    if not rows:
         raise errors.NotFound(f"No relay {data['relay_id']}.",
                               fields={"relay_id": ["Unknown relay."]})
     kind = data.get("kind", "desk")
-    if not any(space.kind == kind for space in relay.spaces):
+    if session.execute(RELAY_HAS_KIND, {"relay_id": relay_id, "kind": kind}).first() is None:
         raise errors.NotFound(f"This relay has no {kind.replace('_', ' ')}.",
                               code="no-such-space", fields={"kind": ["None at this relay."]})
-    return relay, None, kind
+    return relay_of(rows), None, kind
+
+
+def sessions_of(session, space):
+    """A room's sessions as ``slots.check_session`` reads them."""
+    return [tuple(row) for row in session.execute(SESSIONS_OF_SPACE, {"space_id": space.id})]
 
 
 # Every column of a new booking, in the order of the table.
 BOOKING_COLUMNS = tuple(column.key for column in Booking.__table__.columns)
 INSERT_BOOKING = Booking.__table__.insert()
+# A booking ``book`` writes, as a plain record: every column of the row (None
+# unless set) and the ``space`` and ``relay`` records that ``facts`` and the
+# reply read, as they read a loaded ``Booking``.
+NewBooking = make_dataclass(
+    "NewBooking", [(name, object, None) for name in BOOKING_COLUMNS + ("space", "relay")],
+    kw_only=True, slots=True)
 
 
 def insert(session, booking, space):
@@ -329,8 +439,8 @@ def insert(session, booking, space):
     (the unit of work, or the savepoint of a try that may move on).
 
     The row is written by a Core INSERT of the values ``book`` already holds
-    (the ORM's flush cost more than the statement): the ``booking`` object
-    stays out of the session, a plain record of what was written."""
+    (the ORM's flush cost more than the statement): ``booking`` is a plain
+    record of what was written (``NewBooking``)."""
     booking.space_id, booking.space = space.id, space
     booking.block_id = blocks.check_places(session, booking, space.id)
     values = {name: getattr(booking, name) for name in BOOKING_COLUMNS}
@@ -359,22 +469,23 @@ def insert_into_any_free_space(session, booking, relay, kind, times, data):
         organisation_id=booking.organisation_id, starts_at=times.starts_at,
         ends_at=times.ends_at)
     taken = select(Booking.id).where(
-        Booking.space_id == Space.id, Booking.status.in_(lifecycle.ACTIVE_STATUSES),
+        Booking.space_id == _spaces.c.id, Booking.status.in_(lifecycle.ACTIVE_STATUSES),
         func.tstzrange(Booking.starts_at, Booking.ends_at).op("&&")(
             func.tstzrange(times.starts_at, times.ends_at))).exists()
-    candidates = (select(Space).where(Space.relay_id == relay.id, Space.kind == kind, ~taken,
-                                      fits_sessions, not_held_by_others)
-                  .order_by(held_for_member_first, Space.name).limit(1))
+    candidates = (select(*(_spaces.c[name] for name in SPACE_COLUMNS))
+                  .where(_spaces.c.relay_id == relay.id, _spaces.c.kind == kind, ~taken,
+                         fits_sessions, not_held_by_others)
+                  .order_by(held_for_member_first, _spaces.c.name).limit(1))
     for _ in range(ANY_SPACE_ATTEMPTS):
-        space = session.execute(candidates.with_for_update(skip_locked=True)
-                                ).scalar_one_or_none()
-        if space is None:
+        row = session.execute(candidates.with_for_update(skip_locked=True)).first()
+        if row is None:
             # Every free one is locked: booking a given space locks it while
             # checking blocks (blocks.check_places), and such a booking may
             # well be refused. Wait for one rather than say none is free.
-            space = session.execute(candidates.with_for_update()).scalar_one_or_none()
-        if space is None:
+            row = session.execute(candidates.with_for_update()).first()
+        if row is None:
             break
+        space = SpaceOfBooking(*row)
         try:
             with session.begin_nested():
                 insert(session, booking, space)
