@@ -6,7 +6,7 @@ from dataclasses import dataclass, make_dataclass
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import bindparam, delete, func, literal, or_, select, text
+from sqlalchemy import bindparam, delete, func, literal, or_, select, text, true
 from sqlalchemy.dialects.postgresql import insert as upsert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
@@ -129,8 +129,13 @@ MEMBER_AND_POLICY = {True: _member_and_policy_statement(True),
 def member_and_policy(session, user_id, organisation_id):
     """(member or None, Policy) in one round trip: both rows are outer-joined
     to a single constant row, so a missing one comes back as NULLs."""
-    row = session.execute(MEMBER_AND_POLICY[bool(organisation_id)],
-                          {"user_id": user_id, "organisation_id": organisation_id}).one()
+    return member_and_policy_of(session.execute(
+        MEMBER_AND_POLICY[bool(organisation_id)],
+        {"user_id": user_id, "organisation_id": organisation_id}).one())
+
+
+def member_and_policy_of(row):
+    """(member or None, Policy) from a row holding ``MEMBER_AND_POLICY``'s columns."""
     member = (MemberOfBooking(*(getattr(row, name) for name in MEMBER_COLUMNS))
               if row.user_id is not None else None)
     policy = policy_from(row if row.organisation_id is not None else None)
@@ -252,10 +257,7 @@ def book(uow, caller, data, now, series_id=None, quote=None, ask_home=None):
     caller.require("member")
     session = uow.session
     lock_member(session, caller.user_id)
-    member, policy = member_and_policy(session, caller.user_id, caller.organisation_id)
-    if member is not None and member.deactivated_at is not None:
-        raise errors.Forbidden("Your account is deactivated.", code="member-deactivated")
-    relay, space, kind = target_of(session, data)
+    member, policy, relay, space, kind = target_of(session, caller, data)
     if kind == "desk" and "slot" not in data:
         raise errors.InvalidInput("A desk is booked by slot: morning, afternoon or day.",
                                   code="desk-by-slot", fields={"slot": ["Required for a desk."]})
@@ -354,25 +356,39 @@ class SpaceOfBooking:
     name: str
 
 
-def _relay_statement(with_space):
+def _relay_statement(with_space, with_organisation):
     """The relay's row FOR SHARE (``book``'s second lock) with its opening
-    hours, one row a weekday; and the space's columns when booking a given one."""
+    hours, one row a weekday; the space's columns when booking a given one;
+    and, on every row, the member and the organisation's policy
+    (``MEMBER_AND_POLICY``'s one row, cross-joined).
+
+    The member and policy are read in this statement, not one of their own (a
+    round trip less), because what they must not miss is serialised by the
+    member's lock, taken by the statement before (``lock_member``): this
+    statement's snapshot is taken after it was granted, so a deactivation or a
+    change of the member's policies committed meanwhile is seen. What this
+    statement may wait for (the relay's lock) guards the relay's closures,
+    sessions and blocks, which are read by later statements."""
     relay_columns = [_relays.c[name] for name in RELAY_COLUMNS]
     hours_columns = [_hours.c[name] for name in HOURS_COLUMNS]
+    member_and_policy = _member_and_policy_statement(with_organisation).subquery("member_policy")
     if with_space:
         statement = (select(*(_spaces.c[name].label(f"space_{name}") for name in SPACE_COLUMNS),
-                            *relay_columns, *hours_columns)
+                            *relay_columns, *hours_columns, *member_and_policy.c)
                      .select_from(_spaces.join(_relays, _relays.c.id == _spaces.c.relay_id))
                      .where(_spaces.c.id == bindparam("space_id")))
     else:
-        statement = (select(*relay_columns, *hours_columns).select_from(_relays)
-                     .where(_relays.c.id == bindparam("relay_id")))
-    return (statement.outerjoin(_hours, _hours.c.relay_id == _relays.c.id)
+        statement = (select(*relay_columns, *hours_columns, *member_and_policy.c)
+                     .select_from(_relays).where(_relays.c.id == bindparam("relay_id")))
+    return (statement.join(member_and_policy, true())
+            .outerjoin(_hours, _hours.c.relay_id == _relays.c.id)
             .order_by(_hours.c.weekday).with_for_update(read=True, of=_relays))
 
 
-SPACE_WITH_RELAY_FOR_SHARE = _relay_statement(with_space=True)
-RELAY_FOR_SHARE = _relay_statement(with_space=False)
+# {(a given space?, an organisation?): statement}
+TARGET_FOR_SHARE = {(with_space, with_organisation): _relay_statement(with_space,
+                                                                      with_organisation)
+                    for with_space in (True, False) for with_organisation in (True, False)}
 RELAY_HAS_KIND = select(literal(1)).where(_spaces.c.relay_id == bindparam("relay_id"),
                                           _spaces.c.kind == bindparam("kind")).limit(1)
 # A room's sessions, read after the relay's lock, which a change of sessions takes too.
@@ -382,7 +398,7 @@ SESSIONS_OF_SPACE = (select(_sessions.c.name, _sessions.c.start, _sessions.c.end
 
 
 def relay_of(rows):
-    """The relay of the rows of ``SPACE_WITH_RELAY_FOR_SHARE`` or ``RELAY_FOR_SHARE``."""
+    """The relay of the rows of a ``TARGET_FOR_SHARE`` statement."""
     first = rows[0]
     return RelayOfBooking(*(getattr(first, name) for name in RELAY_COLUMNS),
                           opening_hours=tuple(row for row in rows if row.weekday is not None))
@@ -393,20 +409,30 @@ def no_quote(request):
                              code="budget-unavailable")
 
 
-def target_of(session, data):
-    """(relay, space or None, kind) of a booking request; the relay's row is
-    locked FOR SHARE until the booking commits (see ``book``)."""
+def target_of(session, caller, data):
+    """(member or None, policy, relay, space or None, kind) of a booking
+    request, in one statement (``TARGET_FOR_SHARE``); the relay's row is
+    locked FOR SHARE until the booking commits (see ``book``). A deactivated
+    member is refused first, then an unknown space or relay."""
+    params = {"user_id": caller.user_id, "organisation_id": caller.organisation_id}
+    with_organisation = bool(caller.organisation_id)
     if "space_id" in data:
-        rows = session.execute(SPACE_WITH_RELAY_FOR_SHARE,
-                               {"space_id": str(data["space_id"])}).all()
+        rows = session.execute(TARGET_FOR_SHARE[True, with_organisation],
+                               dict(params, space_id=str(data["space_id"]))).all()
+    else:
+        relay_id = str(data["relay_id"])
+        rows = session.execute(TARGET_FOR_SHARE[False, with_organisation],
+                               dict(params, relay_id=relay_id)).all() if is_uuid(relay_id) else []
+    member, policy = (member_and_policy_of(rows[0]) if rows else
+                      member_and_policy(session, caller.user_id, caller.organisation_id))
+    if member is not None and member.deactivated_at is not None:
+        raise errors.Forbidden("Your account is deactivated.", code="member-deactivated")
+    if "space_id" in data:
         if not rows:
             raise errors.NotFound(f"No space {data['space_id']}.",
                                   fields={"space_id": ["Unknown space."]})
         space = SpaceOfBooking(*(getattr(rows[0], f"space_{name}") for name in SPACE_COLUMNS))
-        return relay_of(rows), space, space.kind
-    relay_id = str(data["relay_id"])
-    rows = session.execute(RELAY_FOR_SHARE, {"relay_id": relay_id}).all() \
-        if is_uuid(relay_id) else []
+        return member, policy, relay_of(rows), space, space.kind
     if not rows:
         raise errors.NotFound(f"No relay {data['relay_id']}.",
                               fields={"relay_id": ["Unknown relay."]})
@@ -414,7 +440,7 @@ def target_of(session, data):
     if session.execute(RELAY_HAS_KIND, {"relay_id": relay_id, "kind": kind}).first() is None:
         raise errors.NotFound(f"This relay has no {kind.replace('_', ' ')}.",
                               code="no-such-space", fields={"kind": ["None at this relay."]})
-    return relay_of(rows), None, kind
+    return member, policy, relay_of(rows), None, kind
 
 
 def sessions_of(session, space):
