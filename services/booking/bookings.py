@@ -2,11 +2,13 @@
 relay), cancel, check in, read bookings. Every state change emits its event
 through the outbox in the same transaction."""
 from calendar import monthrange
-from dataclasses import dataclass, make_dataclass
+from dataclasses import dataclass, make_dataclass, replace
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import bindparam, delete, func, literal, or_, select, text, true
+from sqlalchemy import (
+    bindparam, delete, func, literal, null, or_, select, text, true, union_all,
+)
 from sqlalchemy.dialects.postgresql import insert as upsert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
@@ -264,8 +266,7 @@ def book(uow, caller, data, now, series_id=None, quote=None, ask_home=None):
     if kind != "desk" and "slot" in data:
         raise errors.InvalidInput("A room is booked by the hour: give start and end.",
                                   code="room-by-hours", fields={"start": ["Required for a room."]})
-    calendar = directory.calendar_of(relay, directory.closures_between(
-        session, [relay.id], data["date"], data["date"]).get(relay.id, []))
+    calendar = calendar_on(session, relay, data["date"])
     try:
         times = slots.requested_times(calendar, data["date"], data.get("slot", slots.HOURS),
                                       data.get("start"), data.get("end"))
@@ -330,8 +331,9 @@ HOURS_COLUMNS = ("weekday", "morning_opens", "morning_closes", "afternoon_opens"
 
 @dataclass(frozen=True, slots=True)
 class RelayOfBooking:
-    """A relay as a booking reads it, with its opening hours (rows of
-    ``opening_hours``: what ``directory.calendar_of`` reads)."""
+    """A relay as a booking reads it; ``opening_hours`` (rows with a weekday
+    and its hours, what ``directory.calendar_of`` reads) are read after its
+    lock (``calendar_on``)."""
     id: str
     name: str
     address: str
@@ -343,7 +345,7 @@ class RelayOfBooking:
     timezone: str
     closed_on_public_holidays: bool
     no_show_after_minutes: int | None
-    opening_hours: tuple
+    opening_hours: tuple = ()
 
     postal_address = Relay.postal_address
 
@@ -357,32 +359,29 @@ class SpaceOfBooking:
 
 
 def _relay_statement(with_space, with_organisation):
-    """The relay's row FOR SHARE (``book``'s second lock) with its opening
-    hours, one row a weekday; the space's columns when booking a given one;
-    and, on every row, the member and the organisation's policy
-    (``MEMBER_AND_POLICY``'s one row, cross-joined).
+    """The relay's row FOR SHARE (``book``'s second lock); the space's columns
+    when booking a given one; and the member and the organisation's policy
+    (``MEMBER_AND_POLICY``'s one row, cross-joined): one row, or none.
 
     The member and policy are read in this statement, not one of their own (a
     round trip less), because what they must not miss is serialised by the
     member's lock, taken by the statement before (``lock_member``): this
     statement's snapshot is taken after it was granted, so a deactivation or a
     change of the member's policies committed meanwhile is seen. What this
-    statement may wait for (the relay's lock) guards the relay's closures,
-    sessions and blocks, which are read by later statements."""
+    statement may wait for (the relay's lock) guards the relay's opening
+    hours, closures, sessions and blocks, which are read by later statements
+    (``calendar_on``, ``sessions_of``, ``blocks.check_places``)."""
     relay_columns = [_relays.c[name] for name in RELAY_COLUMNS]
-    hours_columns = [_hours.c[name] for name in HOURS_COLUMNS]
     member_and_policy = _member_and_policy_statement(with_organisation).subquery("member_policy")
     if with_space:
         statement = (select(*(_spaces.c[name].label(f"space_{name}") for name in SPACE_COLUMNS),
-                            *relay_columns, *hours_columns, *member_and_policy.c)
+                            *relay_columns, *member_and_policy.c)
                      .select_from(_spaces.join(_relays, _relays.c.id == _spaces.c.relay_id))
                      .where(_spaces.c.id == bindparam("space_id")))
     else:
-        statement = (select(*relay_columns, *hours_columns, *member_and_policy.c)
+        statement = (select(*relay_columns, *member_and_policy.c)
                      .select_from(_relays).where(_relays.c.id == bindparam("relay_id")))
-    return (statement.join(member_and_policy, true())
-            .outerjoin(_hours, _hours.c.relay_id == _relays.c.id)
-            .order_by(_hours.c.weekday).with_for_update(read=True, of=_relays))
+    return statement.join(member_and_policy, true()).with_for_update(read=True, of=_relays)
 
 
 # {(a given space?, an organisation?): statement}
@@ -397,11 +396,38 @@ SESSIONS_OF_SPACE = (select(_sessions.c.name, _sessions.c.start, _sessions.c.end
                      .order_by(_sessions.c.start))
 
 
-def relay_of(rows):
-    """The relay of the rows of a ``TARGET_FOR_SHARE`` statement."""
-    first = rows[0]
-    return RelayOfBooking(*(getattr(first, name) for name in RELAY_COLUMNS),
-                          opening_hours=tuple(row for row in rows if row.weekday is not None))
+def relay_of(row):
+    """The relay of the row of a ``TARGET_FOR_SHARE`` statement."""
+    return RelayOfBooking(*(getattr(row, name) for name in RELAY_COLUMNS))
+
+
+def _calendar_statement():
+    """A relay's opening hours (rows with a weekday) and its closures touching
+    :day (rows with a reason), in one round trip."""
+    closures = directory.CLOSURES_BETWEEN.selected_columns
+    hours = (select(*(_hours.c[name] for name in HOURS_COLUMNS),
+                    *(null().label(name) for name in ("starts_on", "ends_on", "reason")))
+             .where(_hours.c.relay_id == bindparam("relay_id")))
+    closed = (select(*(null().label(name) for name in HOURS_COLUMNS),
+                     closures.starts_on, closures.ends_on, closures.reason)
+              .where(closures.relay_id == bindparam("relay_id"),
+                     closures.starts_on <= bindparam("day"), closures.ends_on >= bindparam("day")))
+    return union_all(hours, closed)
+
+
+CALENDAR_ON_DAY = _calendar_statement()
+
+
+def calendar_on(session, relay, day):
+    """The relay's calendar as it stands for ``day``: its opening hours and
+    closures, read after the relay's lock FOR SHARE (``target_of``) that a
+    change of either takes FOR UPDATE, so neither can be missed. (Read in
+    the locking statement, they would come from a snapshot taken before the
+    lock was granted.)"""
+    rows = session.execute(CALENDAR_ON_DAY, {"relay_id": relay.id, "day": day}).all()
+    return directory.calendar_of(
+        replace(relay, opening_hours=[row for row in rows if row.weekday is not None]),
+        [row for row in rows if row.reason is not None])
 
 
 def no_quote(request):
@@ -432,7 +458,7 @@ def target_of(session, caller, data):
             raise errors.NotFound(f"No space {data['space_id']}.",
                                   fields={"space_id": ["Unknown space."]})
         space = SpaceOfBooking(*(getattr(rows[0], f"space_{name}") for name in SPACE_COLUMNS))
-        return member, policy, relay_of(rows), space, space.kind
+        return member, policy, relay_of(rows[0]), space, space.kind
     if not rows:
         raise errors.NotFound(f"No relay {data['relay_id']}.",
                               fields={"relay_id": ["Unknown relay."]})
@@ -440,7 +466,7 @@ def target_of(session, caller, data):
     if session.execute(RELAY_HAS_KIND, {"relay_id": relay_id, "kind": kind}).first() is None:
         raise errors.NotFound(f"This relay has no {kind.replace('_', ' ')}.",
                               code="no-such-space", fields={"kind": ["None at this relay."]})
-    return member, policy, relay_of(rows), None, kind
+    return member, policy, relay_of(rows[0]), None, kind
 
 
 def sessions_of(session, space):
