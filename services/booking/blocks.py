@@ -24,11 +24,13 @@ from contracts.vocabulary import WEEKDAYS
 
 LOCK_SPACES = text("SELECT id FROM spaces WHERE id = ANY(CAST(:space_ids AS uuid[])) "
                    "ORDER BY id FOR UPDATE")
+# Core columns (every booking of a given space reads it): no ORM layer to go through.
+_places, _blocks = BlockPlace.__table__, Block.__table__
 PLACES_OVERLAPPING = (
-    select(BlockPlace.block_id, Block.organisation_id, BlockPlace.release_at)
-    .join(Block, Block.id == BlockPlace.block_id)
-    .where(BlockPlace.space_id == bindparam("space_id"), Block.cancelled_at.is_(None),
-           BlockPlace.starts_at < bindparam("ends_at"), BlockPlace.ends_at > bindparam("starts_at")))
+    select(_places.c.block_id, _blocks.c.organisation_id, _places.c.release_at)
+    .select_from(_places.join(_blocks, _blocks.c.id == _places.c.block_id))
+    .where(_places.c.space_id == bindparam("space_id"), _blocks.c.cancelled_at.is_(None),
+           _places.c.starts_at < bindparam("ends_at"), _places.c.ends_at > bindparam("starts_at")))
 
 
 def lock_spaces(session, space_ids):

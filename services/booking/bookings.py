@@ -2,13 +2,16 @@
 relay), cancel, check in, read bookings. Every state change emits its event
 through the outbox in the same transaction."""
 from calendar import monthrange
+from dataclasses import dataclass, make_dataclass, replace
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import bindparam, delete, func, literal, or_, select, text
+from sqlalchemy import (
+    bindparam, delete, func, literal, null, or_, select, text, true, union_all,
+)
 from sqlalchemy.dialects.postgresql import insert as upsert
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import contains_eager, joinedload, lazyload
+from sqlalchemy.orm import joinedload
 
 from common import errors
 from common.db import new_id
@@ -16,7 +19,8 @@ from common.validation import is_uuid
 from contracts.vocabulary import PRIVATE_SPACE_KINDS
 from services.booking import blocks, check_in_codes, directory, lifecycle, programmes, slots
 from services.booking.models import (
-    Booking, CheckInFailure, Member, OrganisationPolicy, Relay, Space,
+    Booking, CheckInFailure, Member, OpeningHours, OrganisationPolicy, Relay, Space,
+    SpaceSession,
 )
 from services.booking.policy import Policy, PolicyRefused, policy_for
 
@@ -85,12 +89,36 @@ def policy_from(row):
                   row.monthly_budget_cents, row.budget_per or "organisation")
 
 
+# What ``book`` reads of a member and of the organisation's policy: Core
+# columns, not ORM entities (loading two entities into the identity map cost
+# more than the statement).
+_members, _policies = Member.__table__, OrganisationPolicy.__table__
+MEMBER_COLUMNS = ("user_id", "deactivated_at", "home_latitude", "home_longitude",
+                  "group_policies", "programmes", "resident_commune", "resident_postcode")
+POLICY_COLUMNS = ("organisation_id", "allowed_relays", "relay_ids", "radius_km",
+                  "max_days_per_month", "booking_horizon_days", "space_kinds",
+                  "monthly_budget_cents", "budget_per")
+
+
+@dataclass(frozen=True, slots=True)
+class MemberOfBooking:
+    """The member as ``book`` reads it (booking's projection of identity's user)."""
+    user_id: str
+    deactivated_at: object
+    home_latitude: float | None
+    home_longitude: float | None
+    group_policies: list
+    programmes: list
+    resident_commune: str | None
+    resident_postcode: str | None
+
+
 def _member_and_policy_statement(with_organisation):
     one = select(literal(1).label("one")).subquery()
-    return (select(Member, OrganisationPolicy).select_from(one)
-            .outerjoin(Member, Member.user_id == bindparam("user_id"))
-            .outerjoin(OrganisationPolicy,
-                       OrganisationPolicy.organisation_id == bindparam("organisation_id")
+    return (select(*(_members.c[name] for name in MEMBER_COLUMNS),
+                   *(_policies.c[name] for name in POLICY_COLUMNS)).select_from(one)
+            .outerjoin(_members, _members.c.user_id == bindparam("user_id"))
+            .outerjoin(_policies, _policies.c.organisation_id == bindparam("organisation_id")
                        if with_organisation else literal(False)))
 
 
@@ -101,13 +129,19 @@ MEMBER_AND_POLICY = {True: _member_and_policy_statement(True),
 
 
 def member_and_policy(session, user_id, organisation_id):
-    """(Member or None, Policy) in one round trip: both rows are outer-joined
-    to a single constant row, so a missing one comes back as None."""
-    member, policy = session.execute(
+    """(member or None, Policy) in one round trip: both rows are outer-joined
+    to a single constant row, so a missing one comes back as NULLs."""
+    return member_and_policy_of(session.execute(
         MEMBER_AND_POLICY[bool(organisation_id)],
-        {"user_id": user_id, "organisation_id": organisation_id}).one()
-    return member, policy_for(policy_from(policy),
-                              member.group_policies if member is not None else None)
+        {"user_id": user_id, "organisation_id": organisation_id}).one())
+
+
+def member_and_policy_of(row):
+    """(member or None, Policy) from a row holding ``MEMBER_AND_POLICY``'s columns."""
+    member = (MemberOfBooking(*(getattr(row, name) for name in MEMBER_COLUMNS))
+              if row.user_id is not None else None)
+    policy = policy_from(row if row.organisation_id is not None else None)
+    return member, policy_for(policy, member.group_policies if member is not None else None)
 
 
 def days_booked_in_month(session, member_id, day):
@@ -225,18 +259,14 @@ def book(uow, caller, data, now, series_id=None, quote=None, ask_home=None):
     caller.require("member")
     session = uow.session
     lock_member(session, caller.user_id)
-    member, policy = member_and_policy(session, caller.user_id, caller.organisation_id)
-    if member is not None and member.deactivated_at is not None:
-        raise errors.Forbidden("Your account is deactivated.", code="member-deactivated")
-    relay, space, kind = target_of(session, data)
+    member, policy, relay, space, kind = target_of(session, caller, data)
     if kind == "desk" and "slot" not in data:
         raise errors.InvalidInput("A desk is booked by slot: morning, afternoon or day.",
                                   code="desk-by-slot", fields={"slot": ["Required for a desk."]})
     if kind != "desk" and "slot" in data:
         raise errors.InvalidInput("A room is booked by the hour: give start and end.",
                                   code="room-by-hours", fields={"start": ["Required for a room."]})
-    calendar = directory.calendar_of(relay, directory.closures_between(
-        session, [relay.id], data["date"], data["date"]).get(relay.id, []))
+    calendar = calendar_on(session, relay, data["date"])
     try:
         times = slots.requested_times(calendar, data["date"], data.get("slot", slots.HOURS),
                                       data.get("start"), data.get("end"))
@@ -246,7 +276,7 @@ def book(uow, caller, data, now, series_id=None, quote=None, ask_home=None):
             # A desk never has sessions (set_space_sessions refuses them), so
             # a desk's are not read: a round trip less. A room's are read here,
             # after the relay's lock, which a change of sessions takes too.
-            slots.check_session(directory.sessions_of(space), data.get("start"), data.get("end"))
+            slots.check_session(sessions_of(session, space), data.get("start"), data.get("end"))
         home = (member.home_latitude, member.home_longitude) \
             if member is not None and member.home_latitude is not None else None
         if home is None and policy.measures_from_home and ask_home is not None:
@@ -265,15 +295,15 @@ def book(uow, caller, data, now, series_id=None, quote=None, ask_home=None):
                                    data, times)
     except (slots.SlotRefused, PolicyRefused) as refusal:
         raise refused(refusal) from None
-    booking = Booking(id=new_id(), relay_id=relay.id, member_id=caller.user_id,
-                      series_id=series_id, organisation_id=caller.organisation_id,
-                      date=data["date"], slot=data.get("slot", slots.HOURS),
-                      starts_at=times.starts_at, ends_at=times.ends_at, status="confirmed",
-                      no_show_at=lifecycle.no_show_due_at(kind, times.starts_at, now,
-                                                          relay.no_show_after_minutes),
-                      price_cents=price_cents, created_at=now, updated_at=now,
-                      programme_id=programme.programme_id if programme else None)
-    booking.relay = relay
+    booking = NewBooking(id=new_id(), relay_id=relay.id, member_id=caller.user_id,
+                         series_id=series_id, organisation_id=caller.organisation_id,
+                         date=data["date"], slot=data.get("slot", slots.HOURS),
+                         starts_at=times.starts_at, ends_at=times.ends_at, status="confirmed",
+                         no_show_at=lifecycle.no_show_due_at(kind, times.starts_at, now,
+                                                             relay.no_show_after_minutes),
+                         price_cents=price_cents, created_at=now, updated_at=now,
+                         programme_id=programme.programme_id if programme else None,
+                         relay=relay)
     if space is not None:
         insert(session, booking, space)
     else:
@@ -282,12 +312,122 @@ def book(uow, caller, data, now, series_id=None, quote=None, ask_home=None):
     return booking
 
 
-SPACE_WITH_RELAY_FOR_SHARE = (
-    select(Space).join(Space.relay)
-    .options(contains_eager(Space.relay).joinedload(Relay.opening_hours),
-             lazyload(Space.sessions))  # read only for a room (``book``)
-    .where(Space.id == bindparam("space_id"))
-    .with_for_update(read=True, of=Relay))
+# -- what a booking reads of its relay and space: Core rows and plain records ------
+#
+# Not ORM entities: loading a space, its relay and the relay's opening hours as
+# entities (identity map, instance state, the joined collection's
+# de-duplication) cost about a millisecond of CPU a booking, more than the
+# statements themselves. The records carry what ``facts``, ``calendar_of``, the
+# policy check and the reply read, under the same names as the entities.
+
+_relays, _spaces, _hours = Relay.__table__, Space.__table__, OpeningHours.__table__
+_sessions = SpaceSession.__table__
+RELAY_COLUMNS = ("id", "name", "address", "postcode", "commune", "department", "latitude",
+                 "longitude", "timezone", "closed_on_public_holidays", "no_show_after_minutes")
+SPACE_COLUMNS = ("id", "relay_id", "kind", "name")
+HOURS_COLUMNS = ("weekday", "morning_opens", "morning_closes", "afternoon_opens",
+                 "afternoon_closes")
+
+
+@dataclass(frozen=True, slots=True)
+class RelayOfBooking:
+    """A relay as a booking reads it; ``opening_hours`` (rows with a weekday
+    and its hours, what ``directory.calendar_of`` reads) are read after its
+    lock (``calendar_on``)."""
+    id: str
+    name: str
+    address: str
+    postcode: str
+    commune: str
+    department: str
+    latitude: float
+    longitude: float
+    timezone: str
+    closed_on_public_holidays: bool
+    no_show_after_minutes: int | None
+    opening_hours: tuple = ()
+
+    postal_address = Relay.postal_address
+
+
+@dataclass(frozen=True, slots=True)
+class SpaceOfBooking:
+    id: str
+    relay_id: str
+    kind: str
+    name: str
+
+
+def _relay_statement(with_space, with_organisation):
+    """The relay's row FOR SHARE (``book``'s second lock); the space's columns
+    when booking a given one; and the member and the organisation's policy
+    (``MEMBER_AND_POLICY``'s one row, cross-joined): one row, or none.
+
+    The member and policy are read in this statement, not one of their own (a
+    round trip less), because what they must not miss is serialised by the
+    member's lock, taken by the statement before (``lock_member``): this
+    statement's snapshot is taken after it was granted, so a deactivation or a
+    change of the member's policies committed meanwhile is seen. What this
+    statement may wait for (the relay's lock) guards the relay's opening
+    hours, closures, sessions and blocks, which are read by later statements
+    (``calendar_on``, ``sessions_of``, ``blocks.check_places``)."""
+    relay_columns = [_relays.c[name] for name in RELAY_COLUMNS]
+    member_and_policy = _member_and_policy_statement(with_organisation).subquery("member_policy")
+    if with_space:
+        statement = (select(*(_spaces.c[name].label(f"space_{name}") for name in SPACE_COLUMNS),
+                            *relay_columns, *member_and_policy.c)
+                     .select_from(_spaces.join(_relays, _relays.c.id == _spaces.c.relay_id))
+                     .where(_spaces.c.id == bindparam("space_id")))
+    else:
+        statement = (select(*relay_columns, *member_and_policy.c)
+                     .select_from(_relays).where(_relays.c.id == bindparam("relay_id")))
+    return statement.join(member_and_policy, true()).with_for_update(read=True, of=_relays)
+
+
+# {(a given space?, an organisation?): statement}
+TARGET_FOR_SHARE = {(with_space, with_organisation): _relay_statement(with_space,
+                                                                      with_organisation)
+                    for with_space in (True, False) for with_organisation in (True, False)}
+RELAY_HAS_KIND = select(literal(1)).where(_spaces.c.relay_id == bindparam("relay_id"),
+                                          _spaces.c.kind == bindparam("kind")).limit(1)
+# A room's sessions, read after the relay's lock, which a change of sessions takes too.
+SESSIONS_OF_SPACE = (select(_sessions.c.name, _sessions.c.start, _sessions.c.end)
+                     .where(_sessions.c.space_id == bindparam("space_id"))
+                     .order_by(_sessions.c.start))
+
+
+def relay_of(row):
+    """The relay of the row of a ``TARGET_FOR_SHARE`` statement."""
+    return RelayOfBooking(*(getattr(row, name) for name in RELAY_COLUMNS))
+
+
+def _calendar_statement():
+    """A relay's opening hours (rows with a weekday) and its closures touching
+    :day (rows with a reason), in one round trip."""
+    closures = directory.CLOSURES_BETWEEN.selected_columns
+    hours = (select(*(_hours.c[name] for name in HOURS_COLUMNS),
+                    *(null().label(name) for name in ("starts_on", "ends_on", "reason")))
+             .where(_hours.c.relay_id == bindparam("relay_id")))
+    closed = (select(*(null().label(name) for name in HOURS_COLUMNS),
+                     closures.starts_on, closures.ends_on, closures.reason)
+              .where(closures.relay_id == bindparam("relay_id"),
+                     closures.starts_on <= bindparam("day"), closures.ends_on >= bindparam("day")))
+    return union_all(hours, closed)
+
+
+CALENDAR_ON_DAY = _calendar_statement()
+
+
+def calendar_on(session, relay, day):
+    """The relay's calendar as it stands for ``day``: its opening hours and
+    closures, read after the relay's lock FOR SHARE (``target_of``) that a
+    change of either takes FOR UPDATE, so neither can be missed. (Read in
+    the locking statement, they would come from a snapshot taken before the
+    lock was granted.)"""
+    rows = session.execute(CALENDAR_ON_DAY, {"relay_id": relay.id, "day": day}).all()
+    return directory.calendar_of(
+        replace(relay, opening_hours=[row for row in rows if row.weekday is not None]),
+        [row for row in rows if row.reason is not None])
 
 
 def no_quote(request):
@@ -295,32 +435,54 @@ def no_quote(request):
                              code="budget-unavailable")
 
 
-def target_of(session, data):
-    """(relay, space or None, kind) of a booking request; the relay's row is
-    locked FOR SHARE until the booking commits (see ``book``)."""
+def target_of(session, caller, data):
+    """(member or None, policy, relay, space or None, kind) of a booking
+    request, in one statement (``TARGET_FOR_SHARE``); the relay's row is
+    locked FOR SHARE until the booking commits (see ``book``). A deactivated
+    member is refused first, then an unknown space or relay."""
+    params = {"user_id": caller.user_id, "organisation_id": caller.organisation_id}
+    with_organisation = bool(caller.organisation_id)
     if "space_id" in data:
-        space = session.execute(SPACE_WITH_RELAY_FOR_SHARE, {"space_id": str(data["space_id"])}
-                                ).unique().scalar_one_or_none()
-        if space is None:
+        rows = session.execute(TARGET_FOR_SHARE[True, with_organisation],
+                               dict(params, space_id=str(data["space_id"]))).all()
+    else:
+        relay_id = str(data["relay_id"])
+        rows = session.execute(TARGET_FOR_SHARE[False, with_organisation],
+                               dict(params, relay_id=relay_id)).all() if is_uuid(relay_id) else []
+    member, policy = (member_and_policy_of(rows[0]) if rows else
+                      member_and_policy(session, caller.user_id, caller.organisation_id))
+    if member is not None and member.deactivated_at is not None:
+        raise errors.Forbidden("Your account is deactivated.", code="member-deactivated")
+    if "space_id" in data:
+        if not rows:
             raise errors.NotFound(f"No space {data['space_id']}.",
                                   fields={"space_id": ["Unknown space."]})
-        return space.relay, space, space.kind
-    relay = session.execute(
-        select(Relay).options(*directory.RELAY_LOADS).where(Relay.id == str(data["relay_id"]))
-        .with_for_update(read=True, of=Relay)).scalar_one_or_none()
-    if relay is None:
+        space = SpaceOfBooking(*(getattr(rows[0], f"space_{name}") for name in SPACE_COLUMNS))
+        return member, policy, relay_of(rows[0]), space, space.kind
+    if not rows:
         raise errors.NotFound(f"No relay {data['relay_id']}.",
                               fields={"relay_id": ["Unknown relay."]})
     kind = data.get("kind", "desk")
-    if not any(space.kind == kind for space in relay.spaces):
+    if session.execute(RELAY_HAS_KIND, {"relay_id": relay_id, "kind": kind}).first() is None:
         raise errors.NotFound(f"This relay has no {kind.replace('_', ' ')}.",
                               code="no-such-space", fields={"kind": ["None at this relay."]})
-    return relay, None, kind
+    return member, policy, relay_of(rows[0]), None, kind
+
+
+def sessions_of(session, space):
+    """A room's sessions as ``slots.check_session`` reads them."""
+    return [tuple(row) for row in session.execute(SESSIONS_OF_SPACE, {"space_id": space.id})]
 
 
 # Every column of a new booking, in the order of the table.
 BOOKING_COLUMNS = tuple(column.key for column in Booking.__table__.columns)
 INSERT_BOOKING = Booking.__table__.insert()
+# A booking ``book`` writes, as a plain record: every column of the row (None
+# unless set) and the ``space`` and ``relay`` records that ``facts`` and the
+# reply read, as they read a loaded ``Booking``.
+NewBooking = make_dataclass(
+    "NewBooking", [(name, object, None) for name in BOOKING_COLUMNS + ("space", "relay")],
+    kw_only=True, slots=True)
 
 
 def insert(session, booking, space):
@@ -329,8 +491,8 @@ def insert(session, booking, space):
     (the unit of work, or the savepoint of a try that may move on).
 
     The row is written by a Core INSERT of the values ``book`` already holds
-    (the ORM's flush cost more than the statement): the ``booking`` object
-    stays out of the session, a plain record of what was written."""
+    (the ORM's flush cost more than the statement): ``booking`` is a plain
+    record of what was written (``NewBooking``)."""
     booking.space_id, booking.space = space.id, space
     booking.block_id = blocks.check_places(session, booking, space.id)
     values = {name: getattr(booking, name) for name in BOOKING_COLUMNS}
@@ -359,22 +521,23 @@ def insert_into_any_free_space(session, booking, relay, kind, times, data):
         organisation_id=booking.organisation_id, starts_at=times.starts_at,
         ends_at=times.ends_at)
     taken = select(Booking.id).where(
-        Booking.space_id == Space.id, Booking.status.in_(lifecycle.ACTIVE_STATUSES),
+        Booking.space_id == _spaces.c.id, Booking.status.in_(lifecycle.ACTIVE_STATUSES),
         func.tstzrange(Booking.starts_at, Booking.ends_at).op("&&")(
             func.tstzrange(times.starts_at, times.ends_at))).exists()
-    candidates = (select(Space).where(Space.relay_id == relay.id, Space.kind == kind, ~taken,
-                                      fits_sessions, not_held_by_others)
-                  .order_by(held_for_member_first, Space.name).limit(1))
+    candidates = (select(*(_spaces.c[name] for name in SPACE_COLUMNS))
+                  .where(_spaces.c.relay_id == relay.id, _spaces.c.kind == kind, ~taken,
+                         fits_sessions, not_held_by_others)
+                  .order_by(held_for_member_first, _spaces.c.name).limit(1))
     for _ in range(ANY_SPACE_ATTEMPTS):
-        space = session.execute(candidates.with_for_update(skip_locked=True)
-                                ).scalar_one_or_none()
-        if space is None:
+        row = session.execute(candidates.with_for_update(skip_locked=True)).first()
+        if row is None:
             # Every free one is locked: booking a given space locks it while
             # checking blocks (blocks.check_places), and such a booking may
             # well be refused. Wait for one rather than say none is free.
-            space = session.execute(candidates.with_for_update()).scalar_one_or_none()
-        if space is None:
+            row = session.execute(candidates.with_for_update()).first()
+        if row is None:
             break
+        space = SpaceOfBooking(*row)
         try:
             with session.begin_nested():
                 insert(session, booking, space)

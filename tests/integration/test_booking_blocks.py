@@ -9,8 +9,8 @@ from nameko.exceptions import RemoteError
 
 from common.caller import load_caller
 from common.validation import load
-from contracts.rpc.booking import BlockCreateSchema, BookingCreateSchema
-from services.booking import blocks, bookings
+from contracts.rpc.booking import BlockCreateSchema, BookingCreateSchema, RelayUpdateSchema
+from services.booking import blocks, bookings, directory
 from services.booking.models import Base
 from services.booking.service import BookingService
 from tests.clock import PARIS, travel_to
@@ -172,3 +172,31 @@ def test_a_block_and_a_booking_of_its_space_the_second_waits_for_the_first_and_s
             uow, load_caller(outsider(1)), load(BookingCreateSchema(), outside), now)}
     assert second_waits_for_first(databases["booking"], "booking", Base.metadata,
                                   sides[first], sides[second]) == refused
+
+
+def test_a_booking_racing_a_change_of_opening_hours_waits_for_it_and_sees_it(
+        start_service, rpc, databases):
+    """The relay's manager closes the relay on the booked weekday, in a
+    transaction kept open (the relay's row FOR UPDATE); a booking of that day
+    meanwhile must wait for the relay's lock, then read the new hours and be
+    refused. Read in the locking statement itself, the hours would come from
+    the snapshot taken before the wait: the booking would pass on a closed day."""
+    start_service(BookingService)
+    booking = rpc("booking")
+    day = datetime.fromisoformat(next_open_day(7)).date()
+    now = datetime.now(timezone.utc)
+    relay, (desk,) = relay_with(booking, desks=1)
+    hours = {"morning": {"opens": "08:30", "closes": "12:30"}}
+    open_but_that_day = {name: hours for name in ("monday", "tuesday", "wednesday", "thursday",
+                                                  "friday") if name != day.strftime("%A").lower()}
+    wanted = {"space_id": desk["id"], "date": day.isoformat(), "slot": "morning"}
+
+    def close_that_weekday(uow):
+        directory.update_relay(uow, load_caller(manager_of(relay["id"])), relay["id"],
+                               load(RelayUpdateSchema(), {"opening_hours": open_but_that_day}))
+
+    def book_that_day(uow):
+        bookings.book(uow, load_caller(outsider(1)), load(BookingCreateSchema(), wanted), now)
+    assert second_waits_for_first(databases["booking"], "booking", Base.metadata,
+                                  close_that_weekday, book_that_day) == "relay-closed"
+    assert rows(databases["booking"], "SELECT id FROM bookings") == []

@@ -330,6 +330,37 @@ def test_rpc_replies_are_published_without_waiting_for_a_confirm():
     assert Publisher.use_confirms is True  # events and parked messages keep theirs
 
 
+def test_rpc_replies_share_one_producer_pool_per_broker_setting_without_confirms(monkeypatch):
+    """nameko made a kombu Connection (parsing the URL) for every reply only to
+    find the producer pool: the pool's key is now made once, and a reply goes
+    through it with the service's broker user, without a confirm."""
+    from kombu.pools import producers
+
+    from common.service import ReplyPublisher, _reply_pool_key
+    uri = "amqp://relais_booking:secret@broker:5672/relais"
+    key = _reply_pool_key(uri, None)
+    assert _reply_pool_key(uri, None) is key
+    assert key.transport_options["confirm_publish"] is False
+    published = []
+
+    class Producer:
+        def publish(self, payload, **kwargs):
+            published.append((payload, kwargs))
+
+    class Pool:
+        def acquire(self, block):
+            assert block is True
+            from contextlib import nullcontext
+            return nullcontext(Producer())
+    monkeypatch.setitem(producers, key, Pool())
+    ReplyPublisher(uri).publish({"result": 1, "error": None}, serializer="json",
+                                exchange="nameko-rpc", routing_key="reply.1", correlation_id="c")
+    (payload, kwargs), = published
+    assert payload == {"result": 1, "error": None}
+    assert kwargs["user_id"] == "relais_booking" and kwargs["routing_key"] == "reply.1"
+    assert kwargs["correlation_id"] == "c" and kwargs["retry"] is True
+
+
 def test_the_consumers_quick_envelope_check_never_accepts_what_the_schema_refuses():
     """common.consumer checks an envelope made by make_envelope in microseconds;
     anything unusual goes to EnvelopeSchema, which decides."""
