@@ -56,6 +56,8 @@ def webhook_clock():
     arrived = {}                  # (endpoint path, event_id) -> time
 
     class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"   # keeps connections open, as receivers in production do
+
         def do_POST(self):
             body = self.rfile.read(int(self.headers["Content-Length"]))
             arrived[(self.path, json.loads(body)["event_id"])] = time.time()

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from common import metrics
 from common.db import make_engine
+from common.outbound import PinnedSessions
 from services.notify import deliveries, templates, webhook_rules as rules, webhook_sender, webhooks
 from services.notify.mailer import Mailer
 from services.notify.models import Contact, WebhookDelivery
@@ -40,6 +41,9 @@ class WebhookDispatcher(DependencyProvider):
                                   pool_timeout=30)
         self.mailer = Mailer(config["SMTP_HOST"], config["SMTP_PORT"], config["MAIL_FROM"])
         self.pool = eventlet.GreenPool(self.POOL_SIZE)
+        # Kept-alive connections, per checked address (webhook_sender.py); as
+        # many idle ones per receiver as calls may run at once.
+        self.sessions = PinnedSessions(connections=self.POOL_SIZE)
         self._news = threading.Event()
         self._running = False
         registry = metrics.for_container(self.container)
@@ -67,6 +71,7 @@ class WebhookDispatcher(DependencyProvider):
         self._running = False
         self._news.set()
         self.pool.waitall()
+        self.sessions.close()
         self.engine.dispose()
 
     def kill(self):
@@ -74,6 +79,7 @@ class WebhookDispatcher(DependencyProvider):
         self._news.set()
         for thread in list(self.pool.coroutines_running):
             thread.kill()
+        self.sessions.close()
         self.engine.dispose()
 
     def wake(self):
@@ -131,7 +137,7 @@ class WebhookDispatcher(DependencyProvider):
             self.pool.spawn_n(self._deliver, delivery)
 
     def _deliver(self, delivery):
-        outcome = webhook_sender.send(delivery, self.settings)
+        outcome = webhook_sender.send(delivery, self.settings, sessions=self.sessions)
         self.attempts.labels("succeeded" if rules.succeeded(outcome["status_code"])
                              else "failed").inc()
         try:
