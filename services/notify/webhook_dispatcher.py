@@ -7,13 +7,22 @@ many as the pool has free slots) and hands them over once committed
 (``dispatch_soon``); if there were more, it wakes the dispatcher's green thread
 (``wake``), which claims and sends them. Notify's timer stays as the safety
 net: retries that fall due, another replica's rows, a hand-over lost to a
-crash (the lease ends and the delivery is claimed again)."""
+crash (the lease ends and the delivery is claimed again).
+
+Successes are recorded in batches by one green thread (``_record_successes``):
+each takes what succeeded while the previous batch was written, in one
+transaction of one statement, on one connection. A failure is recorded at
+once, by the green thread that sent it (it may disable the endpoint and mail
+its owner). A process killed before its batch commits sent those deliveries
+but did not record them: their lease ends and they are sent again with the
+same ``webhook-id``, as after a kill between a send and its record before."""
 import logging
 import threading
 import time
 import uuid
 
 import eventlet
+from eventlet.queue import LightQueue
 from nameko.extensions import DependencyProvider
 from prometheus_client import Counter
 from sqlalchemy import func, select
@@ -31,6 +40,8 @@ log = logging.getLogger(__name__)
 
 class WebhookDispatcher(DependencyProvider):
     POOL_SIZE = 100
+    # The most successes one statement records.
+    BATCH = 500
 
     def setup(self):
         config = self.container.config
@@ -41,6 +52,8 @@ class WebhookDispatcher(DependencyProvider):
                                   pool_timeout=30)
         self.mailer = Mailer(config["SMTP_HOST"], config["SMTP_PORT"], config["MAIL_FROM"])
         self.pool = eventlet.GreenPool(self.POOL_SIZE)
+        self.succeeded = LightQueue()   # (delivery id, outcome), or None: stop
+        self._recorder = None
         # Kept-alive connections, per checked address (webhook_sender.py); as
         # many idle ones per receiver as calls may run at once.
         self.sessions = PinnedSessions(connections=self.POOL_SIZE)
@@ -66,11 +79,16 @@ class WebhookDispatcher(DependencyProvider):
     def start(self):
         self._running = True
         self.container.spawn_managed_thread(self._send_on_news, identifier="webhook-waker")
+        self._recorder = self.container.spawn_managed_thread(
+            self._record_successes, identifier="webhook-recorder")
 
     def stop(self):
         self._running = False
         self._news.set()
         self.pool.waitall()
+        self.succeeded.put(None)     # after what the last sends put there
+        if self._recorder is not None:
+            self._recorder.wait()
         self.sessions.close()
         self.engine.dispose()
 
@@ -138,16 +156,40 @@ class WebhookDispatcher(DependencyProvider):
 
     def _deliver(self, delivery):
         outcome = webhook_sender.send(delivery, self.settings, sessions=self.sessions)
-        self.attempts.labels("succeeded" if rules.succeeded(outcome["status_code"])
-                             else "failed").inc()
+        if rules.succeeded(outcome["status_code"]):
+            self.attempts.labels("succeeded").inc()
+            self.succeeded.put((delivery["id"], outcome))
+            return
+        self.attempts.labels("failed").inc()
+        self._record(delivery["id"], outcome)
+
+    def _record(self, delivery_id, outcome):
         try:
             with Session(self.engine) as session, session.begin():
-                disabled = webhooks.record_attempt(session, delivery["id"], outcome,
-                                                   self.settings)
+                disabled = webhooks.record_attempt(session, delivery_id, outcome, self.settings)
                 if disabled is not None:
                     self._tell_owner(session, disabled)
         except Exception:  # the lease expires and the delivery is tried again
-            log.exception("could not record webhook attempt %s", delivery["id"])
+            log.exception("could not record webhook attempt %s", delivery_id)
+
+    def _record_successes(self):
+        """Until ``stop``: what succeeded since the last batch, in one
+        transaction; if it fails, each apart (one bad row does not lose the
+        others' records)."""
+        stopping = False
+        while not stopping:
+            batch = [self.succeeded.get()]
+            while len(batch) < self.BATCH and self.succeeded.qsize():
+                batch.append(self.succeeded.get_nowait())
+            stopping = None in batch
+            batch = [item for item in batch if item is not None]
+            try:
+                with Session(self.engine) as session, session.begin():
+                    webhooks.record_successes(session, batch, self.settings)
+            except Exception:
+                log.exception("could not record %d webhook successes at once", len(batch))
+                for delivery_id, outcome in batch:
+                    self._record(delivery_id, outcome)
 
     def _tell_owner(self, session, endpoint):
         contact = session.get(Contact, endpoint.created_by)

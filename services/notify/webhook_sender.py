@@ -73,8 +73,11 @@ def _session(sessions, parts, address):
 
 
 def _read_bounded(answer, max_bytes, excerpt_chars):
+    """The excerpt to log; without NUL, which PostgreSQL's text refuses (the
+    attempt could not be recorded, and the delivery would be sent again)."""
     read = read_bounded(answer, max_bytes)
-    return read[:excerpt_chars * 4].decode("utf-8", "replace")[:excerpt_chars]
+    return read[:excerpt_chars * 4].decode("utf-8", "replace")[:excerpt_chars] \
+        .replace("\x00", "\ufffd")
 
 
 def _short(exc):

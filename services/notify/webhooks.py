@@ -292,31 +292,48 @@ def claim_due(session, now, settings, limit):
             for row in claimed]
 
 
-# A success, in one statement: the delivery done, its attempt logged, its
-# endpoint no longer failing (locked only if it was, so that successes to one
-# endpoint do not wait for each other). An endpoint deleted meanwhile took the
-# delivery with it: then nothing is written.
+# Successes, several in one statement: the deliveries done, their attempts
+# logged, their endpoints no longer failing (locked only if they were, so that
+# successes to one endpoint do not wait for each other). An endpoint deleted
+# meanwhile took its deliveries with it: nothing is written for them.
 _SUCCEEDED = text("""
-    WITH done AS (
-        UPDATE webhook_deliveries SET status = 'succeeded', attempts = attempts + 1,
-            last_status_code = :status_code
-        WHERE id = :delivery_id RETURNING id, endpoint_id),
+    WITH given AS (
+        SELECT * FROM unnest(CAST(:delivery_ids AS text[]),
+                             CAST(:attempted_ats AS timestamptz[]),
+                             CAST(:status_codes AS integer[]), CAST(:latencies_ms AS integer[]),
+                             CAST(:excerpts AS text[]))
+            AS given (delivery_id, attempted_at, status_code, latency_ms, excerpt)),
+    done AS (
+        UPDATE webhook_deliveries AS delivery SET status = 'succeeded',
+            attempts = delivery.attempts + 1, last_status_code = given.status_code
+        FROM given WHERE delivery.id = given.delivery_id
+        RETURNING delivery.id, delivery.endpoint_id),
     logged AS (
         INSERT INTO webhook_attempts (delivery_id, attempted_at, status_code, latency_ms,
-                                      response_excerpt, error)
-        SELECT id, :attempted_at, :status_code, :latency_ms, :excerpt, :error FROM done)
+                                      response_excerpt)
+        SELECT given.delivery_id, given.attempted_at, given.status_code, given.latency_ms,
+               given.excerpt
+        FROM given WHERE given.delivery_id IN (SELECT id FROM done))
     UPDATE webhook_endpoints SET failing_since = NULL
-    WHERE id = (SELECT endpoint_id FROM done) AND failing_since IS NOT NULL""")
+    WHERE id IN (SELECT endpoint_id FROM done) AND failing_since IS NOT NULL""")
+
+
+def record_successes(session, succeeded, settings):
+    """Log the successful attempts ``[(delivery id, outcome)]`` by one statement."""
+    if succeeded:
+        session.execute(_SUCCEEDED, {
+            "delivery_ids": [delivery_id for delivery_id, _ in succeeded],
+            "attempted_ats": [outcome["attempted_at"] for _, outcome in succeeded],
+            "status_codes": [outcome["status_code"] for _, outcome in succeeded],
+            "latencies_ms": [outcome["latency_ms"] for _, outcome in succeeded],
+            "excerpts": [outcome["excerpt"][:settings.excerpt_chars] for _, outcome in succeeded]})
 
 
 def record_attempt(session, delivery_id, outcome, settings):
     """Log one attempt and schedule what follows. Returns the endpoint if this
     failure disabled it (its owner is then mailed), else None."""
     if rules.succeeded(outcome["status_code"]):
-        session.execute(_SUCCEEDED, {
-            "delivery_id": delivery_id, "attempted_at": outcome["attempted_at"],
-            "status_code": outcome["status_code"], "latency_ms": outcome["latency_ms"],
-            "excerpt": outcome["excerpt"][:settings.excerpt_chars], "error": outcome["error"]})
+        record_successes(session, [(delivery_id, outcome)], settings)
         return None
     delivery = session.get(WebhookDelivery, delivery_id, with_for_update=True)
     if delivery is None:  # its endpoint was deleted meanwhile

@@ -22,9 +22,9 @@ class KeepAliveReceiver:
     """Answers 200 with ``answer_bytes`` bytes (after ``delay`` seconds for a
     path ending in /slow), keeping the connection open (HTTP/1.1)."""
 
-    def __init__(self, host="127.0.0.1", port=0, answer_bytes=2):
+    def __init__(self, host="127.0.0.1", port=0, answer_bytes=2, fill=b"x"):
         self.connections = []     # per request: (caller's port, path)
-        self.answer_bytes = answer_bytes
+        self.answer_bytes, self.fill = answer_bytes, fill
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -38,7 +38,7 @@ class KeepAliveReceiver:
                 self.send_response(200)
                 self.send_header("Content-Length", str(receiver.answer_bytes))
                 self.end_headers()
-                self.wfile.write(b"x" * receiver.answer_bytes)
+                self.wfile.write(receiver.fill * receiver.answer_bytes)
 
             def log_message(self, *args):
                 pass
@@ -162,3 +162,9 @@ def test_a_slow_call_holds_only_its_own_connection(receivers, sessions):
     assert slow.wait()["status_code"] == 200
     ports = dict((path, port) for port, path in target.connections)
     assert ports["/slow"] != ports["/quick"]
+
+
+def test_an_answer_with_nul_bytes_leaves_an_excerpt_postgresql_can_store(receivers, sessions):
+    target = receivers(answer_bytes=3, fill=b"\x00")
+    outcome = send(f"http://localhost:{target.port}/hook", sessions, lambda parts: ["127.0.0.1"])
+    assert outcome["status_code"] == 200 and outcome["excerpt"] == "\ufffd" * 3

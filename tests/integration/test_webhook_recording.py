@@ -1,0 +1,114 @@
+"""Successful webhook attempts recorded in batches (webhooks.record_successes,
+the dispatcher's recorder), against notify's real database."""
+import types
+import uuid
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from services.notify import webhooks
+from services.notify.webhook_dispatcher import WebhookDispatcher
+from tests.integration.conftest import database_url, rows
+
+SETTINGS = webhooks.Settings(allow_loopback=True)
+AT = datetime(2026, 3, 2, 9, 30, tzinfo=timezone.utc)
+
+
+def endpoint(conn, failing_since=None):
+    endpoint_id = str(uuid.uuid4())
+    conn.execute(text(
+        "INSERT INTO webhook_endpoints (id, organisation_id, scope, relay_ids, created_by, url,"
+        " event_types, description, enabled, failing_since) VALUES (:id, :org, 'network', '[]',"
+        " :org, 'http://127.0.0.1:1/hook', '[\"booking.*\"]', 'test', true, :failing)"),
+        {"id": endpoint_id, "org": str(uuid.uuid4()), "failing": failing_since})
+    return endpoint_id
+
+
+def delivery(conn, endpoint_id):
+    event_id = str(uuid.uuid4())
+    delivery_id = webhooks.delivery_id_for(endpoint_id, event_id)
+    conn.execute(text(
+        "INSERT INTO webhook_deliveries (id, endpoint_id, event_id, event_type, occurred_at,"
+        " payload, status, attempts, next_attempt_at) VALUES (:id, :endpoint, :event,"
+        " 'booking.confirmed', :at, '{}', 'pending', 1, :at)"),
+        {"id": delivery_id, "endpoint": endpoint_id, "event": event_id, "at": AT})
+    return delivery_id
+
+
+def success(number):
+    return {"attempted_at": AT + timedelta(seconds=number), "status_code": 200 + number,
+            "error": None, "latency_ms": 10 + number, "excerpt": f"ok {number}"}
+
+
+@pytest.fixture
+def notify_db(databases):
+    return databases["notify"]
+
+
+def test_successes_are_recorded_by_one_statement_and_a_failing_endpoint_recovers(notify_db):
+    with notify_db.begin() as conn:
+        failing = endpoint(conn, failing_since=AT - timedelta(days=1))
+        fine = endpoint(conn)
+        recorded = [delivery(conn, failing), delivery(conn, fine), delivery(conn, fine)]
+    gone = webhooks.delivery_id_for(str(uuid.uuid4()), str(uuid.uuid4()))  # endpoint deleted
+
+    with Session(notify_db) as session, session.begin():
+        webhooks.record_successes(
+            session, [(delivery_id, success(n)) for n, delivery_id in
+                      enumerate(recorded + [gone])], SETTINGS)
+
+    done = {row["id"]: row for row in rows(
+        notify_db, "SELECT id, status, attempts, last_status_code FROM webhook_deliveries")}
+    assert [(done[d]["status"], done[d]["attempts"], done[d]["last_status_code"])
+            for d in recorded] == [("succeeded", 2, 200), ("succeeded", 2, 201),
+                                   ("succeeded", 2, 202)]
+    logged = rows(notify_db, "SELECT delivery_id, attempted_at, status_code, latency_ms,"
+                             " response_excerpt, error FROM webhook_attempts ORDER BY status_code")
+    assert [(a["delivery_id"], a["status_code"], a["latency_ms"], a["response_excerpt"])
+            for a in logged] == [(d, 200 + n, 10 + n, f"ok {n}") for n, d in enumerate(recorded)]
+    assert logged[2]["attempted_at"] == AT + timedelta(seconds=2)
+    assert all(a["error"] is None for a in logged)
+    assert [row["failing_since"] for row in rows(
+        notify_db, "SELECT failing_since FROM webhook_endpoints")] == [None, None]
+
+
+def recorder():
+    dispatcher = WebhookDispatcher()
+    dispatcher.container = types.SimpleNamespace(
+        config={"DATABASE_URL": database_url("notify"), "SMTP_HOST": "127.0.0.1",
+                "SMTP_PORT": 1, "MAIL_FROM": "relais@example.org"},
+        service_name="notify")
+    dispatcher.setup()
+    return dispatcher
+
+
+def test_the_recorder_writes_what_succeeded_and_each_apart_when_a_batch_fails(
+        notify_db, monkeypatch):
+    with notify_db.begin() as conn:
+        target = endpoint(conn)
+        sent = [delivery(conn, target) for _ in range(4)]
+    dispatcher = recorder()
+    batches = []
+    real = webhooks.record_successes
+
+    def record_successes(session, succeeded, settings):
+        batches.append(len(succeeded))
+        if len(succeeded) > 1:
+            raise RuntimeError("the batch fails")
+        real(session, succeeded, settings)
+
+    monkeypatch.setattr(webhooks, "record_successes", record_successes)
+    for number, delivery_id in enumerate(sent):
+        dispatcher.succeeded.put((delivery_id, success(number)))
+    dispatcher.succeeded.put(None)
+    try:
+        dispatcher._record_successes()       # returns once it met the stop mark
+    finally:
+        dispatcher.engine.dispose()
+
+    assert batches == [4, 1, 1, 1, 1]
+    assert [row["status"] for row in rows(
+        notify_db, "SELECT status FROM webhook_deliveries")] == ["succeeded"] * 4
+    assert rows(notify_db, "SELECT count(*) AS n FROM webhook_attempts")[0]["n"] == 4
