@@ -5,7 +5,10 @@ endpoint holds one slot of the pool, not the others' deliveries.
 A consumer writes an event's deliveries already claimed by this process (as
 many as the pool has free slots) and hands them over once committed
 (``dispatch_soon``); if there were more, it wakes the dispatcher's green thread
-(``wake``), which claims and sends them. Notify's timer stays as the safety
+(``wake``), which claims and sends them. While a claim may have left some
+(it took as many as it asked for), each finished send wakes it again, so a
+backlog larger than the pool (a fan-out to a thousand endpoints) is claimed as
+slots free up rather than on the timer's ticks. Notify's timer stays as the safety
 net: retries that fall due, another replica's rows, a hand-over lost to a
 crash (the lease ends and the delivery is claimed again).
 
@@ -58,6 +61,7 @@ class WebhookDispatcher(DependencyProvider):
         # many idle ones per receiver as calls may run at once.
         self.sessions = PinnedSessions(connections=self.POOL_SIZE)
         self._news = threading.Event()
+        self._backlog = False   # a claim may have left due deliveries
         self._running = False
         registry = metrics.for_container(self.container)
         self.attempts = Counter(
@@ -102,6 +106,7 @@ class WebhookDispatcher(DependencyProvider):
 
     def wake(self):
         """Deliveries were just committed: claim and send them now."""
+        self._backlog = True
         self._news.set()
 
     def _send_on_news(self):
@@ -125,11 +130,13 @@ class WebhookDispatcher(DependencyProvider):
         """Claim due deliveries (SKIP LOCKED, leased) and hand them to the
         pool, as many as it has free slots."""
         while self.pool.free():
+            limit = self.pool.free()
             with Session(self.engine) as session, session.begin():
                 claimed = webhooks.claim_due(session, webhooks.utcnow(), self.settings,
-                                             limit=self.pool.free())
+                                             limit=limit)
+            self._backlog = len(claimed) == limit
             self.dispatch(claimed)
-            if not claimed:
+            if not self._backlog:
                 return
 
     def dispatch(self, deliveries):
@@ -159,9 +166,11 @@ class WebhookDispatcher(DependencyProvider):
         if rules.succeeded(outcome["status_code"]):
             self.attempts.labels("succeeded").inc()
             self.succeeded.put((delivery["id"], outcome))
-            return
-        self.attempts.labels("failed").inc()
-        self._record(delivery["id"], outcome)
+        else:
+            self.attempts.labels("failed").inc()
+            self._record(delivery["id"], outcome)
+        if self._backlog:  # this slot is free: claim what is left
+            self._news.set()
 
     def _record(self, delivery_id, outcome):
         try:

@@ -1,39 +1,48 @@
-"""Successful webhook attempts recorded in batches (webhooks.record_successes,
-the dispatcher's recorder), against notify's real database."""
+"""The webhook dispatcher against notify's real database: successful attempts
+recorded in batches (webhooks.record_successes, the recorder), and a backlog
+larger than the pool claimed as slots free up, not on the timer's ticks."""
 import types
 import uuid
 from datetime import datetime, timedelta, timezone
 
+import eventlet
 import pytest
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from services.notify import webhooks
 from services.notify.webhook_dispatcher import WebhookDispatcher
-from tests.integration.conftest import database_url, rows
+from tests.integration.conftest import database_url, rows, wait_for
+from tests.integration.test_webhook_keep_alive import receivers  # noqa: F401 (fixture)
 
 SETTINGS = webhooks.Settings(allow_loopback=True)
 AT = datetime(2026, 3, 2, 9, 30, tzinfo=timezone.utc)
 
 
-def endpoint(conn, failing_since=None):
+def endpoint(conn, failing_since=None, url="http://127.0.0.1:1/hook"):
     endpoint_id = str(uuid.uuid4())
     conn.execute(text(
         "INSERT INTO webhook_endpoints (id, organisation_id, scope, relay_ids, created_by, url,"
         " event_types, description, enabled, failing_since) VALUES (:id, :org, 'network', '[]',"
-        " :org, 'http://127.0.0.1:1/hook', '[\"booking.*\"]', 'test', true, :failing)"),
-        {"id": endpoint_id, "org": str(uuid.uuid4()), "failing": failing_since})
+        " :org, :url, '[\"booking.*\"]', 'test', true, :failing)"),
+        {"id": endpoint_id, "org": str(uuid.uuid4()), "failing": failing_since, "url": url})
+    conn.execute(text("INSERT INTO webhook_secrets (id, endpoint_id, secret) VALUES "
+                      "(:id, :endpoint, :secret)"),
+                 {"id": str(uuid.uuid4()), "endpoint": endpoint_id,
+                  "secret": "whsec_" + "ZGlzcGF0Y2gtc2VjcmV0LWRpc3BhdGNoLXNlY3JldDE="})
     return endpoint_id
 
 
-def delivery(conn, endpoint_id):
+def delivery(conn, endpoint_id, due=None):
+    """Pending, tried once; due at ``due`` (else long ago, at ``AT``)."""
     event_id = str(uuid.uuid4())
     delivery_id = webhooks.delivery_id_for(endpoint_id, event_id)
     conn.execute(text(
         "INSERT INTO webhook_deliveries (id, endpoint_id, event_id, event_type, occurred_at,"
         " payload, status, attempts, next_attempt_at) VALUES (:id, :endpoint, :event,"
-        " 'booking.confirmed', :at, '{}', 'pending', 1, :at)"),
-        {"id": delivery_id, "endpoint": endpoint_id, "event": event_id, "at": AT})
+        " 'booking.confirmed', :at, '{}', 'pending', 1, :due)"),
+        {"id": delivery_id, "endpoint": endpoint_id, "event": event_id, "at": AT,
+         "due": due or AT})
     return delivery_id
 
 
@@ -81,6 +90,7 @@ def recorder():
                 "SMTP_PORT": 1, "MAIL_FROM": "relais@example.org"},
         service_name="notify")
     dispatcher.setup()
+    dispatcher.settings = SETTINGS
     return dispatcher
 
 
@@ -112,3 +122,28 @@ def test_the_recorder_writes_what_succeeded_and_each_apart_when_a_batch_fails(
     assert [row["status"] for row in rows(
         notify_db, "SELECT status FROM webhook_deliveries")] == ["succeeded"] * 4
     assert rows(notify_db, "SELECT count(*) AS n FROM webhook_attempts")[0]["n"] == 4
+
+
+def test_a_backlog_larger_than_the_pool_is_claimed_as_slots_free_up(notify_db, receivers):  # noqa: F811
+    """No timer runs here: one wake-up, then each finished send claims more."""
+    target = receivers()
+    with notify_db.begin() as conn:
+        hooks = [endpoint(conn, url=f"http://127.0.0.1:{target.port}/hook/{n}") for n in range(10)]
+        for hook in hooks:
+            delivery(conn, hook)
+    dispatcher = recorder()
+    dispatcher.pool = eventlet.GreenPool(2)
+    dispatcher._running = True
+    waker = eventlet.spawn(dispatcher._send_on_news)
+    try:
+        dispatcher.wake()
+        assert wait_for(lambda: len(target.connections) == 10, timeout=10)
+    finally:
+        dispatcher._running = False
+        dispatcher._news.set()
+        waker.wait()
+        dispatcher.pool.waitall()
+        dispatcher.sessions.close()
+        dispatcher.engine.dispose()
+    assert sorted(path for _, path in target.connections) == sorted(
+        f"/hook/{n}" for n in range(10))
