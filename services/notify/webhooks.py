@@ -2,6 +2,7 @@
 an event makes (in the consumer's unit of work, with its inbox mark), and the
 bookkeeping of attempts. Sending over HTTP is ``webhook_sender.py``; the rules
 are ``webhook_rules.py``."""
+import json
 import socket
 import uuid
 from dataclasses import dataclass
@@ -217,6 +218,24 @@ class Offered:
         return len(self.leased) + self.due
 
 
+# An event's delivery rows and the secrets of those leased, in one round trip:
+# the payload sent (and serialised) once for all the rows.
+_NEW_DELIVERIES = text("""
+    WITH offered AS (
+        INSERT INTO webhook_deliveries (id, endpoint_id, event_id, event_type, occurred_at,
+                                        payload, status, attempts, next_attempt_at)
+        SELECT given.id, given.endpoint_id, CAST(:event_id AS uuid), :event_type,
+               CAST(:occurred_at AS timestamptz), CAST(:payload AS jsonb), 'pending', 0,
+               now() + given.lease
+        FROM unnest(CAST(:ids AS text[]), CAST(:endpoint_ids AS uuid[]),
+                    CAST(:leases AS interval[])) AS given (id, endpoint_id, lease)
+        ON CONFLICT DO NOTHING)
+    SELECT CAST(endpoint_id AS text), secret FROM webhook_secrets
+    WHERE endpoint_id = ANY(CAST(:leased AS uuid[]))
+      AND (expires_at IS NULL OR expires_at > :now)
+    ORDER BY created_at DESC""")
+
+
 def fan_out(uow, event, data, lease=0, settings=None):
     """A delivery row for every enabled endpoint that wants and may see this
     event; in the consumer's unit of work, so it commits with the inbox mark.
@@ -225,8 +244,9 @@ def fan_out(uow, event, data, lease=0, settings=None):
     ``settings.lease``, as ``claim_due`` would) and returned with their URL
     and secrets, for the caller to send once committed: no claim pass between
     the event and its webhooks. Should the process die first, the lease ends
-    and they are claimed again. The rest are due at once. Statements built
-    once; the rows in one ``executemany``."""
+    and they are claimed again. The rest are due at once. Two statements
+    built once: the endpoints, then the rows written and the leased ones'
+    secrets read by one."""
     data = events.dump(event["type"], data)
     endpoints = [endpoint for endpoint in uow.session.execute(_ENABLED_ENDPOINTS)
                  if rules.wants(endpoint.event_types, event["type"]) and rules.may_see(
@@ -235,18 +255,19 @@ def fan_out(uow, event, data, lease=0, settings=None):
     if not endpoints:
         return Offered([], 0)
     body = rules.payload(event, data)
-    leased_for = settings.lease if lease else timedelta(0)
-    rows = [{"id": delivery_id_for(endpoint.id, event["event_id"]), "endpoint_id": endpoint.id,
-             "event_id": event["event_id"], "event_type": event["type"],
-             "occurred_at": event["occurred_at"], "payload": body,
-             "lease": leased_for if number < lease else timedelta(0)}
-            for number, endpoint in enumerate(endpoints)]
-    uow.session.execute(_NEW_DELIVERY, rows)
+    ids = [delivery_id_for(endpoint.id, event["event_id"]) for endpoint in endpoints]
     leased = endpoints[:lease]
-    secrets = valid_secrets_of(uow.session, [endpoint.id for endpoint in leased], utcnow())
-    return Offered([{"id": row["id"], "endpoint_id": endpoint.id, "url": endpoint.url,
+    secrets = {}
+    for endpoint_id, secret in uow.session.execute(_NEW_DELIVERIES, {
+            "event_id": event["event_id"], "event_type": event["type"],
+            "occurred_at": event["occurred_at"], "payload": json.dumps(body),
+            "ids": ids, "endpoint_ids": [endpoint.id for endpoint in endpoints],
+            "leases": [settings.lease] * len(leased) + [timedelta(0)] * (len(ids) - len(leased)),
+            "leased": [endpoint.id for endpoint in leased], "now": utcnow()}):
+        secrets.setdefault(endpoint_id, []).append(secret)
+    return Offered([{"id": delivery_id, "endpoint_id": endpoint.id, "url": endpoint.url,
                      "payload": body, "secrets": secrets.get(endpoint.id, [])}
-                    for row, endpoint in zip(rows, leased)], len(endpoints) - len(leased))
+                    for delivery_id, endpoint in zip(ids, leased)], len(endpoints) - len(leased))
 
 
 def _add_delivery(session, endpoint, event, body):

@@ -10,9 +10,12 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from common.events import make_envelope
+from contracts import events
 from services.notify import webhooks
 from services.notify.webhook_dispatcher import WebhookDispatcher
 from tests.integration.conftest import database_url, rows, wait_for
+from tests.integration.test_reliable_events import confirmed_booking
 from tests.integration.test_webhook_keep_alive import receivers  # noqa: F401 (fixture)
 
 SETTINGS = webhooks.Settings(allow_loopback=True)
@@ -147,3 +150,42 @@ def test_a_backlog_larger_than_the_pool_is_claimed_as_slots_free_up(notify_db, r
         dispatcher.engine.dispose()
     assert sorted(path for _, path in target.connections) == sorted(
         f"/hook/{n}" for n in range(10))
+
+
+def test_an_event_is_offered_to_each_endpoint_by_one_statement_with_the_leased_ones_secrets(
+        notify_db):
+    now = datetime.now(timezone.utc)
+    with notify_db.begin() as conn:
+        rotated, other = endpoint(conn), endpoint(conn)
+        for secret, expires_at in (("whsec_b2xk", now + timedelta(hours=1)),
+                                   ("whsec_Z29uZQ==", now - timedelta(hours=1))):
+            conn.execute(text("INSERT INTO webhook_secrets (id, endpoint_id, secret, created_at,"
+                              " expires_at) VALUES (:id, :endpoint, :secret, :created, :expires)"),
+                         {"id": str(uuid.uuid4()), "endpoint": rotated, "secret": secret,
+                          "created": now - timedelta(days=1), "expires": expires_at})
+    envelope = make_envelope("booking", "booking.confirmed", confirmed_booking())
+    settings = webhooks.Settings(lease=timedelta(minutes=2))
+
+    with Session(notify_db) as session, session.begin():
+        endpoints = [row.id for row in session.execute(webhooks._ENABLED_ENDPOINTS)]
+        offered = webhooks.fan_out(types.SimpleNamespace(session=session), envelope,
+                                   events.load(envelope), lease=1, settings=settings)
+
+    (leased,) = offered.leased
+    assert offered.due == 1 and leased["endpoint_id"] == endpoints[0]
+    current = "whsec_" + "ZGlzcGF0Y2gtc2VjcmV0LWRpc3BhdGNoLXNlY3JldDE="
+    assert leased["secrets"] == ([current, "whsec_b2xk"] if leased["endpoint_id"] == rotated
+                                 else [current])
+    assert leased["payload"]["event_id"] == envelope["event_id"]
+    written = {row["endpoint_id"]: row for row in rows(
+        notify_db, "SELECT id, endpoint_id::text, event_id::text, payload, status, attempts,"
+                   " next_attempt_at - now() AS due_in FROM webhook_deliveries")}
+    assert set(written) == {rotated, other}
+    for endpoint_id, row in written.items():
+        assert row["id"] == webhooks.delivery_id_for(endpoint_id, envelope["event_id"])
+        assert (row["event_id"], row["status"], row["attempts"]) == (
+            envelope["event_id"], "pending", 0)
+        assert row["payload"] == leased["payload"]
+    assert written[leased["endpoint_id"]]["due_in"] > timedelta(minutes=1)
+    assert [row["due_in"] <= timedelta(0) for endpoint_id, row in written.items()
+            if endpoint_id != leased["endpoint_id"]] == [True]
