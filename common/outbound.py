@@ -14,6 +14,7 @@ the inside. The name still travels in the ``Host`` header and, for https, in
 the TLS SNI and the certificate check (``PinnedAdapter``).
 """
 import contextlib
+import http.cookiejar
 import ipaddress
 import socket
 import time
@@ -98,6 +99,9 @@ class PinnedAdapter(HTTPAdapter):
 def pinned_session(parts, address, pool_maxsize=1):
     session = requests.Session()
     session.trust_env = False      # no proxy from the environment: it would resolve the name
+    # No cookies kept: a kept session serves every endpoint on that address,
+    # and one tenant's receiver must not set what another's call carries.
+    session.cookies.set_policy(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
     session.mount(f"{parts.scheme}://", PinnedAdapter(address, parts.hostname, pool_maxsize))
     return session
 

@@ -24,6 +24,7 @@ class KeepAliveReceiver:
 
     def __init__(self, host="127.0.0.1", port=0, answer_bytes=2, fill=b"x"):
         self.connections = []     # per request: (caller's port, path)
+        self.cookies = []         # per request: its Cookie header, or None
         self.answer_bytes, self.fill = answer_bytes, fill
         receiver = self
 
@@ -33,10 +34,12 @@ class KeepAliveReceiver:
             def do_POST(self):
                 self.rfile.read(int(self.headers["content-length"]))
                 receiver.connections.append((self.client_address[1], self.path))
+                receiver.cookies.append(self.headers.get("cookie"))
                 if self.path.endswith("/slow"):
                     eventlet.sleep(1.0)
                 self.send_response(200)
                 self.send_header("Content-Length", str(receiver.answer_bytes))
+                self.send_header("Set-Cookie", "tenant=first; Path=/")
                 self.end_headers()
                 self.wfile.write(receiver.fill * receiver.answer_bytes)
 
@@ -98,6 +101,7 @@ def test_two_deliveries_to_one_address_share_a_connection(receivers, sessions):
     assert checks == ["localhost", "localhost"]          # checked before each call
     (port_1, _), (port_2, _) = target.connections
     assert port_1 == port_2 and len(sessions) == 1
+    assert target.cookies == [None, None]     # another tenant's call may share the session
 
 
 def test_without_the_kept_sessions_each_delivery_has_its_own_connection(receivers):
