@@ -262,7 +262,7 @@ def fan_out(uow, event, data, lease=0, settings=None):
             "event_id": event["event_id"], "event_type": event["type"],
             "occurred_at": event["occurred_at"], "payload": json.dumps(body),
             "ids": ids, "endpoint_ids": [endpoint.id for endpoint in endpoints],
-            "leases": [settings.lease] * len(leased) + [timedelta(0)] * (len(ids) - len(leased)),
+            "leases": [settings.lease for _ in leased] + [timedelta(0)] * (len(ids) - len(leased)),
             "leased": [endpoint.id for endpoint in leased], "now": utcnow()}):
         secrets.setdefault(endpoint_id, []).append(secret)
     return Offered([{"id": delivery_id, "endpoint_id": endpoint.id, "url": endpoint.url,
