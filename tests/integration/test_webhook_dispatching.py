@@ -189,3 +189,36 @@ def test_an_event_is_offered_to_each_endpoint_by_one_statement_with_the_leased_o
     assert written[leased["endpoint_id"]]["due_in"] > timedelta(minutes=1)
     assert [row["due_in"] <= timedelta(0) for endpoint_id, row in written.items()
             if endpoint_id != leased["endpoint_id"]] == [True]
+
+
+def test_a_claim_leases_what_is_due_with_each_endpoint_url_and_valid_secrets(notify_db):
+    now = datetime.now(timezone.utc)
+    with notify_db.begin() as conn:
+        rotated = endpoint(conn, url="http://127.0.0.1:1/rotated")
+        conn.execute(text("INSERT INTO webhook_secrets (id, endpoint_id, secret, created_at,"
+                          " expires_at) VALUES (:id, :endpoint, 'whsec_b2xk', :created, :expires),"
+                          " (:id2, :endpoint, 'whsec_Z29uZQ==', :created, :expired)"),
+                     {"id": str(uuid.uuid4()), "id2": str(uuid.uuid4()), "endpoint": rotated,
+                      "created": now - timedelta(days=1), "expires": now + timedelta(hours=1),
+                      "expired": now - timedelta(hours=1)})
+        off = endpoint(conn)
+        conn.execute(text("UPDATE webhook_endpoints SET enabled = false WHERE id = :id"),
+                     {"id": off})
+        due = delivery(conn, rotated)
+        delivery(conn, rotated, due=now + timedelta(hours=1))     # not yet
+        delivery(conn, off)                                        # endpoint disabled
+    settings = webhooks.Settings(lease=timedelta(minutes=2))
+
+    with Session(notify_db) as session, session.begin():
+        (claimed,) = webhooks.claim_due(session, now, settings, limit=10)
+    with Session(notify_db) as session, session.begin():
+        again = webhooks.claim_due(session, now, settings, limit=10)
+
+    assert (claimed["id"], claimed["endpoint_id"], claimed["url"], claimed["payload"]) == (
+        due, rotated, "http://127.0.0.1:1/rotated", {})
+    assert claimed["secrets"] == ["whsec_" + "ZGlzcGF0Y2gtc2VjcmV0LWRpc3BhdGNoLXNlY3JldDE=",
+                                  "whsec_b2xk"]
+    assert again == []                      # leased: not claimed twice
+    (lease,) = rows(notify_db, "SELECT next_attempt_at FROM webhook_deliveries WHERE id = :id",
+                    id=due)
+    assert lease["next_attempt_at"] == now + settings.lease
