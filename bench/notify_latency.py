@@ -71,6 +71,12 @@ def webhook_clock():
     return arrived, Handler
 
 
+class Receiver(ThreadingHTTPServer):
+    """A listen backlog for the fan-out's burst of connections (the default,
+    5, dropped some of them: retried 5 s later, they made the fan-out's tail)."""
+    request_queue_size = 1024
+
+
 def seed(database_url, receiver, endpoints):
     """Members (notify's contacts) and ``endpoints`` endpoints of network scope
     that want booking.confirmed, written in notify's tables directly."""
@@ -185,7 +191,7 @@ def main(argv=None):
     mails = MailClock()
     smtp = Controller(mails, hostname="127.0.0.1", port=PORT + 25)
     hooks, handler = webhook_clock()
-    receiver = ThreadingHTTPServer(("127.0.0.1", PORT + 30), handler)
+    receiver = Receiver(("127.0.0.1", PORT + 30), handler)
     receiver_url = f"http://127.0.0.1:{PORT + 30}"
     results = {"rate_per_s": args.rate, "seconds": args.seconds, "fan_out": args.fan_out}
     try:
