@@ -56,6 +56,8 @@ def webhook_clock():
     arrived = {}                  # (endpoint path, event_id) -> time
 
     class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"   # keeps connections open, as receivers in production do
+
         def do_POST(self):
             body = self.rfile.read(int(self.headers["Content-Length"]))
             arrived[(self.path, json.loads(body)["event_id"])] = time.time()
@@ -67,6 +69,12 @@ def webhook_clock():
             pass
 
     return arrived, Handler
+
+
+class Receiver(ThreadingHTTPServer):
+    """A listen backlog for the fan-out's burst of connections (the default,
+    5, dropped some of them: retried 5 s later, they made the fan-out's tail)."""
+    request_queue_size = 1024
 
 
 def seed(database_url, receiver, endpoints):
@@ -183,7 +191,7 @@ def main(argv=None):
     mails = MailClock()
     smtp = Controller(mails, hostname="127.0.0.1", port=PORT + 25)
     hooks, handler = webhook_clock()
-    receiver = ThreadingHTTPServer(("127.0.0.1", PORT + 30), handler)
+    receiver = Receiver(("127.0.0.1", PORT + 30), handler)
     receiver_url = f"http://127.0.0.1:{PORT + 30}"
     results = {"rate_per_s": args.rate, "seconds": args.seconds, "fan_out": args.fan_out}
     try:

@@ -13,8 +13,12 @@ the check and 127.0.0.1 to the connection (DNS rebinding) would otherwise reach
 the inside. The name still travels in the ``Host`` header and, for https, in
 the TLS SNI and the certificate check (``PinnedAdapter``).
 """
+import contextlib
+import http.cookiejar
 import ipaddress
 import socket
+import time
+from collections import OrderedDict
 from urllib.parse import urlsplit
 
 import requests
@@ -79,8 +83,8 @@ class PinnedAdapter(HTTPAdapter):
     """Connects to ``address`` whatever the URL's host resolves to; TLS is still
     negotiated and verified for the URL's host name."""
 
-    def __init__(self, address, hostname):
-        super().__init__(max_retries=0)
+    def __init__(self, address, hostname, pool_maxsize=1):
+        super().__init__(max_retries=0, pool_connections=1, pool_maxsize=pool_maxsize)
         self.address, self.hostname = address, hostname
 
     def build_connection_pool_key_attributes(self, request, verify, cert=None):
@@ -92,11 +96,79 @@ class PinnedAdapter(HTTPAdapter):
         return host_params, pool_kwargs
 
 
-def pinned_session(parts, address):
+def pinned_session(parts, address, pool_maxsize=1):
     session = requests.Session()
     session.trust_env = False      # no proxy from the environment: it would resolve the name
-    session.mount(f"{parts.scheme}://", PinnedAdapter(address, parts.hostname))
+    # No cookies kept: a kept session serves every endpoint on that address,
+    # and one tenant's receiver must not set what another's call carries.
+    session.cookies.set_policy(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
+    session.mount(f"{parts.scheme}://", PinnedAdapter(address, parts.hostname, pool_maxsize))
     return session
+
+
+class PinnedSessions:
+    """Kept-alive pinned sessions, one per (scheme, host name, port, checked
+    address), for a caller that calls the same places often (webhooks).
+
+    The caller checks the URL at each call (``checked_address``) and asks for
+    the session of what it checked: the address is part of the key, so a name
+    that now resolves elsewhere gets a new session pinned to the new (checked)
+    address, never a connection opened to the old one under the new check.
+    A connection goes back to its session only after a whole answer was read
+    (``requests`` closes it otherwise: an answer cut at the size bound, a
+    timeout, an error). Sessions idle for ``max_idle_seconds`` are closed
+    (servers drop idle connections after a few seconds: gunicorn after 2, Apache
+after 5; one dropped just as a call starts is a failed attempt, retried), and
+    at most ``max_sessions`` are kept (the least recently used closed first).
+    Each keeps at most ``connections`` idle connections; more calls at once
+    each open their own, so one slow receiver holds only its own connection.
+    Green threads share it without a lock: nothing in it yields."""
+
+    def __init__(self, max_sessions=256, max_idle_seconds=1.5, connections=10,
+                 clock=time.monotonic):
+        self.max_sessions, self.max_idle_seconds = max_sessions, max_idle_seconds
+        self.connections, self.clock = connections, clock
+        self._kept = OrderedDict()   # key -> [session, last used, calls in flight]
+
+    @contextlib.contextmanager
+    def session(self, parts, address):
+        key = (parts.scheme, parts.hostname, parts.port, address)
+        now = self.clock()
+        self._close_idle(now)
+        kept = self._kept.pop(key, None)
+        if kept is None:
+            kept = [pinned_session(parts, address, self.connections), now, 0]
+        self._kept[key] = kept                      # the most recently used last
+        kept[2] += 1
+        try:
+            yield kept[0]
+        finally:
+            kept[1], kept[2] = self.clock(), kept[2] - 1
+            self._close_extra()
+
+    def _close_idle(self, now):
+        """From the least recently taken on, until one in recent use."""
+        for key, (session, used, busy) in list(self._kept.items()):
+            if busy:
+                continue
+            if now - used < self.max_idle_seconds:
+                return
+            del self._kept[key]
+            session.close()
+
+    def _close_extra(self):
+        for key in list(self._kept):
+            if len(self._kept) <= self.max_sessions:
+                return
+            if not self._kept[key][2]:
+                self._kept.pop(key)[0].close()
+
+    def __len__(self):
+        return len(self._kept)
+
+    def close(self):
+        while self._kept:
+            self._kept.popitem()[1][0].close()
 
 
 def read_bounded(answer, max_bytes):

@@ -5,15 +5,27 @@ endpoint holds one slot of the pool, not the others' deliveries.
 A consumer writes an event's deliveries already claimed by this process (as
 many as the pool has free slots) and hands them over once committed
 (``dispatch_soon``); if there were more, it wakes the dispatcher's green thread
-(``wake``), which claims and sends them. Notify's timer stays as the safety
+(``wake``), which claims and sends them. While a claim may have left some
+(it took as many as it asked for), each finished send wakes it again, so a
+backlog larger than the pool (a fan-out to a thousand endpoints) is claimed as
+slots free up rather than on the timer's ticks. Notify's timer stays as the safety
 net: retries that fall due, another replica's rows, a hand-over lost to a
-crash (the lease ends and the delivery is claimed again)."""
+crash (the lease ends and the delivery is claimed again).
+
+Successes are recorded in batches by one green thread (``_record_successes``):
+each takes what succeeded while the previous batch was written, in one
+transaction of one statement, on one connection. A failure is recorded at
+once, by the green thread that sent it (it may disable the endpoint and mail
+its owner). A process killed before its batch commits sent those deliveries
+but did not record them: their lease ends and they are sent again with the
+same ``webhook-id``, as after a kill between a send and its record before."""
 import logging
 import threading
 import time
 import uuid
 
 import eventlet
+from eventlet.queue import LightQueue
 from nameko.extensions import DependencyProvider
 from prometheus_client import Counter
 from sqlalchemy import func, select
@@ -21,6 +33,7 @@ from sqlalchemy.orm import Session
 
 from common import metrics
 from common.db import make_engine
+from common.outbound import PinnedSessions
 from services.notify import deliveries, templates, webhook_rules as rules, webhook_sender, webhooks
 from services.notify.mailer import mailer_for
 from services.notify.models import Contact, WebhookDelivery
@@ -30,6 +43,8 @@ log = logging.getLogger(__name__)
 
 class WebhookDispatcher(DependencyProvider):
     POOL_SIZE = 100
+    # The most successes one statement records.
+    BATCH = 500
 
     def setup(self):
         config = self.container.config
@@ -41,7 +56,13 @@ class WebhookDispatcher(DependencyProvider):
         # the "endpoint disabled" mail: counted with the consumers' mails
         self.mailer = mailer_for(self.container)
         self.pool = eventlet.GreenPool(self.POOL_SIZE)
+        self.succeeded = LightQueue()   # (delivery id, outcome), or None: stop
+        self._recorder = None
+        # Kept-alive connections, per checked address (webhook_sender.py); as
+        # many idle ones per receiver as calls may run at once.
+        self.sessions = PinnedSessions(connections=self.POOL_SIZE)
         self._news = threading.Event()
+        self._backlog = False   # a claim may have left due deliveries
         self._running = False
         registry = metrics.for_container(self.container)
         self.attempts = Counter(
@@ -63,11 +84,17 @@ class WebhookDispatcher(DependencyProvider):
     def start(self):
         self._running = True
         self.container.spawn_managed_thread(self._send_on_news, identifier="webhook-waker")
+        self._recorder = self.container.spawn_managed_thread(
+            self._record_successes, identifier="webhook-recorder")
 
     def stop(self):
         self._running = False
         self._news.set()
         self.pool.waitall()
+        self.succeeded.put(None)     # after what the last sends put there
+        if self._recorder is not None:
+            self._recorder.wait()
+        self.sessions.close()
         self.engine.dispose()
 
     def kill(self):
@@ -75,10 +102,12 @@ class WebhookDispatcher(DependencyProvider):
         self._news.set()
         for thread in list(self.pool.coroutines_running):
             thread.kill()
+        self.sessions.close()
         self.engine.dispose()
 
     def wake(self):
         """Deliveries were just committed: claim and send them now."""
+        self._backlog = True
         self._news.set()
 
     def _send_on_news(self):
@@ -102,11 +131,13 @@ class WebhookDispatcher(DependencyProvider):
         """Claim due deliveries (SKIP LOCKED, leased) and hand them to the
         pool, as many as it has free slots."""
         while self.pool.free():
+            limit = self.pool.free()
             with Session(self.engine) as session, session.begin():
                 claimed = webhooks.claim_due(session, webhooks.utcnow(), self.settings,
-                                             limit=self.pool.free())
+                                             limit=limit)
+            self._backlog = len(claimed) == limit
             self.dispatch(claimed)
-            if not claimed:
+            if not self._backlog:
                 return
 
     def dispatch(self, deliveries):
@@ -132,17 +163,43 @@ class WebhookDispatcher(DependencyProvider):
             self.pool.spawn_n(self._deliver, delivery)
 
     def _deliver(self, delivery):
-        outcome = webhook_sender.send(delivery, self.settings)
-        self.attempts.labels("succeeded" if rules.succeeded(outcome["status_code"])
-                             else "failed").inc()
+        outcome = webhook_sender.send(delivery, self.settings, sessions=self.sessions)
+        if rules.succeeded(outcome["status_code"]):
+            self.attempts.labels("succeeded").inc()
+            self.succeeded.put((delivery["id"], outcome))
+        else:
+            self.attempts.labels("failed").inc()
+            self._record(delivery["id"], outcome)
+        if self._backlog:  # this slot is free: claim what is left
+            self._news.set()
+
+    def _record(self, delivery_id, outcome):
         try:
             with Session(self.engine) as session, session.begin():
-                disabled = webhooks.record_attempt(session, delivery["id"], outcome,
-                                                   self.settings)
+                disabled = webhooks.record_attempt(session, delivery_id, outcome, self.settings)
                 if disabled is not None:
                     self._tell_owner(session, disabled)
         except Exception:  # the lease expires and the delivery is tried again
-            log.exception("could not record webhook attempt %s", delivery["id"])
+            log.exception("could not record webhook attempt %s", delivery_id)
+
+    def _record_successes(self):
+        """Until ``stop``: what succeeded since the last batch, in one
+        transaction; if it fails, each apart (one bad row does not lose the
+        others' records)."""
+        stopping = False
+        while not stopping:
+            batch = [self.succeeded.get()]
+            while len(batch) < self.BATCH and self.succeeded.qsize():
+                batch.append(self.succeeded.get_nowait())
+            stopping = None in batch
+            batch = [item for item in batch if item is not None]
+            try:
+                with Session(self.engine) as session, session.begin():
+                    webhooks.record_successes(session, batch, self.settings)
+            except Exception:
+                log.exception("could not record %d webhook successes at once", len(batch))
+                for delivery_id, outcome in batch:
+                    self._record(delivery_id, outcome)
 
     def _tell_owner(self, session, endpoint):
         contact = session.get(Contact, endpoint.created_by)

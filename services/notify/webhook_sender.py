@@ -6,7 +6,13 @@ The connection goes to the address that was checked, not to whatever the name
 resolves to a moment later: a host whose DNS answers a public address to the
 check and 127.0.0.1 to the connection (DNS rebinding) would otherwise reach
 the inside. The name still travels in the ``Host`` header and, for https, in
-the TLS SNI and the certificate check (``common.outbound.PinnedAdapter``)."""
+the TLS SNI and the certificate check (``common.outbound.PinnedAdapter``).
+
+Given ``sessions`` (``common.outbound.PinnedSessions``, the dispatcher's), a
+call reuses a kept-alive connection to the same checked address; the check
+still runs before every call, and a name that resolves elsewhere now gets a
+connection of its own to the new address, once that address is checked."""
+import contextlib
 import json
 import time
 
@@ -22,7 +28,7 @@ class TotalTimeout(Exception):
     """The receiver took longer than the whole budget (connect, send, read)."""
 
 
-def send(delivery, settings, resolve=resolved_addresses):
+def send(delivery, settings, resolve=resolved_addresses, sessions=None):
     attempted_at = utcnow()
     started = time.monotonic()
     status_code, excerpt, error = None, "", None
@@ -41,7 +47,7 @@ def send(delivery, settings, resolve=resolved_addresses):
         }
         headers["host"] = parts.netloc
         with eventlet.Timeout(settings.timeout_seconds, TotalTimeout()), \
-                pinned_session(parts, address) as http:
+                _session(sessions, parts, address) as http:
             with http.post(delivery["url"], data=body, headers=headers, stream=True,
                            allow_redirects=False,
                            timeout=(settings.timeout_seconds, settings.timeout_seconds)) as answer:
@@ -59,9 +65,19 @@ def send(delivery, settings, resolve=resolved_addresses):
             "latency_ms": int((time.monotonic() - started) * 1000), "excerpt": excerpt}
 
 
+def _session(sessions, parts, address):
+    """A kept session for this checked address, or one for this call only."""
+    if sessions is None:
+        return contextlib.closing(pinned_session(parts, address))
+    return sessions.session(parts, address)
+
+
 def _read_bounded(answer, max_bytes, excerpt_chars):
+    """The excerpt to log; without NUL, which PostgreSQL's text refuses (the
+    attempt could not be recorded, and the delivery would be sent again)."""
     read = read_bounded(answer, max_bytes)
-    return read[:excerpt_chars * 4].decode("utf-8", "replace")[:excerpt_chars]
+    return read[:excerpt_chars * 4].decode("utf-8", "replace")[:excerpt_chars] \
+        .replace("\x00", "\ufffd")
 
 
 def _short(exc):

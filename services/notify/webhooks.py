@@ -2,6 +2,7 @@
 an event makes (in the consumer's unit of work, with its inbox mark), and the
 bookkeeping of attempts. Sending over HTTP is ``webhook_sender.py``; the rules
 are ``webhook_rules.py``."""
+import json
 import socket
 import uuid
 from dataclasses import dataclass
@@ -163,25 +164,9 @@ def rotate_secret(session, caller, endpoint_id, grace_seconds, now):
     return endpoint, secret
 
 
-def valid_secrets(session, endpoint_id, now):
-    """Newest first: the current secret, then any still in their grace period."""
-    return valid_secrets_of(session, [endpoint_id], now).get(endpoint_id, [])
-
-
-_SECRETS = select(WebhookSecret.endpoint_id, WebhookSecret.secret).where(
-    WebhookSecret.endpoint_id.in_(bindparam("endpoint_ids", expanding=True)),
-    or_(WebhookSecret.expires_at.is_(None), WebhookSecret.expires_at > bindparam("now")),
-).order_by(WebhookSecret.created_at.desc())
-
-
-def valid_secrets_of(session, endpoint_ids, now):
-    """``valid_secrets`` of several endpoints by one query: {endpoint id: secrets}."""
-    found = {}
-    if endpoint_ids:
-        for endpoint_id, secret in session.execute(
-                _SECRETS, {"endpoint_ids": list(endpoint_ids), "now": now}):
-            found.setdefault(endpoint_id, []).append(secret)
-    return found
+# A secret signs until its grace period ends (no end: the current one);
+# deliveries are signed by every valid one, the newest first.
+_VALID_SECRET = "(webhook_secrets.expires_at IS NULL OR webhook_secrets.expires_at > :now)"
 
 
 # -- deliveries -----------------------------------------------------------------
@@ -217,6 +202,23 @@ class Offered:
         return len(self.leased) + self.due
 
 
+# An event's delivery rows and the secrets of those leased, in one round trip:
+# the payload sent (and serialised) once for all the rows.
+_NEW_DELIVERIES = text("""
+    WITH offered AS (
+        INSERT INTO webhook_deliveries (id, endpoint_id, event_id, event_type, occurred_at,
+                                        payload, status, attempts, next_attempt_at)
+        SELECT given.id, given.endpoint_id, CAST(:event_id AS uuid), :event_type,
+               CAST(:occurred_at AS timestamptz), CAST(:payload AS jsonb), 'pending', 0,
+               now() + given.lease
+        FROM unnest(CAST(:ids AS text[]), CAST(:endpoint_ids AS uuid[]),
+                    CAST(:leases AS interval[])) AS given (id, endpoint_id, lease)
+        ON CONFLICT DO NOTHING)
+    SELECT CAST(endpoint_id AS text), secret FROM webhook_secrets
+    WHERE endpoint_id = ANY(CAST(:leased AS uuid[])) AND """ + _VALID_SECRET + """
+    ORDER BY created_at DESC""")
+
+
 def fan_out(uow, event, data, lease=0, settings=None):
     """A delivery row for every enabled endpoint that wants and may see this
     event; in the consumer's unit of work, so it commits with the inbox mark.
@@ -225,8 +227,9 @@ def fan_out(uow, event, data, lease=0, settings=None):
     ``settings.lease``, as ``claim_due`` would) and returned with their URL
     and secrets, for the caller to send once committed: no claim pass between
     the event and its webhooks. Should the process die first, the lease ends
-    and they are claimed again. The rest are due at once. Statements built
-    once; the rows in one ``executemany``."""
+    and they are claimed again. The rest are due at once. Two statements
+    built once: the endpoints, then the rows written and the leased ones'
+    secrets read by one."""
     data = events.dump(event["type"], data)
     endpoints = [endpoint for endpoint in uow.session.execute(_ENABLED_ENDPOINTS)
                  if rules.wants(endpoint.event_types, event["type"]) and rules.may_see(
@@ -235,18 +238,19 @@ def fan_out(uow, event, data, lease=0, settings=None):
     if not endpoints:
         return Offered([], 0)
     body = rules.payload(event, data)
-    leased_for = settings.lease if lease else timedelta(0)
-    rows = [{"id": delivery_id_for(endpoint.id, event["event_id"]), "endpoint_id": endpoint.id,
-             "event_id": event["event_id"], "event_type": event["type"],
-             "occurred_at": event["occurred_at"], "payload": body,
-             "lease": leased_for if number < lease else timedelta(0)}
-            for number, endpoint in enumerate(endpoints)]
-    uow.session.execute(_NEW_DELIVERY, rows)
+    ids = [delivery_id_for(endpoint.id, event["event_id"]) for endpoint in endpoints]
     leased = endpoints[:lease]
-    secrets = valid_secrets_of(uow.session, [endpoint.id for endpoint in leased], utcnow())
-    return Offered([{"id": row["id"], "endpoint_id": endpoint.id, "url": endpoint.url,
+    secrets = {}
+    for endpoint_id, secret in uow.session.execute(_NEW_DELIVERIES, {
+            "event_id": event["event_id"], "event_type": event["type"],
+            "occurred_at": event["occurred_at"], "payload": json.dumps(body),
+            "ids": ids, "endpoint_ids": [endpoint.id for endpoint in endpoints],
+            "leases": [settings.lease for _ in leased] + [timedelta(0)] * (len(ids) - len(leased)),
+            "leased": [endpoint.id for endpoint in leased], "now": utcnow()}):
+        secrets.setdefault(endpoint_id, []).append(secret)
+    return Offered([{"id": delivery_id, "endpoint_id": endpoint.id, "url": endpoint.url,
                      "payload": body, "secrets": secrets.get(endpoint.id, [])}
-                    for row, endpoint in zip(rows, leased)], len(endpoints) - len(leased))
+                    for delivery_id, endpoint in zip(ids, leased)], len(endpoints) - len(leased))
 
 
 def _add_delivery(session, endpoint, event, body):
@@ -267,56 +271,76 @@ def send_test_event(session, caller, endpoint_id, now):
     return get_delivery(session, delivery_id_for(endpoint.id, event["event_id"]))
 
 
+# Claimed with their endpoint's URL and valid secrets (newest first), by one
+# statement: the claim is a round trip, not three.
+_CLAIM = text("""
+    UPDATE webhook_deliveries AS delivery SET next_attempt_at = :leased_until
+    FROM webhook_endpoints AS endpoint
+    WHERE endpoint.id = delivery.endpoint_id AND delivery.id IN (
+        SELECT due.id FROM webhook_deliveries AS due
+        JOIN webhook_endpoints AS due_endpoint ON due_endpoint.id = due.endpoint_id
+        WHERE due.status = 'pending' AND due.next_attempt_at <= :now AND due_endpoint.enabled
+        ORDER BY due.next_attempt_at LIMIT :limit
+        FOR UPDATE OF due SKIP LOCKED)
+    RETURNING delivery.id, CAST(delivery.endpoint_id AS text) AS endpoint_id, delivery.payload,
+        endpoint.url,
+        ARRAY(SELECT secret FROM webhook_secrets
+              WHERE webhook_secrets.endpoint_id = delivery.endpoint_id AND """ + _VALID_SECRET + """
+              ORDER BY webhook_secrets.created_at DESC) AS secrets""")
+
+
 def claim_due(session, now, settings, limit):
     """Due deliveries of enabled endpoints, leased for ``settings.lease`` so
     that another replica (SKIP LOCKED) or a later pass does not send them too;
     a crash mid-send leaves them to be retried when the lease ends."""
-    due = select(WebhookDelivery.id).join(WebhookEndpoint).where(
-        WebhookDelivery.status == "pending", WebhookDelivery.next_attempt_at <= now,
-        WebhookEndpoint.enabled.is_(True),
-    ).order_by(WebhookDelivery.next_attempt_at).limit(limit) \
-        .with_for_update(of=WebhookDelivery, skip_locked=True)
-    claimed = session.execute(
-        update(WebhookDelivery).where(WebhookDelivery.id.in_(due.scalar_subquery()))
-        .values(next_attempt_at=now + settings.lease)
-        .returning(WebhookDelivery.id, WebhookDelivery.endpoint_id, WebhookDelivery.payload)
-    ).all()
-    if not claimed:
-        return []
-    endpoint_ids = {row.endpoint_id for row in claimed}
-    urls = dict(session.execute(select(WebhookEndpoint.id, WebhookEndpoint.url).where(
-        WebhookEndpoint.id.in_(endpoint_ids))).all())
-    secrets = valid_secrets_of(session, endpoint_ids, now)
-    return [{"id": row.id, "endpoint_id": row.endpoint_id, "url": urls[row.endpoint_id],
-             "payload": row.payload, "secrets": secrets.get(row.endpoint_id, [])}
-            for row in claimed]
+    return [{"id": row.id, "endpoint_id": row.endpoint_id, "url": row.url,
+             "payload": row.payload, "secrets": list(row.secrets)}
+            for row in session.execute(_CLAIM, {"now": now, "leased_until": now + settings.lease,
+                                                "limit": limit})]
 
 
-# A success, in one statement: the delivery done, its attempt logged, its
-# endpoint no longer failing (locked only if it was, so that successes to one
-# endpoint do not wait for each other). An endpoint deleted meanwhile took the
-# delivery with it: then nothing is written.
+# Successes, several in one statement: the deliveries done, their attempts
+# logged, their endpoints no longer failing (locked only if they were, so that
+# successes to one endpoint do not wait for each other). An endpoint deleted
+# meanwhile took its deliveries with it: nothing is written for them.
 _SUCCEEDED = text("""
-    WITH done AS (
-        UPDATE webhook_deliveries SET status = 'succeeded', attempts = attempts + 1,
-            last_status_code = :status_code
-        WHERE id = :delivery_id RETURNING id, endpoint_id),
+    WITH given AS (
+        SELECT * FROM unnest(CAST(:delivery_ids AS text[]),
+                             CAST(:attempted_ats AS timestamptz[]),
+                             CAST(:status_codes AS integer[]), CAST(:latencies_ms AS integer[]),
+                             CAST(:excerpts AS text[]))
+            AS given (delivery_id, attempted_at, status_code, latency_ms, excerpt)),
+    done AS (
+        UPDATE webhook_deliveries AS delivery SET status = 'succeeded',
+            attempts = delivery.attempts + 1, last_status_code = given.status_code
+        FROM given WHERE delivery.id = given.delivery_id
+        RETURNING delivery.id, delivery.endpoint_id),
     logged AS (
         INSERT INTO webhook_attempts (delivery_id, attempted_at, status_code, latency_ms,
-                                      response_excerpt, error)
-        SELECT id, :attempted_at, :status_code, :latency_ms, :excerpt, :error FROM done)
+                                      response_excerpt)
+        SELECT given.delivery_id, given.attempted_at, given.status_code, given.latency_ms,
+               given.excerpt
+        FROM given WHERE given.delivery_id IN (SELECT id FROM done))
     UPDATE webhook_endpoints SET failing_since = NULL
-    WHERE id = (SELECT endpoint_id FROM done) AND failing_since IS NOT NULL""")
+    WHERE id IN (SELECT endpoint_id FROM done) AND failing_since IS NOT NULL""")
+
+
+def record_successes(session, succeeded, settings):
+    """Log the successful attempts ``[(delivery id, outcome)]`` by one statement."""
+    if succeeded:
+        session.execute(_SUCCEEDED, {
+            "delivery_ids": [delivery_id for delivery_id, _ in succeeded],
+            "attempted_ats": [outcome["attempted_at"] for _, outcome in succeeded],
+            "status_codes": [outcome["status_code"] for _, outcome in succeeded],
+            "latencies_ms": [outcome["latency_ms"] for _, outcome in succeeded],
+            "excerpts": [outcome["excerpt"][:settings.excerpt_chars] for _, outcome in succeeded]})
 
 
 def record_attempt(session, delivery_id, outcome, settings):
     """Log one attempt and schedule what follows. Returns the endpoint if this
     failure disabled it (its owner is then mailed), else None."""
     if rules.succeeded(outcome["status_code"]):
-        session.execute(_SUCCEEDED, {
-            "delivery_id": delivery_id, "attempted_at": outcome["attempted_at"],
-            "status_code": outcome["status_code"], "latency_ms": outcome["latency_ms"],
-            "excerpt": outcome["excerpt"][:settings.excerpt_chars], "error": outcome["error"]})
+        record_successes(session, [(delivery_id, outcome)], settings)
         return None
     delivery = session.get(WebhookDelivery, delivery_id, with_for_update=True)
     if delivery is None:  # its endpoint was deleted meanwhile
