@@ -24,6 +24,7 @@ from nameko.containers import ServiceContainer  # noqa: E402
 
 from common import config, logging as relais_logging  # noqa: E402
 from common.production import refuse_development_secrets  # noqa: E402
+from common.startup import freeze_what_startup_made  # noqa: E402
 
 
 def find_service_class(module):
@@ -42,6 +43,7 @@ def main(argv):
     relais_logging.configure(service_cls.name)
     container = ServiceContainer(service_cls, config.nameko_config(service_cls.name))
     container.start()
+    freeze_what_startup_made()
 
     def shut_down(signum, frame):
         eventlet.spawn_n(container.stop)

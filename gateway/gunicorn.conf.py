@@ -23,6 +23,11 @@ def on_starting(server):
     os.makedirs(multiproc_dir, exist_ok=True)
 
 
+def post_worker_init(worker):
+    from common.startup import freeze_what_startup_made
+    freeze_what_startup_made()
+
+
 def child_exit(server, worker):
     from prometheus_client import multiprocess
     multiprocess.mark_process_dead(worker.pid)
