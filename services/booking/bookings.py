@@ -2,7 +2,7 @@
 relay), cancel, check in, read bookings. Every state change emits its event
 through the outbox in the same transaction."""
 from calendar import monthrange
-from dataclasses import dataclass, make_dataclass, replace
+from dataclasses import dataclass, fields, make_dataclass, replace
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
@@ -93,8 +93,6 @@ def policy_from(row):
 # columns, not ORM entities (loading two entities into the identity map cost
 # more than the statement).
 _members, _policies = Member.__table__, OrganisationPolicy.__table__
-MEMBER_COLUMNS = ("user_id", "deactivated_at", "home_latitude", "home_longitude",
-                  "group_policies", "programmes", "resident_commune", "resident_postcode")
 POLICY_COLUMNS = ("organisation_id", "allowed_relays", "relay_ids", "radius_km",
                   "max_days_per_month", "booking_horizon_days", "space_kinds",
                   "monthly_budget_cents", "budget_per")
@@ -111,6 +109,10 @@ class MemberOfBooking:
     programmes: list
     resident_commune: str | None
     resident_postcode: str | None
+
+
+# The columns read are the record's fields, in its order.
+MEMBER_COLUMNS = tuple(field.name for field in fields(MemberOfBooking))
 
 
 def _member_and_policy_statement(with_organisation):
@@ -322,9 +324,6 @@ def book(uow, caller, data, now, series_id=None, quote=None, ask_home=None):
 
 _relays, _spaces, _hours = Relay.__table__, Space.__table__, OpeningHours.__table__
 _sessions = SpaceSession.__table__
-RELAY_COLUMNS = ("id", "name", "address", "postcode", "commune", "department", "latitude",
-                 "longitude", "timezone", "closed_on_public_holidays", "no_show_after_minutes")
-SPACE_COLUMNS = ("id", "relay_id", "kind", "name")
 HOURS_COLUMNS = ("weekday", "morning_opens", "morning_closes", "afternoon_opens",
                  "afternoon_closes")
 
@@ -356,6 +355,13 @@ class SpaceOfBooking:
     relay_id: str
     kind: str
     name: str
+
+
+# The columns read are the records' fields, in their order (the opening hours
+# are read apart, after the relay's lock).
+RELAY_COLUMNS = tuple(field.name for field in fields(RelayOfBooking)
+                      if field.name != "opening_hours")
+SPACE_COLUMNS = tuple(field.name for field in fields(SpaceOfBooking))
 
 
 def _relay_statement(with_space, with_organisation):
