@@ -118,7 +118,7 @@ class PinnedSessions:
     (``requests`` closes it otherwise: an answer cut at the size bound, a
     timeout, an error). Sessions idle for ``max_idle_seconds`` are closed
     (servers drop idle connections after a few seconds: gunicorn after 2, Apache
-after 5; one dropped just as a call starts is a failed attempt, retried), and
+    after 5; one dropped just as a call starts is a failed attempt, retried), and
     at most ``max_sessions`` are kept (the least recently used closed first).
     Each keeps at most ``connections`` idle connections; more calls at once
     each open their own, so one slow receiver holds only its own connection.
@@ -144,10 +144,13 @@ after 5; one dropped just as a call starts is a failed attempt, retried), and
             yield kept[0]
         finally:
             kept[1], kept[2] = self.clock(), kept[2] - 1
+            if self._kept.get(key) is kept:         # released: used last, again
+                self._kept.move_to_end(key)
             self._close_extra()
 
     def _close_idle(self, now):
-        """From the least recently taken on, until one in recent use."""
+        """From the least recently used on, until one in recent use (kept in
+        order of last use, so none behind it has been idle longer)."""
         for key, (session, used, busy) in list(self._kept.items()):
             if busy:
                 continue

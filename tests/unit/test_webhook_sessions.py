@@ -60,3 +60,19 @@ def test_at_most_max_sessions_are_kept_the_least_recently_used_closed_first():
         with kept.session(parts(host), "203.0.113.5"):
             pass
     assert [key[1] for key in kept._kept] == ["b.example", "c.example"]
+
+
+def test_sessions_are_closed_in_the_order_they_were_last_used_not_taken():
+    """A long call taken first and released last must not shield a session
+    taken after it but idle since."""
+    clock = Clock()
+    kept = PinnedSessions(max_idle_seconds=1.5, clock=clock)
+    with kept.session(parts("slow.example"), "203.0.113.5"):
+        clock.now += 1
+        with kept.session(parts("brief.example"), "203.0.113.6"):
+            pass
+        clock.now += 9                          # brief.example idle since
+    clock.now += 1
+    with kept.session(parts("new.example"), "203.0.113.7"):
+        pass
+    assert [key[1] for key in kept._kept] == ["slow.example", "new.example"]
