@@ -45,19 +45,31 @@ def times_for(calendar, query):
     return requested_times(calendar, query["date"], slot, query.get("start"), query.get("end"))
 
 
-def search(session, query, now):
-    has_space = select(Space.id).where(Space.relay_id == Relay.id, Space.kind == query["kind"],
-                                       Space.capacity >= query["min_capacity"],
-                                       Space.features.contains(query.get("feature", []))
-                                       ).exists()
+def _candidates(with_service):
+    """Relays near a point with a space of a kind (and a service): built once
+    for each shape, every value bound at the search."""
+    has_space = select(Space.id).where(
+        Space.relay_id == Relay.id, Space.kind == bindparam("kind"),
+        Space.capacity >= bindparam("min_capacity"),
+        Space.features.contains(bindparam("features", type_=Space.features.type))).exists()
     # Only the opening hours are loaded with the candidates; of their spaces,
     # only the free ones, at the end (loading every relay's spaces doubled p99).
     statement = select(Relay).options(selectinload(Relay.opening_hours)).where(has_space)
-    if "service" in query:
-        statement = statement.where(Relay.services.contains(query["service"]))
-    statement = directory.near(statement, query["latitude"], query["longitude"],
-                               query["radius_km"])
-    candidates = session.execute(statement).all()
+    if with_service:
+        statement = statement.where(
+            Relay.services.contains(bindparam("services", type_=Relay.services.type)))
+    return directory.near(statement)
+
+
+CANDIDATES = {with_service: _candidates(with_service) for with_service in (False, True)}
+
+
+def search(session, query, now):
+    parameters = directory.near_parameters(query["latitude"], query["longitude"],
+                                           query["radius_km"])
+    parameters.update(kind=query["kind"], min_capacity=query["min_capacity"],
+                      features=query.get("feature", []), services=query.get("service"))
+    candidates = session.execute(CANDIDATES["service" in query], parameters).all()
     closures = directory.closures_between(session, [relay.id for relay, _ in candidates],
                                           query["date"], query["date"])
     open_relays = []

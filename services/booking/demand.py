@@ -25,7 +25,8 @@ def rounded(latitude, longitude):
 
 def nearest_department(session, latitude, longitude):
     return session.execute(
-        select(Relay.department).order_by(directory.distance_km_sql(latitude, longitude))
+        select(Relay.department).order_by(directory.distance_km_sql(
+            directory.sql_degrees(latitude), directory.sql_degrees(longitude)))
         .limit(1)).scalar_one_or_none()
 
 

@@ -3,7 +3,7 @@ spaces; the public search by proximity, service and department; a relay's page."
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, bindparam, func, or_, select
+from sqlalchemy import Float, and_, bindparam, func, or_, select
 from sqlalchemy.orm import selectinload
 
 from common import errors
@@ -167,10 +167,8 @@ def local_today(relay, now):
 
 
 def distance_km_sql(latitude, longitude):
-    """Haversine in SQL, the same formula as geo.haversine_km."""
-    # Rounded to 1e-7 degree (1 cm): PostgreSQL raises "value out of range:
-    # underflow" on a coordinate such as 6e-180 instead of reading it as 0.
-    latitude, longitude = round(latitude, 7), round(longitude, 7)
+    """Haversine in SQL, the same formula as geo.haversine_km, from (latitude,
+    longitude): numbers, or bound parameters (``near``)."""
     dlat = func.radians(Relay.latitude - latitude) / 2
     dlon = func.radians(Relay.longitude - longitude) / 2
     a = (func.power(func.sin(dlat), 2) + func.cos(func.radians(latitude))
@@ -178,16 +176,43 @@ def distance_km_sql(latitude, longitude):
     return 2 * geo.EARTH_RADIUS_KM * func.asin(func.least(1.0, func.sqrt(a)))
 
 
-def near(statement, latitude, longitude, radius_km):
-    """Keep relays within the radius (box prefilter on indexed columns, then
-    exact distance) and order them nearest first. Adds a distance_km column."""
-    boxes = geo.bounding_boxes(latitude, longitude, radius_km)
-    distance = distance_km_sql(latitude, longitude).label("distance_km")
-    return (statement.add_columns(distance)
-            .where(or_(*[and_(Relay.latitude.between(b[0], b[1]),
-                              Relay.longitude.between(b[2], b[3])) for b in boxes]))
-            .where(distance_km_sql(latitude, longitude) <= radius_km)
+def sql_degrees(value):
+    """A coordinate rounded to 1e-7 degree (1 cm): PostgreSQL raises "value out
+    of range: underflow" on one such as 6e-180 instead of reading it as 0."""
+    return round(value, 7)
+
+
+def near(statement):
+    """Keep relays within a radius of a point (box prefilter on indexed
+    columns, then exact distance) and order them nearest first; adds a
+    distance_km column. The point, the radius and the boxes are bound
+    parameters (``near_parameters``), so that a statement built once serves
+    every search: building it cost as much CPU as running it."""
+    latitude = bindparam("near_latitude", type_=Float)
+    longitude = bindparam("near_longitude", type_=Float)
+    distance = distance_km_sql(latitude, longitude)
+    in_box = [and_(Relay.latitude.between(bindparam(f"box{i}_lat_min", type_=Float),
+                                          bindparam(f"box{i}_lat_max", type_=Float)),
+                   Relay.longitude.between(bindparam(f"box{i}_lon_min", type_=Float),
+                                           bindparam(f"box{i}_lon_max", type_=Float)))
+              for i in range(2)]
+    return (statement.add_columns(distance.label("distance_km"))
+            .where(or_(*in_box))
+            .where(distance <= bindparam("near_radius_km", type_=Float))
             .order_by(distance, Relay.id))
+
+
+def near_parameters(latitude, longitude, radius_km):
+    """The values of ``near``'s parameters: one box (given twice) or two
+    across the antimeridian."""
+    latitude, longitude = sql_degrees(latitude), sql_degrees(longitude)
+    boxes = geo.bounding_boxes(latitude, longitude, radius_km)
+    parameters = {"near_latitude": latitude, "near_longitude": longitude,
+                  "near_radius_km": radius_km}
+    for i, box in enumerate((boxes * 2)[:2]):
+        parameters.update(zip((f"box{i}_lat_min", f"box{i}_lat_max",
+                               f"box{i}_lon_min", f"box{i}_lon_max"), box))
+    return parameters
 
 
 def list_relays(session, query):
@@ -202,9 +227,10 @@ def list_relays(session, query):
     if "latitude" not in query:
         statement = statement.order_by(Relay.name, Relay.id)
         return session.execute(statement.limit(page[0]).offset(page[1])).scalars().all()
-    statement = near(statement, query["latitude"], query["longitude"], query["radius_km"])
     relays = []
-    for relay, distance in session.execute(statement.limit(page[0]).offset(page[1])).all():
+    for relay, distance in session.execute(
+            near(statement).limit(page[0]).offset(page[1]),
+            near_parameters(query["latitude"], query["longitude"], query["radius_km"])).all():
         relay.distance_km = round(distance, 2)
         relays.append(relay)
     return relays

@@ -205,3 +205,31 @@ def test_a_space_s_bookings_are_probed_by_time_not_read_whole(booking, databases
                                                "slot": "morning"})
     assert sorted(s["id"] for s in found[0]["free_spaces"]) == sorted(d["id"] for d in desks)
     assert all(s["sessions"] == [] for s in found[0]["free_spaces"])
+
+
+def test_availability_filters_by_service_and_finds_relays_across_the_antimeridian(booking):
+    """The search's statement is built once, every value bound at the search:
+    its service filter and its second box (across the antimeridian) are
+    parameters too."""
+    day = next_open_day(7)
+    with_fablab, _ = relay_with(booking, desks=1, name="Guéret", postcode="23000",
+                                services=["coworking", "fablab"], **GUERET)
+    coworking_only, _ = relay_with(booking, desks=1, name="Aubusson", latitude=45.956,
+                                   longitude=2.168, services=["coworking"])
+    query = {**GUERET, "radius_km": 50, "date": day, "slot": "morning"}
+    assert [r["relay"]["id"] for r in booking.search_availability(
+        query=dict(query, service="coworking"))] == [with_fablab["id"], coworking_only["id"]]
+    assert [r["relay"]["id"] for r in booking.search_availability(
+        query=dict(query, service="fablab"))] == [with_fablab["id"]]
+    assert booking.search_availability(query=dict(query, service="telemedicine")) == []
+
+    east, _ = relay_with(booking, desks=1, name="Est", postcode="98600",
+                         timezone="Pacific/Wallis", latitude=-13.28, longitude=179.95)
+    west, _ = relay_with(booking, desks=1, name="Ouest", postcode="98600",
+                         timezone="Pacific/Wallis", latitude=-13.28, longitude=-179.9)
+    across = {"latitude": -13.28, "longitude": -179.99, "radius_km": 50, "date": day,
+              "slot": "morning"}
+    assert [r["relay"]["id"] for r in booking.search_availability(query=across)] == [
+        east["id"], west["id"]]
+    assert [r["id"] for r in booking.list_relays(query={
+        "latitude": -13.28, "longitude": -179.99, "radius_km": 50})] == [east["id"], west["id"]]
