@@ -10,11 +10,10 @@ from sqlalchemy import (
     bindparam, delete, func, literal, null, or_, select, text, true, union_all,
 )
 from sqlalchemy.dialects.postgresql import insert as upsert
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
 from common import errors
-from common.db import new_id
+from common.db import ADVISORY_LOCK, new_id
 from common.validation import is_uuid
 from contracts.vocabulary import PRIVATE_SPACE_KINDS
 from services.booking import blocks, check_in_codes, directory, lifecycle, programmes, slots
@@ -155,13 +154,22 @@ def days_booked_in_month(session, member_id, day):
                Booking.status.in_(lifecycle.ACTIVE_STATUSES))).scalars())
 
 
-ADVISORY_LOCK = text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))")
+def member_lock(member_id):
+    """The key of the advisory lock that makes one member's bookings one at a
+    time, so that two concurrent requests cannot both take the last day the
+    policy allows (``book`` takes it with its idempotency claim when it has
+    a key: ``service.book_once``)."""
+    return f"booking-member:{member_id}"
+
+
+def booker_lock(caller, data):
+    """``member_lock`` of the member booking: what ``book`` and
+    ``book_series`` have ``idempotent`` take with the key's claim."""
+    return member_lock(caller.user_id)
 
 
 def lock_member(session, member_id):
-    """One member's bookings are made one at a time, so that two concurrent
-    requests cannot both take the last day the policy allows."""
-    advisory_lock(session, f"booking-member:{member_id}")
+    advisory_lock(session, member_lock(member_id))
 
 
 def advisory_lock(session, key):
@@ -260,7 +268,7 @@ def book(uow, caller, data, now, series_id=None, quote=None, ask_home=None):
     under a radius policy when booking has not heard of one yet."""
     caller.require("member")
     session = uow.session
-    lock_member(session, caller.user_id)
+    uow.advisory_lock(member_lock(caller.user_id))  # held already if taken with the claim
     member, policy, relay, space, kind = target_of(session, caller, data)
     if kind == "desk" and "slot" not in data:
         raise errors.InvalidInput("A desk is booked by slot: morning, afternoon or day.",
@@ -307,9 +315,9 @@ def book(uow, caller, data, now, series_id=None, quote=None, ask_home=None):
                          programme_id=programme.programme_id if programme else None,
                          relay=relay)
     if space is not None:
-        insert(session, booking, space)
+        insert(uow, booking, space)
     else:
-        insert_into_any_free_space(session, booking, relay, kind, times, data)
+        insert_into_any_free_space(uow, booking, relay, kind, times, data)
     emit(uow, "booking.confirmed", booking)
     return booking
 
@@ -371,7 +379,7 @@ def _relay_statement(with_space, with_organisation):
 
     The member and policy are read in this statement, not one of their own (a
     round trip less), because what they must not miss is serialised by the
-    member's lock, taken by the statement before (``lock_member``): this
+    member's lock, taken by the statement before (``member_lock``): this
     statement's snapshot is taken after it was granted, so a deactivation or a
     change of the member's policies committed meanwhile is seen. What this
     statement may wait for (the relay's lock) guards the relay's opening
@@ -482,7 +490,10 @@ def sessions_of(session, space):
 
 # Every column of a new booking, in the order of the table.
 BOOKING_COLUMNS = tuple(column.key for column in Booking.__table__.columns)
-INSERT_BOOKING = Booking.__table__.insert()
+# Its parameters are named apart (``booking_id``...), as the statement it is
+# carried by at commit wants (``UnitOfWork.write_at_commit``).
+INSERT_BOOKING = Booking.__table__.insert().values(
+    {name: bindparam(f"booking_{name}") for name in BOOKING_COLUMNS})
 # A booking ``book`` writes, as a plain record: every column of the row (None
 # unless set) and the ``space`` and ``relay`` records that ``facts`` and the
 # reply read, as they read a loaded ``Booking``.
@@ -491,28 +502,36 @@ NewBooking = make_dataclass(
     kw_only=True, slots=True)
 
 
-def insert(session, booking, space):
+def insert(uow, booking, space):
     """Insert; the database's exclusion constraints are what refuse a double
     booking. A refusal leaves the transaction failed: the caller rolls back
     (the unit of work, or the savepoint of a try that may move on).
 
     The row is written by a Core INSERT of the values ``book`` already holds
     (the ORM's flush cost more than the statement): ``booking`` is a plain
-    record of what was written (``NewBooking``)."""
+    record of what was written (``NewBooking``). Outside a savepoint the
+    INSERT goes with the outbox row and the idempotent response, in the
+    statement written before the commit (``UnitOfWork.write_at_commit``: a
+    round trip less), still under the space's row lock (``check_places``);
+    a refusal by a constraint is then raised from there, as the same
+    Conflict."""
     booking.space_id, booking.space = space.id, space
-    booking.block_id = blocks.check_places(session, booking, space.id)
-    values = {name: getattr(booking, name) for name in BOOKING_COLUMNS}
-    try:
-        session.execute(INSERT_BOOKING, values)
-    except IntegrityError as exc:
-        constraint = getattr(exc.orig.diag, "constraint_name", None)
-        if constraint not in CONSTRAINT_CONFLICTS:
-            raise
+    booking.block_id = blocks.check_places(uow.session, booking, space.id)
+    uow.write_at_commit(INSERT_BOOKING, {f"booking_{name}": getattr(booking, name)
+                                         for name in BOOKING_COLUMNS},
+                        refusal=double_booking_refused)
+
+
+def double_booking_refused(exc):
+    """The Conflict a member hears when an exclusion constraint refused the
+    booking's INSERT (``exc``, an IntegrityError); nothing for another error."""
+    constraint = getattr(exc.orig.diag, "constraint_name", None)
+    if constraint in CONSTRAINT_CONFLICTS:
         code, detail = CONSTRAINT_CONFLICTS[constraint]
         raise errors.Conflict(detail, code=code) from None
 
 
-def insert_into_any_free_space(session, booking, relay, kind, times, data):
+def insert_into_any_free_space(uow, booking, relay, kind, times, data):
     """The service picks the space: the free ones in name order (whose
     sessions, if any, the hours fit; not held by another organisation's block;
     those of the member's own block first), skipping any another transaction
@@ -530,6 +549,7 @@ def insert_into_any_free_space(session, booking, relay, kind, times, data):
         Booking.space_id == _spaces.c.id, Booking.status.in_(lifecycle.ACTIVE_STATUSES),
         func.tstzrange(Booking.starts_at, Booking.ends_at).op("&&")(
             func.tstzrange(times.starts_at, times.ends_at))).exists()
+    session = uow.session
     candidates = (select(*(_spaces.c[name] for name in SPACE_COLUMNS))
                   .where(_spaces.c.relay_id == relay.id, _spaces.c.kind == kind, ~taken,
                          fits_sessions, not_held_by_others)
@@ -546,7 +566,7 @@ def insert_into_any_free_space(session, booking, relay, kind, times, data):
         space = SpaceOfBooking(*row)
         try:
             with session.begin_nested():
-                insert(session, booking, space)
+                insert(uow, booking, space)
             return
         except errors.Conflict as conflict:
             if conflict.code != "space-taken":

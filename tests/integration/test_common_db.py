@@ -3,9 +3,10 @@ and how they notice a connection PostgreSQL dropped."""
 import types
 
 import pytest
-from sqlalchemy import event, text
+from sqlalchemy import bindparam, event, text
 from sqlalchemy.exc import DataError
 
+from common import errors
 from common.db import Database, make_engine, ping_after_idle
 from services.identity.models import Base
 from tests.integration.conftest import database_url, rows
@@ -125,3 +126,74 @@ def test_a_unit_of_work_committed_by_its_caller_still_writes_its_events(identity
     session.close()
     (row,) = rows(databases["identity"], "SELECT envelope FROM outbox")
     assert row["envelope"]["data"]["user_id"] == "by-hand"
+
+
+def held_elsewhere(databases, key):
+    """True while another transaction holds the advisory lock on ``key``."""
+    (row,) = rows(databases["identity"], "SELECT pg_try_advisory_xact_lock("
+                  "hashtextextended(:key, 0)) AS free", key=key)
+    return not row["free"]
+
+
+def test_the_lock_given_to_idempotent_is_taken_by_the_claims_statement(identity_db, databases):
+    seen = _statements(identity_db._provider.engine)
+    with identity_db.unit_of_work() as uow:
+        def operation():
+            uow.advisory_lock("member:1")  # held already: no statement
+            assert held_elsewhere(databases, "member:1")
+            return {"done": True}
+        assert uow.idempotent("scope", "key-1", {"a": 1}, operation,
+                              lock="member:1") == {"done": True}
+    # the claim and the lock (WITH claim AS (INSERT ...) SELECT ..., lock), the response
+    assert [s for s in seen if s not in ("BEGIN", "COMMIT")] == ["WITH", "UPDATE"]
+    assert not held_elsewhere(databases, "member:1")
+    with identity_db.unit_of_work() as uow:  # a retry: the first answer, and no lock taken
+        assert uow.idempotent("scope", "key-1", {"a": 1}, lambda: 1 / 0,
+                              lock="member:1") == {"done": True}
+        assert not held_elsewhere(databases, "member:1")
+
+
+def test_an_advisory_lock_taken_in_a_savepoint_rolled_back_is_taken_again(identity_db, databases):
+    with identity_db.unit_of_work() as uow:
+        with pytest.raises(ValueError):
+            with uow.session.begin_nested():
+                uow.advisory_lock("member:1")
+                raise ValueError("this try is abandoned")
+        assert not held_elsewhere(databases, "member:1")  # PostgreSQL released it
+        uow.advisory_lock("member:1")
+        assert held_elsewhere(databases, "member:1")
+
+
+def test_a_statement_written_at_commit_goes_with_the_outbox_or_fails_as_its_caller_says(
+        identity_db, databases):
+    """``write_at_commit``: one statement with the outbox row at commit; a
+    constraint refusing it is raised as ``refusal`` says, and the event
+    goes nowhere; in a savepoint, it is written at once."""
+    inbox = Base.metadata.tables["inbox"]
+    statement = inbox.insert().values(event_id=bindparam("c_event_id"),
+                                      consumer=bindparam("c_consumer"))
+    handled = {"c_event_id": "00000000-0000-4000-8000-000000000001", "c_consumer": "test"}
+
+    def refusal(exc):
+        raise errors.Conflict("handled twice", code="twice") from None
+    seen = _statements(identity_db._provider.engine)
+    with identity_db.unit_of_work() as uow:
+        uow.publish("identity.user_deactivated", {"user_id": "u1"})
+        uow.write_at_commit(statement, handled, refusal)
+        assert rows(databases["identity"], "SELECT 1 FROM inbox") == []  # not yet
+    assert [s for s in seen if s not in ("BEGIN", "COMMIT")] == ["WITH"]
+    assert len(rows(databases["identity"], "SELECT 1 FROM inbox")) == 1
+    with pytest.raises(errors.Conflict):
+        with identity_db.unit_of_work() as uow:
+            uow.publish("identity.user_deactivated", {"user_id": "u2"})
+            uow.write_at_commit(statement, handled, refusal)
+    assert len(rows(databases["identity"], "SELECT 1 FROM outbox")) == 1
+    with identity_db.unit_of_work() as uow:
+        with pytest.raises(errors.Conflict):
+            with uow.session.begin_nested():
+                uow.write_at_commit(statement, handled, refusal)  # at once
+        uow.publish("identity.user_deactivated", {"user_id": "u3"})
+    assert len(rows(databases["identity"], "SELECT 1 FROM outbox")) == 2
+    with pytest.raises(ValueError):
+        with identity_db.unit_of_work() as uow:
+            uow.write_at_commit(statement, {"event_id": "clash"}, refusal)
