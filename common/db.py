@@ -119,6 +119,14 @@ def database_unavailable(exc):
         code is None or (code[:2] in _UNAVAILABLE_CLASSES and code != _QUERY_CANCELED))
 
 
+def core_execute(session, statement, params=None):
+    """Run a Core statement (one naming no ORM entity) on the session's
+    connection, in its transaction: what ``session.execute`` does with it,
+    without the ORM session's layer around (~13-40 us of CPU a statement, as
+    much as psycopg2's own; the booking path's statements go this way)."""
+    return session.connection().execute(statement, params)
+
+
 def new_id():
     """Ids are random UUIDs, made by the service (they appear in events before
     any database default could)."""
@@ -307,7 +315,7 @@ class UnitOfWork:
 
     def _execute_carried(self, carried, statement, params):
         try:
-            self.session.execute(statement, params)
+            core_execute(self.session, statement, params)
         except IntegrityError as exc:
             for _, _, refusal in carried:
                 if refusal is not None:
@@ -321,7 +329,7 @@ class UnitOfWork:
         a savepoint is not remembered: rolling back to it releases it."""
         if key in self._locks:
             return
-        self.session.execute(ADVISORY_LOCK, {"key": key})
+        core_execute(self.session, ADVISORY_LOCK, {"key": key})
         if not self.session.in_nested_transaction():
             self._locks.add(key)
 
@@ -354,8 +362,8 @@ class UnitOfWork:
             self._execute_carried([one], one[0], one[1])
         if not envelopes and len(responses) == 1:
             (scope, key, response), = responses
-            self.session.execute(self._statements.response,
-                                 {"b_scope": scope, "b_key": key, "response": response})
+            core_execute(self.session, self._statements.response,
+                         {"b_scope": scope, "b_key": key, "response": response})
             return
         statements = []
         if envelopes:
@@ -372,7 +380,7 @@ class UnitOfWork:
         last = statements.pop()
         for number, statement in enumerate(statements):
             last = last.add_cte(statement.cte(f"pending_{number}"))
-        self.session.execute(last)
+        core_execute(self.session, last)
 
     def after_commit(self, callback):
         """Call ``callback()`` once this unit of work has committed (never if it
@@ -389,14 +397,14 @@ class UnitOfWork:
     def mark_handled(self, envelope, consumer):
         """Record that ``consumer`` handled this event. False when it already had:
         the caller then does nothing (at-least-once delivery, exactly-once effect)."""
-        inserted = self.session.execute(self._statements.mark_handled, {
+        inserted = core_execute(self.session, self._statements.mark_handled, {
             "event_id": str(envelope["event_id"]), "consumer": consumer}).first()
         return inserted is not None
 
     def mark_all_handled(self, envelope, consumers):
         """``mark_handled`` for several consumers at once (one statement): the
         set of those that had not handled the event yet."""
-        return set(self.session.execute(self._statements.mark_all_handled, {
+        return set(core_execute(self.session, self._statements.mark_all_handled, {
             "event_id": str(envelope["event_id"]), "consumers": list(consumers)}).scalars())
 
     def idempotent(self, scope, key, request, operation, lock=None):
@@ -413,15 +421,15 @@ class UnitOfWork:
         request_hash = hash_request(request)
         params = {"scope": scope, "key": key, "request_hash": request_hash}
         if lock is None:
-            claimed = self.session.execute(self._statements.claim, params).first()
+            claimed = core_execute(self.session, self._statements.claim, params).first()
         else:
-            claimed = self.session.execute(self._statements.claim_and_lock,
-                                           dict(params, lock_key=lock)).first()
+            claimed = core_execute(self.session, self._statements.claim_and_lock,
+                                   dict(params, lock_key=lock)).first()
             if claimed is not None and not self.session.in_nested_transaction():
                 self._locks.add(lock)
         if claimed is None:
-            previous = self.session.execute(self._statements.previous,
-                                            {"b_scope": scope, "b_key": key}).one()
+            previous = core_execute(self.session, self._statements.previous,
+                                    {"b_scope": scope, "b_key": key}).one()
             if previous.request_hash != request_hash:
                 raise errors.InvalidInput(
                     "This Idempotency-Key was already used for a different request.",

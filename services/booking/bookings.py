@@ -13,7 +13,7 @@ from sqlalchemy.dialects.postgresql import insert as upsert
 from sqlalchemy.orm import joinedload
 
 from common import errors
-from common.db import ADVISORY_LOCK, new_id
+from common.db import ADVISORY_LOCK, core_execute, new_id
 from common.validation import is_uuid
 from contracts.vocabulary import PRIVATE_SPACE_KINDS
 from services.booking import blocks, check_in_codes, directory, lifecycle, programmes, slots
@@ -132,8 +132,8 @@ MEMBER_AND_POLICY = {True: _member_and_policy_statement(True),
 def member_and_policy(session, user_id, organisation_id):
     """(member or None, Policy) in one round trip: both rows are outer-joined
     to a single constant row, so a missing one comes back as NULLs."""
-    return member_and_policy_of(session.execute(
-        MEMBER_AND_POLICY[bool(organisation_id)],
+    return member_and_policy_of(core_execute(
+        session, MEMBER_AND_POLICY[bool(organisation_id)],
         {"user_id": user_id, "organisation_id": organisation_id}).one())
 
 
@@ -174,7 +174,7 @@ def lock_member(session, member_id):
 
 def advisory_lock(session, key):
     """A lock on ``key`` held until the transaction ends."""
-    session.execute(ADVISORY_LOCK, {"key": key})
+    core_execute(session, ADVISORY_LOCK, {"key": key})
 
 
 # Bookings that spend a monthly budget: those that happen or were paid for
@@ -438,7 +438,7 @@ def calendar_on(session, relay, day):
     change of either takes FOR UPDATE, so neither can be missed. (Read in
     the locking statement, they would come from a snapshot taken before the
     lock was granted.)"""
-    rows = session.execute(CALENDAR_ON_DAY, {"relay_id": relay.id, "day": day}).all()
+    rows = core_execute(session, CALENDAR_ON_DAY, {"relay_id": relay.id, "day": day}).all()
     return directory.calendar_of(
         replace(relay, opening_hours=[row for row in rows if row.weekday is not None]),
         [row for row in rows if row.reason is not None])
@@ -457,12 +457,12 @@ def target_of(session, caller, data):
     params = {"user_id": caller.user_id, "organisation_id": caller.organisation_id}
     with_organisation = bool(caller.organisation_id)
     if "space_id" in data:
-        rows = session.execute(TARGET_FOR_SHARE[True, with_organisation],
-                               dict(params, space_id=str(data["space_id"]))).all()
+        rows = core_execute(session, TARGET_FOR_SHARE[True, with_organisation],
+                            dict(params, space_id=str(data["space_id"]))).all()
     else:
         relay_id = str(data["relay_id"])
-        rows = session.execute(TARGET_FOR_SHARE[False, with_organisation],
-                               dict(params, relay_id=relay_id)).all() if is_uuid(relay_id) else []
+        rows = core_execute(session, TARGET_FOR_SHARE[False, with_organisation],
+                            dict(params, relay_id=relay_id)).all() if is_uuid(relay_id) else []
     member, policy = (member_and_policy_of(rows[0]) if rows else
                       member_and_policy(session, caller.user_id, caller.organisation_id))
     if member is not None and member.deactivated_at is not None:
@@ -477,7 +477,7 @@ def target_of(session, caller, data):
         raise errors.NotFound(f"No relay {data['relay_id']}.",
                               fields={"relay_id": ["Unknown relay."]})
     kind = data.get("kind", "desk")
-    if session.execute(RELAY_HAS_KIND, {"relay_id": relay_id, "kind": kind}).first() is None:
+    if core_execute(session, RELAY_HAS_KIND, {"relay_id": relay_id, "kind": kind}).first() is None:
         raise errors.NotFound(f"This relay has no {kind.replace('_', ' ')}.",
                               code="no-such-space", fields={"kind": ["None at this relay."]})
     return member, policy, relay_of(rows[0]), None, kind
@@ -485,7 +485,7 @@ def target_of(session, caller, data):
 
 def sessions_of(session, space):
     """A room's sessions as ``slots.check_session`` reads them."""
-    return [tuple(row) for row in session.execute(SESSIONS_OF_SPACE, {"space_id": space.id})]
+    return [tuple(row) for row in core_execute(session, SESSIONS_OF_SPACE, {"space_id": space.id})]
 
 
 # Every column of a new booking, in the order of the table.
