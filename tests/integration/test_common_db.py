@@ -1,5 +1,7 @@
 """common.db against a real PostgreSQL: what its engines put in exceptions,
 and how they notice a connection PostgreSQL dropped."""
+import threading
+import time
 import types
 
 import pytest
@@ -9,7 +11,7 @@ from sqlalchemy.exc import DataError
 from common import errors
 from common.db import Database, make_engine, ping_after_idle
 from services.identity.models import Base
-from tests.integration.conftest import database_url, rows
+from tests.integration.conftest import database_url, rows, unit_of_work
 
 
 def test_a_failing_statement_does_not_show_its_parameters(databases):
@@ -197,3 +199,43 @@ def test_a_statement_written_at_commit_goes_with_the_outbox_or_fails_as_its_call
     with pytest.raises(ValueError):
         with identity_db.unit_of_work() as uow:
             uow.write_at_commit(statement, {"event_id": "clash"}, refusal)
+
+
+def test_a_request_waiting_on_its_keys_claim_holds_no_lock_the_first_may_want(databases):
+    """Why the claim's statement takes the lock after its insert: a second
+    request with the first's key (another payload, so another lock) waits on
+    the first's claim holding nothing, so the first can still take that
+    lock, commit, and the second hears that the key was reused. Taking the
+    lock first, the second would hold what the first then waits for: a
+    deadlock, which PostgreSQL breaks by failing one of them."""
+    engine = databases["identity"]
+    outcomes = {}
+
+    def waiting_on_a_lock():
+        return rows(engine, "SELECT 1 FROM pg_stat_activity WHERE datname = current_database() "
+                    "AND wait_event_type = 'Lock'")
+
+    def second():
+        try:
+            with unit_of_work(engine, "identity", Base.metadata) as uow:
+                outcomes["second"] = uow.idempotent("scope", "key-1", {"a": 2}, lambda: 2,
+                                                    lock="lock-of-2")
+        except errors.RelaisError as refusal:
+            outcomes["second"] = refusal.code
+        except Exception as exc:  # lock first: OperationalError, deadlock detected
+            outcomes["second"] = type(exc).__name__
+
+    other = threading.Thread(target=second)
+    with unit_of_work(engine, "identity", Base.metadata) as uow:
+        def operation():
+            other.start()
+            deadline = time.monotonic() + 10
+            while not waiting_on_a_lock() and time.monotonic() < deadline:
+                time.sleep(0.05)
+            outcomes["waited"] = bool(waiting_on_a_lock())
+            uow.advisory_lock("lock-of-2")  # free: the waiting request took none
+            return 1
+        outcomes["first"] = uow.idempotent("scope", "key-1", {"a": 1}, operation,
+                                           lock="lock-of-1")
+    other.join(10)
+    assert outcomes == {"waited": True, "first": 1, "second": "idempotency-key-reused"}
