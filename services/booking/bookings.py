@@ -169,6 +169,8 @@ def booker_lock(caller, data):
 
 
 def lock_member(session, member_id):
+    """The member's lock, for what must wait for their bookings (a
+    deactivation: ``projections``)."""
     advisory_lock(session, member_lock(member_id))
 
 
