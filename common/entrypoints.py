@@ -25,7 +25,9 @@ caller and the payload, then in one unit of work runs the use case once per
 ``Idempotency-Key``, scoped to the operation, the caller and the targets (the
 relay, the organisation...). A retry gets the first answer back; the same key
 with another payload is refused. A use case that also names ``payload`` gets
-the request as sent.
+the request as sent. ``lock=lambda caller, data: key``: the advisory lock the
+use case takes first (``uow.advisory_lock(key)``), taken instead with the
+key's claim, in its statement (``UnitOfWork.idempotent``): a round trip less.
 """
 import functools
 import inspect
@@ -98,7 +100,7 @@ def _each_apart(self, steps, data, event):
                           event.get("event_id"))
 
 
-def idempotent(request_schema, operation=None):
+def idempotent(request_schema, operation=None, lock=None):
     def decorate(use_case):
         extra = list(inspect.signature(use_case).parameters)[4:]  # after self, uow, caller, data
         targets = [name for name in extra if name != "payload"]
@@ -120,7 +122,8 @@ def idempotent(request_schema, operation=None):
             scope = ":".join([scope_name, caller.user_id] + [str(given[name]) for name in targets])
             with self.db.unit_of_work() as uow:
                 return uow.idempotent(scope, given["idempotency_key"], given["payload"],
-                                      lambda: use_case(self, uow, caller, data, **named))
+                                      lambda: use_case(self, uow, caller, data, **named),
+                                      lock=lock(caller, data) if lock is not None else None)
 
         del entrypoint.__wrapped__
         entrypoint.__signature__ = signature  # what nameko checks a call against

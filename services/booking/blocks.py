@@ -17,6 +17,7 @@ out of id order), so the space lock is a second guard, not the only one.
 from sqlalchemy import bindparam, or_, select, text
 
 from common import errors
+from common.db import core_execute
 from common.validation import is_uuid
 from services.booking import directory, lifecycle, reserved_capacity, slots
 from services.booking.models import Block, BlockPlace, Booking
@@ -35,7 +36,7 @@ PLACES_OVERLAPPING = (
 
 def lock_spaces(session, space_ids):
     """Take the spaces' row locks, in id order (no deadlock between two blocks)."""
-    session.execute(LOCK_SPACES, {"space_ids": sorted(space_ids)})
+    core_execute(session, LOCK_SPACES, {"space_ids": sorted(space_ids)})
 
 
 def check_places(session, booking, space_id):
@@ -43,7 +44,7 @@ def check_places(session, booking, space_id):
     ``space-reserved`` while another organisation's block holds the space
     then. Takes the space's row lock, kept until the booking commits."""
     lock_spaces(session, [space_id])
-    places = [reserved_capacity.Place(*row) for row in session.execute(PLACES_OVERLAPPING, {
+    places = [reserved_capacity.Place(*row) for row in core_execute(session, PLACES_OVERLAPPING, {
         "space_id": space_id, "starts_at": booking.starts_at, "ends_at": booking.ends_at})]
     try:
         return reserved_capacity.block_of_booking(places, booking.organisation_id,

@@ -10,11 +10,10 @@ from sqlalchemy import (
     bindparam, delete, func, literal, null, or_, select, text, true, union_all,
 )
 from sqlalchemy.dialects.postgresql import insert as upsert
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
 from common import errors
-from common.db import new_id
+from common.db import ADVISORY_LOCK, core_execute, new_id
 from common.validation import is_uuid
 from contracts.vocabulary import PRIVATE_SPACE_KINDS
 from services.booking import blocks, check_in_codes, directory, lifecycle, programmes, slots
@@ -133,8 +132,8 @@ MEMBER_AND_POLICY = {True: _member_and_policy_statement(True),
 def member_and_policy(session, user_id, organisation_id):
     """(member or None, Policy) in one round trip: both rows are outer-joined
     to a single constant row, so a missing one comes back as NULLs."""
-    return member_and_policy_of(session.execute(
-        MEMBER_AND_POLICY[bool(organisation_id)],
+    return member_and_policy_of(core_execute(
+        session, MEMBER_AND_POLICY[bool(organisation_id)],
         {"user_id": user_id, "organisation_id": organisation_id}).one())
 
 
@@ -155,18 +154,29 @@ def days_booked_in_month(session, member_id, day):
                Booking.status.in_(lifecycle.ACTIVE_STATUSES))).scalars())
 
 
-ADVISORY_LOCK = text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))")
+def member_lock(member_id):
+    """The key of the advisory lock that makes one member's bookings one at a
+    time, so that two concurrent requests cannot both take the last day the
+    policy allows (``book`` takes it with its idempotency claim when it has
+    a key: ``service.book_once``)."""
+    return f"booking-member:{member_id}"
+
+
+def booker_lock(caller, data):
+    """``member_lock`` of the member booking: what ``book`` and
+    ``book_series`` have ``idempotent`` take with the key's claim."""
+    return member_lock(caller.user_id)
 
 
 def lock_member(session, member_id):
-    """One member's bookings are made one at a time, so that two concurrent
-    requests cannot both take the last day the policy allows."""
-    advisory_lock(session, f"booking-member:{member_id}")
+    """The member's lock, for what must wait for their bookings (a
+    deactivation: ``projections``)."""
+    advisory_lock(session, member_lock(member_id))
 
 
 def advisory_lock(session, key):
     """A lock on ``key`` held until the transaction ends."""
-    session.execute(ADVISORY_LOCK, {"key": key})
+    core_execute(session, ADVISORY_LOCK, {"key": key})
 
 
 # Bookings that spend a monthly budget: those that happen or were paid for
@@ -260,7 +270,7 @@ def book(uow, caller, data, now, series_id=None, quote=None, ask_home=None):
     under a radius policy when booking has not heard of one yet."""
     caller.require("member")
     session = uow.session
-    lock_member(session, caller.user_id)
+    uow.advisory_lock(member_lock(caller.user_id))  # held already if taken with the claim
     member, policy, relay, space, kind = target_of(session, caller, data)
     if kind == "desk" and "slot" not in data:
         raise errors.InvalidInput("A desk is booked by slot: morning, afternoon or day.",
@@ -307,9 +317,9 @@ def book(uow, caller, data, now, series_id=None, quote=None, ask_home=None):
                          programme_id=programme.programme_id if programme else None,
                          relay=relay)
     if space is not None:
-        insert(session, booking, space)
+        insert(uow, booking, space)
     else:
-        insert_into_any_free_space(session, booking, relay, kind, times, data)
+        insert_into_any_free_space(uow, booking, relay, kind, times, data)
     emit(uow, "booking.confirmed", booking)
     return booking
 
@@ -371,7 +381,7 @@ def _relay_statement(with_space, with_organisation):
 
     The member and policy are read in this statement, not one of their own (a
     round trip less), because what they must not miss is serialised by the
-    member's lock, taken by the statement before (``lock_member``): this
+    member's lock, taken by the statement before (``member_lock``): this
     statement's snapshot is taken after it was granted, so a deactivation or a
     change of the member's policies committed meanwhile is seen. What this
     statement may wait for (the relay's lock) guards the relay's opening
@@ -430,7 +440,7 @@ def calendar_on(session, relay, day):
     change of either takes FOR UPDATE, so neither can be missed. (Read in
     the locking statement, they would come from a snapshot taken before the
     lock was granted.)"""
-    rows = session.execute(CALENDAR_ON_DAY, {"relay_id": relay.id, "day": day}).all()
+    rows = core_execute(session, CALENDAR_ON_DAY, {"relay_id": relay.id, "day": day}).all()
     return directory.calendar_of(
         replace(relay, opening_hours=[row for row in rows if row.weekday is not None]),
         [row for row in rows if row.reason is not None])
@@ -449,12 +459,12 @@ def target_of(session, caller, data):
     params = {"user_id": caller.user_id, "organisation_id": caller.organisation_id}
     with_organisation = bool(caller.organisation_id)
     if "space_id" in data:
-        rows = session.execute(TARGET_FOR_SHARE[True, with_organisation],
-                               dict(params, space_id=str(data["space_id"]))).all()
+        rows = core_execute(session, TARGET_FOR_SHARE[True, with_organisation],
+                            dict(params, space_id=str(data["space_id"]))).all()
     else:
         relay_id = str(data["relay_id"])
-        rows = session.execute(TARGET_FOR_SHARE[False, with_organisation],
-                               dict(params, relay_id=relay_id)).all() if is_uuid(relay_id) else []
+        rows = core_execute(session, TARGET_FOR_SHARE[False, with_organisation],
+                            dict(params, relay_id=relay_id)).all() if is_uuid(relay_id) else []
     member, policy = (member_and_policy_of(rows[0]) if rows else
                       member_and_policy(session, caller.user_id, caller.organisation_id))
     if member is not None and member.deactivated_at is not None:
@@ -469,7 +479,7 @@ def target_of(session, caller, data):
         raise errors.NotFound(f"No relay {data['relay_id']}.",
                               fields={"relay_id": ["Unknown relay."]})
     kind = data.get("kind", "desk")
-    if session.execute(RELAY_HAS_KIND, {"relay_id": relay_id, "kind": kind}).first() is None:
+    if core_execute(session, RELAY_HAS_KIND, {"relay_id": relay_id, "kind": kind}).first() is None:
         raise errors.NotFound(f"This relay has no {kind.replace('_', ' ')}.",
                               code="no-such-space", fields={"kind": ["None at this relay."]})
     return member, policy, relay_of(rows[0]), None, kind
@@ -477,12 +487,15 @@ def target_of(session, caller, data):
 
 def sessions_of(session, space):
     """A room's sessions as ``slots.check_session`` reads them."""
-    return [tuple(row) for row in session.execute(SESSIONS_OF_SPACE, {"space_id": space.id})]
+    return [tuple(row) for row in core_execute(session, SESSIONS_OF_SPACE, {"space_id": space.id})]
 
 
 # Every column of a new booking, in the order of the table.
 BOOKING_COLUMNS = tuple(column.key for column in Booking.__table__.columns)
-INSERT_BOOKING = Booking.__table__.insert()
+# Its parameters are named apart (``booking_id``...), as the statement it is
+# carried by at commit wants (``UnitOfWork.write_at_commit``).
+INSERT_BOOKING = Booking.__table__.insert().values(
+    {name: bindparam(f"booking_{name}") for name in BOOKING_COLUMNS})
 # A booking ``book`` writes, as a plain record: every column of the row (None
 # unless set) and the ``space`` and ``relay`` records that ``facts`` and the
 # reply read, as they read a loaded ``Booking``.
@@ -491,28 +504,36 @@ NewBooking = make_dataclass(
     kw_only=True, slots=True)
 
 
-def insert(session, booking, space):
+def insert(uow, booking, space):
     """Insert; the database's exclusion constraints are what refuse a double
     booking. A refusal leaves the transaction failed: the caller rolls back
     (the unit of work, or the savepoint of a try that may move on).
 
     The row is written by a Core INSERT of the values ``book`` already holds
     (the ORM's flush cost more than the statement): ``booking`` is a plain
-    record of what was written (``NewBooking``)."""
+    record of what was written (``NewBooking``). Outside a savepoint the
+    INSERT goes with the outbox row and the idempotent response, in the
+    statement written before the commit (``UnitOfWork.write_at_commit``: a
+    round trip less), still under the space's row lock (``check_places``);
+    a refusal by a constraint is then raised from there, as the same
+    Conflict."""
     booking.space_id, booking.space = space.id, space
-    booking.block_id = blocks.check_places(session, booking, space.id)
-    values = {name: getattr(booking, name) for name in BOOKING_COLUMNS}
-    try:
-        session.execute(INSERT_BOOKING, values)
-    except IntegrityError as exc:
-        constraint = getattr(exc.orig.diag, "constraint_name", None)
-        if constraint not in CONSTRAINT_CONFLICTS:
-            raise
+    booking.block_id = blocks.check_places(uow.session, booking, space.id)
+    uow.write_at_commit(INSERT_BOOKING, {f"booking_{name}": getattr(booking, name)
+                                         for name in BOOKING_COLUMNS},
+                        refusal=double_booking_refused)
+
+
+def double_booking_refused(exc):
+    """The Conflict a member hears when an exclusion constraint refused the
+    booking's INSERT (``exc``, an IntegrityError); nothing for another error."""
+    constraint = getattr(exc.orig.diag, "constraint_name", None)
+    if constraint in CONSTRAINT_CONFLICTS:
         code, detail = CONSTRAINT_CONFLICTS[constraint]
         raise errors.Conflict(detail, code=code) from None
 
 
-def insert_into_any_free_space(session, booking, relay, kind, times, data):
+def insert_into_any_free_space(uow, booking, relay, kind, times, data):
     """The service picks the space: the free ones in name order (whose
     sessions, if any, the hours fit; not held by another organisation's block;
     those of the member's own block first), skipping any another transaction
@@ -530,6 +551,7 @@ def insert_into_any_free_space(session, booking, relay, kind, times, data):
         Booking.space_id == _spaces.c.id, Booking.status.in_(lifecycle.ACTIVE_STATUSES),
         func.tstzrange(Booking.starts_at, Booking.ends_at).op("&&")(
             func.tstzrange(times.starts_at, times.ends_at))).exists()
+    session = uow.session
     candidates = (select(*(_spaces.c[name] for name in SPACE_COLUMNS))
                   .where(_spaces.c.relay_id == relay.id, _spaces.c.kind == kind, ~taken,
                          fits_sessions, not_held_by_others)
@@ -546,7 +568,7 @@ def insert_into_any_free_space(session, booking, relay, kind, times, data):
         space = SpaceOfBooking(*row)
         try:
             with session.begin_nested():
-                insert(session, booking, space)
+                insert(uow, booking, space)
             return
         except errors.Conflict as conflict:
             if conflict.code != "space-taken":

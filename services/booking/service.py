@@ -165,7 +165,8 @@ class BookingService(RelaisService):
         self.business_metrics.bookings.labels("confirmed").inc()
         return booking
 
-    @idempotent(BookingCreateSchema, operation="book")
+    @idempotent(BookingCreateSchema, operation="book",
+                lock=bookings.booker_lock)
     def book_once(self, uow, caller, data):
         return booking_schema.dump(bookings.book(uow, caller, data, utcnow(), quote=self.quote,
                                                  ask_home=self.home_from_identity))
@@ -230,7 +231,8 @@ class BookingService(RelaisService):
         raise refusal
 
     @rpc
-    @idempotent(SeriesCreateSchema)
+    @idempotent(SeriesCreateSchema,
+                lock=bookings.booker_lock)
     def book_series(self, uow, caller, data, payload):
         return series_schema.dump(series.book_series(uow, caller, data, payload, utcnow(),
                                                          quote=self.quote,

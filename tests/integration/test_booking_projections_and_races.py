@@ -6,14 +6,21 @@ import uuid
 from datetime import datetime, timedelta, timezone
 
 import eventlet
+import pytest
 from nameko.exceptions import RemoteError
 from sqlalchemy import text
 
+from common.caller import load_caller
+from common.validation import load
+from contracts.rpc.booking import BookingCreateSchema
+from services.booking import bookings
 from services.booking.check_in_codes import MAX_WRONG_CODES_A_DAY
+from services.booking.models import Base
+from services.booking.service import booking_schema
 from tests.integration.booking_helpers import (
     booked_for_now, manager_of, next_open_day, refusal, relay_with,
 )
-from tests.integration.conftest import member, rows, wait_for
+from tests.integration.conftest import member, rows, second_waits_for_first, wait_for
 
 ORG = "00000000-0000-4000-8000-0000000000bb"
 USER = member(1)["user_id"]
@@ -124,10 +131,13 @@ def test_a_booking_racing_a_closure_never_outlives_it(booking, databases):
     assert blocked  # it did wait for the closure's transaction
 
 
-def test_a_booking_racing_a_deactivation_never_outlives_it(booking, databases):
+@pytest.mark.parametrize("idempotency_key", [None, "k-1"])
+def test_a_booking_racing_a_deactivation_never_outlives_it(booking, databases, idempotency_key):
     """A deactivation is being committed (its transaction holds the member's
     lock, as deactivate_member does) while the member books: the booking
-    waits, then sees the deactivation."""
+    waits, then sees the deactivation. With an idempotency key, the lock is
+    taken by the claim's statement: what follows still sees what committed
+    before it was granted."""
     relay, (desk,) = relay_with(booking)
     with databases["booking"].connect() as deactivating:
         deactivating.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
@@ -135,7 +145,8 @@ def test_a_booking_racing_a_deactivation_never_outlives_it(booking, databases):
         deactivating.execute(text("INSERT INTO members (user_id, organisation_id, deactivated_at) "
                                   "VALUES (:id, :org, now())"), {"id": USER, "org": ORG})
         attempt = eventlet.spawn(refusal_or_booking, booking, {
-            "space_id": desk["id"], "date": next_open_day(3), "slot": "morning"})
+            "space_id": desk["id"], "date": next_open_day(3), "slot": "morning"},
+            idempotency_key)
         blocked = wait_for(lambda: locks_waiting(databases), timeout=5)
         deactivating.commit()
         outcome = attempt.wait()
@@ -144,11 +155,75 @@ def test_a_booking_racing_a_deactivation_never_outlives_it(booking, databases):
     assert blocked  # it did wait for the deactivation's transaction
 
 
-def refusal_or_booking(booking, payload):
+def refusal_or_booking(booking, payload, idempotency_key=None):
     try:
-        return ("booked", booking.book(caller=member(1), payload=payload))
+        return ("booked", booking.book(caller=member(1), payload=payload,
+                                       idempotency_key=idempotency_key))
     except RemoteError as error:
         return (error.exc_type, str(error))
+
+
+def book_in(uow, caller, payload, idempotency_key=None):
+    """``book`` as the RPC runs it (``BookingService.book_once``): under the
+    key's claim, which takes the member's lock in its statement."""
+    caller = load_caller(caller)
+    return uow.idempotent(
+        f"book:{caller.user_id}", idempotency_key, payload,
+        lambda: booking_schema.dump(bookings.book(
+            uow, caller, load(BookingCreateSchema(), payload), datetime.now(timezone.utc))),
+        lock=bookings.member_lock(caller.user_id))
+
+
+def test_the_same_key_sent_twice_at_once_books_once_and_answers_the_same(booking, rpc,
+                                                                        databases):
+    """The claim takes the member's lock in its statement, after its insert:
+    a retry sent while the first is still running waits on the first's
+    claim (not on the lock, which it never takes), then gets its answer."""
+    relay, (desk,) = relay_with(booking)
+    payload = {"space_id": desk["id"], "date": next_open_day(5), "slot": "morning"}
+    answers = []
+    assert second_waits_for_first(
+        databases["booking"], "booking", Base.metadata,
+        lambda uow: answers.append(book_in(uow, member(1), payload, "k-1")),
+        lambda uow: answers.append(book_in(uow, member(1), payload, "k-1"))) is None
+    first, again = answers
+    assert again == first and first["status"] == "confirmed"
+    assert len(rows(databases["booking"], "SELECT id FROM bookings")) == 1
+    assert len(rows(databases["booking"], "SELECT id FROM outbox "
+                    "WHERE event_type = 'booking.confirmed'")) == 1
+    # and over RPC, many copies of one request at once: one booking, one answer
+    again = {"space_id": desk["id"], "date": next_open_day(5), "slot": "afternoon"}
+    answers = list(eventlet.GreenPool(6).imap(
+        lambda _: rpc("booking").book(caller=member(1), payload=again, idempotency_key="k-2"),
+        range(6)))
+    assert all(answer == answers[0] for answer in answers)
+    assert len(rows(databases["booking"], "SELECT id FROM bookings")) == 2
+
+
+@pytest.mark.parametrize("idempotency_key", [None, "k-1"])
+def test_a_double_booking_found_at_commit_is_refused_as_before(booking, databases,
+                                                              idempotency_key):
+    """The booking's INSERT goes with the outbox row at commit: a desk, or
+    the member, booked meanwhile is still refused by the exclusion
+    constraints, with the same Conflict, and nothing of it is kept."""
+    relay, desks = relay_with(booking, desks=2)
+    day = next_open_day(5)
+    first = {"space_id": desks[0]["id"], "date": day, "slot": "morning"}
+    racing = {"same desk, another member": (member(2), first, "space-taken"),
+              "same member, another desk": (member(1), dict(first, space_id=desks[1]["id"]),
+                                            "member-already-booked")}
+    for number, (caller, payload, code) in enumerate(racing.values()):
+        day_of_round = next_open_day(5 + 7 * number)
+        assert second_waits_for_first(
+            databases["booking"], "booking", Base.metadata,
+            lambda uow: book_in(uow, member(1), dict(first, date=day_of_round)),
+            lambda uow: book_in(uow, caller, dict(payload, date=day_of_round),
+                                idempotency_key)) == code
+    assert len(rows(databases["booking"], "SELECT id FROM bookings")) == 2
+    assert len(rows(databases["booking"], "SELECT id FROM outbox "
+                    "WHERE event_type = 'booking.confirmed'")) == 2
+    assert rows(databases["booking"], "SELECT key FROM idempotency_keys "
+                "WHERE response IS NOT NULL") == []
 
 
 def test_a_deactivation_revokes_the_calendar_feed(booking, publish_event, databases):

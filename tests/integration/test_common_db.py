@@ -1,14 +1,17 @@
 """common.db against a real PostgreSQL: what its engines put in exceptions,
 and how they notice a connection PostgreSQL dropped."""
+import threading
+import time
 import types
 
 import pytest
-from sqlalchemy import event, text
+from sqlalchemy import bindparam, event, text
 from sqlalchemy.exc import DataError
 
+from common import errors
 from common.db import Database, make_engine, ping_after_idle
 from services.identity.models import Base
-from tests.integration.conftest import database_url, rows
+from tests.integration.conftest import database_url, rows, unit_of_work
 
 
 def test_a_failing_statement_does_not_show_its_parameters(databases):
@@ -125,3 +128,114 @@ def test_a_unit_of_work_committed_by_its_caller_still_writes_its_events(identity
     session.close()
     (row,) = rows(databases["identity"], "SELECT envelope FROM outbox")
     assert row["envelope"]["data"]["user_id"] == "by-hand"
+
+
+def held_elsewhere(databases, key):
+    """True while another transaction holds the advisory lock on ``key``."""
+    (row,) = rows(databases["identity"], "SELECT pg_try_advisory_xact_lock("
+                  "hashtextextended(:key, 0)) AS free", key=key)
+    return not row["free"]
+
+
+def test_the_lock_given_to_idempotent_is_taken_by_the_claims_statement(identity_db, databases):
+    seen = _statements(identity_db._provider.engine)
+    with identity_db.unit_of_work() as uow:
+        def operation():
+            uow.advisory_lock("member:1")  # held already: no statement
+            assert held_elsewhere(databases, "member:1")
+            return {"done": True}
+        assert uow.idempotent("scope", "key-1", {"a": 1}, operation,
+                              lock="member:1") == {"done": True}
+    # the claim and the lock (WITH claim AS (INSERT ...) SELECT ..., lock), the response
+    assert [s for s in seen if s not in ("BEGIN", "COMMIT")] == ["WITH", "UPDATE"]
+    assert not held_elsewhere(databases, "member:1")
+    with identity_db.unit_of_work() as uow:  # a retry: the first answer, and no lock taken
+        assert uow.idempotent("scope", "key-1", {"a": 1}, lambda: 1 / 0,
+                              lock="member:1") == {"done": True}
+        assert not held_elsewhere(databases, "member:1")
+
+
+def test_an_advisory_lock_taken_in_a_savepoint_rolled_back_is_taken_again(identity_db, databases):
+    with identity_db.unit_of_work() as uow:
+        with pytest.raises(ValueError):
+            with uow.session.begin_nested():
+                uow.advisory_lock("member:1")
+                raise ValueError("this try is abandoned")
+        assert not held_elsewhere(databases, "member:1")  # PostgreSQL released it
+        uow.advisory_lock("member:1")
+        assert held_elsewhere(databases, "member:1")
+
+
+def test_a_statement_written_at_commit_goes_with_the_outbox_or_fails_as_its_caller_says(
+        identity_db, databases):
+    """``write_at_commit``: one statement with the outbox row at commit; a
+    constraint refusing it is raised as ``refusal`` says, and the event
+    goes nowhere; in a savepoint, it is written at once."""
+    inbox = Base.metadata.tables["inbox"]
+    statement = inbox.insert().values(event_id=bindparam("c_event_id"),
+                                      consumer=bindparam("c_consumer"))
+    handled = {"c_event_id": "00000000-0000-4000-8000-000000000001", "c_consumer": "test"}
+
+    def refusal(exc):
+        raise errors.Conflict("handled twice", code="twice") from None
+    seen = _statements(identity_db._provider.engine)
+    with identity_db.unit_of_work() as uow:
+        uow.publish("identity.user_deactivated", {"user_id": "u1"})
+        uow.write_at_commit(statement, handled, refusal)
+        assert rows(databases["identity"], "SELECT 1 FROM inbox") == []  # not yet
+    assert [s for s in seen if s not in ("BEGIN", "COMMIT")] == ["WITH"]
+    assert len(rows(databases["identity"], "SELECT 1 FROM inbox")) == 1
+    with pytest.raises(errors.Conflict):
+        with identity_db.unit_of_work() as uow:
+            uow.publish("identity.user_deactivated", {"user_id": "u2"})
+            uow.write_at_commit(statement, handled, refusal)
+    assert len(rows(databases["identity"], "SELECT 1 FROM outbox")) == 1
+    with identity_db.unit_of_work() as uow:
+        with pytest.raises(errors.Conflict):
+            with uow.session.begin_nested():
+                uow.write_at_commit(statement, handled, refusal)  # at once
+        uow.publish("identity.user_deactivated", {"user_id": "u3"})
+    assert len(rows(databases["identity"], "SELECT 1 FROM outbox")) == 2
+    with pytest.raises(ValueError):
+        with identity_db.unit_of_work() as uow:
+            uow.write_at_commit(statement, {"event_id": "clash"}, refusal)
+
+
+def test_a_request_waiting_on_its_keys_claim_holds_no_lock_the_first_may_want(databases):
+    """Why the claim's statement takes the lock after its insert: a second
+    request with the first's key (another payload, so another lock) waits on
+    the first's claim holding nothing, so the first can still take that
+    lock, commit, and the second hears that the key was reused. Taking the
+    lock first, the second would hold what the first then waits for: a
+    deadlock, which PostgreSQL breaks by failing one of them."""
+    engine = databases["identity"]
+    outcomes = {}
+
+    def waiting_on_a_lock():
+        return rows(engine, "SELECT 1 FROM pg_stat_activity WHERE datname = current_database() "
+                    "AND wait_event_type = 'Lock'")
+
+    def second():
+        try:
+            with unit_of_work(engine, "identity", Base.metadata) as uow:
+                outcomes["second"] = uow.idempotent("scope", "key-1", {"a": 2}, lambda: 2,
+                                                    lock="lock-of-2")
+        except errors.RelaisError as refusal:
+            outcomes["second"] = refusal.code
+        except Exception as exc:  # lock first: OperationalError, deadlock detected
+            outcomes["second"] = type(exc).__name__
+
+    other = threading.Thread(target=second)
+    with unit_of_work(engine, "identity", Base.metadata) as uow:
+        def operation():
+            other.start()
+            deadline = time.monotonic() + 10
+            while not waiting_on_a_lock() and time.monotonic() < deadline:
+                time.sleep(0.05)
+            outcomes["waited"] = bool(waiting_on_a_lock())
+            uow.advisory_lock("lock-of-2")  # free: the waiting request took none
+            return 1
+        outcomes["first"] = uow.idempotent("scope", "key-1", {"a": 1}, operation,
+                                           lock="lock-of-1")
+    other.join(10)
+    assert outcomes == {"waited": True, "first": 1, "second": "idempotency-key-reused"}

@@ -70,7 +70,7 @@ def test_idempotent_scopes_name_the_operation_the_caller_and_the_target():
                          idempotency_key="k-1")
 
     uow.idempotent.assert_called_once_with(
-        "create_space:u-admin:r-1", "k-1", {"kind": "desk", "name": "B1"}, ANY)
+        "create_space:u-admin:r-1", "k-1", {"kind": "desk", "name": "B1"}, ANY, lock=None)
 
 
 # --- booking ------------------------------------------------------------------
@@ -130,7 +130,9 @@ def test_book_runs_once_per_idempotency_key_and_returns_json(monkeypatch):
     result = service.book(caller=MEMBER, payload=BOOKING, idempotency_key="k-1")
 
     assert result == {"id": "b-1"}
-    uow.idempotent.assert_called_once_with("book:u-1", "k-1", BOOKING, ANY)
+    # the member's lock is taken with the key's claim
+    uow.idempotent.assert_called_once_with("book:u-1", "k-1", BOOKING, ANY,
+                                           lock="booking-member:u-1")
     dumped = run_idempotent_operation(uow)
     assert seen["uow"] is uow
     assert seen["caller"] == Caller("u-1", "o-1", frozenset({"member"}), frozenset())
@@ -209,7 +211,8 @@ def test_individual_organisation_needs_no_invoicing_details():
 
     assert result == {"id": "o-9"}
     uow.idempotent.assert_called_once_with(
-        "create_organisation:u-admin", "k-9", {"kind": "individual", "name": "Camille Martin"}, ANY)
+        "create_organisation:u-admin", "k-9", {"kind": "individual", "name": "Camille Martin"}, ANY,
+        lock=None)
 
 
 def test_create_organisation_refuses_an_anonymous_caller():
