@@ -19,7 +19,7 @@ from werkzeug.wrappers import Request, Response
 from common import config, errors, logging as relais_logging
 from common.production import refuse_development_secrets
 from common.validation import load
-from gateway import metrics
+from gateway import jsoncodec, metrics
 from gateway.bodies import read_json, read_text, storable
 from gateway.auth import InvalidToken, SecretVerifier, TokenVerifier
 from gateway.headers import secure
@@ -162,7 +162,8 @@ class Gateway:
             # The service renders documents such as a text/calendar feed itself.
             return Response(result, status=route.status,
                             content_type=f"{route.media_type}; charset=utf-8")
-        return Response(json.dumps(result), status=route.status, content_type="application/json")
+        return Response(jsoncodec.dumps(result), status=route.status,
+                        content_type="application/json")
 
     def limited_call(self, route, request, call_id, kwargs):
         """The RPC, under the attempt limits of gateway/limits.py where one

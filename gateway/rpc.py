@@ -31,6 +31,7 @@ from pika.exceptions import AMQPError
 
 from common.broker_users import user_id_of
 from common.config import broker_nodes
+from gateway import jsoncodec
 
 RPC_EXCHANGE = "nameko-rpc"
 # What the broker (and ops, in its management pages) calls our connections.
@@ -172,7 +173,7 @@ class RpcClient:
             raise RpcUnavailable(f"message broker connection lost: {type(exc).__name__}")
         finally:
             self.pending = None
-        reply = json.loads(self.reply)
+        reply = jsoncodec.loads(self.reply)
         if reply.get("error"):
             raise RemoteError(reply["error"])
         return reply.get("result")
