@@ -230,6 +230,9 @@ class UnitOfWork:
         self._events = []
         self._responses = []
         self._after_commit = []
+        # What one step of the transaction read for a later one (a consumer's
+        # effects, ``common.entrypoints``): one round trip instead of two.
+        self.read_ahead = {}
         # Whoever commits the session (the unit_of_work context manager, or a
         # caller holding a UnitOfWork of its own), the queued rows go first.
         event.listen(session, "before_commit", self._before_commit)

@@ -219,7 +219,7 @@ _NEW_DELIVERIES = text("""
     ORDER BY created_at DESC""")
 
 
-def fan_out(uow, event, data, lease=0, settings=None):
+def fan_out(uow, event, data, lease=0, settings=None, endpoints=None):
     """A delivery row for every enabled endpoint that wants and may see this
     event; in the consumer's unit of work, so it commits with the inbox mark.
 
@@ -229,9 +229,12 @@ def fan_out(uow, event, data, lease=0, settings=None):
     the event and its webhooks. Should the process die first, the lease ends
     and they are claimed again. The rest are due at once. Two statements
     built once: the endpoints, then the rows written and the leased ones'
-    secrets read by one."""
+    secrets read by one. ``endpoints``: the enabled endpoints, when the
+    caller read them already (with a booking event's member: deliveries.py)."""
     data = events.dump(event["type"], data)
-    endpoints = [endpoint for endpoint in uow.session.execute(_ENABLED_ENDPOINTS)
+    if endpoints is None:
+        endpoints = uow.session.execute(_ENABLED_ENDPOINTS)
+    endpoints = [endpoint for endpoint in endpoints
                  if rules.wants(endpoint.event_types, event["type"]) and rules.may_see(
                      endpoint.scope, endpoint.organisation_id, endpoint.relay_ids,
                      event["type"], data)]
