@@ -33,7 +33,7 @@ from sqlalchemy.dialects.postgresql import insert
 
 from datetime import datetime
 
-from common.db import new_id
+from common.db import execute_alone, new_id
 from services.notify import calendar_invite, preferences, templates
 from services.notify.mailer import HELD_BACK, SENT
 from services.notify.message_categories import booking_category
@@ -280,7 +280,7 @@ _HANDED_OVER = select(_deliveries.c.state).where(
     _deliveries.c.recipient == bindparam("recipient"))
 _SENT = update(_deliveries).where(_deliveries.c.id == bindparam("b_id")).values(state="sent")
 # Plain SQL for psycopg2: the two statements of a hand-over run on a bare
-# pooled connection (``_alone``).
+# pooled connection (``common.db.execute_alone``).
 _HAND_OVER = (
     "INSERT INTO deliveries (id, event_id, event_type, channel, recipient, subject, "
     "message_id, state) VALUES (%(id)s, %(event_id)s, %(event_type)s, 'email', %(recipient)s, "
@@ -323,35 +323,15 @@ class _Checkpoint:
 
     def before_terminator(self):
         """True: the row is ours, send the terminator; False: another worker's."""
-        return _alone(self.engine, _HAND_OVER, self.row) is not None
+        return execute_alone(self.engine, _HAND_OVER, self.row) is not None
 
     def refused(self):
         """The server refused the mail: nothing was delivered, it may go again."""
         try:
-            _alone(self.engine, _REFUSED, self.row)
+            execute_alone(self.engine, _REFUSED, self.row)
         except Exception:  # noqa: BLE001 - the refusal is raised all the same
             log.exception("refused mail %s stays handed over: it will not be tried again",
                           self.row["message_id"])
-
-
-def _alone(engine, statement, params):
-    """One statement committed on its own (one round trip), on a pooled
-    connection other than the caller's. psycopg2's ``autocommit`` is a client
-    flag; SQLAlchemy's AUTOCOMMIT isolation level would cost a query to set
-    and another to reset (~100 us each)."""
-    connection = engine.raw_connection()
-    try:
-        connection.dbapi_connection.autocommit = True
-        cursor = connection.cursor()
-        cursor.execute(statement, params)
-        result = cursor.fetchone() if cursor.description else None
-        connection.dbapi_connection.autocommit = False
-    except BaseException:
-        connection.invalidate()   # in a state nobody knows: not back to the pool
-        raise
-    finally:
-        connection.close()
-    return result
 
 
 def list_deliveries(session, limit, offset):

@@ -3,6 +3,7 @@ an event makes (in the consumer's unit of work, with its inbox mark), and the
 bookkeeping of attempts. Sending over HTTP is ``webhook_sender.py``; the rules
 are ``webhook_rules.py``."""
 import json
+import re
 import socket
 import uuid
 from dataclasses import dataclass
@@ -13,6 +14,7 @@ from sqlalchemy.dialects.postgresql import insert
 
 from common import config as env_config
 from common import errors
+from common.db import execute_alone
 from common.outbound import resolved_addresses
 from contracts import events
 from services.notify import webhook_rules as rules
@@ -328,15 +330,31 @@ _SUCCEEDED = text("""
     WHERE id IN (SELECT endpoint_id FROM done) AND failing_since IS NOT NULL""")
 
 
+# The same for psycopg2 alone (``record_successes_alone``): ":name" as "%(name)s".
+_SUCCEEDED_SQL = re.sub(r":(\w+)", r"%(\1)s", _SUCCEEDED.text)
+
+
 def record_successes(session, succeeded, settings):
     """Log the successful attempts ``[(delivery id, outcome)]`` by one statement."""
     if succeeded:
-        session.execute(_SUCCEEDED, {
-            "delivery_ids": [delivery_id for delivery_id, _ in succeeded],
-            "attempted_ats": [outcome["attempted_at"] for _, outcome in succeeded],
-            "status_codes": [outcome["status_code"] for _, outcome in succeeded],
-            "latencies_ms": [outcome["latency_ms"] for _, outcome in succeeded],
-            "excerpts": [outcome["excerpt"][:settings.excerpt_chars] for _, outcome in succeeded]})
+        session.execute(_SUCCEEDED, _successes(succeeded, settings))
+
+
+def record_successes_alone(engine, succeeded, settings):
+    """``record_successes`` as a statement committed on its own: one
+    statement is one transaction already, so no BEGIN nor COMMIT (two round
+    trips a batch less)."""
+    if succeeded:
+        execute_alone(engine, _SUCCEEDED_SQL, _successes(succeeded, settings))
+
+
+def _successes(succeeded, settings):
+    return {
+        "delivery_ids": [delivery_id for delivery_id, _ in succeeded],
+        "attempted_ats": [outcome["attempted_at"] for _, outcome in succeeded],
+        "status_codes": [outcome["status_code"] for _, outcome in succeeded],
+        "latencies_ms": [outcome["latency_ms"] for _, outcome in succeeded],
+        "excerpts": [outcome["excerpt"][:settings.excerpt_chars] for _, outcome in succeeded]}
 
 
 def record_attempt(session, delivery_id, outcome, settings):
