@@ -194,11 +194,18 @@ def main(argv=None):
     parser.add_argument("--fan-out", type=int, default=1000, help="endpoints for one event")
     parser.add_argument("--no-pipelining", action="store_true",
                         help="the SMTP server does not advertise PIPELINING")
+    parser.add_argument("--log-statements", action="store_true",
+                        help="notify's sessions (only them) log every statement in "
+                             "PostgreSQL's log (log_statement=all as a connection option)")
     args = parser.parse_args(argv)
     var_dir = RESULTS_DIR / "var-notify"
     shutil.rmtree(var_dir, ignore_errors=True)
+    extra_env = {"RELAIS_DAILY_MAILS": "0"}
     network = Network(name=NAME, vhost=NAME, service_port_base=PORT, smtp_port=PORT + 25,
-                      var_dir=var_dir, extra_env={"RELAIS_DAILY_MAILS": "0"})
+                      var_dir=var_dir, extra_env=extra_env)
+    if args.log_statements:
+        extra_env["RELAIS_DATABASE_URL"] = (network.database_url("notify")
+                                            + "?options=-c%20log_statement%3Dall")
     mails = MailClock(pipelining=not args.no_pipelining)
     smtp = Controller(mails, hostname="127.0.0.1", port=PORT + 25)
     hooks, handler = webhook_clock()
