@@ -52,10 +52,17 @@ SLOT = int(os.environ.get("RELAIS_TEST_SLOT", "0"))
 NAME = f"relais_bench{SLOT or ''}_mailhandover"
 SMTP_PORT = 18000 + 1000 * SLOT + 240
 
+# An SMTP server that keeps nothing (``pipelining``: it advertises PIPELINING,
+# bench.mail_pipelining).
 SINK = """
 import asyncio
 from aiosmtpd.controller import Controller
 class Forget:
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):
+        session.host_name = hostname
+        if {pipelining}:
+            responses.insert(-1, "250-PIPELINING")
+        return responses
     async def handle_DATA(self, server, session, envelope):
         return "250 OK"
 controller = Controller(Forget(), hostname="127.0.0.1", port={port})
@@ -105,7 +112,7 @@ def main():
     parser.add_argument("--mails", type=int, default=200)
     parser.add_argument("--blocks", type=int, default=20)
     args = parser.parse_args()
-    sink = subprocess.Popen([sys.executable, "-c", SINK.format(port=SMTP_PORT)],
+    sink = subprocess.Popen([sys.executable, "-c", SINK.format(port=SMTP_PORT, pipelining=False)],
                             stdout=subprocess.PIPE)
     try:
         sink.stdout.readline()

@@ -40,10 +40,19 @@ ORGANISATION = str(uuid.uuid4())
 
 class MailClock:
     """An SMTP server that notes when each mail arrived, by its Message-ID
-    (``<event_id@relais-des-possibles>``)."""
+    (``<event_id@relais-des-possibles>``). It advertises PIPELINING, as
+    Postfix and Exim do (aiosmtpd takes pipelined commands without saying
+    so), unless ``--no-pipelining``."""
 
-    def __init__(self):
+    def __init__(self, pipelining=True):
         self.arrived = {}
+        self.pipelining = pipelining
+
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):
+        session.host_name = hostname
+        if self.pipelining:
+            responses.insert(-1, "250-PIPELINING")
+        return responses
 
     async def handle_DATA(self, server, session, envelope):
         content = envelope.content
@@ -183,17 +192,27 @@ def main(argv=None):
     parser.add_argument("--rate", type=float, default=50, help="bookings per second")
     parser.add_argument("--seconds", type=float, default=20, help="length of the load")
     parser.add_argument("--fan-out", type=int, default=1000, help="endpoints for one event")
+    parser.add_argument("--no-pipelining", action="store_true",
+                        help="the SMTP server does not advertise PIPELINING")
+    parser.add_argument("--log-statements", action="store_true",
+                        help="notify's sessions (only them) log every statement in "
+                             "PostgreSQL's log (log_statement=all as a connection option)")
     args = parser.parse_args(argv)
     var_dir = RESULTS_DIR / "var-notify"
     shutil.rmtree(var_dir, ignore_errors=True)
+    extra_env = {"RELAIS_DAILY_MAILS": "0"}
     network = Network(name=NAME, vhost=NAME, service_port_base=PORT, smtp_port=PORT + 25,
-                      var_dir=var_dir, extra_env={"RELAIS_DAILY_MAILS": "0"})
-    mails = MailClock()
+                      var_dir=var_dir, extra_env=extra_env)
+    if args.log_statements:
+        extra_env["RELAIS_DATABASE_URL"] = (network.database_url("notify")
+                                            + "?options=-c%20log_statement%3Dall")
+    mails = MailClock(pipelining=not args.no_pipelining)
     smtp = Controller(mails, hostname="127.0.0.1", port=PORT + 25)
     hooks, handler = webhook_clock()
     receiver = Receiver(("127.0.0.1", PORT + 30), handler)
     receiver_url = f"http://127.0.0.1:{PORT + 30}"
-    results = {"rate_per_s": args.rate, "seconds": args.seconds, "fan_out": args.fan_out}
+    results = {"rate_per_s": args.rate, "seconds": args.seconds, "fan_out": args.fan_out,
+               "smtp_pipelining": not args.no_pipelining}
     try:
         print(f"preparing {NAME} (databases, vhost, migrations)", flush=True)
         network.reset()

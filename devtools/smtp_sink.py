@@ -21,6 +21,14 @@ class MaildirHandler:
     def __init__(self, maildir):
         self.maildir = maildir
 
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):
+        """Advertises PIPELINING, as Postfix and Exim do by default: aiosmtpd
+        reads commands line by line, so it takes them pipelined anyway, and
+        notify then sends MAIL, RCPT and DATA in one write."""
+        session.host_name = hostname
+        responses.insert(-1, "250-PIPELINING")
+        return responses
+
     async def handle_DATA(self, server, session, envelope):
         mailbox.Maildir(self.maildir, create=True).add(envelope.original_content)
         return "250 Message kept"

@@ -39,12 +39,18 @@ _CANCELLED = _REMEMBERED.on_conflict_do_update(
 def remember_booking(session, event_type, booking):
     """Keep a booking's facts (JSON values); a cancellation wins whatever the
     order the two events arrive in."""
+    session.execute(*remembering(event_type, booking))
+
+
+def remembering(event_type, booking):
+    """``remember_booking``'s statement and its parameters: the booking
+    consumers write it with the reads of the steps that follow (deliveries.py)."""
     cancelled = event_type == "booking.cancelled"
-    session.execute(_CANCELLED if cancelled else _CONFIRMED, {
+    return _CANCELLED if cancelled else _CONFIRMED, {
         "booking_id": booking["booking_id"], "member_id": booking["member_id"],
         "relay_id": booking["relay_id"], "date": booking["date"],
         "timezone": booking["timezone"], "status": "cancelled" if cancelled else "confirmed",
-        "data": booking})
+        "data": booking}
 
 
 def send_due(session, mailer, links, now):

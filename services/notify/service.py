@@ -150,21 +150,36 @@ class NotifyService(RelaisService):
 
     def remember_booking_confirmed(self, uow, booking, event):
         """Kept for the day-before mails."""
-        daily_mails.remember_booking(uow.session, event["type"],
-                                     events.dump(event["type"], booking))
+        self.remember_booking(uow, booking, event)
 
     def remember_booking_cancelled(self, uow, booking, event):
-        daily_mails.remember_booking(uow.session, event["type"],
-                                     events.dump(event["type"], booking))
+        self.remember_booking(uow, booking, event)
+
+    def remember_booking(self, uow, booking, event):
+        """Written by the statement that reads, for the steps that follow in
+        the same transaction, the webhook endpoints and the member's contact
+        (deliveries.read_for_booking_event): one round trip for three."""
+        booking = events.dump(event["type"], booking)
+        uow.read_ahead["endpoints"] = deliveries.read_for_booking_event(
+            uow, event["type"], booking, write=daily_mails.remembering(event["type"], booking))
 
     def webhooks_booking_confirmed(self, uow, data, event):
-        self.offer_to_webhooks(uow, data, event)
+        self.offer_booking_to_webhooks(uow, data, event)
 
     def webhooks_booking_cancelled(self, uow, data, event):
-        self.offer_to_webhooks(uow, data, event)
+        self.offer_booking_to_webhooks(uow, data, event)
 
     def webhooks_booking_no_show(self, uow, data, event):
-        self.offer_to_webhooks(uow, data, event)
+        self.offer_booking_to_webhooks(uow, data, event)
+
+    def offer_booking_to_webhooks(self, uow, booking, event):
+        """The endpoints as the day-before record's step read them, else read
+        now with the member's contact for the mail that follows in the same
+        transaction (one statement, not two)."""
+        endpoints = uow.read_ahead.pop("endpoints", None)
+        if endpoints is None:
+            endpoints = deliveries.read_for_booking_event(uow, event["type"], booking)
+        self.offer_to_webhooks(uow, booking, event, endpoints)
 
     @consumes("booking.confirmed", also=(remember_booking_confirmed, webhooks_booking_confirmed))
     def on_booking_confirmed(self, uow, booking, event):
@@ -374,13 +389,13 @@ class NotifyService(RelaisService):
     def webhooks_billing_document_rendered(self, uow, data, event):
         self.offer_to_webhooks(uow, data, event)
 
-    def offer_to_webhooks(self, uow, data, event):
+    def offer_to_webhooks(self, uow, data, event, endpoints=None):
         """Delivery rows for the endpoints that want the event, sent as soon as
         they are committed: as many as the dispatcher has free slots are
         written claimed by it, the rest are claimed by its next pass."""
         dispatcher = self.webhook_dispatcher
         offered = webhooks.fan_out(uow, event, data, lease=dispatcher.free_slots(),
-                                   settings=dispatcher.settings)
+                                   settings=dispatcher.settings, endpoints=endpoints)
         if offered.leased:
             uow.after_commit(lambda: dispatcher.dispatch_soon(offered.leased))
         if offered.due:  # more than the pool had room for

@@ -13,8 +13,9 @@ net: retries that fall due, another replica's rows, a hand-over lost to a
 crash (the lease ends and the delivery is claimed again).
 
 Successes are recorded in batches by one green thread (``_record_successes``):
-each takes what succeeded while the previous batch was written, in one
-transaction of one statement, on one connection. A failure is recorded at
+each takes what succeeded while the previous batch was written, by one
+statement committed on its own (no BEGIN nor COMMIT round trip), on one
+connection. A failure is recorded at
 once, by the green thread that sent it (it may disable the endpoint and mail
 its owner). A process killed before its batch commits sent those deliveries
 but did not record them: their lease ends and they are sent again with the
@@ -183,8 +184,8 @@ class WebhookDispatcher(DependencyProvider):
             log.exception("could not record webhook attempt %s", delivery_id)
 
     def _record_successes(self):
-        """Until ``stop``: what succeeded since the last batch, in one
-        transaction; if it fails, each apart (one bad row does not lose the
+        """Until ``stop``: what succeeded since the last batch, by one
+        statement committed on its own; if it fails, each apart (one bad row does not lose the
         others' records)."""
         stopping = False
         while not stopping:
@@ -194,8 +195,7 @@ class WebhookDispatcher(DependencyProvider):
             stopping = None in batch
             batch = [item for item in batch if item is not None]
             try:
-                with Session(self.engine) as session, session.begin():
-                    webhooks.record_successes(session, batch, self.settings)
+                webhooks.record_successes_alone(self.engine, batch, self.settings)
             except Exception:
                 log.exception("could not record %d webhook successes at once", len(batch))
                 for delivery_id, outcome in batch:

@@ -1,10 +1,13 @@
 """notify's Mailer keeps its SMTP connections open between mails: against a
 real SMTP server (aiosmtpd), a reused connection the server closed meanwhile
 is reopened without losing or doubling a mail. Its hand-over point, just
-before the DATA terminator, decides whether the server gets the mail."""
+before the DATA terminator, decides whether the server gets the mail. Each
+test runs against a server that advertises PIPELINING (MAIL, RCPT and DATA
+then go in one write) and one that does not."""
 import email
 import smtplib
 import socket
+import threading
 import time
 import uuid
 from email import policy
@@ -29,14 +32,24 @@ def free_port():
 class CountingSink:
     """Keeps every mail and counts the SMTP sessions (one EHLO each)."""
 
-    def __init__(self, refusals=0, hang_up=False):
+    def __init__(self, refusals=0, hang_up=False, pipelining=False, unknown=()):
         self.received, self.sessions, self.refusals = [], 0, refusals
         self.hang_up = hang_up   # keep the mail, then close without answering
+        self.pipelining = pipelining
+        self.unknown = set(unknown)   # recipients refused at RCPT
 
     async def handle_EHLO(self, server, session, envelope, hostname, responses):
         self.sessions += 1
         session.host_name = hostname
+        if self.pipelining:   # aiosmtpd reads commands line by line: it takes them pipelined
+            responses.insert(-1, "250-PIPELINING")
         return responses
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address in self.unknown:
+            return "550 5.1.1 No such user"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
         if self.refusals > 0:
@@ -48,10 +61,10 @@ class CountingSink:
         return "250 OK"
 
 
-@pytest.fixture
-def sink(smtp_server):
-    def start(refusals=0, hang_up=False, **smtp_options):
-        handler = CountingSink(refusals, hang_up)
+@pytest.fixture(params=[False, True], ids=["one-at-a-time", "pipelining"])
+def sink(smtp_server, request):
+    def start(refusals=0, hang_up=False, unknown=(), **smtp_options):
+        handler = CountingSink(refusals, hang_up, request.param, unknown)
         return handler, smtp_server(handler, **smtp_options)
     return start
 
@@ -217,3 +230,80 @@ def test_the_webhook_dispatchers_mail_with_no_answer_is_counted_with_the_others(
     assert registry.get_sample_value("relais_notify_mail_outcome_unknown_total") == 1
     assert dispatcher.mailer.outcome_unknown is consumers.mailer.outcome_unknown
     assert len(handler.received) == 1
+
+
+class Writes:
+    """Counts the writes a Mailer's connections make."""
+
+    def __init__(self, monkeypatch):
+        self.count = 0
+        original = smtplib.SMTP.send
+
+        def send(smtp, data):
+            self.count += 1
+            return original(smtp, data)
+        monkeypatch.setattr(smtplib.SMTP, "send", send)
+
+
+def test_with_pipelining_mail_rcpt_and_data_go_in_one_write(sink, monkeypatch):
+    handler, port = sink()
+    mailer = Mailer("127.0.0.1", port, "Relais <no-reply@relais.test>")
+    mailer.send(mail(1), "<event-1@relais-des-possibles>")   # the connection and EHLO
+    writes = Writes(monkeypatch)
+    assert mailer.send(mail(2), "<event-2@relais-des-possibles>", Handover(handler)) == SENT
+    # MAIL, RCPT, DATA, the message, the terminator; pipelined, the first three at once
+    assert writes.count == (3 if handler.pipelining else 5)
+    mailer.close()
+    assert [m["Message-ID"] for m in handler.received] == [
+        "<event-1@relais-des-possibles>", "<event-2@relais-des-possibles>"]
+
+
+def test_a_refused_recipient_raises_before_any_hand_over_and_drops_the_connection(sink):
+    handler, port = sink(unknown={"membre1@entreprise.example"})
+    mailer = Mailer("127.0.0.1", port, "Relais <no-reply@relais.test>")
+    handover = Handover(handler)
+    with pytest.raises(smtplib.SMTPRecipientsRefused) as refused:
+        mailer.send(mail(1), "<event-1@relais-des-possibles>", handover)
+    assert refused.value.recipients["membre1@entreprise.example"][0] == 550
+    assert handover.received_before is None   # never asked: no delivery row written
+    assert mailer._idle == []                 # the connection was not kept
+    assert mailer.send(mail(2), "<event-2@relais-des-possibles>") == SENT
+    mailer.close()
+    time.sleep(0.1)
+    assert [m["Message-ID"] for m in handler.received] == ["<event-2@relais-des-possibles>"]
+    assert mailer.opened == 2
+
+
+def test_a_server_that_takes_data_after_refusing_the_recipient_gets_no_terminator():
+    """RFC 2920 has a server refuse the pipelined DATA when no recipient was
+    accepted; one that answers 354 anyway is given neither a message nor a
+    terminator: the connection drops, which aborts the transaction."""
+    received, ready = [], threading.Event()
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(1)
+
+        def serve():
+            connection, _ = listener.accept()
+            with connection:
+                connection.sendall(b"220 lax.example ESMTP\r\n")
+                connection.recv(1000)   # EHLO
+                connection.sendall(b"250-lax.example\r\n250-PIPELINING\r\n250 HELP\r\n")
+                data = b""
+                while data.count(b"\r\n") < 3:
+                    data += connection.recv(1000)
+                connection.sendall(b"250 OK\r\n550 5.1.1 No such user\r\n354 Go ahead\r\n")
+                while chunk := connection.recv(1000):
+                    data += chunk
+                received.append(data)
+            ready.set()
+
+        threading.Thread(target=serve, daemon=True).start()
+        mailer = Mailer("127.0.0.1", listener.getsockname()[1], "Relais <no-reply@relais.test>")
+        handover = Handover(None)
+        with pytest.raises(smtplib.SMTPRecipientsRefused):
+            mailer.send(mail(1), "<event-1@relais-des-possibles>", handover)
+        assert ready.wait(5)
+    assert received == [b"mail FROM:<no-reply@relais.test>\r\n"
+                        b"rcpt TO:<membre1@entreprise.example>\r\ndata\r\n"]
+    assert handover.received_before is None

@@ -59,17 +59,23 @@ def notify_db(databases):
     return databases["notify"]
 
 
-def test_successes_are_recorded_by_one_statement_and_a_failing_endpoint_recovers(notify_db):
+@pytest.mark.parametrize("alone", [False, True], ids=["in-a-transaction", "alone"])
+def test_successes_are_recorded_by_one_statement_and_a_failing_endpoint_recovers(
+        notify_db, alone):
+    """In a session's transaction (a failure's record) or committed on its
+    own (the recorder's batches: no BEGIN nor COMMIT), the same rows."""
     with notify_db.begin() as conn:
         failing = endpoint(conn, failing_since=AT - timedelta(days=1))
         fine = endpoint(conn)
         recorded = [delivery(conn, failing), delivery(conn, fine), delivery(conn, fine)]
     gone = webhooks.delivery_id_for(str(uuid.uuid4()), str(uuid.uuid4()))  # endpoint deleted
+    succeeded = [(delivery_id, success(n)) for n, delivery_id in enumerate(recorded + [gone])]
 
-    with Session(notify_db) as session, session.begin():
-        webhooks.record_successes(
-            session, [(delivery_id, success(n)) for n, delivery_id in
-                      enumerate(recorded + [gone])], SETTINGS)
+    if alone:
+        webhooks.record_successes_alone(notify_db, succeeded, SETTINGS)
+    else:
+        with Session(notify_db) as session, session.begin():
+            webhooks.record_successes(session, succeeded, SETTINGS)
 
     done = {row["id"]: row for row in rows(
         notify_db, "SELECT id, status, attempts, last_status_code FROM webhook_deliveries")}
@@ -106,12 +112,15 @@ def test_the_recorder_writes_what_succeeded_and_each_apart_when_a_batch_fails(
     batches = []
     real = webhooks.record_successes
 
-    def record_successes(session, succeeded, settings):
+    def record_batch(engine, succeeded, settings):
         batches.append(len(succeeded))
-        if len(succeeded) > 1:
-            raise RuntimeError("the batch fails")
+        raise RuntimeError("the batch fails")
+
+    def record_successes(session, succeeded, settings):   # each apart, in a transaction
+        batches.append(len(succeeded))
         real(session, succeeded, settings)
 
+    monkeypatch.setattr(webhooks, "record_successes_alone", record_batch)
     monkeypatch.setattr(webhooks, "record_successes", record_successes)
     for number, delivery_id in enumerate(sent):
         dispatcher.succeeded.put((delivery_id, success(number)))

@@ -11,6 +11,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import eventlet
 import pytest
 from nameko.exceptions import RemoteError
+from sqlalchemy import event, text
+from sqlalchemy.engine import Engine
 from standardwebhooks.webhooks import Webhook
 
 from common import metrics
@@ -313,3 +315,69 @@ def test_attempts_and_the_backlog_are_metrics(start_service, rpc, receiver):
     assert registry.get_sample_value("relais_webhook_attempts_total",
                                      {"outcome": "succeeded"}) == 1
     assert registry.get_sample_value("relais_webhook_deliveries_pending") == 0
+
+
+def member_and_endpoint(notify, receiver, publish_event, smtp_sink, databases):
+    """notify with an SMTP server, the member's company's endpoint and the
+    member's contact: (the SMTP server, the endpoint's receiver)."""
+    sink, port = smtp_sink()
+    rpc = notify(SMTP_PORT=port)
+    ours = receiver()
+    register(rpc, ours, admin_of(ORGANISATION_ID))
+    publish_event("identity", "identity.user_provisioned", {
+        "user_id": MEMBER_ID, "organisation_id": ORGANISATION_ID,
+        "email": "lou@entreprise.example", "full_name": "Lou Nomade", "roles": ["member"]})
+    assert wait_for(lambda: rows(databases["notify"], "SELECT 1 FROM contacts"))
+    return sink, ours
+
+
+def test_a_booking_event_reads_its_endpoints_and_member_at_once_and_redelivered_does_nothing(
+        notify, receiver, publish_event, smtp_sink, databases):
+    """The day-before record's step writes its row and reads the enabled
+    endpoints with the member's contact (one statement); the webhooks and the
+    mail use them: no statement of their own to read.
+    The event delivered again mails nothing, offers nothing, remembers nothing
+    more: one mail, one webhook delivery, one day-before row."""
+    sink, ours = member_and_endpoint(notify, receiver, publish_event, smtp_sink, databases)
+    statements = []
+
+    def seen(conn, cursor, statement, parameters, context, executemany):
+        if "contacts" in statement:
+            statements.append(statement)
+    event.listen(Engine, "before_cursor_execute", seen)
+    try:
+        envelope = publish_event("booking", "booking.confirmed", confirmed_booking())
+        assert wait_for(lambda: sink.received) and wait_for(ours.verified)
+    finally:
+        event.remove(Engine, "before_cursor_execute", seen)
+    (read,) = statements   # the day-before record written by the same statement
+    assert "webhook_endpoints" in read and "preferences" in read
+    assert "INSERT INTO bookings" in read
+
+    publish_event("booking", "booking.confirmed", None, envelope=envelope)   # again
+    eventlet.sleep(1.5)   # room for a duplicate to show up
+    assert len(rows(databases["notify"], "SELECT 1 FROM inbox WHERE event_id = :id",
+                    id=envelope["event_id"])) == 3   # the mail, the webhooks, the day-before row
+    assert len(sink.received) == 1 and len(ours.verified()) == 1
+    assert sink.received[0].rcpt_tos == ["lou@entreprise.example"]
+    for table in ("deliveries", "webhook_deliveries", "bookings"):
+        assert len(rows(databases["notify"], f"SELECT 1 FROM {table}")) == 1, table
+
+
+def test_a_member_who_turned_receipts_off_gets_no_confirmation_and_the_webhook_still_goes(
+        notify, receiver, publish_event, smtp_sink, databases):
+    """The member's choice comes with the endpoints' read (one statement) and
+    is obeyed as when the mail read it itself."""
+    sink, ours = member_and_endpoint(notify, receiver, publish_event, smtp_sink, databases)
+    with databases["notify"].begin() as conn:
+        conn.execute(text("INSERT INTO preferences (user_id, category, enabled) "
+                          "VALUES (:user_id, 'booking_receipts', false)"), {"user_id": MEMBER_ID})
+
+    envelope = publish_event("booking", "booking.confirmed", confirmed_booking())
+
+    assert wait_for(ours.verified)
+    assert wait_for(lambda: len(rows(databases["notify"], "SELECT 1 FROM inbox WHERE "
+                                     "event_id = :id", id=envelope["event_id"])) == 3)
+    eventlet.sleep(0.5)
+    assert sink.received == []
+    assert rows(databases["notify"], "SELECT 1 FROM deliveries") == []

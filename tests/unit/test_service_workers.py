@@ -333,16 +333,18 @@ def test_network_ops_list_deliveries_with_paging(monkeypatch):
 def test_notify_tells_the_member_with_json_native_booking_data(monkeypatch):
     service = worker_factory(NotifyService)
     uow = unit_of_work(service)
+    uow.read_ahead = {}
     uow.mark_all_handled.side_effect = lambda event, consumers: set(consumers)
     told = []
     monkeypatch.setattr("services.notify.service.deliveries.tell_member",
                         lambda *args: told.append(args))
     remembered, offered = [], []
-    monkeypatch.setattr("services.notify.service.daily_mails.remember_booking",
-                        lambda session, event_type, booking: remembered.append(booking))
+    monkeypatch.setattr("services.notify.service.deliveries.read_for_booking_event",
+                        lambda uow_arg, event_type, booking, write: remembered.append(
+                            (booking, write[1])) or ["an endpoint"])
     monkeypatch.setattr("services.notify.service.webhooks.fan_out",
-                        lambda uow_arg, event_arg, data, **lease: offered.append(data)
-                        or webhooks.Offered(leased=[], due=1))
+                        lambda uow_arg, event_arg, data, **lease: offered.append(
+                            (data, lease["endpoints"])) or webhooks.Offered(leased=[], due=1))
     event = confirmed_event()
 
     service.on_booking_confirmed(event)
@@ -352,7 +354,12 @@ def test_notify_tells_the_member_with_json_native_booking_data(monkeypatch):
     assert links is service.links
     assert booking["date"] == "2027-03-29"
     assert booking["local_starts_at"] == "2027-03-29T08:30:00+02:00"
-    assert remembered[0]["date"] == "2027-03-29" and len(offered) == 1
+    # the day-before record written by the read of what the next steps need
+    [(booking, written)] = remembered
+    assert booking["date"] == written["date"] == "2027-03-29"
+    assert written["status"] == "confirmed"
+    [(_, endpoints)] = offered
+    assert endpoints == ["an endpoint"]
     # one consumer, one transaction, each effect under the inbox mark its own
     # consumer had: the database's effects first, the mail last
     service.db.unit_of_work.assert_called_once_with()
