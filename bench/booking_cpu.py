@@ -132,7 +132,7 @@ def usage_lines(rounds, n):
     def consume(envelope):
         worker = SimpleNamespace(db=new_db(), name="billing", settings=settings,
                                  clock=lambda: datetime.now(timezone.utc))
-        BillingService.on_booking_confirmed(worker, envelope)
+        BillingService.on_booking_confirmed(worker, [envelope])  # a batch of one
         worker.db.close()
     for number in range(rounds):
         admin.execute(text("DELETE FROM usage_lines WHERE booking_id = ANY(CAST(:ids AS uuid[]))"),
