@@ -222,11 +222,6 @@ class _Statements:
                 bindparam("event_id", type_=UUID(as_uuid=False)),
                 func.unnest(bindparam("consumers", type_=ARRAY(Text)))))
             .on_conflict_do_nothing().returning(inbox.c.consumer))
-        self.mark_batch_handled = (
-            insert(inbox).from_select(["event_id", "consumer"], select(
-                func.unnest(bindparam("event_ids", type_=ARRAY(UUID(as_uuid=False)))),
-                bindparam("consumer", type_=Text)))
-            .on_conflict_do_nothing().returning(inbox.c.event_id))
         self.claim = (
             insert(keys).values(scope=bindparam("scope"), key=bindparam("key"),
                                 request_hash=bindparam("request_hash"))
@@ -437,12 +432,15 @@ class UnitOfWork:
             "event_id": str(envelope["event_id"]), "consumers": list(consumers)}).scalars())
 
     def mark_batch_handled(self, event_ids, consumer):
-        """``mark_handled`` for several events at once (one statement): the
-        set of the ids (canonical UUID strings) that ``consumer`` had not
-        handled yet. Written in the ids' order, so two transactions marking
-        overlapping batches wait for each other instead of deadlocking."""
-        return set(self.session.execute(self._statements.mark_batch_handled, {
-            "event_ids": sorted(event_ids), "consumer": consumer}).scalars())
+        """``mark_handled`` for several events at once: the set of the ids
+        (canonical UUID strings) that ``consumer`` had not handled yet. One
+        ``INSERT ... VALUES (...), (...) ... RETURNING`` (SQLAlchemy's
+        "insertmanyvalues" joins the rows of an insert with RETURNING), the
+        ids in order, so two transactions marking overlapping batches wait
+        for each other instead of deadlocking."""
+        return set(self.session.execute(self._statements.mark_handled, [
+            {"event_id": event_id, "consumer": consumer} for event_id in sorted(event_ids)]
+        ).scalars())
 
     def idempotent(self, scope, key, request, operation, lock=None):
         """Run ``operation()`` once per (scope, key); a retry with the same key

@@ -1,8 +1,8 @@
 """Use cases of usage: the usage line each booking leaves, priced by the rate
 card and the company's contract in force on its date; and billing's
 projections of relays and organisations."""
-from sqlalchemy import bindparam, func, select
-from sqlalchemy.dialects.postgresql import ARRAY, insert
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert
 
 from common.db import new_id
 from services.billing import corrections, invoicing, issuing, pricing
@@ -33,24 +33,19 @@ def remember_member(uow, data):
         .on_conflict_do_update(index_elements=[KnownMember.user_id], set_=values))
 
 
-def _insert_usage_lines_statement():
-    """One ``INSERT`` of any number of new lines: each column's values come as
-    an array (``unnest``), so the statement's text, and its compiled form,
-    are the same for a batch of one or of a hundred. One line per booking: a
-    line already there (its cancellation overtook the confirmation, a replica
-    wrote it first, or the event was delivered again) is kept as it is."""
-    table = UsageLine.__table__
-    columns = [column for column in table.columns
-               if column.key not in ("created_at", "late_cancellation", "cancelled_at")]
-    rows = (func.unnest(*[bindparam(column.key, type_=ARRAY(column.type)) for column in columns])
-            .table_valued(*[column.key for column in columns]).render_derived(name="new_line"))
-    return columns, (insert(table).from_select([column.key for column in columns], select(rows))
-                     .on_conflict_do_nothing(index_elements=[UsageLine.booking_id]))
-
-
-# Built once: the columns a new booking's line is written with (the others
-# keep their defaults or stay NULL), and the statement that writes them.
-NEW_LINE_COLUMNS, INSERT_USAGE_LINES = _insert_usage_lines_statement()
+# One line per booking: a line already there (its cancellation overtook the
+# confirmation, a replica wrote it first, or the event was delivered again) is
+# kept as it is. RETURNING makes SQLAlchemy send a batch's rows as one
+# ``INSERT ... VALUES (...), (...)`` ("insertmanyvalues"): without it, an ON
+# CONFLICT insert of several rows goes row by row (``executemany``).
+INSERT_USAGE_LINES = (insert(UsageLine.__table__)
+                      .on_conflict_do_nothing(index_elements=[UsageLine.booking_id])
+                      .returning(UsageLine.booking_id))
+# The columns a new booking's line is written with; the others keep their
+# defaults (created_at, late_cancellation) or stay NULL (cancelled_at).
+NEW_LINE_COLUMNS = tuple(column.key for column in UsageLine.__table__.columns
+                         if column.key not in ("created_at", "late_cancellation",
+                                               "cancelled_at"))
 
 
 def record_usage(uow, booking):
@@ -63,7 +58,7 @@ def record_usages(uow, bookings):
     """``record_usage`` of each booking, in two statements whatever their
     number: the prices in force on their dates read by one
     (``prices.prices_in_force_of``), the lines written by one ``INSERT ...
-    SELECT unnest(...) ON CONFLICT (booking_id) DO NOTHING`` (Core, no ORM
+    VALUES (...), (...) ON CONFLICT (booking_id) DO NOTHING`` (Core, no ORM
     flush). billing's ``booking.confirmed`` consumer hands it a batch of
     events (common.consumer.BatchEventHandler)."""
     if not bookings:
@@ -72,8 +67,8 @@ def record_usages(uow, bookings):
     # In the bookings' order: two transactions writing lines of the same
     # bookings (a redelivery on another replica) wait, never deadlock.
     lines.sort(key=lambda line: line.booking_id)
-    uow.session.execute(INSERT_USAGE_LINES, {
-        column.key: [getattr(line, column.key) for line in lines] for column in NEW_LINE_COLUMNS})
+    uow.session.execute(INSERT_USAGE_LINES, [
+        {key: getattr(line, key) for key in NEW_LINE_COLUMNS} for line in lines])
 
 
 def record_cancellation(uow, cancellation, now, settings):
