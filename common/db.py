@@ -438,7 +438,7 @@ class UnitOfWork:
         "insertmanyvalues" joins the rows of an insert with RETURNING), the
         ids in order, so two transactions marking overlapping batches wait
         for each other instead of deadlocking."""
-        return set(self.session.execute(self._statements.mark_handled, [
+        return set(core_execute(self.session, self._statements.mark_handled, [
             {"event_id": event_id, "consumer": consumer} for event_id in sorted(event_ids)]
         ).scalars())
 

@@ -4,7 +4,7 @@ projections of relays and organisations."""
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 
-from common.db import new_id
+from common.db import core_execute, new_id
 from services.billing import corrections, invoicing, issuing, pricing
 from services.billing.prices import prices_in_force_of
 from services.billing.models import (
@@ -67,7 +67,7 @@ def record_usages(uow, bookings):
     # In the bookings' order: two transactions writing lines of the same
     # bookings (a redelivery on another replica) wait, never deadlock.
     lines.sort(key=lambda line: line.booking_id)
-    uow.session.execute(INSERT_USAGE_LINES, [
+    core_execute(uow.session, INSERT_USAGE_LINES, [
         {key: getattr(line, key) for key in NEW_LINE_COLUMNS} for line in lines])
 
 
