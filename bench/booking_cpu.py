@@ -15,8 +15,10 @@ desks, 64 members, a rate card). Figures per call: this process's CPU
 Each round starts from the same state: bookings (with their idempotency and
 outbox rows) deleted, then the same (member, desk, half-day) requests; billing
 then consumes the `booking.confirmed` events of the last booking round, its
-lines and inbox rows deleted before each round. To compare two versions of the
-code, run it alternately from both checkouts (`--copy` only on the first).
+lines and inbox rows deleted before each round, in batches of `--batch`
+events a call (1 by default; what its batch consumer hands it under load), its
+figures per event. To compare two versions of the code, run it alternately
+from both checkouts (`--copy` only on the first).
 """
 import argparse
 import os
@@ -69,15 +71,18 @@ def worker_db(database, service, base):
     return lambda: DatabaseSession(provider)
 
 
-def measure(label, admin, database, calls, call):
+def measure(label, admin, database, calls, call, items=None, item="call"):
+    """Run ``call(*arguments)`` for each of ``calls``; print the CPU per
+    ``item`` (``items`` of them: the calls, or the events of their batches)."""
     cpu_db, cpu, wall = backends_cpu(admin, database), time.process_time(), time.perf_counter()
     for arguments in calls:
         call(*arguments)
     cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
     cpu_db = backends_cpu(admin, database) - cpu_db
-    n = len(calls)
+    n = items or len(calls)
     print(f"{label}: {1000 * cpu / n:.2f} ms CPU here, {1000 * cpu_db / n:.2f} ms CPU in "
-          f"PostgreSQL, {1000 * wall / n:.2f} ms wall, a call ({n} calls)", flush=True)
+          f"PostgreSQL, {1000 * wall / n:.2f} ms wall, per {item} ({n} {item}s in "
+          f"{len(calls)} calls)", flush=True)
 
 
 def bookings(rounds, n):
@@ -114,7 +119,7 @@ def bookings(rounds, n):
         measure(f"booking.book, round {number + 1}", admin, database, calls, book)
 
 
-def usage_lines(rounds, n):
+def usage_lines(rounds, n, batch):
     from services.billing.models import Base
     from services.billing.service import BillingService
     from services.billing.settings import load_settings
@@ -129,18 +134,20 @@ def usage_lines(rounds, n):
     event_ids = [envelope["event_id"] for envelope in envelopes]
     settings = load_settings({})
 
-    def consume(envelope):
+    def consume(envelopes):
         worker = SimpleNamespace(db=new_db(), name="billing", settings=settings,
                                  clock=lambda: datetime.now(timezone.utc))
-        BillingService.on_booking_confirmed(worker, envelope)
+        BillingService.on_booking_confirmed(worker, envelopes)  # a batch, as a worker gets it
         worker.db.close()
     for number in range(rounds):
         admin.execute(text("DELETE FROM usage_lines WHERE booking_id = ANY(CAST(:ids AS uuid[]))"),
                       {"ids": booking_ids})
         admin.execute(text("DELETE FROM inbox WHERE event_id = ANY(CAST(:ids AS uuid[]))"),
                       {"ids": event_ids})
-        measure(f"billing.on_booking_confirmed, round {number + 1}", admin, database,
-                [(envelope,) for envelope in envelopes], consume)
+        measure(f"billing.on_booking_confirmed in batches of {batch}, round {number + 1}",
+                admin, database,
+                [(envelopes[start:start + batch],) for start in range(0, len(envelopes), batch)],
+                consume, items=len(envelopes), item="event")
     lines = admin.execute(text("SELECT count(*) FROM usage_lines WHERE booking_id = "
                                "ANY(CAST(:ids AS uuid[]))"), {"ids": booking_ids}).scalar()
     assert lines == len(envelopes), (lines, len(envelopes))
@@ -150,13 +157,15 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--calls", type=int, default=500)
+    parser.add_argument("--batch", type=int, default=1,
+                        help="booking.confirmed events handed to billing's consumer at once")
     parser.add_argument("--copy", action="store_true",
                         help=f"copy {SOURCE}_booking/_billing to {COPY}_* first")
     args = parser.parse_args(argv)
     if args.copy:
         copy_databases()
     bookings(args.rounds, args.calls)
-    usage_lines(args.rounds, args.calls)
+    usage_lines(args.rounds, args.calls, args.batch)
 
 
 if __name__ == "__main__":

@@ -27,6 +27,7 @@ import json
 import math
 import os
 import platform
+import re
 import shutil
 import signal
 import socket
@@ -209,6 +210,9 @@ def cpu_per_request(cpu, throughput):
         cpu["machine_cpu_ms_per_request"] = round(1000 * cpu["machine_cores_busy"] / throughput, 2)
         cpu["cpu_ms_per_request"] = {name: round(1000 * cores / throughput, 2)
                                      for name, cores in cpu["cores_used"].items()}
+        cpu["postgres_cpu_ms_per_request_by_database"] = {
+            name: round(1000 * cores / throughput, 2)
+            for name, cores in cpu.get("postgres_cores_by_database", {}).items()}
     return cpu
 
 
@@ -220,6 +224,16 @@ class Exhausted(Exception):
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 OTHERS = "other processes"
+BENCH_POSTGRES = "postgres (bench dbs)"
+# A backend's command line names its database: "postgres: postgres relais_bench3_billing ..."
+BENCH_DATABASE = re.compile(rf" {NAME}_([a-z]+) ")
+# In billing's /metrics: how many booking.confirmed events it handled, and in how many workers.
+BILLING_SAMPLES = {
+    "events": re.compile(r'^relais_events_consumed_total\{(?=[^}]*event_type="booking\.confirmed")'
+                         r'(?=[^}]*outcome="handled")[^}]*\} ([0-9.e+]+)$', re.M),
+    "workers": re.compile(r'^relais_entrypoint_latency_seconds_count\{'
+                          r'(?=[^}]*entrypoint="on_booking_confirmed")[^}]*\} ([0-9.e+]+)$', re.M),
+}
 
 
 def read_proc():
@@ -277,32 +291,57 @@ class CpuProbe:
             if comm == "beam.smp":
                 seen[pid] = "rabbitmq (shared)"
             elif comm.startswith("postgres"):
-                seen[pid] = ("postgres (bench dbs)" if NAME in cmdline
+                seen[pid] = (BENCH_POSTGRES if NAME in cmdline
                              else "postgres (other: wal, checkpoints, other dbs)")
         return seen
 
+    def billing_consumer(self):
+        """{events, workers}: billing's booking.confirmed events handled so far,
+        and the workers that handled them (more than one event a worker: batches)."""
+        try:
+            text = requests.get(f"http://127.0.0.1:{self.network.service_port('billing')}"
+                                "/metrics", timeout=5).text
+        except requests.RequestException:
+            return {}
+        return {name: sum(float(value) for value in pattern.findall(text))
+                for name, pattern in BILLING_SAMPLES.items()}
+
     def sample(self):
-        return time.perf_counter(), read_machine_cpu(), read_proc()
+        return time.perf_counter(), read_machine_cpu(), read_proc(), self.billing_consumer()
 
     def since(self, before):
-        started, (busy0, total0), table0 = before
-        ended, (busy1, total1), table1 = self.sample()
+        started, (busy0, total0), table0, billing0 = before
+        ended, (busy1, total1), table1, billing1 = self.sample()
         wall = max(ended - started, 1e-9)
-        used = Counter()
+        used, by_database = Counter(), Counter()
         groups = self.groups(table1)
         for pid in table1:
             groups.setdefault(pid, OTHERS)
         for pid, name in groups.items():
             if pid in table0 and table0[pid][1] == table1[pid][1]:
-                used[name] += table1[pid][2] - table0[pid][2]
+                seconds = table1[pid][2] - table0[pid][2]
             else:  # born during the window
-                used[name] += table1[pid][2]
-        return {
+                seconds = table1[pid][2]
+            used[name] += seconds
+            if name == BENCH_POSTGRES:
+                database = BENCH_DATABASE.search(table1[pid][3])
+                by_database[database.group(1) if database else "(none)"] += seconds
+        cpu = {
             "machine_busy_pct": round(100 * (busy1 - busy0) / max(total1 - total0, 1e-9), 1),
             "machine_cores_busy": round((busy1 - busy0) / wall, 2),
             "cores_used": {name: round(seconds / wall, 2)
                            for name, seconds in sorted(used.items(), key=lambda kv: -kv[1])},
+            "postgres_cores_by_database": {
+                name: round(seconds / wall, 3)
+                for name, seconds in sorted(by_database.items(), key=lambda kv: -kv[1])},
         }
+        if billing0 and billing1:
+            events = billing1["events"] - billing0["events"]
+            workers = billing1["workers"] - billing0["workers"]
+            cpu["billing_confirmed"] = {"events": events, "workers": workers,
+                                        "events_per_worker": round(events / workers, 2)
+                                        if workers else None}
+        return cpu
 
 
 # -- the network -------------------------------------------------------------------
@@ -592,6 +631,15 @@ def report(results, ratios, goal):
                           for name, cores in cpu["cores_used"].items() if cores >= 0.02)
         lines.append(f"  {r['scenario']:<8}{r['clients']:>3}: busy {cpu['machine_busy_pct']:.0f}%, "
                      f"{fmt(cpu.get('machine_cpu_ms_per_request'), '.1f')} ms/req | {parts}")
+        by_database = cpu.get("postgres_cpu_ms_per_request_by_database", {})
+        if r["scenario"] == "booking" and by_database:
+            lines.append("      postgres (bench dbs) by database, CPU ms per request: " + ", ".join(
+                f"{name} {ms:.2f}" for name, ms in by_database.items() if ms >= 0.01))
+        confirmed = cpu.get("billing_confirmed")
+        if r["scenario"] == "booking" and confirmed and confirmed["workers"]:
+            lines.append(f"      billing: {confirmed['events']:.0f} booking.confirmed events in "
+                         f"{confirmed['workers']:.0f} workers ({confirmed['events_per_worker']} "
+                         "events a worker)")
     busy_elsewhere = [f"{r['scenario']} x{r['clients']} {r['cpu']['cores_used'].get(OTHERS, 0):.2f}"
                       for r in results if r["cpu"]["cores_used"].get(OTHERS, 0) >= 0.2]
     if busy_elsewhere:

@@ -111,6 +111,8 @@ def nameko_config(service):
         # Passes of the outbox relay are at least this far apart: under load
         # one pass (one transaction, one confirm) carries several commits' events.
         "OUTBOX_MIN_GAP_SECONDS": float(env("OUTBOX_MIN_GAP_SECONDS", "0.05")),
+        # The most events a batch consumer hands one worker (common.consumer.BatchEventHandler).
+        "EVENT_BATCH_MAX": int(env("EVENT_BATCH_MAX", "100")),
         # RELAIS_<SERVICE>_MAX_WORKERS overrides RELAIS_MAX_WORKERS for one service.
         "max_workers": int(env(service.upper() + "_MAX_WORKERS") or env("MAX_WORKERS", "10")),
         "SMTP_HOST": env("SMTP_HOST", "127.0.0.1"),

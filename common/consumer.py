@@ -15,6 +15,10 @@ Topology for a handler queue Q (nameko's name: ``evt-<source>-<type>--<service>.
 If the worker dies mid-flight the message was never acked, so RabbitMQ
 redelivers it; the handler's inbox check makes the redelivery harmless.
 
+``consume_event(..., batches=True)`` (``BatchEventHandler``) consumes one
+event type in batches, with the same guarantees per event: the events that
+arrive while a batch is handled make the next one, handed to one worker.
+
 Only the event's source publishes it: a message whose ``user_id`` (checked by
 the broker, common/broker_users.py) is not the source's broker user, this
 service's own (its retries) or the ops tool's (a replay) is parked in the
@@ -22,6 +26,7 @@ dead-letter queue unread, marked with ``x-relais-untrusted-publisher``, which
 ``common.deadletters`` never replays: a compromised service cannot forge
 another's events.
 """
+import functools
 import logging
 import re
 import uuid
@@ -34,6 +39,7 @@ from kombu.common import maybe_declare
 from marshmallow import ValidationError
 from nameko.amqp.publish import Publisher, get_connection
 from nameko.events import EventHandler
+from nameko.exceptions import ContainerBeingKilled
 from nameko.messaging import QueueConsumer
 
 from common import broker_users, metrics, queues
@@ -144,12 +150,18 @@ class ReliableEventHandler(EventHandler):
             return -1
 
     def handle_message(self, body, message):
+        if not self.parked_unread(body, message):
+            super().handle_message(body, message)
+
+    def parked_unread(self, body, message):
+        """Park a message that must not be read (an untrusted publisher, a
+        malformed envelope) in the dead-letter queue; True if it was."""
         publisher = message.properties.get("user_id")
         if publisher not in self.trusted_publishers:
             self.park(message, self.dead_letter_queue,
                       f"published by broker user {publisher!r}, not by {self.source_service}",
                       "dead_lettered", {UNTRUSTED_HEADER: publisher or "(none)"})
-            return
+            return True
         # A malformed envelope can never succeed: park it at once, no retries.
         try:
             if not plainly_an_envelope(body):
@@ -157,21 +169,26 @@ class ReliableEventHandler(EventHandler):
         except (ValidationError, TypeError) as exc:
             error = f"not an event envelope: {getattr(exc, 'messages', exc)}"
             self.park(message, self.dead_letter_queue, error, "dead_lettered")
-            return
-        super().handle_message(body, message)
+            return True
+        return False
 
     def handle_result(self, message, worker_ctx, result=None, exc_info=None):
-        if exc_info is None:
+        self.settle(message, None if exc_info is None else exc_info[1])
+        return result, exc_info
+
+    def settle(self, message, error=None):
+        """Ack a handled message; park a failed one (``error``, the exception)
+        in its next retry queue, or in the dead letters after the last."""
+        if error is None:
             self.count("handled")
             self.queue_consumer.ack_message(message)
+            return
+        attempt = int((message.headers or {}).get(ATTEMPT_HEADER, 0))
+        if attempt < len(self.retry_queues):
+            target, outcome = self.retry_queues[attempt], "retried"
         else:
-            attempt = int((message.headers or {}).get(ATTEMPT_HEADER, 0))
-            if attempt < len(self.retry_queues):
-                target, outcome = self.retry_queues[attempt], "retried"
-            else:
-                target, outcome = self.dead_letter_queue, "dead_lettered"
-            self.park(message, target, f"{exc_info[0].__name__}: {exc_info[1]}", outcome)
-        return result, exc_info
+            target, outcome = self.dead_letter_queue, "dead_lettered"
+        self.park(message, target, f"{type(error).__name__}: {error}", outcome)
 
     def park(self, message, target, error, outcome, extra_headers=None):
         """Move a failed message to a retry or dead-letter queue: publish (with
@@ -218,8 +235,112 @@ class OneAtATimeEventHandler(ReliableEventHandler):
     queue_consumer = OneAtATimeQueueConsumer()
 
 
-def consume_event(source_service, event_type, one_at_a_time=False):
+# The most events one batch worker is handed (config ``EVENT_BATCH_MAX``).
+MAX_BATCH = 100
+
+
+def max_batch(config):
+    return int(config.get("EVENT_BATCH_MAX", MAX_BATCH))
+
+
+class BatchQueueConsumer(ReliableQueueConsumer):
+    """A broker connection of its own for the batch consumers, whose queues
+    hand each of them two batches' worth of messages: the batch being
+    handled (unacked until its commit) and the next one, gathering
+    meanwhile. With nameko's default (``max_workers``, 10 unacked) a batch
+    could never pass 10, and the next one would gather nothing until the
+    first was acked."""
+
+    @property
+    def prefetch_count(self):
+        return 2 * max_batch(self.container.config)
+
+
+class BatchEventHandler(ReliableEventHandler):
+    """Consumes one event type in batches, the way a database commits a
+    group of transactions: the first event starts a worker at once; the
+    events that arrive while it works are gathered and handed together to the
+    next worker, up to ``EVENT_BATCH_MAX``. At low load a batch is one event,
+    handled without waiting for others; under load (the outbox relay
+    publishes several events a pass) a worker, a transaction and its round
+    trips serve many. One batch at a time per consumer and container.
+
+    The method takes the list of envelopes and returns the ones that failed,
+    as ``{position: exception}`` (``common.entrypoints.consumes_in_batches``
+    writes that method). Each message is then settled alone, as
+    ``ReliableEventHandler`` settles one: acked, or parked in its next retry
+    queue or the dead letters; an untrusted or malformed one is parked before
+    it joins a batch. Nothing is acked before the worker is over, so after its
+    commit; a worker killed mid-batch leaves all its messages (and those
+    gathered for the next batch) unacked, and the broker delivers them again.
+    Each message is acked by itself: a ``multiple`` ack could take along a
+    message of another consumer of the shared channel."""
+    queue_consumer = BatchQueueConsumer()
+
+    def setup(self):
+        super().setup()
+        self.max_batch = max_batch(self.container.config)
+        self.gathered = []   # (body, message) waiting for the next batch
+        self.batch_running = False
+        self.stopping = False
+
+    def stop(self):
+        self.stopping = True
+        super().stop()
+        # Not handled: back to the queue now, rather than when the connection closes.
+        gathered, self.gathered = self.gathered, []
+        for _, message in gathered:
+            self.queue_consumer.requeue_message(message)
+
+    def handle_message(self, body, message):
+        if not self.parked_unread(body, message):
+            self.gathered.append((body, message))
+            self.start_batch()
+
+    def start_batch(self):
+        """A worker for what is gathered, unless one is at work (then it
+        starts the next batch when it is over)."""
+        if self.batch_running or self.stopping or not self.gathered:
+            return
+        batch = self.gathered[:self.max_batch]
+        del self.gathered[:self.max_batch]
+        messages = [message for _, message in batch]
+        self.batch_running = True
+        try:
+            # No message's headers: the events of a batch come from several
+            # calls, so its worker starts a call id stack of its own.
+            self.container.spawn_worker(
+                self, ([body for body, _ in batch],), {}, context_data={},
+                handle_result=functools.partial(self.settle_batch, messages))
+        except ContainerBeingKilled:
+            self.batch_running = False
+            for message in messages:
+                self.queue_consumer.requeue_message(message)
+
+    def settle_batch(self, messages, worker_ctx, result=None, exc_info=None):
+        failed = {}
+        if exc_info is not None:  # nothing of the batch can be said done
+            failed = dict.fromkeys(range(len(messages)), exc_info[1])
+        elif result:
+            failed = result
+        for position, message in enumerate(messages):
+            self.settle(message, failed.get(position))
+        self.batch_running = False
+        if self.gathered:
+            # From a thread of its own: this worker still holds its slot of
+            # the pool, which the next one may need.
+            self.container.spawn_managed_thread(self.start_batch,
+                                                identifier=f"{self.method_name}.next_batch")
+        return result, exc_info
+
+
+def consume_event(source_service, event_type, one_at_a_time=False, batches=False):
     """Decorate a method ``handler(self, envelope)`` to consume one event type
-    reliably: retried with backoff on failure, then dead-lettered."""
-    handler = OneAtATimeEventHandler if one_at_a_time else ReliableEventHandler
+    reliably: retried with backoff on failure, then dead-lettered.
+    ``batches=True``: ``handler(self, envelopes)`` returns ``{position:
+    exception}`` of those that failed (``BatchEventHandler``)."""
+    if batches:
+        handler = BatchEventHandler
+    else:
+        handler = OneAtATimeEventHandler if one_at_a_time else ReliableEventHandler
     return handler.decorator(source_service, event_type)

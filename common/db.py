@@ -431,6 +431,17 @@ class UnitOfWork:
         return set(core_execute(self.session, self._statements.mark_all_handled, {
             "event_id": str(envelope["event_id"]), "consumers": list(consumers)}).scalars())
 
+    def mark_batch_handled(self, event_ids, consumer):
+        """``mark_handled`` for several events at once: the set of the ids
+        (canonical UUID strings) that ``consumer`` had not handled yet. One
+        ``INSERT ... VALUES (...), (...) ... RETURNING`` (SQLAlchemy's
+        "insertmanyvalues" joins the rows of an insert with RETURNING), the
+        ids in order, so two transactions marking overlapping batches wait
+        for each other instead of deadlocking."""
+        return set(core_execute(self.session, self._statements.mark_handled, [
+            {"event_id": event_id, "consumer": consumer} for event_id in sorted(event_ids)]
+        ).scalars())
+
     def idempotent(self, scope, key, request, operation, lock=None):
         """Run ``operation()`` once per (scope, key); a retry with the same key
         gets the first result back. A concurrent retry waits on the row lock of

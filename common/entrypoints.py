@@ -18,6 +18,16 @@ other one runs again, each in a transaction of its own (a mail waiting for a
 contact does not hold a webhook back); then the error is raised, so the event
 is retried (common.consumer) for what failed only.
 
+``consumes_in_batches(event_type)``: the same, for a handler
+``handler(self, uow, batch)`` of a list of ``(data, event)``, called with the
+events a ``common.consumer.BatchEventHandler`` gathered (those that arrived
+while the previous batch was handled; one at low load). One transaction for
+the batch: the inbox marks of all its events by one statement, then the
+handler with the new ones only (a redelivered event, or a second copy of one
+in the same batch, is skipped), one commit. If that transaction fails, each
+event is tried again in a transaction of its own, so that only the one that
+fails goes to its retry queue and the others commit.
+
 ``idempotent(request_schema)``: an RPC that creates something. The decorated
 use case ``method(self, uow, caller, data, *targets)`` becomes the RPC
 ``method(self, caller, *targets, payload, idempotency_key=None)``: it loads the
@@ -32,9 +42,11 @@ key's claim, in its statement (``UnitOfWork.idempotent``): a round trip less.
 import functools
 import inspect
 import logging
+import uuid
 
 from common.caller import load_caller
 from common.consumer import consume_event
+from common.db import database_unavailable
 from common.validation import load
 from contracts import events
 
@@ -57,6 +69,63 @@ def consumes(event_type, one_at_a_time=False, also=()):
         del consume.__wrapped__  # nameko calls it as (self, event)
         return consume_event(events.source_of(event_type), event_type, one_at_a_time)(consume)
     return decorate
+
+
+def consumes_in_batches(event_type):
+    def decorate(handler):
+        @functools.wraps(handler)
+        def consume(self, envelopes):
+            return _handle_batch(self, handler, envelopes)
+
+        del consume.__wrapped__  # nameko calls it as (self, envelopes)
+        return consume_event(events.source_of(event_type), event_type, batches=True)(consume)
+    return decorate
+
+
+def _handle_batch(self, handler, envelopes):
+    """Handle a batch of envelopes; returns ``{position: exception}`` of the
+    events that failed (``common.consumer.BatchEventHandler`` retries those)."""
+    failed, todo, seen = {}, [], set()
+    for position, event in enumerate(envelopes):
+        event_id = str(uuid.UUID(event["event_id"]))  # as the inbox returns it
+        if event_id in seen:
+            continue  # a second copy in this batch: the first one does it
+        seen.add(event_id)
+        try:
+            todo.append((position, event_id, events.load(event), event))
+        except Exception as exc:  # data its contract refuses: this event only
+            failed[position] = exc
+    if not todo:
+        return failed
+    consumer = _inbox_name(self, handler)
+    try:
+        with self.db.unit_of_work() as uow:
+            new = uow.mark_batch_handled([event_id for _, event_id, _, _ in todo], consumer)
+            fresh = [(data, event) for _, event_id, data, event in todo if event_id in new]
+            if fresh:
+                handler(self, uow, fresh)
+    except Exception as exc:
+        if len(todo) == 1 or database_unavailable(exc):  # apart, they would fail alike
+            failed.update((position, exc) for position, *_ in todo)
+        else:
+            log.warning("%s.%s: a batch of %s events failed (%s: %s); each on its own now",
+                        self.name, handler.__name__, len(todo), type(exc).__name__, exc)
+            failed.update(_batch_apart(self, handler, consumer, todo))
+    return failed
+
+
+def _batch_apart(self, handler, consumer, todo):
+    """After a batch's transaction failed: each event in a transaction of its
+    own; ``{position: exception}`` of those that fail again."""
+    failed = {}
+    for position, event_id, data, event in todo:
+        try:
+            with self.db.unit_of_work() as uow:
+                if uow.mark_batch_handled([event_id], consumer):
+                    handler(self, uow, [(data, event)])
+        except Exception as exc:
+            failed[position] = exc
+    return failed
 
 
 def _all_at_once(self, steps, data, event):

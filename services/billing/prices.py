@@ -1,9 +1,9 @@
 """Use cases of prices: rate cards, corporate contracts, commissions, and
 which relay operator runs a relay. The rules are in pricing.py; overlapping
 periods are refused by PostgreSQL (exclusion constraints), named here."""
-from sqlalchemy import bindparam, literal, select
-from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Date, Text, bindparam, func, select
+from sqlalchemy.dialects.postgresql import ARRAY, UUID, insert
+from sqlalchemy.exc import IntegrityError, MultipleResultsFound
 
 from common import errors
 from common.validation import is_uuid
@@ -88,36 +88,50 @@ def list_rate_cards(session, relay_id):
 
 
 def _prices_in_force_statement():
-    """Both outer-joined to a single constant row, so a missing one comes back
-    as None: the relay's rate card for the kind of space in force on the day
-    (the latest started), and the payer's contract in force then."""
-    one = select(literal(1).label("one")).subquery()
+    """For each wanted (relay, kind of space, payer, day), in the order given:
+    the relay's rate card for that kind in force on the day (the latest
+    started) and the payer's contract in force then, both outer-joined, so a
+    missing one comes back as None. The wanted tuples come as arrays
+    (``unnest``), so a batch of bookings is priced by one round trip."""
+    wanted = func.unnest(
+        bindparam("relay_ids", type_=ARRAY(UUID(as_uuid=False))),
+        bindparam("space_kinds", type_=ARRAY(Text)),
+        bindparam("organisation_ids", type_=ARRAY(UUID(as_uuid=False))),
+        bindparam("days", type_=ARRAY(Date)),
+    ).table_valued("relay_id", "space_kind", "organisation_id", "day",
+                   with_ordinality="position").render_derived(name="wanted")
     rate_card_in_force = (
         select(RateCard.id)
-        .where(RateCard.relay_id == bindparam("relay_id"),
-               RateCard.space_kind == bindparam("space_kind"),
-               RateCard.valid_from <= bindparam("day"))
-        .order_by(RateCard.valid_from.desc()).limit(1).scalar_subquery())
-    return (select(RateCard, Contract).select_from(one)
+        .where(RateCard.relay_id == wanted.c.relay_id,
+               RateCard.space_kind == wanted.c.space_kind,
+               RateCard.valid_from <= wanted.c.day)
+        .order_by(RateCard.valid_from.desc()).limit(1).correlate(wanted).scalar_subquery())
+    return (select(wanted.c.position, RateCard, Contract).select_from(wanted)
             .outerjoin(RateCard, RateCard.id == rate_card_in_force)
-            .outerjoin(Contract, (Contract.organisation_id == bindparam("organisation_id"))
-                       & (Contract.valid_from <= bindparam("day"))
+            .outerjoin(Contract, (Contract.organisation_id == wanted.c.organisation_id)
+                       & (Contract.valid_from <= wanted.c.day)
                        & (Contract.valid_until.is_(None)
-                          | (Contract.valid_until >= bindparam("day")))))
+                          | (Contract.valid_until >= wanted.c.day)))
+            .order_by(wanted.c.position))
 
 
 # Built once, with bound parameters: a usage line per booking reads it, and
-# building the two selects each time cost more CPU than running them.
+# building the selects each time cost more CPU than running them.
 PRICES_IN_FORCE = _prices_in_force_statement()
 
 
-def prices_in_force(session, relay_id, space_kind, organisation_id, day):
-    """(rate card or None, contract or None) in force on ``day``, in one round
-    trip; no contract without an organisation. Two contracts in force at once
-    (which the exclusion constraint forbids) raise, as ``.one()`` does."""
-    return tuple(session.execute(PRICES_IN_FORCE, {
-        "relay_id": relay_id, "space_kind": space_kind, "organisation_id": organisation_id,
-        "day": day}).one())
+def prices_in_force_of(session, wanted):
+    """(rate card or None, contract or None) in force on the day of each
+    (relay_id, space_kind, organisation_id, day) of ``wanted``, in the same
+    order, read in one round trip; no contract without an organisation. Two
+    contracts in force at once (which the exclusion constraint forbids) raise."""
+    relay_ids, space_kinds, organisation_ids, days = (list(column) for column in zip(*wanted))
+    rows = session.execute(PRICES_IN_FORCE, {
+        "relay_ids": relay_ids, "space_kinds": space_kinds,
+        "organisation_ids": organisation_ids, "days": days}).all()
+    if len(rows) != len(wanted):
+        raise MultipleResultsFound("two contracts in force on one day")
+    return [(rate_card, contract) for _, rate_card, contract in rows]
 
 
 def commission_in_force(session, operator_organisation_id, day):

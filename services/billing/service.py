@@ -12,7 +12,7 @@ from nameko.timer import timer
 from common import config, errors
 from common.caller import load_caller
 from common.db import Database
-from common.entrypoints import consumes, idempotent
+from common.entrypoints import consumes, consumes_in_batches, idempotent
 from common.rpc import RpcProxy, rpc
 from common.service import RelaisService
 from common.validation import load
@@ -296,9 +296,12 @@ class BillingService(RelaisService):
     def on_relay_updated(self, uow, data, event):
         prices.remember_relay(uow, data)
 
-    @consumes("booking.confirmed")
-    def on_booking_confirmed(self, uow, booking, event):
-        usage.record_usage(uow, booking)
+    # Under load the outbox relay publishes bookings in bursts: their usage
+    # lines are written a batch at a time (one worker, one transaction of three
+    # statements for the whole batch: common.consumer.BatchEventHandler).
+    @consumes_in_batches("booking.confirmed")
+    def on_booking_confirmed(self, uow, confirmations):
+        usage.record_usages(uow, [booking for booking, event in confirmations])
 
     @consumes("booking.block_created")
     def on_block_created(self, uow, block, event):

@@ -107,16 +107,16 @@ def test_two_writers_of_one_booking_s_line_leave_one_line_and_neither_fails(data
 def test_a_handler_that_fails_twice_still_records_the_line_once(billing_with_rate_card,
                                                                  publish_event, databases):
     calls = []
-    real = usage.record_usage
+    real = usage.record_usages
 
-    def flaky(uow, booking):
-        calls.append(booking["booking_id"])
+    def flaky(uow, bookings):
+        calls.append([booking["booking_id"] for booking in bookings])
         if len(calls) <= 2:
             raise ConnectionError("billing database hiccup")
-        return real(uow, booking)
+        return real(uow, bookings)
 
     container = billing_with_rate_card()
-    with mock.patch.object(usage, "record_usage", flaky):
+    with mock.patch.object(usage, "record_usages", flaky):
         publish_event("booking", "booking.confirmed", confirmed_booking())
         assert wait_for(lambda: usage_lines(databases))
     assert len(calls) == 3
@@ -129,7 +129,7 @@ def test_a_handler_that_keeps_failing_dead_letters_the_event_for_replay(
         billing_with_rate_card, publish_event, databases, broker):
     container = billing_with_rate_card()
     booking = confirmed_booking()
-    with mock.patch.object(usage, "record_usage", side_effect=ValueError("no such tariff")):
+    with mock.patch.object(usage, "record_usages", side_effect=ValueError("no such tariff")):
         publish_event("booking", "booking.confirmed", booking)
         parked = wait_for(lambda: deadletters.show(broker.uri("ops"), BILLING_QUEUE))
     assert parked[0]["body"]["data"]["booking_id"] == booking["booking_id"]
@@ -148,16 +148,16 @@ def test_a_consumer_killed_mid_flight_gets_the_event_again(billing_with_rate_car
                                                             databases, container_factory,
                                                             config_for):
     entered = eventlet.Event()
-    real = usage.record_usage
+    real = usage.record_usages
 
-    def stuck_then_fine(uow, booking):
+    def stuck_then_fine(uow, bookings):
         if not entered.ready():
             entered.send()
             eventlet.sleep(60)  # the worker dies here
-        return real(uow, booking)
+        return real(uow, bookings)
 
     first = billing_with_rate_card()
-    with mock.patch.object(usage, "record_usage", stuck_then_fine):
+    with mock.patch.object(usage, "record_usages", stuck_then_fine):
         publish_event("booking", "booking.confirmed", confirmed_booking())
         entered.wait(10)
         first.kill()

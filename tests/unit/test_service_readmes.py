@@ -1,8 +1,8 @@
 """Each service's README lists the events it publishes (with their version and
 fields) and the events it consumes; this test holds those tables to the code,
 so they cannot drift: the contracts registry (``contracts.events.EVENTS``) for
-what is published, the ``@consumes`` declarations in ``service.py`` for what
-is consumed."""
+what is published, the ``@consumes`` and ``@consumes_in_batches``
+declarations in ``service.py`` for what is consumed."""
 import ast
 import re
 from pathlib import Path
@@ -49,7 +49,8 @@ def consumed_declarations(service):
     return {decorator.args[0].value
             for node in ast.walk(tree) if isinstance(node, ast.FunctionDef)
             for decorator in node.decorator_list
-            if isinstance(decorator, ast.Call) and getattr(decorator.func, "id", "") == "consumes"}
+            if isinstance(decorator, ast.Call)
+            and getattr(decorator.func, "id", "") in ("consumes", "consumes_in_batches")}
 
 
 @pytest.mark.parametrize("service", SERVICES)

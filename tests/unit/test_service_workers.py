@@ -279,30 +279,38 @@ def test_billing_records_usage_once_per_event(monkeypatch):
     service = worker_factory(BillingService)
     uow = unit_of_work(service)
     recorded = []
-    monkeypatch.setattr("services.billing.service.usage.record_usage",
-                        lambda uow_arg, booking: recorded.append(booking))
+    monkeypatch.setattr("services.billing.service.usage.record_usages",
+                        lambda uow_arg, bookings: recorded.extend(bookings))
     event = confirmed_event()
 
-    uow.mark_handled.return_value = True
-    service.on_booking_confirmed(event)
-    uow.mark_handled.return_value = False  # the same event, redelivered
-    service.on_booking_confirmed(event)
+    uow.mark_batch_handled.return_value = {event["event_id"]}
+    assert service.on_booking_confirmed([event]) == {}
+    uow.mark_batch_handled.return_value = set()  # the same event, redelivered
+    assert service.on_booking_confirmed([event]) == {}
 
     assert len(recorded) == 1
     assert recorded[0]["date"] == date(2027, 3, 29)
     assert recorded[0]["half_days"] == 2
-    uow.mark_handled.assert_called_with(event, "billing.on_booking_confirmed")
+    uow.mark_batch_handled.assert_called_with([event["event_id"]],
+                                              "billing.on_booking_confirmed")
 
 
-def test_billing_refuses_an_event_with_bad_data():
+def test_billing_sets_an_event_with_bad_data_apart_from_its_batch(monkeypatch):
     service = worker_factory(BillingService)
-    event = confirmed_event()
-    del event["data"]["half_days"]
+    uow = unit_of_work(service)
+    recorded = []
+    monkeypatch.setattr("services.billing.service.usage.record_usages",
+                        lambda uow_arg, bookings: recorded.extend(bookings))
+    bad, good = confirmed_event(), confirmed_event()
+    del bad["data"]["half_days"]
+    uow.mark_batch_handled.side_effect = lambda event_ids, consumer: set(event_ids)
 
-    with pytest.raises(ValidationError):
-        service.on_booking_confirmed(event)
+    failed = service.on_booking_confirmed([bad, good])
 
-    service.db.unit_of_work.assert_not_called()
+    assert list(failed) == [0] and isinstance(failed[0], ValidationError)
+    uow.mark_batch_handled.assert_called_once_with([good["event_id"]],
+                                                   "billing.on_booking_confirmed")
+    assert [booking["booking_id"] for booking in recorded] == [good["data"]["booking_id"]]
 
 
 # --- notify ----------------------------------------------------------------------
