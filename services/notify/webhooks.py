@@ -3,7 +3,6 @@ an event makes (in the consumer's unit of work, with its inbox mark), and the
 bookkeeping of attempts. Sending over HTTP is ``webhook_sender.py``; the rules
 are ``webhook_rules.py``."""
 import json
-import re
 import socket
 import uuid
 from dataclasses import dataclass
@@ -11,6 +10,7 @@ from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import Interval, bindparam, func, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.dialects.postgresql.psycopg2 import PGDialect_psycopg2
 
 from common import config as env_config
 from common import errors
@@ -330,8 +330,10 @@ _SUCCEEDED = text("""
     WHERE id IN (SELECT endpoint_id FROM done) AND failing_since IS NOT NULL""")
 
 
-# The same for psycopg2 alone (``record_successes_alone``): ":name" as "%(name)s".
-_SUCCEEDED_SQL = re.sub(r":(\w+)", r"%(\1)s", _SUCCEEDED.text)
+# The same as plain SQL for psycopg2 alone (``record_successes_alone``), as
+# SQLAlchemy renders it for psycopg2 (a regular expression would also take a
+# ``::type`` cast for a parameter).
+_SUCCEEDED_SQL = str(_SUCCEEDED.compile(dialect=PGDialect_psycopg2()))
 
 
 def record_successes(session, succeeded, settings):
