@@ -7,7 +7,9 @@ library.
 What orjson refuses and the standard library takes (``NaN`` in a reply, an
 integer past 64 bits in an answer) goes through the standard library, as
 before. orjson writes UTF-8 as is and no spaces after separators: the same
-JSON values."""
+JSON values, but for one case: it reads an integer past 64 bits in a reply
+as a float, where the standard library kept it whole. No answer holds one
+(amounts in cents and counts stay far below 2**63)."""
 import json
 
 import orjson
