@@ -201,10 +201,9 @@ def _contact(uow, user_id, category=None):
     if category is None:
         contact = uow.session.execute(_CONTACT, {"user_id": user_id}).first()
     else:
-        read = getattr(uow, "read_ahead", {})
         key = ("contact", str(user_id), category)
-        if key in read:
-            contact = read.pop(key)
+        if key in uow.read_ahead:
+            contact = uow.read_ahead.pop(key)
         else:
             contact = uow.session.execute(_CONTACT_AND_CHOICE,
                                           {"user_id": user_id, "category": category}).first()
